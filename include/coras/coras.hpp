@@ -1,0 +1,9 @@
+// Umbrella header: everything public in coras.
+#pragma once
+
+#include <coras/core/descriptor.hpp>
+#include <coras/core/digest.hpp>
+#include <coras/core/error.hpp>
+#include <coras/core/manifest.hpp>
+#include <coras/core/media_type.hpp>
+#include <coras/core/reference.hpp>

@@ -1,0 +1,173 @@
+#include <coras/core/digest.hpp>
+#include <coras/core/error.hpp>
+
+#include <openssl/evp.h>
+
+#include <array>
+#include <new>
+
+namespace coras {
+namespace {
+
+struct algorithm_info {
+  digest_algorithm id;
+  std::string_view name;
+  std::size_t hex_length;
+};
+
+constexpr std::array<algorithm_info, 2> algorithms{{
+    {digest_algorithm::sha256, "sha256", 64},
+    {digest_algorithm::sha512, "sha512", 128},
+}};
+
+const EVP_MD* evp_md(digest_algorithm a) {
+  return a == digest_algorithm::sha512 ? EVP_sha512() : EVP_sha256();
+}
+
+// The image spec's grammar for the algorithm part; an algorithm that fits it
+// but is not one of ours is "unsupported", anything else is "invalid".
+bool is_algorithm_grammar(std::string_view s) {
+  // algorithm-component ( [+._-] algorithm-component )*, component = [a-z0-9]+
+  bool need_component = true;
+  for (char c : s) {
+    bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    if (alnum) {
+      need_component = false;
+    } else if (c == '+' || c == '.' || c == '_' || c == '-') {
+      if (need_component) return false;
+      need_component = true;
+    } else {
+      return false;
+    }
+  }
+  return !need_component;
+}
+
+std::string quote(std::string_view s) {
+  constexpr std::size_t max_shown = 80;
+  std::string out = "\"";
+  out += s.substr(0, max_shown);
+  if (s.size() > max_shown) out += "...";
+  out += '"';
+  return out;
+}
+
+std::string to_hex(const unsigned char* p, std::size_t n) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out(2 * n, '\0');
+  for (std::size_t i = 0; i < n; ++i) {
+    out[2 * i] = digits[p[i] >> 4];
+    out[2 * i + 1] = digits[p[i] & 0xf];
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string_view to_string(digest_algorithm a) noexcept {
+  return a == digest_algorithm::sha512 ? "sha512" : "sha256";
+}
+
+boost::system::result<digest> digest::try_parse(std::string_view s, std::string* why) {
+  auto fail = [&](errc e, std::string msg) -> boost::system::result<digest> {
+    if (why) *why = "invalid digest " + quote(s) + ": " + msg;
+    return make_error_code(e);
+  };
+  auto colon = s.find(':');
+  if (colon == std::string_view::npos) return fail(errc::invalid_digest, "missing ':' separator");
+  std::string_view algorithm = s.substr(0, colon);
+  std::string_view hex = s.substr(colon + 1);
+  if (algorithm.empty()) return fail(errc::invalid_digest, "empty algorithm before ':'");
+  if (!is_algorithm_grammar(algorithm))
+    return fail(errc::invalid_digest, "algorithm \"" + std::string(algorithm) +
+                                          "\" is not lower-case [a-z0-9] components");
+  const algorithm_info* info = nullptr;
+  for (const auto& a : algorithms) {
+    if (a.name == algorithm) info = &a;
+  }
+  if (!info)
+    return fail(errc::unsupported_digest,
+                "unsupported algorithm \"" + std::string(algorithm) + "\" (sha256 and sha512 are)");
+  for (std::size_t i = 0; i < hex.size(); ++i) {
+    char c = hex[i];
+    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')) continue;
+    std::string what = (c >= 'A' && c <= 'F') ? "upper-case hex" : "non-hex character";
+    return fail(errc::invalid_digest,
+                what + " at position " + std::to_string(colon + 1 + i) + " (hex must be [0-9a-f])");
+  }
+  if (hex.size() != info->hex_length)
+    return fail(errc::invalid_digest, std::string(algorithm) + " needs " +
+                                          std::to_string(info->hex_length) +
+                                          " hex characters, got " + std::to_string(hex.size()));
+  return digest(info->id, std::string(s));
+}
+
+digest digest::parse(std::string_view s) {
+  std::string why;
+  auto r = try_parse(s, &why);
+  if (!r) throw error(r.error(), why);
+  return std::move(*r);
+}
+
+digest digest::of(std::span<const std::byte> bytes, digest_algorithm a) {
+  digester d(a);
+  d.update(bytes);
+  return d.finish();
+}
+
+digest digest::of(std::string_view bytes, digest_algorithm a) {
+  return of(std::as_bytes(std::span(bytes.data(), bytes.size())), a);
+}
+
+std::string_view digest::algorithm_name() const noexcept {
+  return std::string_view(str_).substr(0, str_.find(':'));
+}
+
+std::string_view digest::hex() const noexcept {
+  auto colon = str_.find(':');
+  return colon == std::string::npos ? std::string_view() : std::string_view(str_).substr(colon + 1);
+}
+
+void digester::ctx_deleter::operator()(void* p) const noexcept {
+  EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(p));
+}
+
+digester::digester(digest_algorithm a) : algorithm_(a), ctx_(EVP_MD_CTX_new()) {
+  if (!ctx_ || EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_.get()), evp_md(a), nullptr) != 1)
+    throw std::bad_alloc();
+}
+
+digester::digester(digester&&) noexcept = default;
+digester& digester::operator=(digester&&) noexcept = default;
+digester::~digester() = default;
+
+void digester::update(std::span<const std::byte> bytes) {
+  if (bytes.empty()) return;
+  EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_.get()), bytes.data(), bytes.size());
+  size_ += bytes.size();
+}
+
+void digester::update(std::string_view bytes) {
+  update(std::as_bytes(std::span(bytes.data(), bytes.size())));
+}
+
+digester digester::state_copy() const {
+  digester copy(algorithm_);
+  EVP_MD_CTX_copy_ex(static_cast<EVP_MD_CTX*>(copy.ctx_.get()),
+                     static_cast<const EVP_MD_CTX*>(ctx_.get()));
+  copy.size_ = size_;
+  return copy;
+}
+
+digest digester::finish() {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(ctx_.get()), md, &len);
+  ctx_.reset();
+  std::string s(to_string(algorithm_));
+  s += ':';
+  s += to_hex(md, len);
+  return digest(algorithm_, std::move(s));
+}
+
+}  // namespace coras
