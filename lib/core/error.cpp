@@ -32,6 +32,8 @@ class coras_category_impl final : public boost::system::error_category {
       case errc::size_limit_exceeded: return "size limit exceeded";
       case errc::invalid_response: return "invalid response";
       case errc::registry_error: return "registry error";
+      case errc::timeout: return "timed out";
+      case errc::too_many_redirects: return "too many redirects";
     }
     return "unknown coras error";
   }

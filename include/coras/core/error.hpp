@@ -36,6 +36,8 @@ enum class errc {
   size_limit_exceeded,  ///< A response exceeded a configured size limit.
   invalid_response,     ///< The registry answered something the protocol does not allow.
   registry_error,       ///< The registry answered with an error status not listed above.
+  timeout,              ///< A configured time limit passed (not the caller's cancellation).
+  too_many_redirects,   ///< More redirects than the configured limit.
 };
 
 /// The category of `errc`; its name is "coras".
