@@ -1,0 +1,133 @@
+// The HTTP/1.1 client under every registry operation: a connection pool per
+// origin, TLS, redirects, retries, time limits and streamed bodies.
+#pragma once
+
+#include <coras/detail/initiate.hpp>
+#include <coras/http/body.hpp>
+#include <coras/http/fields.hpp>
+#include <coras/http/options.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/buffer.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace coras::http {
+
+class client_impl;
+class response_impl;
+
+/// One request. `url` is absolute (`http://` or `https://`). The client adds
+/// Host, User-Agent and Content-Length or Transfer-Encoding.
+struct request {
+  std::string method = "GET";
+  std::string url;
+  http::fields headers;
+  /// nullptr: no body.
+  std::shared_ptr<body_source> body;
+  /// Whether the request may be sent again after a connection failure or a
+  /// 429/502/503/504. Defaults to true for GET, HEAD, PUT, DELETE and OPTIONS.
+  /// A body that cannot be rewound is never re-sent whatever this says.
+  std::optional<bool> retryable;
+  /// Follow redirects (otherwise a 3xx is returned as it is).
+  bool follow_redirects = true;
+};
+
+/// A response whose header has arrived; its body is read with
+/// `async_read_some` / `async_read_all`. The connection goes back to the pool
+/// once the body has been read to its end; destroying the response earlier
+/// closes the connection instead. Movable; not safe for concurrent use.
+class response {
+ public:
+  response() noexcept;
+  response(response&&) noexcept;
+  response& operator=(response&&) noexcept;
+  ~response();
+
+  unsigned status() const noexcept;
+  const http::fields& headers() const noexcept;
+  /// The URL that answered (differs from the request's after redirects).
+  const std::string& url() const noexcept;
+  /// Content-Length when the response has one.
+  std::optional<std::uint64_t> content_length() const noexcept;
+  /// True once the whole body has been read (or there is none).
+  bool body_done() const noexcept;
+
+  /// Reads the next bytes of the body into `buffer`. Completes with the count
+  /// read; `boost::asio::error::eof` once the body is done. Handler signature
+  /// `void(error_code, std::size_t)`; runs on the client's executor.
+  /// Cancellation: terminal; the connection is closed.
+  template <class Token = boost::asio::deferred_t>
+  auto async_read_some(boost::asio::mutable_buffer buffer, Token&& token = {}) {
+    return detail::initiate<void(error_code, std::size_t)>(
+        std::forward<Token>(token),
+        [this](auto handler, boost::asio::mutable_buffer b) { read_some_start(b, std::move(handler)); },
+        buffer);
+  }
+
+  /// Reads the rest of the body into a string, failing with
+  /// `errc::size_limit_exceeded` past `limit` bytes (checked against
+  /// Content-Length first, so an oversized body is not read at all).
+  /// Handler signature `void(error_code, std::string)`.
+  template <class Token = boost::asio::deferred_t>
+  auto async_read_all(std::uint64_t limit, Token&& token = {}) {
+    return detail::initiate<void(error_code, std::string)>(
+        std::forward<Token>(token),
+        [this](auto handler, std::uint64_t l) { read_all_start(l, std::move(handler)); }, limit);
+  }
+
+  /// Internal: the implementation object (used by coras's own layers).
+  response_impl* impl() const noexcept { return impl_.get(); }
+  explicit response(std::unique_ptr<response_impl> impl) noexcept;
+
+ private:
+  void read_some_start(boost::asio::mutable_buffer b,
+                       boost::asio::any_completion_handler<void(error_code, std::size_t)> h);
+  void read_all_start(std::uint64_t limit,
+                      boost::asio::any_completion_handler<void(error_code, std::string)> h);
+  std::unique_ptr<response_impl> impl_;
+};
+
+/// The HTTP client: owns the connection pool, TLS context and options, and is
+/// shared by every repository handle made from it. Copies are cheap handles
+/// to the same client. All work runs on a strand of the executor given at
+/// construction; the client starts no threads (Asio's resolver may use its
+/// own internal one for getaddrinfo). Thread-safe: operations may be started
+/// from any thread.
+class client {
+ public:
+  using executor_type = boost::asio::any_io_executor;
+
+  /// Throws `coras::error` when TLS files cannot be loaded.
+  explicit client(executor_type executor, client_options options = {});
+
+  executor_type get_executor() const noexcept;
+  const client_options& options() const noexcept;
+
+  /// Sends `req` and completes when the response header has arrived (after
+  /// following redirects and retries). Non-2xx statuses are not errors here.
+  /// Handler signature `void(error_code, response)`. Errors: `errc::timeout`,
+  /// `errc::too_many_redirects`, connection and TLS errors from Asio/OpenSSL.
+  /// Cancellation: terminal; the connection in use is closed.
+  template <class Token = boost::asio::deferred_t>
+  auto async_send(request req, Token&& token = {}) {
+    return detail::initiate<void(error_code, response)>(
+        std::forward<Token>(token),
+        [this](auto handler, request r) { send_start(std::move(r), std::move(handler)); },
+        std::move(req));
+  }
+
+  /// A snapshot of the counters.
+  client_stats stats() const;
+
+  /// Internal: the implementation object (used by coras's own layers).
+  const std::shared_ptr<client_impl>& impl() const noexcept { return impl_; }
+
+ private:
+  void send_start(request req, boost::asio::any_completion_handler<void(error_code, response)> h);
+  std::shared_ptr<client_impl> impl_;
+};
+
+}  // namespace coras::http

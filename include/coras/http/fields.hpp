@@ -1,0 +1,44 @@
+// HTTP header fields, kept apart from Beast so public headers stay light.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace coras::http {
+
+/// An ordered list of header fields with case-insensitive names. Repeated
+/// names are kept (e.g. several `Warning` or `WWW-Authenticate` fields).
+class fields {
+ public:
+  struct field {
+    std::string name;
+    std::string value;
+  };
+
+  /// The first value of `name`, or nullopt.
+  std::optional<std::string_view> get(std::string_view name) const;
+  /// Every value of `name`, in order.
+  std::vector<std::string_view> get_all(std::string_view name) const;
+  bool contains(std::string_view name) const { return get(name).has_value(); }
+
+  /// Replaces every `name` field by one with `value`.
+  void set(std::string_view name, std::string_view value);
+  /// Appends a field, keeping existing ones of the same name.
+  void add(std::string_view name, std::string_view value);
+  void erase(std::string_view name);
+
+  auto begin() const { return list_.begin(); }
+  auto end() const { return list_.end(); }
+  std::size_t size() const { return list_.size(); }
+  bool empty() const { return list_.empty(); }
+
+ private:
+  std::vector<field> list_;
+};
+
+/// ASCII case-insensitive comparison, as header names need.
+bool iequals(std::string_view a, std::string_view b) noexcept;
+
+}  // namespace coras::http

@@ -1,0 +1,107 @@
+// Options of the HTTP client: every default written here is the one in force.
+#pragma once
+
+#include <coras/core/error.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace coras::http {
+
+using std::chrono::milliseconds;
+
+/// TLS settings. Verification of the certificate chain and of the host name
+/// is on unless `insecure_skip_verify` is set.
+struct tls_options {
+  /// Trust the system's CA store (OpenSSL's default paths).
+  bool use_system_trust = true;
+  /// Extra CA certificates (PEM file), trusted in addition to the system's.
+  std::string ca_file;
+  /// Client certificate chain and key (PEM) for mutual TLS; both or neither.
+  std::string client_cert_file;
+  std::string client_key_file;
+  /// Accept any certificate. For tests against throw-away certificates only.
+  bool insecure_skip_verify = false;
+};
+
+/// Retries of idempotent requests: on a connection failure before any byte of
+/// the response, and on 429, 502, 503 and 504.
+struct retry_options {
+  /// Attempts after the first; 0 disables retries.
+  int max_retries = 5;
+  /// Backoff before retry n is a random duration in [b/2, b] with
+  /// b = min(initial_backoff * 2^n, max_backoff) ("equal jitter").
+  milliseconds initial_backoff{200};
+  milliseconds max_backoff{10'000};
+  /// A `Retry-After` (seconds or HTTP-date) is honoured up to this long; a
+  /// longer one is not waited for and the 429/503 response is returned.
+  milliseconds max_retry_after{60'000};
+};
+
+/// Time limits. A limit that fires fails the operation with `errc::timeout`
+/// (a caller's own cancellation gives `operation_aborted` instead).
+struct timeout_options {
+  milliseconds connect{30'000};        ///< DNS resolution and TCP connect
+  milliseconds tls_handshake{30'000};  ///< TLS handshake (and proxy CONNECT)
+  milliseconds response_header{60'000};  ///< from the last request byte to the response header
+  milliseconds body_idle{60'000};      ///< longest silence while a body is sent or received
+  milliseconds pool_idle{90'000};      ///< an unused pooled connection is closed after this
+};
+
+/// One `Warning` header a registry sent (only code 299 with agent "-", as
+/// the distribution spec and oras-go use them).
+struct warning {
+  std::string text;  ///< the quoted text, unquoted
+  std::string url;   ///< the request URL it came with, credentials stripped
+};
+
+/// One finished request, for logs and metrics.
+struct request_event {
+  std::string method;
+  std::string url;  ///< credentials stripped
+  unsigned status = 0;  ///< 0 when no response arrived
+  std::uint64_t request_body_bytes = 0;
+  std::uint64_t response_body_bytes = 0;
+  std::chrono::steady_clock::duration duration{};
+  bool connection_reused = false;
+  error_code error;  ///< set when the exchange failed
+};
+
+struct client_options {
+  /// Connections kept to one origin (scheme, host, port) at most; further
+  /// requests wait in order for one to be returned.
+  std::size_t max_connections_per_origin = 16;
+  tls_options tls;
+  retry_options retry;
+  timeout_options timeouts;
+  /// Redirects followed per request (301, 302, 303, 307, 308).
+  int max_redirects = 10;
+  /// Metadata (manifests, token and error bodies, tag lists) read into memory
+  /// is capped at this many bytes: `errc::size_limit_exceeded` beyond it.
+  std::uint64_t max_metadata_bytes = 4 * 1024 * 1024;
+  /// Proxy for every request, e.g. "http://proxy:3128"; empty means read
+  /// HTTPS_PROXY / HTTP_PROXY / NO_PROXY (and lower-case forms) from the
+  /// environment at construction. "direct" disables proxies.
+  std::string proxy;
+  /// Hosts that bypass the proxy (NO_PROXY syntax); empty means from the environment.
+  std::string no_proxy;
+  std::string user_agent = "coras/0.1";
+  /// Called for each well-formed `Warning: 299 - "…"` header.
+  std::function<void(const warning&)> on_warning;
+  /// Called once per request exchange (each redirect hop and retry counts).
+  std::function<void(const request_event&)> on_request;
+};
+
+/// Counters for tests and metrics; read with `client::stats()`.
+struct client_stats {
+  std::uint64_t connections_opened = 0;
+  std::uint64_t tls_handshakes = 0;       ///< full and resumed
+  std::uint64_t tls_resumed = 0;          ///< handshakes that resumed a session
+  std::uint64_t requests = 0;             ///< exchanges started (hops and retries count)
+  std::uint64_t connections_reused = 0;   ///< exchanges that used a pooled connection
+};
+
+}  // namespace coras::http

@@ -1,0 +1,71 @@
+// The HTTP client's implementation as coras's own layers use it: coroutines
+// that throw `coras::error`. Free of Beast, so that including it is cheap;
+// everything Beast lives in client.cpp.
+#pragma once
+
+#include <coras/http/client.hpp>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <atomic>
+#include <memory>
+
+namespace coras::http {
+
+class client_impl : public std::enable_shared_from_this<client_impl> {
+ public:
+  using strand_type = boost::asio::strand<boost::asio::any_io_executor>;
+
+  client_impl(boost::asio::any_io_executor ex, client_options options);
+  ~client_impl();
+
+  /// Sends a request (redirects, retries); runs on `strand()`.
+  boost::asio::awaitable<response> send(request req);
+
+  const strand_type& strand() const noexcept { return strand_; }
+  const client_options& options() const noexcept { return options_; }
+  client_stats stats() const;
+
+  struct state;  // pool, TLS context, proxy settings (client.cpp)
+  state& st() noexcept { return *state_; }
+
+ private:
+  strand_type strand_;
+  client_options options_;
+  std::unique_ptr<state> state_;
+};
+
+class response_impl {
+ public:
+  struct state;  // the connection and Beast parser (client.cpp)
+  explicit response_impl(std::unique_ptr<state> s);
+  ~response_impl();
+
+  unsigned status() const noexcept { return status_; }
+  const http::fields& headers() const noexcept { return headers_; }
+  const std::string& url() const noexcept { return url_; }
+  std::optional<std::uint64_t> content_length() const noexcept { return content_length_; }
+  bool body_done() const noexcept;
+  /// The strand of the client this response came from.
+  const client_impl::strand_type& strand() const noexcept;
+
+  /// Reads body bytes; 0 only when `buffer` is empty. Throws asio::error::eof
+  /// once the body is done.
+  boost::asio::awaitable<std::size_t> read_some(boost::asio::mutable_buffer buffer);
+  /// The rest of the body, or errc::size_limit_exceeded past `limit`.
+  boost::asio::awaitable<std::string> read_all(std::uint64_t limit);
+  /// Reads and drops a short rest of the body so the connection can be reused;
+  /// a long one closes the connection instead.
+  boost::asio::awaitable<void> discard();
+
+  unsigned status_ = 0;
+  http::fields headers_;
+  std::string url_;
+  std::optional<std::uint64_t> content_length_;
+
+ private:
+  std::unique_ptr<state> state_;
+};
+
+}  // namespace coras::http

@@ -1,0 +1,241 @@
+#include "protocol.hpp"
+
+#include <coras/core/error.hpp>
+
+#include <boost/url/parse.hpp>
+#include <boost/url/url.hpp>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <ctime>
+
+namespace coras::http::detail {
+namespace {
+
+using boost::system::result;
+
+char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+std::string to_lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = lower(c);
+  return out;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+template <class T>
+result<T> fail(std::string* why, std::string msg) {
+  if (why) *why = std::move(msg);
+  return make_error_code(errc::invalid_response);
+}
+
+std::uint16_t default_port(std::string_view scheme) { return scheme == "https" ? 443 : 80; }
+
+// IMF-fixdate only ("Sun, 06 Nov 1994 08:49:37 GMT"): what RFC 9110 says a
+// sender must produce; the obsolete forms are not worth the code.
+std::optional<std::time_t> parse_http_date(std::string_view s) {
+  static constexpr std::array<std::string_view, 12> months{"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                           "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  if (s.size() != 29 || s[3] != ',' || s[4] != ' ' || s.substr(25) != " GMT") return std::nullopt;
+  auto num = [&](std::size_t pos, std::size_t len, int& out) {
+    auto r = std::from_chars(s.data() + pos, s.data() + pos + len, out);
+    return r.ec == std::errc() && r.ptr == s.data() + pos + len;
+  };
+  std::tm tm{};
+  int day = 0, year = 0, hour = 0, min = 0, sec = 0;
+  if (!num(5, 2, day) || !num(12, 4, year) || !num(17, 2, hour) || !num(20, 2, min) ||
+      !num(23, 2, sec) || s[7] != ' ' || s[11] != ' ' || s[16] != ' ' || s[19] != ':' || s[22] != ':')
+    return std::nullopt;
+  auto month = std::find(months.begin(), months.end(), s.substr(8, 3));
+  if (month == months.end() || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 60)
+    return std::nullopt;
+  tm.tm_mday = day;
+  tm.tm_mon = static_cast<int>(month - months.begin());
+  tm.tm_year = year - 1900;
+  tm.tm_hour = hour;
+  tm.tm_min = min;
+  tm.tm_sec = sec;
+  return timegm(&tm);
+}
+
+}  // namespace
+
+std::string origin::authority() const {
+  std::string out = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  if (port != default_port(scheme)) out += ":" + std::to_string(port);
+  return out;
+}
+
+std::string origin::str() const { return scheme + "://" + authority(); }
+
+result<split_url_result> split_url(std::string_view url, std::string* why) {
+  auto parsed = boost::urls::parse_absolute_uri(url);
+  if (!parsed) return fail<split_url_result>(why, "not an absolute URL: \"" + std::string(url) + "\"");
+  const auto& u = *parsed;
+  split_url_result out;
+  out.origin.scheme = to_lower(u.scheme());
+  if (out.origin.scheme != "http" && out.origin.scheme != "https")
+    return fail<split_url_result>(why, "unsupported URL scheme \"" + out.origin.scheme + "\"");
+  if (u.has_userinfo())
+    return fail<split_url_result>(why, "credentials in URLs are not accepted");
+  if (u.host_type() == boost::urls::host_type::ipv6) {
+    out.origin.host = u.host_address();
+  } else {
+    out.origin.host = to_lower(u.encoded_host());
+  }
+  if (out.origin.host.empty()) return fail<split_url_result>(why, "URL has no host");
+  if (u.has_port()) {
+    auto p = u.port_number();
+    if (p == 0) return fail<split_url_result>(why, "URL has an invalid port");
+    out.origin.port = p;
+  } else {
+    out.origin.port = default_port(out.origin.scheme);
+  }
+  out.target = u.encoded_path();
+  if (out.target.empty()) out.target = "/";
+  if (u.has_query()) {
+    out.target += '?';
+    out.target += u.encoded_query();
+  }
+  return out;
+}
+
+std::optional<std::string> parse_warning(std::string_view value) {
+  constexpr std::string_view prefix = "299 - \"";
+  value = trim(value);
+  if (value.size() < prefix.size() + 2 || value.substr(0, prefix.size()) != prefix ||
+      value.back() != '"')
+    return std::nullopt;
+  auto text = value.substr(prefix.size(), value.size() - prefix.size() - 1);
+  if (text.empty()) return std::nullopt;
+  return std::string(text);
+}
+
+std::optional<std::chrono::milliseconds> parse_retry_after(
+    std::string_view value, std::chrono::system_clock::time_point now) {
+  value = trim(value);
+  if (value.empty()) return std::nullopt;
+  if (std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    std::uint64_t seconds = 0;
+    auto r = std::from_chars(value.data(), value.data() + value.size(), seconds);
+    // Absurdly long values saturate; the caller compares against its own limit.
+    if (r.ec == std::errc::result_out_of_range || seconds > 10'000'000) seconds = 10'000'000;
+    return std::chrono::seconds(seconds);
+  }
+  auto when = parse_http_date(value);
+  if (!when) return std::nullopt;
+  auto at = std::chrono::system_clock::from_time_t(*when);
+  if (at <= now) return std::chrono::milliseconds(0);
+  return std::chrono::duration_cast<std::chrono::milliseconds>(at - now);
+}
+
+bool is_retryable_status(unsigned status) noexcept {
+  return status == 429 || status == 502 || status == 503 || status == 504;
+}
+
+bool is_idempotent(std::string_view m) noexcept {
+  return m == "GET" || m == "HEAD" || m == "PUT" || m == "DELETE" || m == "OPTIONS";
+}
+
+std::chrono::milliseconds backoff(const retry_options& o, int attempt, double random01) {
+  double base = static_cast<double>(o.initial_backoff.count()) * std::pow(2.0, std::min(attempt, 30));
+  base = std::min(base, static_cast<double>(o.max_backoff.count()));
+  random01 = std::clamp(random01, 0.0, 1.0);
+  return std::chrono::milliseconds(static_cast<std::int64_t>(base / 2 + base / 2 * random01));
+}
+
+bool is_redirect(unsigned status) noexcept {
+  return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+result<redirect_step> next_redirect(std::string_view current, std::string_view method, unsigned status,
+                                    std::string_view location, std::string* why) {
+  auto base = boost::urls::parse_absolute_uri(current);
+  if (!base) return fail<redirect_step>(why, "bad request URL");
+  auto ref = boost::urls::parse_uri_reference(trim(location));
+  if (!ref || trim(location).empty())
+    return fail<redirect_step>(why, "redirect with an invalid Location: \"" + std::string(location) + "\"");
+  boost::urls::url resolved;
+  auto rr = boost::urls::resolve(*base, *ref, resolved);
+  if (!rr) return fail<redirect_step>(why, "cannot resolve Location \"" + std::string(location) + "\"");
+  resolved.remove_fragment();
+  auto from = split_url(current);
+  auto to = split_url(resolved.buffer(), why);
+  if (!from || !to) return fail<redirect_step>(why, why ? *why : std::string("bad redirect"));
+  if (from->origin.tls() && !to->origin.tls())
+    return fail<redirect_step>(why, "refusing a redirect from https to http: " + std::string(resolved.buffer()));
+  redirect_step step;
+  step.url = std::string(resolved.buffer());
+  step.method = std::string(method);
+  if (status == 303 || ((status == 301 || status == 302) && method == "POST")) {
+    if (method != "HEAD") step.method = "GET";
+    step.keep_body = false;
+  }
+  step.drop_authorization = !(from->origin == to->origin);
+  return step;
+}
+
+proxy_settings resolve_proxy_settings(const std::function<const char*(const char*)>& getenv,
+                                      std::string_view proxy, std::string_view no_proxy) {
+  auto env = [&](const char* upper, const char* lower_name) {
+    const char* v = getenv(upper);
+    if (!v || !*v) v = getenv(lower_name);
+    return std::string(v ? v : "");
+  };
+  proxy_settings s;
+  s.http_proxy = env("HTTP_PROXY", "http_proxy");
+  s.https_proxy = env("HTTPS_PROXY", "https_proxy");
+  s.no_proxy = env("NO_PROXY", "no_proxy");
+  if (proxy == "direct") {
+    s.http_proxy.clear();
+    s.https_proxy.clear();
+  } else if (!proxy.empty()) {
+    s.http_proxy = s.https_proxy = std::string(proxy);
+  }
+  if (!no_proxy.empty()) s.no_proxy = std::string(no_proxy);
+  return s;
+}
+
+bool no_proxy_matches(std::string_view list, std::string_view host, std::uint16_t port) {
+  std::string h = to_lower(host);
+  while (!list.empty()) {
+    auto comma = list.find(',');
+    auto entry = trim(list.substr(0, comma));
+    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+    if (entry.empty()) continue;
+    if (entry == "*") return true;
+    std::string e = to_lower(entry);
+    // An entry may carry a port ("host:5000"); then only that port matches.
+    if (auto colon = e.rfind(':'); colon != std::string::npos && e.find(']') == std::string::npos &&
+                                   e.find(':') == colon) {
+      if (e.substr(colon + 1) != std::to_string(port)) continue;
+      e.resize(colon);
+    }
+    if (!e.empty() && e.front() == '[' && e.back() == ']') e = e.substr(1, e.size() - 2);
+    if (!e.empty() && e.front() == '.') e.erase(0, 1);
+    if (h == e) return true;
+    if (h.size() > e.size() && h.compare(h.size() - e.size(), e.size(), e) == 0 &&
+        h[h.size() - e.size() - 1] == '.')
+      return true;
+  }
+  return false;
+}
+
+std::optional<origin> proxy_for(const proxy_settings& s, const origin& target) {
+  const std::string& p = target.tls() ? s.https_proxy : s.http_proxy;
+  if (p.empty() || no_proxy_matches(s.no_proxy, target.host, target.port)) return std::nullopt;
+  // "host:port" without a scheme means http://host:port, as curl and Go read it.
+  std::string url = p.find("://") == std::string::npos ? "http://" + p : p;
+  auto parts = split_url(url);
+  if (!parts || parts->origin.scheme != "http") return std::nullopt;
+  return parts->origin;
+}
+
+}  // namespace coras::http::detail

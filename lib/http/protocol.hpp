@@ -1,0 +1,99 @@
+// Pure protocol decisions of the HTTP client: no sockets, no clock reads, so
+// each is tested on its own (test/unit/http/protocol_test.cpp).
+#pragma once
+
+#include <coras/http/options.hpp>
+
+#include <boost/system/result.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace coras::http::detail {
+
+/// Where a connection goes: scheme, host (IPv6 without brackets), port.
+struct origin {
+  std::string scheme;  ///< "http" or "https"
+  std::string host;
+  std::uint16_t port = 0;
+
+  bool tls() const noexcept { return scheme == "https"; }
+  /// host[:port] as the Host header and CONNECT want it (brackets for IPv6,
+  /// port omitted when it is the scheme's default).
+  std::string authority() const;
+  /// scheme://authority
+  std::string str() const;
+  friend bool operator==(const origin&, const origin&) = default;
+};
+
+struct split_url_result {
+  detail::origin origin;
+  std::string target;  ///< path and query, at least "/"
+};
+
+/// Splits an absolute http(s) URL. Userinfo is refused (credentials travel in
+/// headers, never in URLs).
+boost::system::result<split_url_result> split_url(std::string_view url, std::string* why = nullptr);
+
+/// The text of a `Warning` value when it is `299 - "text"` with non-empty
+/// text (the form the distribution spec defines); nullopt otherwise.
+std::optional<std::string> parse_warning(std::string_view value);
+
+/// A `Retry-After` value as a wait from `now`: delta-seconds or an IMF-fixdate
+/// HTTP-date. nullopt when malformed. A date in the past gives zero.
+std::optional<std::chrono::milliseconds> parse_retry_after(
+    std::string_view value, std::chrono::system_clock::time_point now);
+
+/// Statuses worth another try: 429, 502, 503, 504.
+bool is_retryable_status(unsigned status) noexcept;
+
+/// GET, HEAD, PUT, DELETE, OPTIONS.
+bool is_idempotent(std::string_view method) noexcept;
+
+/// The wait before retry number `attempt` (0-based): equal jitter over a
+/// capped exponential; `random01` is a uniform sample in [0, 1).
+std::chrono::milliseconds backoff(const retry_options& o, int attempt, double random01);
+
+/// How to follow one redirect.
+struct redirect_step {
+  std::string url;
+  std::string method;
+  bool keep_body = true;           ///< false when the method turned into GET
+  bool drop_authorization = false; ///< true when the origin changes
+};
+
+bool is_redirect(unsigned status) noexcept;
+
+/// The next hop of a redirect: `location` resolved against `current`; 303 (and
+/// 301/302 for POST) turn the request into a bodiless GET, as browsers and Go
+/// do; a change of origin drops Authorization; https → http is refused.
+boost::system::result<redirect_step> next_redirect(std::string_view current, std::string_view method,
+                                                   unsigned status, std::string_view location,
+                                                   std::string* why = nullptr);
+
+/// Proxy settings as the environment conventions have them.
+struct proxy_settings {
+  std::string http_proxy;   ///< for http:// origins
+  std::string https_proxy;  ///< for https:// origins
+  std::string no_proxy;     ///< comma-separated hosts, domains (.x or x), IPs, "*"
+};
+
+/// Reads HTTP_PROXY/HTTPS_PROXY/NO_PROXY (upper case first, then lower case)
+/// through `getenv`, then applies the explicit options: a non-empty
+/// `proxy` replaces both proxies ("direct" clears them), a non-empty
+/// `no_proxy` replaces the list.
+proxy_settings resolve_proxy_settings(const std::function<const char*(const char*)>& getenv,
+                                      std::string_view proxy, std::string_view no_proxy);
+
+/// The proxy origin for `target`, or nullopt to connect directly. Only
+/// http:// proxies are supported (https via CONNECT through them).
+std::optional<origin> proxy_for(const proxy_settings& s, const origin& target);
+
+/// True when `host` (port `port`) matches an entry of a NO_PROXY list.
+bool no_proxy_matches(std::string_view list, std::string_view host, std::uint16_t port);
+
+}  // namespace coras::http::detail

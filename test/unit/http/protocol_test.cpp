@@ -1,0 +1,172 @@
+#include "http/protocol.hpp"
+
+#include <coras/core/error.hpp>
+#include <coras/http/fields.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <map>
+
+using namespace coras::http::detail;
+using namespace std::chrono_literals;
+
+TEST_CASE("http: split_url", "[http][url]") {
+  auto u = split_url("https://Registry.Example:5000/v2/a/b/tags/list?n=10&last=x");
+  REQUIRE(u.has_value());
+  CHECK(u->origin.scheme == "https");
+  CHECK(u->origin.host == "registry.example");
+  CHECK(u->origin.port == 5000);
+  CHECK(u->target == "/v2/a/b/tags/list?n=10&last=x");
+  CHECK(u->origin.authority() == "registry.example:5000");
+
+  auto d = split_url("http://127.0.0.1");
+  REQUIRE(d.has_value());
+  CHECK(d->origin.port == 80);
+  CHECK(d->target == "/");
+  CHECK(d->origin.str() == "http://127.0.0.1");
+
+  auto v6 = split_url("https://[::1]:8443/v2/");
+  REQUIRE(v6.has_value());
+  CHECK(v6->origin.host == "::1");
+  CHECK(v6->origin.authority() == "[::1]:8443");
+
+  std::string why;
+  CHECK_FALSE(split_url("ftp://h/x", &why).has_value());
+  CHECK_THAT(why, Catch::Contains("unsupported URL scheme"));
+  CHECK_FALSE(split_url("https://user:pw@h/x", &why).has_value());
+  CHECK_THAT(why, Catch::Contains("credentials"));
+  CHECK_FALSE(split_url("/relative", &why).has_value());
+  CHECK_FALSE(split_url("http://h:0/", &why).has_value());
+}
+
+TEST_CASE("http: Warning headers, as oras-go accepts them", "[http][warning]") {
+  CHECK(parse_warning(R"(299 - "This image is deprecated")") == std::string("This image is deprecated"));
+  CHECK(parse_warning(R"(299 - "x")") == std::string("x"));
+  CHECK_FALSE(parse_warning(R"(299 - "")").has_value());
+  CHECK_FALSE(parse_warning(R"(199 - "misc")").has_value());
+  CHECK_FALSE(parse_warning(R"(299 agent "text")").has_value());
+  CHECK_FALSE(parse_warning(R"(299 - "unterminated)").has_value());
+  CHECK_FALSE(parse_warning("").has_value());
+  CHECK_FALSE(parse_warning("garbage").has_value());
+}
+
+TEST_CASE("http: Retry-After in seconds and as an HTTP-date", "[http][retry]") {
+  auto now = std::chrono::system_clock::from_time_t(784111777);  // Sun, 06 Nov 1994 08:49:37 GMT
+  CHECK(parse_retry_after("5", now) == std::chrono::milliseconds(5000));
+  CHECK(parse_retry_after(" 0 ", now) == std::chrono::milliseconds(0));
+  CHECK(parse_retry_after("Sun, 06 Nov 1994 08:49:47 GMT", now) == std::chrono::milliseconds(10000));
+  CHECK(parse_retry_after("Sun, 06 Nov 1994 08:49:00 GMT", now) == std::chrono::milliseconds(0));
+  CHECK(parse_retry_after("99999999999999999999999", now) >= std::chrono::milliseconds(1000LL * 10'000'000));
+  CHECK_FALSE(parse_retry_after("", now).has_value());
+  CHECK_FALSE(parse_retry_after("-1", now).has_value());
+  CHECK_FALSE(parse_retry_after("1.5", now).has_value());
+  CHECK_FALSE(parse_retry_after("Sunday, 06-Nov-94 08:49:37 GMT", now).has_value());
+  CHECK_FALSE(parse_retry_after("Sun, 06 Xyz 1994 08:49:37 GMT", now).has_value());
+  CHECK_FALSE(parse_retry_after("Sun, 06 Nov 1994 25:49:37 GMT", now).has_value());
+}
+
+TEST_CASE("http: backoff is capped exponential with equal jitter", "[http][retry]") {
+  coras::http::retry_options o;
+  o.initial_backoff = 100ms;
+  o.max_backoff = 1000ms;
+  CHECK(backoff(o, 0, 0.0) == 50ms);
+  CHECK(backoff(o, 0, 0.999999) <= 100ms);
+  CHECK(backoff(o, 1, 0.0) == 100ms);
+  CHECK(backoff(o, 2, 1.0) == 400ms);
+  CHECK(backoff(o, 10, 1.0) == 1000ms);  // capped
+  CHECK(backoff(o, 10, 0.0) == 500ms);
+  CHECK(backoff(o, 1000, 0.5) == 750ms);  // no overflow
+}
+
+TEST_CASE("http: retryable statuses and idempotent methods", "[http][retry]") {
+  for (unsigned s : {429u, 502u, 503u, 504u}) CHECK(is_retryable_status(s));
+  for (unsigned s : {200u, 400u, 401u, 404u, 500u, 501u}) CHECK_FALSE(is_retryable_status(s));
+  for (auto m : {"GET", "HEAD", "PUT", "DELETE", "OPTIONS"}) CHECK(is_idempotent(m));
+  for (auto m : {"POST", "PATCH"}) CHECK_FALSE(is_idempotent(m));
+}
+
+TEST_CASE("http: redirects", "[http][redirect]") {
+  auto same = next_redirect("https://r.example/v2/a/blobs/sha256:1", "GET", 307, "/storage/x?sig=1");
+  REQUIRE(same.has_value());
+  CHECK(same->url == "https://r.example/storage/x?sig=1");
+  CHECK(same->method == "GET");
+  CHECK_FALSE(same->drop_authorization);
+
+  auto other = next_redirect("https://r.example/v2/a/blobs/sha256:1", "GET", 302,
+                             "https://bucket.s3.example/blob?X-Amz=1");
+  REQUIRE(other.has_value());
+  CHECK(other->drop_authorization);
+
+  // Same host, another port is another origin.
+  CHECK(next_redirect("http://h:5000/a", "GET", 301, "http://h:5001/a")->drop_authorization);
+
+  auto post = next_redirect("https://r/v2/a/blobs/uploads/", "POST", 302, "/elsewhere");
+  CHECK(post->method == "GET");
+  CHECK_FALSE(post->keep_body);
+  auto put307 = next_redirect("https://r/x", "PUT", 307, "/y");
+  CHECK(put307->method == "PUT");
+  CHECK(put307->keep_body);
+  auto see_other = next_redirect("https://r/x", "PUT", 303, "/y");
+  CHECK(see_other->method == "GET");
+  CHECK(next_redirect("https://r/x", "HEAD", 303, "/y")->method == "HEAD");
+
+  std::string why;
+  CHECK_FALSE(next_redirect("https://r/x", "GET", 302, "http://r/x", &why).has_value());
+  CHECK_THAT(why, Catch::Contains("https to http"));
+  CHECK_FALSE(next_redirect("https://r/x", "GET", 302, "", &why).has_value());
+  CHECK_FALSE(next_redirect("https://r/x", "GET", 302, "ftp://r/x", &why).has_value());
+  CHECK_FALSE(next_redirect("https://r/x", "GET", 302, "https://u:p@r/x", &why).has_value());
+  CHECK(is_redirect(308));
+  CHECK_FALSE(is_redirect(304));
+}
+
+TEST_CASE("http: proxy settings and NO_PROXY", "[http][proxy]") {
+  std::map<std::string, std::string> env{{"HTTPS_PROXY", "proxy.corp:3128"},
+                                         {"http_proxy", "http://p2:8080"},
+                                         {"NO_PROXY", "localhost,.internal.example,10.0.0.1,reg.example:5000"}};
+  auto getenv = [&](const char* n) -> const char* {
+    auto it = env.find(n);
+    return it == env.end() ? nullptr : it->second.c_str();
+  };
+  auto s = resolve_proxy_settings(getenv, "", "");
+  CHECK(s.https_proxy == "proxy.corp:3128");
+  CHECK(s.http_proxy == "http://p2:8080");
+
+  origin ghcr{"https", "ghcr.io", 443};
+  auto p = proxy_for(s, ghcr);
+  REQUIRE(p.has_value());
+  CHECK(p->host == "proxy.corp");
+  CHECK(p->port == 3128);
+  CHECK(proxy_for(s, origin{"http", "h", 80})->host == "p2");
+  CHECK_FALSE(proxy_for(s, origin{"https", "localhost", 443}).has_value());
+  CHECK_FALSE(proxy_for(s, origin{"https", "reg.internal.example", 443}).has_value());
+  CHECK_FALSE(proxy_for(s, origin{"https", "internal.example", 443}).has_value());
+  CHECK(proxy_for(s, origin{"https", "notinternal.example", 443}).has_value());
+  CHECK_FALSE(proxy_for(s, origin{"https", "10.0.0.1", 443}).has_value());
+  CHECK_FALSE(proxy_for(s, origin{"https", "reg.example", 5000}).has_value());
+  CHECK(proxy_for(s, origin{"https", "reg.example", 443}).has_value());
+
+  CHECK(no_proxy_matches("*", "anything", 1));
+  CHECK(no_proxy_matches("[::1]", "::1", 5000));
+  CHECK_FALSE(no_proxy_matches("", "h", 80));
+
+  auto direct = resolve_proxy_settings(getenv, "direct", "");
+  CHECK_FALSE(proxy_for(direct, ghcr).has_value());
+  auto explicit_proxy = resolve_proxy_settings(getenv, "http://o:1", "ghcr.io");
+  CHECK_FALSE(proxy_for(explicit_proxy, ghcr).has_value());
+  CHECK(proxy_for(explicit_proxy, origin{"https", "quay.io", 443})->host == "o");
+}
+
+TEST_CASE("http: fields are case-insensitive and keep repeats", "[http][fields]") {
+  coras::http::fields f;
+  f.add("Warning", "a");
+  f.add("warning", "b");
+  f.set("Content-Type", "x");
+  CHECK(f.get("WARNING") == std::string_view("a"));
+  CHECK(f.get_all("Warning").size() == 2);
+  f.set("content-type", "y");
+  CHECK(f.get_all("Content-Type") == std::vector<std::string_view>{"y"});
+  f.erase("WARNING");
+  CHECK_FALSE(f.contains("warning"));
+  CHECK(f.size() == 1);
+}
