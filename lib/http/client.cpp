@@ -295,8 +295,9 @@ asio::awaitable<std::size_t> response_impl::read_some(asio::mutable_buffer buffe
         conn.stream);
     if (ec == bhttp::error::need_buffer) ec = {};
     if (ec) {
-      st.finish(ec);
-      check(ec, "reading response body from " + conn.key.str(), limit);
+      std::string what = "reading response body from " + conn.key.str();
+      st.finish(ec);  // releases (closes) the connection: `conn` is gone after this
+      check(ec, what, limit);
     }
     std::size_t n = buffer.size() - st.parser.get().body().size;
     st.event.response_body_bytes += n;
@@ -554,7 +555,7 @@ asio::awaitable<response> exchange(client_impl& c, const origin& to, const std::
     }
   } catch (const boost::system::system_error& e) {
     rs->finish(e.code());
-    if (e.code() == errc::timeout) throw;
+    if (e.code() == errc::timeout || e.code() == asio::error::operation_aborted) throw;
     throw connection_failure(e.code(), e.what());
   }
   rs->event.connection_reused = rs->lease->reused;
@@ -617,7 +618,8 @@ asio::awaitable<response> exchange(client_impl& c, const origin& to, const std::
   } catch (const boost::system::system_error& e) {
     rs->finish(e.code());
     // Timeouts are not retried: a stalled server would multiply the wait.
-    if (!response_started && e.code() != errc::timeout && e.code() != errc::size_mismatch)
+    if (!response_started && e.code() != errc::timeout && e.code() != errc::size_mismatch &&
+        e.code() != asio::error::operation_aborted)
       throw connection_failure(e.code(), e.what());
     throw;
   }

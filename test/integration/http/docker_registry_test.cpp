@@ -128,7 +128,7 @@ TEST_CASE("docker-registry: streamed upload, download, Range, and error bodies",
 
 TEST_CASE("docker-registry over TLS: verification, reuse, resumption", "[tls]") {
   client_options with_ca;
-  with_ca.tls.ca_file = env("CORAS_TEST_CA");
+  with_ca.tls.ca_file = env("CORAS_TEST_CERTS") + "/ca.crt";
   const std::string port = env("CORAS_TEST_REGISTRY").substr(env("CORAS_TEST_REGISTRY").find(':') + 1);
 
   SECTION("1000 sequential requests cost one connection and one handshake") {
@@ -199,4 +199,27 @@ TEST_CASE("docker-registry with basic auth: 401 challenge, then 200", "[basic]")
     auto ok = co_await c.async_send(req);
     CHECK(ok.status() == 200);
   });
+}
+
+TEST_CASE("docker-registry with mutual TLS: a client certificate is required and sent", "[mtls]") {
+  run([](auto ex) -> asio::awaitable<void> {
+    const std::string certs = env("CORAS_TEST_CERTS");
+    client_options o;
+    o.tls.ca_file = certs + "/ca.crt";
+    client anonymous(ex, o);
+    auto [ec, r] = co_await anonymous.async_send(get(base_url() + "/v2/"), asio::as_tuple(use_awaitable));
+    CHECK(ec);  // the registry refuses the handshake (or the first read) without a certificate
+
+    o.tls.client_cert_file = certs + "/client.crt";
+    o.tls.client_key_file = certs + "/client.key";
+    client with_cert(ex, o);
+    auto ok = co_await with_cert.async_send(get(base_url() + "/v2/"));
+    CHECK(ok.status() == 200);
+  });
+
+  client_options broken;
+  broken.tls.client_cert_file = "/nonexistent/client.crt";
+  broken.tls.client_key_file = "/nonexistent/client.key";
+  asio::io_context ioc;
+  CHECK_THROWS_AS(client(ioc.get_executor(), broken), coras::error);
 }
