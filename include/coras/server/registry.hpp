@@ -1,0 +1,220 @@
+// The embedded OCI registry: a small but real OCI distribution-spec v1.1
+// registry (HTTP/1.1, optional TLS, basic or bearer-token auth, the Referrers
+// API) for tests, benchmarks, demos and `coras serve`.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace coras::server {
+
+/// Where a registry keeps blobs, manifests and tags. Opaque: make one with
+/// `make_memory_storage()` or `open_storage()`, then hand it to any number of
+/// registries (`registry_options::storage`) so that they serve the same
+/// content, e.g. an authenticated registry and the unauthenticated "other
+/// origin" its blob GETs are redirected to. Thread-safe: registries running on
+/// different threads may share one.
+class storage;
+
+namespace detail {
+struct registry_impl;
+}
+
+/// Content kept in memory; lost when the last registry using it goes away.
+std::shared_ptr<storage> make_memory_storage();
+
+/// Content kept under `root` (created when missing), reloaded from there by the
+/// next call with the same root:
+///
+///     root/blobs/<alg>/<hex>                              blob and manifest bytes
+///     root/repositories/<name>/_blobs/<alg>/<hex>         (empty) blob is in <name>
+///     root/repositories/<name>/_manifests/<alg>/<hex>     the manifest's media type
+///     root/repositories/<name>/_tags/<tag>                the digest <tag> points to
+///     root/uploads/<uuid>                                 uploads in progress
+///
+/// Blobs are written under root/uploads and renamed into root/blobs only after
+/// their digest was verified. Unfinished uploads are removed at open.
+/// Throws `std::filesystem::filesystem_error` when `root` cannot be used.
+std::shared_ptr<storage> open_storage(const std::filesystem::path& root);
+
+/// A user name and password (basic auth, or the token endpoint's credentials).
+struct credentials {
+  std::string username;
+  std::string password;
+};
+
+/// How a registry listens and behaves. Every field has a usable default: the
+/// default registry is plain HTTP on 127.0.0.1, an ephemeral port, in-memory
+/// storage, no auth, every optional API on.
+struct registry_options {
+  /// Address to bind. Tests always pass loopback; any address is accepted.
+  std::string address = "127.0.0.1";
+  /// Port to bind; 0 picks a free one (read it back with `registry::port()`).
+  std::uint16_t port = 0;
+
+  /// Storage directory; empty keeps everything in memory. Ignored when
+  /// `storage` is set.
+  std::filesystem::path root;
+  /// Shared storage (see `storage`); when null, one is made from `root`.
+  std::shared_ptr<server::storage> storage;
+
+  /// PEM certificate chain and private key: when both are set the registry
+  /// speaks HTTPS (HTTP/1.1 only: no ALPN, so clients never negotiate h2).
+  std::filesystem::path tls_cert_file;
+  std::filesystem::path tls_key_file;
+
+  /// The Referrers API. Off: GET /v2/<name>/referrers/<digest> answers 404
+  /// with the plain-text body `404 page not found` (as distribution 2.8 does)
+  /// and manifest PUTs never answer `OCI-Subject`.
+  bool referrers_api = true;
+  /// Range requests on blob GETs. Off: `Range` is ignored and `Accept-Ranges`
+  /// never sent.
+  bool range_requests = true;
+  /// Cross-repository blob mounts. Off: every mount request answers 202 with a
+  /// fresh upload session.
+  bool mount = true;
+
+  /// Basic auth: every /v2/ request needs these credentials (401 with
+  /// `WWW-Authenticate: Basic realm="coras"` otherwise).
+  std::optional<credentials> basic_auth;
+  /// Bearer token auth (wins over `basic_auth` when both are set): requests
+  /// need a token from the built-in endpoint `/token`, which grants every
+  /// requested scope to these credentials. A request without a sufficient
+  /// token gets Docker Hub's challenge:
+  /// `Bearer realm="<scheme>://<host>/token",service="coras",scope="repository:<name>:<actions>"`.
+  std::optional<credentials> token_auth;
+  /// With basic auth: GET/HEAD need no credentials. With token auth: the token
+  /// endpoint grants `pull` without credentials.
+  bool anonymous_pull = false;
+  /// Lifetime of issued bearer tokens (`expires_in`).
+  std::chrono::seconds token_lifetime{300};
+  /// Token realm announced in challenges; empty derives it from the request's
+  /// Host header: `<scheme>://<host>/token`.
+  std::string token_realm;
+
+  /// Largest manifest accepted by PUT (413 beyond).
+  std::size_t max_manifest_bytes = 4 * 1024 * 1024;
+  /// A connection idle longer than this between requests is closed.
+  std::chrono::seconds idle_timeout{60};
+  /// How many requests `registry::recent_requests()` remembers.
+  std::size_t request_log_capacity = 256;
+};
+
+/// Counters since start (or the last `reset_stats()`).
+struct registry_stats {
+  std::uint64_t connections_accepted = 0;
+  std::uint64_t tls_handshakes = 0;  ///< completed TLS handshakes
+  std::uint64_t requests = 0;        ///< request heads read (each keep-alive request counts)
+};
+
+/// One request as the registry saw it. Credentials are never recorded: only
+/// whether an `Authorization` header was present.
+struct request_record {
+  std::string method;
+  std::string target;  ///< path and query, as sent
+  bool authorization = false;
+  unsigned status = 0;  ///< the status answered
+  /// Selected request headers, when present: Host, Range, Content-Type,
+  /// Content-Length, Content-Range, Transfer-Encoding, Accept, Expect, User-Agent.
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  /// The value of header `name` (case-insensitive), empty when absent.
+  std::string header(std::string_view name) const;
+};
+
+/// Fault (b): answer the next `count` requests whose path contains
+/// `path_contains` (every request when empty) with `status`, a JSON error body
+/// and, when non-empty, `Retry-After: <retry_after>`.
+struct status_fault {
+  unsigned status = 503;
+  unsigned count = 1;
+  std::string path_contains;
+  std::string retry_after;
+};
+
+/// Fault (c): for the next `count` requests whose path contains
+/// `path_contains`, wait `before_headers` before sending the response, and
+/// for blob GETs also `mid_body` after half of the body was sent.
+struct delay_fault {
+  std::chrono::milliseconds before_headers{0};
+  std::chrono::milliseconds mid_body{0};
+  unsigned count = 1;
+  std::string path_contains;
+};
+
+/// The registry. It accepts on `start()` and serves every connection as a
+/// coroutine on a strand of the executor given at construction: all protocol
+/// state lives on that strand, so the executor may be multi-threaded.
+///
+/// Thread-safety: `start()`, `stop()` and every accessor and test hook may be
+/// called from any thread, also while the executor runs.
+/// Lifetime: the registry may be destroyed while connections are open (the
+/// destructor calls `stop()`); connection coroutines keep the shared state alive
+/// until they finish. Storage outlives every registry that uses it.
+class registry {
+ public:
+  /// Creates the registry (no socket yet). Opens `options.root` when given and
+  /// loads its tags, manifests and blobs; loads the TLS files when given.
+  /// Throws on an unusable root or TLS file.
+  registry(boost::asio::any_io_executor executor, registry_options options = {});
+  ~registry();
+  registry(const registry&) = delete;
+  registry& operator=(const registry&) = delete;
+
+  /// Binds `address:port` synchronously (throws `boost::system::system_error`
+  /// when that fails) and starts accepting. Call once.
+  void start();
+  /// Closes the listening socket and every open connection. Idempotent. The
+  /// connections' coroutines finish on the executor shortly after.
+  void stop();
+
+  /// The bound port (valid after `start()`).
+  std::uint16_t port() const noexcept;
+  /// `http://<address>:<port>` or `https://…` (valid after `start()`), with IPv6
+  /// addresses in brackets.
+  std::string url() const;
+  /// `<address>:<port>`, what goes into a reference.
+  std::string host() const;
+  /// The storage in use (hand it to another registry to serve the same content).
+  std::shared_ptr<server::storage> storage() const;
+  boost::asio::any_io_executor get_executor() const noexcept;
+
+  // ---- test hooks: counters, request log, fault injection ----
+
+  registry_stats stats() const noexcept;
+  void reset_stats() noexcept;
+  /// The most recent requests, oldest first (at most `request_log_capacity`).
+  std::vector<request_record> recent_requests() const;
+  void clear_request_log();
+
+  /// Fault (a): cut the next `count` blob GET responses (200 or 206) after
+  /// `after_bytes` body bytes by closing the connection.
+  void cut_blob_gets(std::uint64_t after_bytes, unsigned count = 1);
+  /// Fault (a), one offset per response: the next blob GET is cut after
+  /// `offsets[0]` body bytes, the one after it after `offsets[1]`, and so on.
+  void cut_blob_gets(std::vector<std::uint64_t> offsets);
+  /// Fault (b), see `status_fault`. Replaces a pending status fault.
+  void inject_status(status_fault fault);
+  /// Fault (c), see `delay_fault`. Replaces a pending delay fault.
+  void inject_delay(delay_fault fault);
+  /// Fault (d): answer every blob GET with `307 Temporary Redirect` to
+  /// `base_url + "/v2/<name>/blobs/<digest>"` (an empty `base_url` turns this
+  /// off). Point it at a second registry sharing this one's storage.
+  void redirect_blob_gets(std::string base_url);
+  /// Removes every pending fault and the redirect.
+  void clear_faults();
+
+ private:
+  std::shared_ptr<detail::registry_impl> impl_;
+};
+
+}  // namespace coras::server
