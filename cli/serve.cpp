@@ -1,0 +1,153 @@
+// coras serve: the embedded registry as a process.
+#include "commands.hpp"
+
+#include <coras/server/registry.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include <csignal>
+#include <exception>
+#include <iostream>
+#include <optional>
+#include <string>
+
+namespace coras::cli {
+
+const char* const serve_usage = R"(usage: coras serve [options]
+
+Runs an OCI distribution-spec v1.1 registry until SIGINT or SIGTERM.
+Prints "listening on <url>" once it accepts connections.
+
+options:
+  --listen HOST:PORT        address to listen on (default 127.0.0.1:5000);
+                            port 0 picks a free port (the printed URL has it);
+                            IPv6 as [::1]:5000; ":5000" binds every interface
+  --root DIR                keep content under DIR (default: in memory)
+  --tls-cert FILE           PEM certificate chain; with --tls-key serves HTTPS
+  --tls-key FILE            PEM private key
+  --no-referrers            no Referrers API (404 "404 page not found")
+  --no-range                ignore Range requests on blobs
+  --no-mount                refuse cross-repository mounts (202 + upload)
+  --basic-auth USER:PASS    require HTTP basic auth
+  --token-auth USER:PASS    require bearer tokens from the built-in /token endpoint
+  --anonymous-pull          allow pulls without credentials
+  -h, --help                this text
+)";
+
+namespace {
+
+struct usage_error {
+  std::string message;
+};
+
+// "host:port", "[v6]:port" or ":port" (every interface).
+void parse_listen(std::string_view text, server::registry_options& o) {
+  auto colon = text.rfind(':');
+  if (colon == std::string_view::npos) throw usage_error{"--listen needs HOST:PORT"};
+  std::string host(text.substr(0, colon));
+  const std::string port(text.substr(colon + 1));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  if (host.empty()) host = "0.0.0.0";
+  if (host == "localhost") host = "127.0.0.1";  // the registry binds numeric addresses only
+  std::size_t used = 0;
+  unsigned long p = 0;
+  try {
+    p = std::stoul(port, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (port.empty() || used != port.size() || p > 65535)
+    throw usage_error{"--listen: bad port \"" + port + "\""};
+  o.address = host;
+  o.port = static_cast<std::uint16_t>(p);
+}
+
+server::credentials parse_credentials(std::string_view option, std::string_view text) {
+  auto colon = text.find(':');
+  if (colon == std::string_view::npos || colon == 0)
+    throw usage_error{std::string(option) + " needs USER:PASS"};
+  return {std::string(text.substr(0, colon)), std::string(text.substr(colon + 1))};
+}
+
+server::registry_options parse(std::span<const std::string_view> args, bool& help) {
+  server::registry_options o;
+  o.port = 5000;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string_view arg = args[i];
+    std::optional<std::string_view> inline_value;
+    if (auto eq = arg.find('='); arg.starts_with("--") && eq != std::string_view::npos) {
+      inline_value = arg.substr(eq + 1);
+      arg = arg.substr(0, eq);
+    }
+    auto value = [&]() -> std::string_view {
+      if (inline_value) return *inline_value;
+      if (i + 1 >= args.size()) throw usage_error{std::string(arg) + " needs a value"};
+      return args[++i];
+    };
+    if (arg == "-h" || arg == "--help") {
+      help = true;
+    } else if (arg == "--listen") {
+      parse_listen(value(), o);
+    } else if (arg == "--root") {
+      o.root = std::string(value());
+    } else if (arg == "--tls-cert") {
+      o.tls_cert_file = std::string(value());
+    } else if (arg == "--tls-key") {
+      o.tls_key_file = std::string(value());
+    } else if (arg == "--no-referrers") {
+      o.referrers_api = false;
+    } else if (arg == "--no-range") {
+      o.range_requests = false;
+    } else if (arg == "--no-mount") {
+      o.mount = false;
+    } else if (arg == "--basic-auth") {
+      o.basic_auth = parse_credentials(arg, value());
+    } else if (arg == "--token-auth") {
+      o.token_auth = parse_credentials(arg, value());
+    } else if (arg == "--anonymous-pull") {
+      o.anonymous_pull = true;
+    } else {
+      throw usage_error{"unknown option \"" + std::string(arg) + "\""};
+    }
+  }
+  if (o.tls_cert_file.empty() != o.tls_key_file.empty())
+    throw usage_error{"--tls-cert and --tls-key go together"};
+  return o;
+}
+
+}  // namespace
+
+int serve(std::span<const std::string_view> args) {
+  server::registry_options options;
+  bool help = false;
+  try {
+    options = parse(args, help);
+  } catch (const usage_error& e) {
+    std::cerr << "coras serve: " << e.message << "\n\n" << serve_usage;
+    return 2;
+  }
+  if (help) {
+    std::cout << serve_usage;
+    return 0;
+  }
+  try {
+    boost::asio::io_context ioc(1);
+    server::registry reg(ioc.get_executor(), options);
+    reg.start();
+    boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code&, int) {
+      reg.stop();
+      ioc.stop();
+    });
+    std::cout << "listening on " << reg.url() << std::endl;  // flushed: scripts wait for it
+    ioc.run();
+  } catch (const std::exception& e) {
+    std::cerr << "coras serve: " << e.what() << '\n';
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace coras::cli
