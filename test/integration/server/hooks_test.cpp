@@ -1,0 +1,267 @@
+// The embedded registry's test hooks (counters, request log, faults),
+// persistence across restarts, and stop().
+#include "support.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <thread>
+
+using namespace coras::test;
+using coras::server::registry_options;
+using namespace std::chrono_literals;
+
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+template <class F>
+std::chrono::milliseconds timed(F&& f) {
+  const auto start = steady::now();
+  f();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - start);
+}
+
+}  // namespace
+
+TEST_CASE("stats count connections, not requests", "[server][hooks]") {
+  running_registry reg;
+  auto c = reg.client();
+  for (int i = 0; i < 5; ++i) REQUIRE(c.get("/v2/").status == 200);
+  CHECK(c.connections_opened() == 1);
+  auto s = reg->stats();
+  CHECK(s.connections_accepted == 1);
+  CHECK(s.requests == 5);
+  CHECK(s.tls_handshakes == 0);
+
+  auto other = reg.client();
+  other.get("/v2/");
+  CHECK(reg->stats().connections_accepted == 2);
+  // Connection: close ends the connection; the next request opens another.
+  c.get("/v2/", {{"Connection", "close"}});
+  c.get("/v2/");
+  CHECK(reg->stats().connections_accepted == 3);
+  reg->reset_stats();
+  CHECK(reg->stats().requests == 0);
+}
+
+TEST_CASE("request log", "[server][hooks]") {
+  registry_options o;
+  o.request_log_capacity = 3;
+  o.basic_auth = coras::server::credentials{"u", "p"};
+  running_registry reg(o);
+  auto c = reg.client();
+  c.get("/v2/");
+  c.get("/v2/", {{"Authorization", basic("u", "p")}});
+  const auto d = push_blob(c, "r", "logged", {{"Authorization", basic("u", "p")}});
+  c.get("/v2/r/blobs/" + d + "?x=1", {{"Authorization", basic("u", "p")}, {"Range", "bytes=0-1"}});
+  auto log = reg->recent_requests();
+  REQUIRE(log.size() == 3);  // bounded: the first request fell out
+  CHECK(log[0].method == "GET");
+  CHECK(log[0].status == 200);
+  CHECK(log[1].method == "POST");
+  CHECK(log[1].status == 201);
+  CHECK(log[1].header("Content-Length") == "6");
+  CHECK(log[2].target == "/v2/r/blobs/" + d + "?x=1");
+  CHECK(log[2].authorization);
+  CHECK(log[2].status == 206);
+  CHECK(log[2].header("range") == "bytes=0-1");
+  CHECK(log[2].header("Authorization").empty());  // never recorded
+  reg->clear_request_log();
+  CHECK(reg->recent_requests().empty());
+}
+
+TEST_CASE("fault: cut blob bodies", "[server][hooks]") {
+  temp_dir dir;
+  registry_options o;
+  const bool disk = GENERATE(false, true);
+  if (disk) o.root = dir.path();
+  running_registry reg(o);
+  auto c = reg.client();
+  const std::string data = random_bytes(500000, 9);
+  const auto d = push_blob(c, "cut", data);
+  const std::string url = "/v2/cut/blobs/" + d;
+
+  reg->cut_blob_gets(1000, 2);
+  for (int i = 0; i < 2; ++i) {
+    auto r = c.get(url);
+    CHECK(r.status == 200);
+    CHECK_FALSE(r.complete);
+    CHECK(r.header("Content-Length") == std::to_string(data.size()));
+    CHECK(same(r.body, data.substr(0, 1000)));
+  }
+  CHECK(same(c.get(url).body, data));
+  CHECK(c.request("HEAD", url).complete);  // HEADs and manifests are never cut
+
+  reg->cut_blob_gets(std::vector<std::uint64_t>{10, 200000});
+  auto r = c.get(url, {{"Range", "bytes=100-"}});
+  CHECK(r.status == 206);
+  CHECK_FALSE(r.complete);
+  CHECK(same(r.body, data.substr(100, 10)));
+  r = c.get(url);
+  CHECK_FALSE(r.complete);
+  CHECK(r.body.size() == 200000);
+  CHECK(c.get(url).complete);
+
+  reg->cut_blob_gets(0, 1);
+  r = c.get(url);
+  CHECK_FALSE(r.complete);
+  CHECK(r.body.empty());
+  reg->clear_faults();
+  CHECK(c.get(url).complete);
+}
+
+TEST_CASE("fault: status answers", "[server][hooks]") {
+  running_registry reg;
+  auto c = reg.client();
+  const auto d = push_blob(c, "s", "x");
+  reg->inject_status({503, 2, "/blobs/", "7"});
+  CHECK(c.get("/v2/").status == 200);  // path does not match
+  auto r = c.get("/v2/s/blobs/" + d);
+  CHECK(r.status == 503);
+  CHECK(r.header("Retry-After") == "7");
+  CHECK(c.request("HEAD", "/v2/s/blobs/" + d).status == 503);
+  CHECK(c.get("/v2/s/blobs/" + d).status == 200);
+
+  reg->inject_status({429, 1, "", ""});
+  r = c.get("/v2/");
+  CHECK(r.status == 429);
+  CHECK_FALSE(r.has_header("Retry-After"));
+  CHECK(r.body.find(R"("code":"TOOMANYREQUESTS")") != std::string::npos);
+  CHECK(c.get("/v2/").status == 200);
+
+  // A refused upload with a body: the connection stays usable.
+  reg->inject_status({502, 1, "/uploads/", ""});
+  const std::string body = random_bytes(300000);
+  CHECK(c.request("POST", "/v2/s/blobs/uploads/?digest=" + sha256(body), {}, body).status == 502);
+  CHECK(c.request("POST", "/v2/s/blobs/uploads/?digest=" + sha256(body), {}, body).status == 201);
+}
+
+TEST_CASE("fault: delays", "[server][hooks]") {
+  running_registry reg;
+  auto c = reg.client();
+  const std::string data = random_bytes(400000, 4);
+  const auto d = push_blob(c, "slow", data);
+
+  reg->inject_delay({300ms, 0ms, 1, "/v2/"});
+  CHECK(timed([&] { CHECK(c.get("/v2/").status == 200); }) >= 290ms);
+  CHECK(timed([&] { c.get("/v2/"); }) < 250ms);
+
+  reg->inject_delay({0ms, 300ms, 1, "/blobs/"});
+  http_response r;
+  CHECK(timed([&] { r = c.get("/v2/slow/blobs/" + d); }) >= 290ms);
+  CHECK(r.complete);
+  CHECK(same(r.body, data));
+}
+
+TEST_CASE("fault: redirect blob GETs to another origin", "[server][hooks]") {
+  registry_options a_opts;
+  a_opts.basic_auth = coras::server::credentials{"u", "p"};
+  running_registry a(a_opts);
+  registry_options b_opts;
+  b_opts.storage = a->storage();  // same content, no auth
+  running_registry b(b_opts);
+
+  auto ca = a.client();
+  const header_list auth{{"Authorization", basic("u", "p")}};
+  const auto d = push_blob(ca, "r", "redirected", auth);
+  a->redirect_blob_gets(b->url());
+  auto r = ca.get("/v2/r/blobs/" + d, auth);
+  CHECK(r.status == 307);
+  const auto location = r.header("Location");
+  CHECK(location == b->url() + "/v2/r/blobs/" + d);
+  CHECK(ca.request("HEAD", "/v2/r/blobs/" + d, auth).status == 200);  // only GETs move
+
+  auto cb = b.client();
+  r = cb.get(location.substr(b->url().size()));
+  CHECK(r.status == 200);
+  CHECK(r.body == "redirected");
+  const auto log = b->recent_requests();
+  REQUIRE(log.size() == 1);
+  CHECK_FALSE(log[0].authorization);
+
+  a->redirect_blob_gets("");
+  CHECK(ca.get("/v2/r/blobs/" + d, auth).status == 200);
+}
+
+TEST_CASE("content survives a restart", "[server][storage]") {
+  temp_dir dir;
+  registry_options o;
+  o.root = dir.path();
+  const std::string layer = random_bytes(100000, 2);
+  const std::string config = R"({"architecture":"amd64"})";
+  std::string manifest, referrer;
+  {
+    running_registry reg(o);
+    auto c = reg.client();
+    push_blob(c, "keep/me", layer);
+    push_blob(c, "keep/me", config);
+    manifest =
+        image_manifest_json({sha256(config), config.size()}, {{sha256(layer), layer.size()}});
+    REQUIRE(put_manifest(c, "keep/me", "v1", manifest, "application/vnd.oci.image.manifest.v1+json")
+                .status == 201);
+    const blob_ref subject{sha256(manifest), manifest.size()};
+    referrer =
+        image_manifest_json({sha256(config), config.size()}, {}, "application/x-note", &subject);
+    REQUIRE(put_manifest(c, "keep/me", sha256(referrer), referrer,
+                         "application/vnd.oci.image.manifest.v1+json")
+                .status == 201);
+    REQUIRE(
+        put_manifest(c, "keep/me", "old", manifest, "application/vnd.oci.image.manifest.v1+json")
+            .status == 201);
+    REQUIRE(c.request("DELETE", "/v2/keep/me/manifests/old").status == 202);
+    // An unfinished upload does not survive.
+    c.request("PATCH", c.request("POST", "/v2/keep/me/blobs/uploads/").header("Location"), {},
+              "partial");
+  }
+  running_registry reg(o);
+  auto c = reg.client();
+  auto r = c.get("/v2/keep/me/manifests/v1");
+  CHECK(r.status == 200);
+  CHECK(r.body == manifest);
+  CHECK(r.header("Content-Type") == "application/vnd.oci.image.manifest.v1+json");
+  CHECK(c.get("/v2/keep/me/blobs/" + sha256(layer)).body == layer);
+  CHECK(c.get("/v2/keep/me/tags/list").body == R"({"name":"keep/me","tags":["v1"]})");
+  CHECK(c.get("/v2/_catalog").body == R"({"repositories":["keep/me"]})");
+  r = c.get("/v2/keep/me/referrers/" + sha256(manifest));
+  CHECK(r.body.find(sha256(referrer)) != std::string::npos);
+  CHECK(r.body.find(R"("artifactType":"application/x-note")") != std::string::npos);
+  CHECK(std::filesystem::is_empty(dir.path() / "uploads"));
+}
+
+TEST_CASE("clients vanishing mid-body", "[server]") {
+  // sendfile(2) to a reset connection raises SIGPIPE, which would end this
+  // test process; the registry must swallow it.
+  temp_dir dir;
+  registry_options o;
+  o.root = dir.path();
+  running_registry reg(o);
+  auto c = reg.client();
+  const std::string data = random_bytes(8 * 1024 * 1024, 21);
+  const auto d = push_blob(c, "big", data);
+  for (int i = 0; i < 20; ++i) get_and_reset(reg.port(), "/v2/big/blobs/" + d, 100 + 1000 * i);
+  std::this_thread::sleep_for(50ms);
+  CHECK(same(c.get("/v2/big/blobs/" + d).body, data));
+}
+
+TEST_CASE("stop closes the listener and open connections", "[server]") {
+  running_registry reg;
+  auto c = reg.client();
+  REQUIRE(c.get("/v2/").status == 200);
+  reg->stop();
+  // stop() is asynchronous: give the registry's thread a moment.
+  http_response r;
+  for (int i = 0; i < 50; ++i) {
+    try {
+      r = c.get("/v2/");
+    } catch (const std::exception&) {
+      r = {};
+      r.complete = false;
+    }
+    if (!r.complete) break;
+    std::this_thread::sleep_for(10ms);
+  }
+  CHECK_FALSE(r.complete);
+  auto fresh = http_client(reg.port());
+  CHECK_THROWS(fresh.get("/v2/"));
+}

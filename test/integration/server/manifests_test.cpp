@@ -1,0 +1,254 @@
+// The embedded registry's manifests, tags, catalog and Referrers API.
+#include "support.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace coras::test;
+using coras::server::registry_options;
+
+namespace {
+
+constexpr std::string_view oci_manifest = "application/vnd.oci.image.manifest.v1+json";
+constexpr std::string_view oci_index = "application/vnd.oci.image.index.v1+json";
+
+std::string error_code_of(const http_response& r) {
+  auto p = r.body.find("\"code\":\"");
+  if (p == std::string::npos) return {};
+  p += 8;
+  return r.body.substr(p, r.body.find('"', p) - p);
+}
+
+// Pushes a config and a layer into `repo` and returns an image manifest over them.
+std::string image(http_client& c, std::string_view repo, std::string_view seed) {
+  const std::string config = R"({"seed":")" + std::string(seed) + "\"}";
+  const std::string layer = "layer of " + std::string(seed);
+  push_blob(c, repo, config);
+  push_blob(c, repo, layer);
+  return image_manifest_json({sha256(config), config.size()}, {{sha256(layer), layer.size()}});
+}
+
+std::size_t count(std::string_view text, std::string_view what) {
+  std::size_t n = 0;
+  for (auto p = text.find(what); p != std::string_view::npos; p = text.find(what, p + 1)) ++n;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("manifest put, get, head, delete", "[server]") {
+  running_registry reg;
+  auto c = reg.client();
+  const auto m = image(c, "app", "one");
+  const auto d = sha256(m);
+
+  auto r = put_manifest(c, "app", "v1", m, oci_manifest);
+  REQUIRE(r.status == 201);
+  CHECK(r.header("Location") == "/v2/app/manifests/" + d);
+  CHECK(r.header("Docker-Content-Digest") == d);
+  CHECK_FALSE(r.has_header("OCI-Subject"));
+
+  r = c.get("/v2/app/manifests/v1");
+  CHECK(r.status == 200);
+  CHECK(r.body == m);
+  CHECK(r.header("Content-Type") == oci_manifest);
+  CHECK(r.header("Docker-Content-Digest") == d);
+  r = c.request("HEAD", "/v2/app/manifests/" + d);
+  CHECK(r.status == 200);
+  CHECK(r.header("Content-Length") == std::to_string(m.size()));
+  CHECK(r.body.empty());
+
+  SECTION("by digest") {
+    r = put_manifest(c, "app", d, m, oci_manifest);
+    CHECK(r.status == 201);
+    r = put_manifest(c, "app", sha256("other"), m, oci_manifest);
+    CHECK(r.status == 400);
+    CHECK(error_code_of(r) == "DIGEST_INVALID");
+  }
+  SECTION("exact bytes and Content-Type are kept") {
+    const std::string spaced = " " + m + "\n";
+    r = put_manifest(c, "app", "spaced", spaced, oci_manifest);
+    REQUIRE(r.status == 201);
+    CHECK(r.header("Docker-Content-Digest") == sha256(spaced));
+    CHECK(c.get("/v2/app/manifests/spaced").body == spaced);
+  }
+  SECTION("missing blobs") {
+    const auto bad = image_manifest_json({sha256("{}"), 2}, {{sha256("absent"), 6}});
+    push_blob(c, "app", "{}");
+    r = put_manifest(c, "app", "bad", bad, oci_manifest);
+    CHECK(r.status == 400);
+    CHECK(error_code_of(r) == "MANIFEST_BLOB_UNKNOWN");
+    CHECK(r.body.find(sha256("absent")) != std::string::npos);
+    // Blobs of another repository do not count.
+    r = put_manifest(c, "elsewhere", "v1", m, oci_manifest);
+    CHECK(r.status == 400);
+    CHECK(error_code_of(r) == "MANIFEST_BLOB_UNKNOWN");
+  }
+  SECTION("invalid documents") {
+    r = put_manifest(c, "app", "v2", "{not json", oci_manifest);
+    CHECK(r.status == 400);
+    CHECK(error_code_of(r) == "MANIFEST_INVALID");
+    r = put_manifest(c, "app", "v2", m, oci_index);  // body says manifest
+    CHECK(r.status == 400);
+    CHECK(error_code_of(r) == "MANIFEST_INVALID");
+    r = put_manifest(c, "app", "bad:tag", m, oci_manifest);
+    CHECK(r.status == 400);
+  }
+  SECTION("unknown") {
+    r = c.get("/v2/app/manifests/v9");
+    CHECK(r.status == 404);
+    CHECK(error_code_of(r) == "MANIFEST_UNKNOWN");
+    r = c.get("/v2/app/manifests/" + sha256("x"));
+    CHECK(r.status == 404);
+    CHECK(error_code_of(r) == "MANIFEST_UNKNOWN");
+    r = c.get("/v2/nope/manifests/v1");
+    CHECK(r.status == 404);
+    CHECK(error_code_of(r) == "NAME_UNKNOWN");
+  }
+  SECTION("delete by tag removes only the tag") {
+    CHECK(c.request("DELETE", "/v2/app/manifests/v1").status == 202);
+    CHECK(c.get("/v2/app/manifests/v1").status == 404);
+    CHECK(c.get("/v2/app/manifests/" + d).status == 200);
+    CHECK(c.request("DELETE", "/v2/app/manifests/v1").status == 404);
+  }
+  SECTION("delete by digest removes the tags too") {
+    REQUIRE(put_manifest(c, "app", "latest", m, oci_manifest).status == 201);
+    CHECK(c.request("DELETE", "/v2/app/manifests/" + d).status == 202);
+    CHECK(c.get("/v2/app/manifests/" + d).status == 404);
+    CHECK(c.get("/v2/app/manifests/latest").status == 404);
+    CHECK(c.get("/v2/app/tags/list").body == R"({"name":"app","tags":[]})");
+  }
+}
+
+TEST_CASE("index children must exist", "[server]") {
+  running_registry reg;
+  auto c = reg.client();
+  const auto m = image(c, "multi", "amd64");
+  const auto d = sha256(m);
+  const std::string index =
+      R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":")" +
+      d + R"(","size":)" + std::to_string(m.size()) +
+      R"(,"platform":{"architecture":"amd64","os":"linux"}}]})";
+  auto r = put_manifest(c, "multi", "v1", index, oci_index);
+  CHECK(r.status == 400);
+  CHECK(error_code_of(r) == "MANIFEST_BLOB_UNKNOWN");
+  REQUIRE(put_manifest(c, "multi", d, m, oci_manifest).status == 201);
+  r = put_manifest(c, "multi", "v1", index, oci_index);
+  CHECK(r.status == 201);
+  r = c.get("/v2/multi/manifests/v1");
+  CHECK(r.header("Content-Type") == oci_index);
+  CHECK(r.body == index);
+}
+
+TEST_CASE("referrers", "[server]") {
+  registry_options o;
+  const bool api = GENERATE(true, false);
+  o.referrers_api = api;
+  running_registry reg(o);
+  auto c = reg.client();
+  const auto subject = image(c, "app", "subject");
+  const blob_ref subject_ref{sha256(subject), subject.size()};
+  REQUIRE(put_manifest(c, "app", "v1", subject, oci_manifest).status == 201);
+
+  push_blob(c, "app", "{}");
+  const blob_ref empty{sha256("{}"), 2};
+  const auto sig = image_manifest_json(empty, {}, "application/vnd.example.sig", &subject_ref,
+                                       R"({"org.example.kind":"signature"})",
+                                       "application/vnd.oci.empty.v1+json");
+  const auto sbom =
+      image_manifest_json(empty, {}, {}, &subject_ref, {}, "application/vnd.example.sbom.config");
+  auto r = put_manifest(c, "app", sha256(sig), sig, oci_manifest);
+  REQUIRE(r.status == 201);
+  CHECK(r.has_header("OCI-Subject") == api);
+  if (api) CHECK(r.header("OCI-Subject") == subject_ref.digest);
+  REQUIRE(put_manifest(c, "app", sha256(sbom), sbom, oci_manifest).status == 201);
+
+  const std::string url = "/v2/app/referrers/" + subject_ref.digest;
+  r = c.get(url);
+  if (!api) {
+    CHECK(r.status == 404);
+    CHECK(r.body == "404 page not found\n");
+    CHECK(r.header("Content-Type").starts_with("text/plain"));
+    return;
+  }
+  REQUIRE(r.status == 200);
+  CHECK(r.header("Content-Type") == oci_index);
+  CHECK_FALSE(r.has_header("OCI-Filters-Applied"));
+  CHECK(r.body.starts_with(
+      R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[)"));
+  CHECK(count(r.body, R"("digest":)") == 2);
+  CHECK(r.body.find(R"("artifactType":"application/vnd.example.sig")") != std::string::npos);
+  // No artifactType: the config's media type stands in.
+  CHECK(r.body.find(R"("artifactType":"application/vnd.example.sbom.config")") !=
+        std::string::npos);
+  CHECK(r.body.find(R"("annotations":{"org.example.kind":"signature"})") != std::string::npos);
+  CHECK(r.body.find(R"("size":)" + std::to_string(sig.size())) != std::string::npos);
+
+  r = c.get(url + "?artifactType=application/vnd.example.sig");
+  CHECK(r.status == 200);
+  CHECK(r.header("OCI-Filters-Applied") == "artifactType");
+  CHECK(count(r.body, R"("digest":)") == 1);
+  CHECK(r.body.find(sha256(sig)) != std::string::npos);
+
+  // Pagination (an extension): one per page, Link to the next.
+  r = c.get(url + "?n=1");
+  CHECK(count(r.body, R"("digest":)") == 1);
+  const auto first = std::min(sha256(sig), sha256(sbom));
+  const auto second = std::max(sha256(sig), sha256(sbom));
+  CHECK(r.body.find(first) != std::string::npos);
+  CHECK(r.header("Link") == "<" + url + "?n=1&last=" + first + ">; rel=\"next\"");
+  r = c.get(url + "?n=1&last=" + first);
+  CHECK(r.body.find(second) != std::string::npos);
+  CHECK_FALSE(r.has_header("Link"));
+
+  // Unknown subject, unknown repository: an empty index, never a 404.
+  r = c.get("/v2/app/referrers/" + sha256("nothing"));
+  CHECK(r.status == 200);
+  CHECK(r.body.find(R"("manifests":[])") != std::string::npos);
+  CHECK(c.get("/v2/other/referrers/" + sha256("nothing")).status == 200);
+  CHECK(c.get("/v2/app/referrers/sha256:bad").status == 400);
+}
+
+TEST_CASE("tags list and catalog pagination", "[server]") {
+  running_registry reg;
+  auto c = reg.client();
+  const auto m = image(c, "lib/app", "t");
+  for (const char* tag : {"v3", "latest", "v1", "v2"})
+    REQUIRE(put_manifest(c, "lib/app", tag, m, oci_manifest).status == 201);
+
+  auto r = c.get("/v2/lib/app/tags/list");
+  CHECK(r.status == 200);
+  CHECK(r.body == R"({"name":"lib/app","tags":["latest","v1","v2","v3"]})");
+  CHECK_FALSE(r.has_header("Link"));
+  r = c.get("/v2/lib/app/tags/list?n=2");
+  CHECK(r.body == R"({"name":"lib/app","tags":["latest","v1"]})");
+  CHECK(r.header("Link") == R"(</v2/lib/app/tags/list?n=2&last=v1>; rel="next")");
+  r = c.get("/v2/lib/app/tags/list?n=2&last=v1");
+  CHECK(r.body == R"({"name":"lib/app","tags":["v2","v3"]})");
+  CHECK_FALSE(r.has_header("Link"));
+  r = c.get("/v2/lib/app/tags/list?last=v2");
+  CHECK(r.body == R"({"name":"lib/app","tags":["v3"]})");
+  r = c.get("/v2/none/tags/list");
+  CHECK(r.status == 404);
+  CHECK(error_code_of(r) == "NAME_UNKNOWN");
+
+  for (const char* repo : {"zeta", "alpha", "mid/dle"}) push_blob(c, repo, "x");
+  r = c.get("/v2/_catalog");
+  CHECK(r.body == R"({"repositories":["alpha","lib/app","mid/dle","zeta"]})");
+  r = c.get("/v2/_catalog?n=3");
+  CHECK(r.body == R"({"repositories":["alpha","lib/app","mid/dle"]})");
+  CHECK(r.header("Link") == R"(</v2/_catalog?n=3&last=mid/dle>; rel="next")");
+  r = c.get("/v2/_catalog?n=3&last=mid/dle");
+  CHECK(r.body == R"({"repositories":["zeta"]})");
+  CHECK_FALSE(r.has_header("Link"));
+}
+
+TEST_CASE("repository names with route words", "[server]") {
+  running_registry reg;
+  auto c = reg.client();
+  // "blobs", "manifests" and "tags" are legal path components.
+  const auto m = image(c, "a/blobs/manifests", "w");
+  REQUIRE(put_manifest(c, "a/blobs/manifests", "v1", m, oci_manifest).status == 201);
+  CHECK(c.get("/v2/a/blobs/manifests/manifests/v1").body == m);
+  CHECK(c.get("/v2/a/blobs/manifests/tags/list").body ==
+        R"({"name":"a/blobs/manifests","tags":["v1"]})");
+}
