@@ -8,6 +8,7 @@
 #include <coras/core/error.hpp>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -262,10 +263,14 @@ struct response_impl::state {
     if (finished) return;
     finished = true;
     bool reusable = !ec && parser.is_done() && parser.get().keep_alive();
-    if (lease) lease->release(reusable);
     event.error = ec;
     event.duration = steady_clock::now() - started;
-    if (client->options().on_request) client->options().on_request(event);
+    // Pool state lives on the client's strand; a response may be dropped on
+    // any thread, so the release goes there (inline when already on it).
+    asio::dispatch(client->strand(), [c = client, l = std::move(lease), reusable, e = std::move(event)] {
+      if (l) l->release(reusable);
+      if (c->options().on_request) c->options().on_request(e);
+    });
   }
 };
 
@@ -311,12 +316,16 @@ asio::awaitable<std::string> response_impl::read_all(std::uint64_t limit) {
     throw error(errc::size_limit_exceeded, "response from " + url_ + " has " +
                                                std::to_string(*content_length_) +
                                                " bytes, more than the limit of " + std::to_string(limit));
+  // Exactly the announced size when there is one; otherwise grow from 4 KiB
+  // (zero-filling a 64 KiB buffer per small answer costs more than the I/O).
   std::string out;
-  if (content_length_) out.reserve(static_cast<std::size_t>(*content_length_));
-  while (!body_done() && !state_->parser.is_done()) {
+  std::size_t capacity = content_length_ ? static_cast<std::size_t>(*content_length_) : 4096;
+  while (!state_->parser.is_done()) {
     std::size_t old = out.size();
+    if (old == capacity) capacity *= 2;
     // One byte past the limit tells "exactly at the limit" from "over it".
-    std::size_t room = static_cast<std::size_t>(std::min<std::uint64_t>(io_chunk, limit + 1 - old));
+    std::size_t room = static_cast<std::size_t>(
+        std::min<std::uint64_t>(std::max<std::size_t>(capacity - old, 1), limit + 1 - old));
     out.resize(old + room);
     std::size_t n = co_await read_some(asio::buffer(out.data() + old, room));
     out.resize(old + n);
@@ -586,10 +595,12 @@ asio::awaitable<response> exchange(client_impl& c, const origin& to, const std::
         [&](auto& s) { return bhttp::async_write_header(s, sr, tuple_awaitable); }, conn.stream);
     check(hec, "sending request to " + to.str(), t.body_idle);
     if (body) {
-      std::string chunk(io_chunk, '\0');
+      // Sized to the body when it is small (a manifest), not zero-filled.
+      std::size_t chunk_size = static_cast<std::size_t>(std::min<std::uint64_t>(io_chunk, size.value_or(io_chunk)));
+      auto chunk = std::make_unique_for_overwrite<char[]>(std::max<std::size_t>(chunk_size, 1));
       for (;;) {
-        std::size_t n = co_await body->read(asio::buffer(chunk));
-        req.body().data = n ? chunk.data() : nullptr;
+        std::size_t n = co_await body->read(asio::buffer(chunk.get(), std::max<std::size_t>(chunk_size, 1)));
+        req.body().data = n ? chunk.get() : nullptr;
         req.body().size = n;
         req.body().more = n != 0;
         rs->event.request_body_bytes += n;

@@ -1,0 +1,555 @@
+// The HTTP client against the embedded registry (in-process, same io_context):
+// pooling, redirects, retries, time limits, cancellation, events, limits.
+#include "../support.hpp"
+
+#include <coras/core/digest.hpp>
+#include <coras/core/error.hpp>
+#include <coras/http/client.hpp>
+#include <coras/server/registry.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+
+namespace asio = boost::asio;
+using asio::use_awaitable;
+using coras::http::client;
+using coras::http::client_options;
+using coras::http::request;
+using coras::server::registry;
+using coras::server::registry_options;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto as_tuple = asio::as_tuple(use_awaitable);
+
+// Runs `body(executor, server)` with a started registry on one io_context;
+// the registry stops when the body ends, however it ends.
+template <class Body>
+void with_registry(registry_options o, Body body) {
+  asio::io_context ioc;
+  registry srv(ioc.get_executor(), std::move(o));
+  srv.start();
+  std::exception_ptr failure;
+  asio::co_spawn(
+      ioc,
+      [&]() -> asio::awaitable<void> {
+        try {
+          co_await body(ioc.get_executor(), srv);
+        } catch (...) {
+          failure = std::current_exception();
+        }
+        srv.stop();
+      },
+      asio::detached);
+  ioc.run();
+  if (failure) std::rethrow_exception(failure);
+}
+
+request make(std::string method, std::string url) {
+  request r;
+  r.method = std::move(method);
+  r.url = std::move(url);
+  return r;
+}
+
+// Pushes a blob with a monolithic POST+PUT and returns its digest.
+asio::awaitable<coras::digest> push_blob(client& c, const registry& srv, const std::string& repo,
+                                         const std::string& bytes) {
+  auto d = coras::digest::of(bytes);
+  auto post = co_await c.async_send(make("POST", srv.url() + "/v2/" + repo + "/blobs/uploads/"));
+  REQUIRE(post.status() == 202);
+  std::string location(*post.headers().get("Location"));
+  co_await post.async_read_all(1 << 16);
+  if (location.front() == '/') location = srv.url() + location;
+  auto put = make("PUT", location + (location.find('?') == std::string::npos ? "?" : "&") + "digest=" + d.str());
+  put.body = coras::http::memory_body(bytes);
+  auto done = co_await c.async_send(put);
+  REQUIRE(done.status() == 201);
+  co_await done.async_read_all(1 << 16);
+  co_return d;
+}
+
+client_options fast_retries() {
+  client_options o;
+  o.retry.initial_backoff = 5ms;
+  o.retry.max_backoff = 20ms;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("client: k sequential requests use one connection", "[client][pool]") {
+  with_registry({}, [](auto ex, registry& srv) -> asio::awaitable<void> {
+    client c(ex);
+    for (int i = 0; i < 200; ++i) {
+      auto r = co_await c.async_send(make(i % 2 ? "HEAD" : "GET", srv.url() + "/v2/"));
+      REQUIRE(r.status() == 200);
+      co_await r.async_read_all(1024);
+    }
+    CHECK(srv.stats().connections_accepted == 1);
+    CHECK(c.stats().connections_opened == 1);
+    CHECK(c.stats().connections_reused == 199);
+  });
+}
+
+TEST_CASE("client: k concurrent requests open at most the per-origin limit", "[client][pool]") {
+  for (std::size_t limit : {std::size_t(4), std::size_t(16)}) {
+    INFO("limit " << limit);
+    with_registry({}, [limit](auto ex, registry& srv) -> asio::awaitable<void> {
+      client_options o;
+      o.max_connections_per_origin = limit;
+      client c(ex, o);
+      // A slow answer keeps connections busy so that requests must queue.
+      coras::server::delay_fault slow;
+      slow.before_headers = 20ms;
+      slow.count = 64;
+      srv.inject_delay(slow);
+      int ok = 0;
+      auto one = [&]() -> asio::awaitable<void> {
+        auto r = co_await c.async_send(make("GET", srv.url() + "/v2/"));
+        co_await r.async_read_all(1024);
+        ok += r.status() == 200;
+      };
+      // 64 coroutines at once on the same executor.
+      auto done = std::make_shared<asio::steady_timer>(ex, std::chrono::steady_clock::time_point::max());
+      int remaining = 64;
+      for (int i = 0; i < 64; ++i)
+        asio::co_spawn(ex, one(), [&, done](std::exception_ptr) {
+          if (--remaining == 0) done->cancel();
+        });
+      co_await done->async_wait(as_tuple);
+      CHECK(ok == 64);
+      CHECK(srv.stats().connections_accepted <= limit);
+      CHECK(c.stats().connections_opened <= limit);
+      CHECK(c.stats().connections_opened >= 2);  // they did run in parallel
+    });
+  }
+}
+
+TEST_CASE("client: a pooled connection the server closed is replaced", "[client][pool]") {
+  registry_options o;
+  o.idle_timeout = 1s;
+  with_registry(o, [](auto ex, registry& srv) -> asio::awaitable<void> {
+    client c(ex);
+    auto r1 = co_await c.async_send(make("GET", srv.url() + "/v2/"));
+    co_await r1.async_read_all(1024);
+    asio::steady_timer t(ex, 1500ms);
+    co_await t.async_wait(use_awaitable);
+    auto r2 = co_await c.async_send(make("GET", srv.url() + "/v2/"));
+    CHECK(r2.status() == 200);
+    CHECK(srv.stats().connections_accepted == 2);
+  });
+}
+
+TEST_CASE("client: redirects keep Authorization on the same origin and drop it on another",
+          "[client][redirect]") {
+  asio::io_context ioc;
+  registry_options other_opts;
+  registry_options main_opts;
+  main_opts.basic_auth = coras::server::credentials{"u", "p"};
+  registry main_srv(ioc.get_executor(), main_opts);
+  other_opts.storage = main_srv.storage();
+  registry other(ioc.get_executor(), other_opts);
+  main_srv.start();
+  other.start();
+  std::exception_ptr failure;
+  asio::co_spawn(
+      ioc,
+      [&]() -> asio::awaitable<void> {
+        try {
+          client c(ioc.get_executor());
+          const std::string auth = "Basic dTpw";  // u:p
+          auto post = make("POST", main_srv.url() + "/v2/r/blobs/uploads/?digest=" +
+                                       coras::digest::of("hello").str());
+          post.headers.set("Authorization", auth);
+          post.body = coras::http::memory_body(std::string("hello"));
+          auto pushed = co_await c.async_send(post);
+          CHECK(pushed.status() == 201);
+          co_await pushed.async_read_all(1 << 16);
+
+          main_srv.redirect_blob_gets(other.url());
+          other.clear_request_log();
+          auto get = make("GET", main_srv.url() + "/v2/r/blobs/" + coras::digest::of("hello").str());
+          get.headers.set("Authorization", auth);
+          auto resp = co_await c.async_send(get);
+          CHECK(resp.status() == 200);
+          CHECK(resp.url().rfind(other.url(), 0) == 0);
+          // (co_await stays out of CHECK: GCC 12 mishandles temporaries of
+          // co_await inside Catch's expression decomposition)
+          auto body = co_await resp.async_read_all(1024);
+          CHECK(body == "hello");
+          auto log = other.recent_requests();
+          REQUIRE(log.size() == 1);
+          CHECK_FALSE(log[0].authorization);
+
+          // Redirecting to itself: Authorization stays, and the loop ends at the limit.
+          main_srv.redirect_blob_gets(main_srv.url());
+          main_srv.clear_request_log();
+          auto [ec, r] = co_await c.async_send(get, as_tuple);
+          CHECK(ec == coras::errc::too_many_redirects);
+          auto main_log = main_srv.recent_requests();
+          CHECK(main_log.size() == 11);
+          for (const auto& rec : main_log) CHECK(rec.authorization);
+        } catch (...) {
+          failure = std::current_exception();
+        }
+        main_srv.stop();
+        other.stop();
+      },
+      asio::detached);
+  ioc.run();
+  if (failure) std::rethrow_exception(failure);
+}
+
+TEST_CASE("client: retries 503 and 429, honouring Retry-After", "[client][retry]") {
+  with_registry({}, [](auto ex, registry& srv) -> asio::awaitable<void> {
+    client c(ex, fast_retries());
+    srv.inject_status({503, 2, "/v2/", ""});
+    srv.clear_request_log();
+    auto r = co_await c.async_send(make("GET", srv.url() + "/v2/"));
+    CHECK(r.status() == 200);
+    CHECK(srv.recent_requests().size() == 3);
+
+    srv.inject_status({429, 1, "/v2/", "1"});
+    auto start = std::chrono::steady_clock::now();
+    auto r2 = co_await c.async_send(make("GET", srv.url() + "/v2/"));
+    auto waited = std::chrono::steady_clock::now() - start;
+    CHECK(r2.status() == 200);
+    CHECK(waited >= 1s);
+    CHECK(waited < 3s);
+
+    // A Retry-After beyond the caller's limit is not waited for.
+    client_options impatient = fast_retries();
+    impatient.retry.max_retry_after = 500ms;
+    client c2(ex, impatient);
+    srv.inject_status({429, 1, "/v2/", "30"});
+    start = std::chrono::steady_clock::now();
+    auto r3 = co_await c2.async_send(make("GET", srv.url() + "/v2/"));
+    CHECK(r3.status() == 429);
+    CHECK(std::chrono::steady_clock::now() - start < 1s);
+    co_await r3.async_read_all(1 << 16);
+
+    // The retry budget runs out: the last answer comes back.
+    srv.inject_status({503, 100, "/v2/", ""});
+    srv.clear_request_log();
+    auto r4 = co_await c.async_send(make("GET", srv.url() + "/v2/"));
+    CHECK(r4.status() == 503);
+    CHECK(srv.recent_requests().size() == 6);  // 1 + max_retries (5)
+    co_await r4.async_read_all(1 << 16);
+    srv.clear_faults();
+
+    // POST is not idempotent: no retry unless asked.
+    srv.inject_status({503, 1, "/uploads/", ""});
+    srv.clear_request_log();
+    auto p = co_await c.async_send(make("POST", srv.url() + "/v2/r/blobs/uploads/"));
+    CHECK(p.status() == 503);
+    CHECK(srv.recent_requests().size() == 1);
+  });
+}
+
+TEST_CASE("client: time limits fire as errc::timeout", "[client][timeout]") {
+  with_registry({}, [](auto ex, registry& srv) -> asio::awaitable<void> {
+    client_options o;
+    o.timeouts.response_header = 300ms;
+    client c(ex, o);
+    coras::server::delay_fault stall;
+    stall.before_headers = 3s;
+    srv.inject_delay(stall);
+    auto start = std::chrono::steady_clock::now();
+    auto [ec, r] = co_await c.async_send(make("GET", srv.url() + "/v2/"), as_tuple);
+    auto took = std::chrono::steady_clock::now() - start;
+    CHECK(ec == coras::errc::timeout);
+    CHECK(took >= 300ms);
+    CHECK(took < 2s);
+
+    // A body that stalls half-way trips the idle-body limit.
+    client_options o2;
+    o2.timeouts.body_idle = 300ms;
+    client c2(ex, o2);
+    auto d = co_await push_blob(c2, srv, "r", std::string(256 * 1024, 'x'));
+    coras::server::delay_fault mid;
+    mid.mid_body = 3s;
+    mid.path_contains = "/blobs/sha256:";
+    srv.inject_delay(mid);
+    auto resp = co_await c2.async_send(make("GET", srv.url() + "/v2/r/blobs/" + d.str()));
+    auto [ec2, body] = co_await resp.async_read_all(1 << 20, as_tuple);
+    CHECK(ec2 == coras::errc::timeout);
+  });
+}
+
+TEST_CASE("client: cancelling a request closes its connection", "[client][cancel]") {
+  with_registry({}, [](auto ex, registry& srv) -> asio::awaitable<void> {
+    client c(ex);
+    coras::server::delay_fault stall;
+    stall.before_headers = 2s;
+    srv.inject_delay(stall);
+    asio::cancellation_signal signal;
+    asio::steady_timer t(ex, 100ms);
+    t.async_wait([&](auto) { signal.emit(asio::cancellation_type::terminal); });
+    auto start = std::chrono::steady_clock::now();
+    auto [ec, r] = co_await c.async_send(make("GET", srv.url() + "/v2/"),
+                                         asio::bind_cancellation_slot(signal.slot(), as_tuple));
+    CHECK(ec == asio::error::operation_aborted);
+    CHECK(std::chrono::steady_clock::now() - start < 1s);
+    srv.clear_faults();
+    auto ok = co_await c.async_send(make("GET", srv.url() + "/v2/"));
+    CHECK(ok.status() == 200);
+    CHECK(srv.stats().connections_accepted == 2);  // the cancelled one was not pooled
+  });
+}
+
+TEST_CASE("client: events, streaming both ways, and the metadata limit", "[client][events]") {
+  with_registry({}, [](auto ex, registry& srv) -> asio::awaitable<void> {
+    std::vector<coras::http::request_event> events;
+    client_options o;
+    o.on_request = [&](const coras::http::request_event& e) { events.push_back(e); };
+    client c(ex, o);
+    std::string blob(5 * 1024 * 1024 + 3, '\0');
+    for (std::size_t i = 0; i < blob.size(); ++i) blob[i] = static_cast<char>(i * 31 + 7);
+    auto d = co_await push_blob(c, srv, "ev", blob);
+
+    auto resp = co_await c.async_send(make("GET", srv.url() + "/v2/ev/blobs/" + d.str()));
+    coras::digester h;
+    std::string buf(100'000, '\0');
+    for (;;) {
+      auto [ec, n] = co_await resp.async_read_some(asio::buffer(buf), as_tuple);
+      if (ec == asio::error::eof) break;
+      REQUIRE_FALSE(ec);
+      h.update(std::string_view(buf.data(), n));
+    }
+    CHECK(h.finish() == d);
+    CHECK(resp.body_done());
+
+    REQUIRE(events.size() == 3);
+    CHECK(events[0].method == "POST");
+    CHECK(events[0].status == 202);
+    CHECK_FALSE(events[0].connection_reused);
+    CHECK(events[1].method == "PUT");
+    CHECK(events[1].request_body_bytes == blob.size());
+    CHECK(events[1].connection_reused);
+    CHECK(events[2].response_body_bytes == blob.size());
+    CHECK(events[2].url == srv.url() + "/v2/ev/blobs/" + d.str());
+    CHECK_FALSE(events[2].error);
+
+    auto big = co_await c.async_send(make("GET", srv.url() + "/v2/ev/blobs/" + d.str()));
+    auto [ec, s] = co_await big.async_read_all(c.options().max_metadata_bytes, as_tuple);
+    CHECK(ec == coras::errc::size_limit_exceeded);
+    CHECK(s.empty());
+  });
+}
+
+TEST_CASE("client: TLS to the embedded registry, counted on the server side", "[client][tls]") {
+  const std::string certs = coras::test::env("CORAS_TEST_CERTS");
+  registry_options o;
+  o.tls_cert_file = certs + "/server.crt";
+  o.tls_key_file = certs + "/server.key";
+  with_registry(o, [&](auto ex, registry& srv) -> asio::awaitable<void> {
+    client_options co;
+    co.tls.ca_file = certs + "/ca.crt";
+    client c(ex, co);
+    const std::string base = "https://localhost:" + std::to_string(srv.port());
+    for (int i = 0; i < 100; ++i) {
+      auto r = co_await c.async_send(make("HEAD", base + "/v2/"));
+      REQUIRE(r.status() == 200);
+    }
+    CHECK(srv.stats().connections_accepted == 1);
+    CHECK(srv.stats().tls_handshakes == 1);
+
+    // 127.0.0.1 is not a name in the certificate.
+    auto [ec, r] = co_await c.async_send(make("GET", "https://127.0.0.1:" + std::to_string(srv.port()) + "/v2/"),
+                                         as_tuple);
+    CHECK(ec);
+  });
+}
+
+namespace {
+
+// A minimal HTTP proxy for the test: CONNECT tunnels, and absolute-form
+// requests forwarded on a fresh upstream connection. Records what it saw.
+struct test_proxy {
+  asio::ip::tcp::acceptor acceptor;
+  std::vector<std::string> request_lines;
+
+  explicit test_proxy(asio::any_io_executor ex)
+      : acceptor(ex, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {}
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(acceptor.local_endpoint().port()); }
+
+  static asio::awaitable<void> pipe(asio::ip::tcp::socket& from, asio::ip::tcp::socket& to) {
+    char buf[16384];
+    for (;;) {
+      auto [ec, n] = co_await from.async_read_some(asio::buffer(buf), as_tuple);
+      if (ec) break;
+      auto [wec, wn] = co_await asio::async_write(to, asio::buffer(buf, n), as_tuple);
+      if (wec) break;
+    }
+    boost::system::error_code ignored;
+    to.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  }
+
+  asio::awaitable<void> serve(asio::ip::tcp::socket accepted) {
+    auto ex = accepted.get_executor();
+    // Shared: the two directions of the pipe end at different times.
+    auto client = std::make_shared<asio::ip::tcp::socket>(std::move(accepted));
+    auto upstream = std::make_shared<asio::ip::tcp::socket>(ex);
+    std::string head;
+    auto [ec, n] = co_await asio::async_read_until(*client, asio::dynamic_buffer(head), "\r\n\r\n", as_tuple);
+    if (ec) co_return;
+    std::string line = head.substr(0, head.find("\r\n"));
+    request_lines.push_back(line);
+    std::string method = line.substr(0, line.find(' '));
+    std::string target = line.substr(line.find(' ') + 1, line.rfind(' ') - line.find(' ') - 1);
+    std::string hostport = target;
+    std::string rest = head.substr(n);  // bytes read past the header
+    head.resize(n);
+    if (method != "CONNECT") {
+      // http://host:port/path: connect there, send the request in origin form.
+      hostport = target.substr(7, target.find('/', 7) - 7);
+      std::string path = target.substr(target.find('/', 7));
+      head.replace(0, line.size(), method + " " + path + line.substr(line.rfind(' ')));
+    }
+    asio::ip::tcp::resolver resolver(ex);
+    auto colon = hostport.rfind(':');
+    auto eps = co_await resolver.async_resolve(hostport.substr(0, colon), hostport.substr(colon + 1), use_awaitable);
+    co_await asio::async_connect(*upstream, eps, use_awaitable);
+    if (method == "CONNECT") {
+      co_await asio::async_write(*client, asio::buffer(std::string("HTTP/1.1 200 Connection established\r\n\r\n")),
+                                 use_awaitable);
+    } else {
+      co_await asio::async_write(*upstream, asio::buffer(head), use_awaitable);
+    }
+    if (!rest.empty()) co_await asio::async_write(*upstream, asio::buffer(rest), use_awaitable);
+    asio::co_spawn(ex, [upstream, client]() { return pipe(*upstream, *client); }, asio::detached);
+    co_await pipe(*client, *upstream);
+  }
+
+  asio::awaitable<void> run() {
+    for (;;) {
+      auto [ec, s] = co_await acceptor.async_accept(as_tuple);
+      if (ec) co_return;
+      asio::co_spawn(acceptor.get_executor(), serve(std::move(s)), asio::detached);
+    }
+  }
+};
+
+}  // namespace
+
+TEST_CASE("client: through an HTTP proxy (CONNECT for https, absolute form for http)", "[client][proxy]") {
+  const std::string certs = coras::test::env("CORAS_TEST_CERTS");
+  registry_options o;
+  o.tls_cert_file = certs + "/server.crt";
+  o.tls_key_file = certs + "/server.key";
+  with_registry(o, [&](auto ex, registry& tls_srv) -> asio::awaitable<void> {
+    test_proxy proxy(ex);
+    asio::co_spawn(ex, proxy.run(), asio::detached);
+
+    client_options co;
+    co.tls.ca_file = certs + "/ca.crt";
+    co.proxy = proxy.url();
+    co.no_proxy = "bypass.invalid";
+    client c(ex, co);
+    const std::string base = "https://localhost:" + std::to_string(tls_srv.port());
+    for (int i = 0; i < 3; ++i) {
+      auto r = co_await c.async_send(make("GET", base + "/v2/"));
+      CHECK(r.status() == 200);
+      co_await r.async_read_all(1024);
+    }
+    REQUIRE(proxy.request_lines.size() == 1);  // one tunnel, reused
+    CHECK(proxy.request_lines[0] == "CONNECT localhost:" + std::to_string(tls_srv.port()) + " HTTP/1.1");
+
+    // Plain http through the proxy: the request line carries the full URL.
+    registry plain(ex, registry_options{});
+    plain.start();
+    auto r = co_await c.async_send(make("GET", plain.url() + "/v2/"));
+    CHECK(r.status() == 200);
+    REQUIRE(proxy.request_lines.size() == 2);
+    CHECK(proxy.request_lines[1] == "GET " + plain.url() + "/v2/ HTTP/1.1");
+    plain.stop();
+    proxy.acceptor.close();
+
+    // A proxy that is not http:// is refused up front.
+    client_options bad;
+    bad.proxy = "socks5://127.0.0.1:1080";
+    CHECK_THROWS_AS(client(ex, bad), coras::error);
+  });
+}
+
+namespace {
+
+// Answers every request on one connection with `response` (raw bytes), for
+// what the registry never sends: Warning headers, chunked metadata.
+asio::awaitable<void> canned_connection(asio::ip::tcp::socket s, std::string response) {
+  std::string buf;
+  for (;;) {
+    auto [rec, n] = co_await asio::async_read_until(s, asio::dynamic_buffer(buf), "\r\n\r\n", as_tuple);
+    if (rec) co_return;
+    buf.erase(0, n);
+    auto [wec, wn] = co_await asio::async_write(s, asio::buffer(response), as_tuple);
+    if (wec) co_return;
+  }
+}
+
+asio::awaitable<void> canned_server(asio::ip::tcp::acceptor& acceptor, std::string response) {
+  for (;;) {
+    auto [ec, s] = co_await acceptor.async_accept(as_tuple);
+    if (ec) co_return;
+    asio::co_spawn(acceptor.get_executor(), canned_connection(std::move(s), response), asio::detached);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("client: Warning headers reach the handler; chunked metadata is bounded", "[client][warning]") {
+  asio::io_context ioc;
+  asio::ip::tcp::acceptor acceptor(ioc, {asio::ip::make_address("127.0.0.1"), 0});
+  const std::string base = "http://127.0.0.1:" + std::to_string(acceptor.local_endpoint().port());
+  std::string chunk(1000, 'x');
+  std::string response =
+      "HTTP/1.1 200 OK\r\n"
+      "Warning: 299 - \"this repository is deprecated\"\r\n"
+      "Warning: 299 - \"second\"\r\n"
+      "Warning: 199 - \"not for us\"\r\n"
+      "Warning: garbage\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n";
+  for (int i = 0; i < 5; ++i) response += "3e8\r\n" + chunk + "\r\n";
+  response += "0\r\n\r\n";
+  asio::co_spawn(ioc, canned_server(acceptor, response), asio::detached);
+
+  std::vector<coras::http::warning> warnings;
+  std::exception_ptr failure;
+  asio::co_spawn(
+      ioc,
+      [&]() -> asio::awaitable<void> {
+        client_options o;
+        o.on_warning = [&](const coras::http::warning& w) { warnings.push_back(w); };
+        client c(ioc.get_executor(), o);
+        auto r = co_await c.async_send(make("GET", base + "/v2/a/tags/list"));
+        CHECK_FALSE(r.content_length().has_value());
+        auto [ec, body] = co_await r.async_read_all(4999, as_tuple);
+        CHECK(ec == coras::errc::size_limit_exceeded);
+        auto r2 = co_await c.async_send(make("GET", base + "/v2/a/tags/list"));
+        auto all = co_await r2.async_read_all(5000);
+        CHECK(all.size() == 5000);
+        acceptor.close();
+      }(),
+      [&](std::exception_ptr e) { failure = e; });
+  ioc.run();
+  if (failure) std::rethrow_exception(failure);
+  REQUIRE(warnings.size() == 4);  // two per response
+  CHECK(warnings[0].text == "this repository is deprecated");
+  CHECK(warnings[1].text == "second");
+  CHECK(warnings[0].url == base + "/v2/a/tags/list");
+}
