@@ -7,3 +7,8 @@
 #include <coras/core/manifest.hpp>
 #include <coras/core/media_type.hpp>
 #include <coras/core/reference.hpp>
+#include <coras/http/body.hpp>
+#include <coras/http/client.hpp>
+#include <coras/http/fields.hpp>
+#include <coras/http/options.hpp>
+#include <coras/server/registry.hpp>

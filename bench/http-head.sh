@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# bench/http-head.sh [REQUESTS] [CONCURRENCY]
+#
+# Small requests to `coras serve` (127.0.0.1, plain HTTP) from coras's client
+# (bench_http_head, one thread) and from wrk (one thread) at the same
+# concurrency, side by side:
+#   - HEAD of a 64 KiB blob (coras only: wrk's parser cannot take a HEAD answer
+#     that carries Content-Length; it waits for a body that never comes)
+#   - GET /v2/ (a 2-byte body), coras and wrk: the like-for-like ratio.
+# Bounded: REQUESTS (default 10000) per coras run, 5 seconds for wrk.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD_DIR:-$top/build}
+requests=${1:-10000}
+concurrency=${2:-64}
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$build/cli/coras" serve --listen "127.0.0.1:$port" >/dev/null &
+pid=$!
+work=$(mktemp -d)
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 1 50); do curl -sf -o /dev/null "http://127.0.0.1:$port/v2/" && break; sleep 0.1; done
+
+head -c 65536 /dev/urandom > "$work/blob"
+digest=sha256:$(python3 -c 'import hashlib,sys; print(hashlib.sha256(open(sys.argv[1],"rb").read()).hexdigest())' "$work/blob")
+curl -sf -o /dev/null -X POST --data-binary @"$work/blob" -H 'Content-Type: application/octet-stream' \
+  "http://127.0.0.1:$port/v2/bench/blobs/uploads/?digest=$digest"
+url="http://127.0.0.1:$port/v2/bench/blobs/$digest"
+
+wrk_out=$(wrk -t1 -c"$concurrency" -d5s "http://127.0.0.1:$port/v2/")
+wrk_rps=$(echo "$wrk_out" | awk '/Requests\/sec/ {print $2}')
+head_out=$("$build/bench/bench_http_head" "$url" "$requests" "$concurrency" "$concurrency" HEAD)
+get_out=$("$build/bench/bench_http_head" "http://127.0.0.1:$port/v2/" "$requests" "$concurrency" "$concurrency" GET)
+get_rps=$(echo "$get_out" | sed -E 's/.* ([0-9]+) req\/s.*/\1/')
+
+echo "$head_out"
+echo "$get_out"
+echo "wrk:   GET /v2/, 5 s, $concurrency concurrent, one thread, $wrk_rps req/s"
+python3 -c "print(f'coras / wrk (GET /v2/) = {float($get_rps)/float($wrk_rps):.2f}')"
