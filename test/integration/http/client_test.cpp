@@ -544,7 +544,7 @@ TEST_CASE("client: Warning headers reach the handler; chunked metadata is bounde
         auto all = co_await r2.async_read_all(5000);
         CHECK(all.size() == 5000);
         acceptor.close();
-      }(),
+      },  // (not invoked here: co_spawn keeps the lambda, and its captures, alive)
       [&](std::exception_ptr e) { failure = e; });
   ioc.run();
   if (failure) std::rethrow_exception(failure);
