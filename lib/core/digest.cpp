@@ -1,6 +1,8 @@
 #include <coras/core/digest.hpp>
 #include <coras/core/error.hpp>
 
+#include "text.hpp"
+
 #include <openssl/evp.h>
 
 #include <array>
@@ -8,6 +10,9 @@
 
 namespace coras {
 namespace {
+
+using detail::quote;
+using detail::to_hex;
 
 struct algorithm_info {
   digest_algorithm id;
@@ -41,25 +46,6 @@ bool is_algorithm_grammar(std::string_view s) {
     }
   }
   return !need_component;
-}
-
-std::string quote(std::string_view s) {
-  constexpr std::size_t max_shown = 80;
-  std::string out = "\"";
-  out += s.substr(0, max_shown);
-  if (s.size() > max_shown) out += "...";
-  out += '"';
-  return out;
-}
-
-std::string to_hex(const unsigned char* p, std::size_t n) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out(2 * n, '\0');
-  for (std::size_t i = 0; i < n; ++i) {
-    out[2 * i] = digits[p[i] >> 4];
-    out[2 * i + 1] = digits[p[i] & 0xf];
-  }
-  return out;
 }
 
 }  // namespace

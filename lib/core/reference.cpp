@@ -1,11 +1,15 @@
 #include <coras/core/error.hpp>
 #include <coras/core/reference.hpp>
 
+#include "text.hpp"
+
 #include <boost/url/grammar/parse.hpp>
 #include <boost/url/rfc/ipv6_address_rule.hpp>
 
 namespace coras {
 namespace {
+
+using detail::quote;
 
 // The distribution spec caps a repository name, registry included, at 255.
 constexpr std::size_t max_name_length = 255;
@@ -14,15 +18,6 @@ constexpr std::size_t max_tag_length = 128;
 bool is_lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
 bool is_alnum(char c) { return is_lower_alnum(c) || (c >= 'A' && c <= 'Z'); }
 bool is_word(char c) { return is_alnum(c) || c == '_'; }
-
-std::string quote(std::string_view s) {
-  constexpr std::size_t max_shown = 80;
-  std::string out = "\"";
-  out += s.substr(0, max_shown);
-  if (s.size() > max_shown) out += "...";
-  out += '"';
-  return out;
-}
 
 std::string at(std::size_t pos) { return " at position " + std::to_string(pos); }
 

@@ -1,6 +1,7 @@
 #include "server/protocol.hpp"
 
 #include "core/base64.hpp"
+#include "core/text.hpp"
 
 #include <coras/core/manifest.hpp>
 #include <coras/core/media_type.hpp>
@@ -38,16 +39,6 @@ bool parse_u64(std::string_view s, std::uint64_t& out) noexcept {
   if (s.empty()) return false;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
   return ec == std::errc() && p == s.data() + s.size();
-}
-
-std::string to_hex(const unsigned char* p, std::size_t n) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out(2 * n, '\0');
-  for (std::size_t i = 0; i < n; ++i) {
-    out[2 * i] = digits[p[i] >> 4];
-    out[2 * i + 1] = digits[p[i] & 0xf];
-  }
-  return out;
 }
 
 void random_bytes(unsigned char* p, std::size_t n) {
@@ -291,7 +282,7 @@ std::string random_uuid() {
   random_bytes(b.data(), b.size());
   b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);  // version 4
   b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
-  std::string hex = to_hex(b.data(), b.size());
+  std::string hex = coras::detail::to_hex(b.data(), b.size());
   return hex.substr(0, 8) + '-' + hex.substr(8, 4) + '-' + hex.substr(12, 4) + '-' +
          hex.substr(16, 4) + '-' + hex.substr(20);
 }
@@ -299,7 +290,7 @@ std::string random_uuid() {
 std::string random_hex(std::size_t bytes) {
   std::string raw(bytes, '\0');
   random_bytes(reinterpret_cast<unsigned char*>(raw.data()), bytes);
-  return to_hex(reinterpret_cast<const unsigned char*>(raw.data()), bytes);
+  return coras::detail::to_hex(reinterpret_cast<const unsigned char*>(raw.data()), bytes);
 }
 
 boost::system::result<manifest_facts> analyze_manifest(std::string_view content_type,
