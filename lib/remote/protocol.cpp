@@ -1,0 +1,158 @@
+#include "protocol.hpp"
+
+#include "http/protocol.hpp"
+
+#include <coras/core/error.hpp>
+
+#include <boost/url/parse.hpp>
+#include <boost/url/url.hpp>
+
+namespace coras::remote::detail {
+namespace {
+
+template <class T>
+boost::system::result<T> fail(std::string* why, errc e, std::string msg) {
+  if (why) *why = std::move(msg);
+  return make_error_code(e);
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// `reference` resolved against `base`, or an error message.
+boost::system::result<std::string> resolve(std::string_view base, std::string_view reference,
+                                           std::string* why) {
+  auto b = boost::urls::parse_absolute_uri(base);
+  auto r = boost::urls::parse_uri_reference(reference);
+  boost::urls::url out;
+  if (!b || !r || !boost::urls::resolve(*b, *r, out))
+    return fail<std::string>(why, errc::invalid_response,
+                             "cannot resolve \"" + std::string(reference) + "\"");
+  return std::string(out.buffer());
+}
+
+// The same host and port, and no downgrade from https.
+bool same_origin_or_upgrade(std::string_view from, std::string_view to) {
+  auto a = http::detail::split_url(from);
+  auto b = http::detail::split_url(to);
+  if (!a || !b) return false;
+  if (a->origin.host != b->origin.host) return false;
+  if (a->origin.tls() && !b->origin.tls()) return false;
+  return a->origin.port == b->origin.port || (!a->origin.tls() && b->origin.tls());
+}
+
+}  // namespace
+
+std::string registry_host(std::string_view registry) {
+  return registry == "docker.io" ? "registry-1.docker.io" : std::string(registry);
+}
+
+std::string hub_repository(std::string_view registry, std::string_view repository) {
+  if (registry == "docker.io" && repository.find('/') == std::string_view::npos)
+    return "library/" + std::string(repository);
+  return std::string(repository);
+}
+
+boost::system::result<std::optional<std::string>> next_page(std::string_view request_url,
+                                                            std::optional<std::string_view> link,
+                                                            std::string* why) {
+  using result = boost::system::result<std::optional<std::string>>;
+  if (!link || trim(*link).empty()) return std::optional<std::string>();
+  auto value = trim(*link);
+  if (value.front() != '<')
+    return fail<std::optional<std::string>>(
+        why, errc::invalid_response,
+        "invalid next link \"" + std::string(value) + "\": missing '<'");
+  auto close = value.find('>');
+  if (close == std::string_view::npos)
+    return fail<std::optional<std::string>>(
+        why, errc::invalid_response,
+        "invalid next link \"" + std::string(value) + "\": missing '>'");
+  auto url = resolve(request_url, value.substr(1, close - 1), why);
+  if (!url) return result(url.error());
+  auto from = http::detail::split_url(request_url);
+  auto to = http::detail::split_url(*url);
+  if (!from || !to || !(from->origin == to->origin))
+    return fail<std::optional<std::string>>(why, errc::invalid_response,
+                                            "refusing a next link to another origin: " + *url);
+  return std::optional<std::string>(std::move(*url));
+}
+
+boost::system::result<std::string> upload_location(std::string_view request_url,
+                                                   std::string_view location, std::string* why) {
+  if (trim(location).empty())
+    return fail<std::string>(why, errc::invalid_response, "upload response has no Location");
+  auto url = resolve(request_url, trim(location), why);
+  if (!url) return url;
+  if (!same_origin_or_upgrade(request_url, *url))
+    return fail<std::string>(
+        why, errc::invalid_response,
+        "refusing an upload Location on another origin or without TLS: " + *url);
+  return url;
+}
+
+std::string media_type_of(std::string_view content_type) {
+  auto semi = content_type.find(';');
+  auto type = trim(content_type.substr(0, semi));
+  auto slash = type.find('/');
+  if (slash == std::string_view::npos || slash == 0 || slash + 1 == type.size()) return {};
+  std::string out;
+  for (char c : type) {
+    // RFC 9110 token characters only.
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              std::string_view("!#$%&'*+-.^_`|~/").find(c) != std::string_view::npos;
+    if (!ok) return {};
+    out += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  }
+  if (out.find('/') != out.rfind('/')) return {};
+  return out;
+}
+
+bool needs_body_digest(const manifest_response& r) noexcept {
+  return r.docker_content_digest.empty() && r.method != "HEAD";
+}
+
+boost::system::result<descriptor> manifest_descriptor(const manifest_response& r,
+                                                      const digest* reference_digest,
+                                                      const digest* body_digest, std::string* why) {
+  descriptor d;
+  d.media_type = media_type_of(r.content_type);
+  if (d.media_type.empty())
+    return fail<descriptor>(
+        why, errc::invalid_response,
+        r.method + ": invalid response Content-Type \"" + r.content_type + "\"");
+  if (!r.content_length)
+    return fail<descriptor>(why, errc::invalid_response,
+                            r.method + ": unknown response Content-Length");
+  d.size = static_cast<std::int64_t>(*r.content_length);
+
+  if (!r.docker_content_digest.empty()) {
+    std::string digest_why;
+    auto parsed = digest::try_parse(r.docker_content_digest, &digest_why);
+    if (!parsed)
+      return fail<descriptor>(why, errc::invalid_response,
+                              r.method + ": invalid Docker-Content-Digest header: " + digest_why);
+    d.digest = std::move(*parsed);
+  } else if (r.method == "HEAD") {
+    if (!reference_digest)
+      return fail<descriptor>(
+          why, errc::invalid_response,
+          "HTTP HEAD request missing required header \"Docker-Content-Digest\"");
+    d.digest = *reference_digest;  // nothing else to go on: trust the caller's digest
+  } else {
+    if (!body_digest)
+      return fail<descriptor>(why, errc::invalid_response,
+                              "the body's digest is needed but was not computed");
+    d.digest = *body_digest;
+  }
+  if (reference_digest && *reference_digest != d.digest)
+    return fail<descriptor>(why, errc::digest_mismatch,
+                            r.method + ": digest mismatch: received " + d.digest.str() +
+                                " when expecting " + reference_digest->str());
+  return d;
+}
+
+}  // namespace coras::remote::detail

@@ -1,0 +1,76 @@
+// Pure decisions of the repository layer (no I/O), tested on their own in
+// test/unit/remote/protocol_test.cpp. The coroutines of lib/remote drive them.
+#pragma once
+
+#include <coras/core/descriptor.hpp>
+#include <coras/core/digest.hpp>
+
+#include <boost/system/result.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace coras::remote::detail {
+
+/// The host to talk to for a registry name: `docker.io` is served by
+/// `registry-1.docker.io` (as docker and oras do); others are themselves.
+std::string registry_host(std::string_view registry);
+
+/// A one-component repository on Docker Hub gets the `library/` prefix
+/// (`docker.io/alpine` is `library/alpine`); anything else is unchanged.
+std::string hub_repository(std::string_view registry, std::string_view repository);
+
+/// The next page of a paginated listing (tags, catalog, referrers) from the
+/// `Link` header of the response to `request_url`: nullopt when there is no
+/// Link; an error when it is malformed, or points to another origin (oras-go
+/// 2.6.2 refuses those: a registry must not steer the client elsewhere).
+boost::system::result<std::optional<std::string>> next_page(std::string_view request_url,
+                                                            std::optional<std::string_view> link,
+                                                            std::string* why = nullptr);
+
+/// Where to continue an upload: `location` resolved against `request_url`.
+/// Refused when it names another host or downgrades https to http (the fix for
+/// GHSA-jxpm-75mh-9fp7). An explicit `:443` on the request and none on the
+/// Location are the same origin, which covers the seed's port-443 work-around.
+boost::system::result<std::string> upload_location(std::string_view request_url,
+                                                   std::string_view location,
+                                                   std::string* why = nullptr);
+
+/// What a manifest HEAD/GET response said, for `manifest_descriptor`.
+struct manifest_response {
+  std::string method;  ///< "HEAD" or "GET"
+  std::string content_type;
+  std::optional<std::uint64_t> content_length;
+  std::string docker_content_digest;  ///< empty when the header was absent
+};
+
+/// True when the seed's truth table needs the digest of the body: a GET whose
+/// response has no Docker-Content-Digest (hash a bounded read of it).
+bool needs_body_digest(const manifest_response& r) noexcept;
+
+/// The seed's generateDescriptor truth table:
+///
+/// | method | Docker-Content-Digest | reference is a digest | result                          |
+/// |--------|-----------------------|-----------------------|---------------------------------|
+/// | HEAD   | absent                | no (a tag)            | error: the header is required   |
+/// | HEAD   | absent                | yes                   | the reference's digest          |
+/// | GET    | absent                | either                | the digest of the body          |
+/// | any    | present (valid)       | no                    | the header's digest             |
+/// | any    | present (valid)       | yes, equal            | that digest                     |
+/// | any    | present               | yes, different        | error: digest mismatch          |
+///
+/// plus: a malformed Content-Type, a missing Content-Length or a malformed
+/// header digest are errors. `body_digest` is required when
+/// `needs_body_digest(r)`; `reference_digest` is null for a tag.
+boost::system::result<descriptor> manifest_descriptor(const manifest_response& r,
+                                                      const digest* reference_digest,
+                                                      const digest* body_digest,
+                                                      std::string* why = nullptr);
+
+/// The media type of a Content-Type value without parameters, lower-cased;
+/// empty when the value is not `type/subtype`.
+std::string media_type_of(std::string_view content_type);
+
+}  // namespace coras::remote::detail

@@ -1,0 +1,122 @@
+#include "remote/protocol.hpp"
+
+#include <coras/core/error.hpp>
+
+#include <catch2/catch.hpp>
+
+using namespace coras::remote::detail;
+using coras::digest;
+using coras::errc;
+
+TEST_CASE("remote: docker.io names", "[remote]") {
+  CHECK(registry_host("docker.io") == "registry-1.docker.io");
+  CHECK(registry_host("ghcr.io") == "ghcr.io");
+  CHECK(registry_host("localhost:5000") == "localhost:5000");
+  CHECK(hub_repository("docker.io", "alpine") == "library/alpine");
+  CHECK(hub_repository("docker.io", "bitnami/redis") == "bitnami/redis");
+  CHECK(hub_repository("ghcr.io", "alpine") == "alpine");
+}
+
+TEST_CASE("remote: Link pagination stays on the origin", "[remote][link]") {
+  const std::string req = "https://r.example/v2/a/tags/list?n=2";
+  auto none = next_page(req, std::nullopt);
+  REQUIRE(none.has_value());
+  CHECK_FALSE(none->has_value());
+
+  auto rel = next_page(req, std::string_view(R"(</v2/a/tags/list?n=2&last=b>; rel="next")"));
+  REQUIRE(rel.has_value());
+  CHECK(**rel == "https://r.example/v2/a/tags/list?n=2&last=b");
+
+  auto abs =
+      next_page(req, std::string_view("<https://r.example/v2/a/tags/list?last=c>; rel=\"next\""));
+  CHECK(**abs == "https://r.example/v2/a/tags/list?last=c");
+
+  std::string why;
+  CHECK_FALSE(
+      next_page(req, std::string_view("<https://evil.example/v2/a/tags/list>"), &why).has_value());
+  CHECK_THAT(why, Catch::Contains("another origin"));
+  CHECK_FALSE(next_page(req, std::string_view("<http://r.example/v2/x>"), &why).has_value());
+  CHECK_FALSE(next_page(req, std::string_view("<https://r.example:444/v2/x>"), &why).has_value());
+  CHECK_FALSE(next_page(req, std::string_view("/v2/a/tags/list"), &why).has_value());
+  CHECK_THAT(why, Catch::Contains("missing '<'"));
+  CHECK_FALSE(next_page(req, std::string_view("</v2/a/tags/list"), &why).has_value());
+  CHECK_THAT(why, Catch::Contains("missing '>'"));
+}
+
+TEST_CASE("remote: upload Location rules (GHSA-jxpm-75mh-9fp7, port 443)", "[remote][upload]") {
+  const std::string post = "https://r.example/v2/a/blobs/uploads/";
+  CHECK(*upload_location(post, "/v2/a/blobs/uploads/u1?_state=x") ==
+        "https://r.example/v2/a/blobs/uploads/u1?_state=x");
+  CHECK(*upload_location(post, "https://r.example/v2/a/blobs/uploads/u2") ==
+        "https://r.example/v2/a/blobs/uploads/u2");
+  // The seed's work-around: ":443" on the request, none on the Location.
+  CHECK(upload_location("https://r.example:443/v2/a/blobs/uploads/", "https://r.example/v2/a/u3")
+            .has_value());
+  CHECK(upload_location("http://r.example/v2/a/blobs/uploads/", "https://r.example/v2/a/u4")
+            .has_value());
+
+  std::string why;
+  CHECK_FALSE(upload_location(post, "https://attacker.example/v2/a/u", &why).has_value());
+  CHECK_THAT(why, Catch::Contains("another origin"));
+  CHECK_FALSE(upload_location(post, "http://r.example/v2/a/u", &why).has_value());
+  CHECK_FALSE(upload_location(post, "https://r.example:8443/v2/a/u", &why).has_value());
+  CHECK_FALSE(upload_location(post, "", &why).has_value());
+}
+
+TEST_CASE("remote: Content-Type media types", "[remote]") {
+  CHECK(media_type_of("application/vnd.oci.image.manifest.v1+json") ==
+        "application/vnd.oci.image.manifest.v1+json");
+  CHECK(media_type_of("Application/JSON; charset=utf-8") == "application/json");
+  CHECK(media_type_of("").empty());
+  CHECK(media_type_of("text").empty());
+  CHECK(media_type_of("a/b/c").empty());
+  CHECK(media_type_of("a b/c").empty());
+  CHECK(media_type_of("/json").empty());
+}
+
+TEST_CASE("remote: the seed's generateDescriptor truth table", "[remote][descriptor]") {
+  const auto body = digest::of("{\"schemaVersion\":2}");
+  const auto other = digest::of("other");
+  auto resp = [](std::string method, std::string dcd) {
+    return manifest_response{std::move(method), "application/vnd.oci.image.manifest.v1+json", 19,
+                             std::move(dcd)};
+  };
+  std::string why;
+
+  // HEAD, no header, by tag: fails.
+  auto r1 = manifest_descriptor(resp("HEAD", ""), nullptr, nullptr, &why);
+  REQUIRE_FALSE(r1.has_value());
+  CHECK_THAT(why, Catch::Contains("missing required header"));
+  // HEAD, no header, by digest: the reference's digest.
+  CHECK(manifest_descriptor(resp("HEAD", ""), &body, nullptr)->digest == body);
+  // GET, no header: the body's digest, checked against a digest reference.
+  CHECK(needs_body_digest(resp("GET", "")));
+  CHECK_FALSE(needs_body_digest(resp("HEAD", "")));
+  CHECK_FALSE(needs_body_digest(resp("GET", body.str())));
+  CHECK(manifest_descriptor(resp("GET", ""), nullptr, &body)->digest == body);
+  CHECK(manifest_descriptor(resp("GET", ""), &body, &body)->digest == body);
+  auto r2 = manifest_descriptor(resp("GET", ""), &other, &body, &why);
+  REQUIRE_FALSE(r2.has_value());
+  CHECK(r2.error() == errc::digest_mismatch);
+  // Header present: trusted by tag, compared by digest.
+  for (const char* m : {"HEAD", "GET"}) {
+    CHECK(manifest_descriptor(resp(m, body.str()), nullptr, nullptr)->digest == body);
+    CHECK(manifest_descriptor(resp(m, body.str()), &body, nullptr)->digest == body);
+    CHECK(manifest_descriptor(resp(m, body.str()), &other, nullptr).error() ==
+          errc::digest_mismatch);
+    CHECK(manifest_descriptor(resp(m, "sha256:nothex"), nullptr, nullptr).error() ==
+          errc::invalid_response);
+  }
+  // Size and type come from the response.
+  auto d = *manifest_descriptor(resp("GET", body.str()), nullptr, nullptr);
+  CHECK(d.size == 19);
+  CHECK(d.media_type == "application/vnd.oci.image.manifest.v1+json");
+  auto no_length = resp("GET", body.str());
+  no_length.content_length.reset();
+  CHECK_FALSE(manifest_descriptor(no_length, nullptr, nullptr, &why).has_value());
+  CHECK_THAT(why, Catch::Contains("unknown response Content-Length"));
+  auto bad_type = resp("GET", body.str());
+  bad_type.content_type = "";
+  CHECK_FALSE(manifest_descriptor(bad_type, nullptr, nullptr, &why).has_value());
+  CHECK_THAT(why, Catch::Contains("Content-Type"));
+}
