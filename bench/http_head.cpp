@@ -54,9 +54,11 @@ int main(int argc, char** argv) {
   ioc.run();
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   auto s = c.stats();
-  std::printf("coras: %ld %s requests, %ld concurrent, %.2f s, %.0f req/s, %llu connections, %llu TLS handshakes, %ld failed\n",
-              requests, method.c_str(), concurrency, secs, static_cast<double>(requests) / secs,
-              static_cast<unsigned long long>(s.connections_opened),
-              static_cast<unsigned long long>(s.tls_handshakes), failed);
+  std::printf(
+      "coras: %ld %s requests, %ld concurrent, %.2f s, %.0f req/s, %llu connections, %llu TLS "
+      "handshakes, %ld failed\n",
+      requests, method.c_str(), concurrency, secs, static_cast<double>(requests) / secs,
+      static_cast<unsigned long long>(s.connections_opened),
+      static_cast<unsigned long long>(s.tls_handshakes), failed);
   return failed ? 1 : 0;
 }

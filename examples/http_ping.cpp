@@ -24,8 +24,10 @@ asio::awaitable<void> ping(coras::http::client& c, std::string base) {
   for (const auto& f : resp.headers()) std::cout << f.name << ": " << f.value << '\n';
   // 2. as_tuple: errors come back as values.
   auto [ec, body] = co_await resp.async_read_all(4096, asio::as_tuple(asio::use_awaitable));
-  if (ec) std::cout << "body error: " << ec.message() << '\n';
-  else std::cout << "body " << body << '\n';
+  if (ec)
+    std::cout << "body error: " << ec.message() << '\n';
+  else
+    std::cout << "body " << body << '\n';
 }
 
 int main(int argc, char** argv) {

@@ -1,11 +1,11 @@
 #include <coras/core/error.hpp>
 #include <coras/http/body.hpp>
 
-#include <cerrno>
-#include <cstring>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <cerrno>
+#include <cstring>
 
 namespace coras::http {
 namespace {
@@ -47,7 +47,8 @@ class file_source final : public body_source {
     do {
       n = ::pread(fd_, buffer.data(), want, static_cast<off_t>(start_ + done_));
     } while (n < 0 && errno == EINTR);
-    if (n < 0) throw error(error_code(errno, boost::system::system_category()), "reading request body file");
+    if (n < 0)
+      throw error(error_code(errno, boost::system::system_category()), "reading request body file");
     if (n == 0) throw error(errc::size_mismatch, "request body file is shorter than announced");
     done_ += static_cast<std::uint64_t>(n);
     co_return static_cast<std::size_t>(n);

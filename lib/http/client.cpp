@@ -37,8 +37,8 @@ namespace bhttp = boost::beast::http;
 namespace ssl = boost::asio::ssl;
 using tcp = asio::ip::tcp;
 using asio::use_awaitable;
-using std::chrono::steady_clock;
 using detail::origin;
+using std::chrono::steady_clock;
 
 namespace {
 
@@ -50,7 +50,8 @@ using plain_stream = beast::tcp_stream;
 using tls_stream = ssl::stream<beast::tcp_stream>;
 
 [[noreturn]] void throw_timeout(std::string_view what, std::chrono::milliseconds limit) {
-  throw error(errc::timeout, std::string(what) + " timed out after " + std::to_string(limit.count()) + " ms");
+  throw error(errc::timeout,
+              std::string(what) + " timed out after " + std::to_string(limit.count()) + " ms");
 }
 
 // Rethrows I/O errors, turning Beast's stream timeout into errc::timeout.
@@ -75,13 +76,16 @@ struct connection {
   beast::flat_buffer buffer;
   steady_clock::time_point idle_since;
   bool absolute_form = false;  // plain HTTP through a proxy: request targets are full URLs
-  std::string session_key;  // key.str(): TLS sessions are cached per origin
+  std::string session_key;     // key.str(): TLS sessions are cached per origin
 
-  connection(origin k, plain_stream s) : key(std::move(k)), stream(std::move(s)), session_key(key.str()) {}
-  connection(origin k, tls_stream s) : key(std::move(k)), stream(std::move(s)), session_key(key.str()) {}
+  connection(origin k, plain_stream s)
+      : key(std::move(k)), stream(std::move(s)), session_key(key.str()) {}
+  connection(origin k, tls_stream s)
+      : key(std::move(k)), stream(std::move(s)), session_key(key.str()) {}
 
   beast::tcp_stream& lowest() {
-    return std::visit([](auto& s) -> beast::tcp_stream& { return beast::get_lowest_layer(s); }, stream);
+    return std::visit([](auto& s) -> beast::tcp_stream& { return beast::get_lowest_layer(s); },
+                      stream);
   }
   // `clean`: the connection did nothing wrong (idle expiry, peer closed it
   // between requests). OpenSSL voids the TLS session of a connection freed
@@ -196,7 +200,8 @@ class pool_lease {
       co_return;
     }
     std::erase(pool.waiters, &w);
-    throw boost::system::system_error(ec ? ec : asio::error::operation_aborted, "waiting for a connection");
+    throw boost::system::system_error(ec ? ec : asio::error::operation_aborted,
+                                      "waiting for a connection");
   }
 
   // Returns the connection (kept alive when `reusable`) and frees the slot.
@@ -267,19 +272,24 @@ struct response_impl::state {
     event.duration = steady_clock::now() - started;
     // Pool state lives on the client's strand; a response may be dropped on
     // any thread, so the release goes there (inline when already on it).
-    asio::dispatch(client->strand(), [c = client, l = std::move(lease), reusable, e = std::move(event)] {
-      if (l) l->release(reusable);
-      if (c->options().on_request) c->options().on_request(e);
-    });
+    asio::dispatch(client->strand(),
+                   [c = client, l = std::move(lease), reusable, e = std::move(event)] {
+                     if (l) l->release(reusable);
+                     if (c->options().on_request) c->options().on_request(e);
+                   });
   }
 };
 
 response_impl::response_impl(std::unique_ptr<state> s) : state_(std::move(s)) {}
 response_impl::~response_impl() = default;
 
-const client_impl::strand_type& response_impl::strand() const noexcept { return state_->client->strand(); }
+const client_impl::strand_type& response_impl::strand() const noexcept {
+  return state_->client->strand();
+}
 
-bool response_impl::body_done() const noexcept { return state_->finished && state_->parser.is_done(); }
+bool response_impl::body_done() const noexcept {
+  return state_->finished && state_->parser.is_done();
+}
 
 asio::awaitable<std::size_t> response_impl::read_some(asio::mutable_buffer buffer) {
   auto& st = *state_;
@@ -287,7 +297,8 @@ asio::awaitable<std::size_t> response_impl::read_some(asio::mutable_buffer buffe
     st.finish({});
     throw boost::system::system_error(asio::error::eof);
   }
-  if (st.finished) throw boost::system::system_error(asio::error::not_connected, "response body abandoned");
+  if (st.finished)
+    throw boost::system::system_error(asio::error::not_connected, "response body abandoned");
   if (buffer.size() == 0) co_return 0;
   auto limit = st.client->options().timeouts.body_idle;
   for (;;) {
@@ -313,9 +324,9 @@ asio::awaitable<std::size_t> response_impl::read_some(asio::mutable_buffer buffe
 
 asio::awaitable<std::string> response_impl::read_all(std::uint64_t limit) {
   if (content_length_ && *content_length_ > limit)
-    throw error(errc::size_limit_exceeded, "response from " + url_ + " has " +
-                                               std::to_string(*content_length_) +
-                                               " bytes, more than the limit of " + std::to_string(limit));
+    throw error(errc::size_limit_exceeded,
+                "response from " + url_ + " has " + std::to_string(*content_length_) +
+                    " bytes, more than the limit of " + std::to_string(limit));
   // Exactly the announced size when there is one; otherwise grow from 4 KiB
   // (zero-filling a 64 KiB buffer per small answer costs more than the I/O).
   std::string out;
@@ -331,8 +342,9 @@ asio::awaitable<std::string> response_impl::read_all(std::uint64_t limit) {
     out.resize(old + n);
     if (out.size() > limit) {
       state_->finish(make_error_code(errc::size_limit_exceeded));
-      throw error(errc::size_limit_exceeded,
-                  "response from " + url_ + " is larger than the limit of " + std::to_string(limit) + " bytes");
+      throw error(errc::size_limit_exceeded, "response from " + url_ +
+                                                 " is larger than the limit of " +
+                                                 std::to_string(limit) + " bytes");
     }
   }
   state_->finish({});
@@ -352,8 +364,8 @@ asio::awaitable<void> response_impl::discard() {
   std::string scratch(io_chunk, '\0');
   std::uint64_t drained = 0;
   while (!state_->parser.is_done() && drained <= max_drain) {
-    auto [ep, n] = co_await asio::co_spawn(
-        co_await asio::this_coro::executor, read_some(asio::buffer(scratch)), tuple_awaitable);
+    auto [ep, n] = co_await asio::co_spawn(co_await asio::this_coro::executor,
+                                           read_some(asio::buffer(scratch)), tuple_awaitable);
     if (ep) break;
     drained += n;
   }
@@ -372,7 +384,9 @@ const std::string empty_string;
 }  // namespace
 
 unsigned response::status() const noexcept { return impl_ ? impl_->status() : 0; }
-const http::fields& response::headers() const noexcept { return impl_ ? impl_->headers() : empty_fields; }
+const http::fields& response::headers() const noexcept {
+  return impl_ ? impl_->headers() : empty_fields;
+}
 const std::string& response::url() const noexcept { return impl_ ? impl_->url() : empty_string; }
 std::optional<std::uint64_t> response::content_length() const noexcept {
   return impl_ ? impl_->content_length() : std::nullopt;
@@ -385,8 +399,8 @@ namespace {
 
 void load_tls(ssl::context& ctx, const tls_options& o) {
   try {
-    ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
-                    ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+    ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                    ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
     if (o.use_system_trust) ctx.set_default_verify_paths();
     if (!o.ca_file.empty()) ctx.load_verify_file(o.ca_file);
     if (!o.client_cert_file.empty() || !o.client_key_file.empty()) {
@@ -397,7 +411,8 @@ void load_tls(ssl::context& ctx, const tls_options& o) {
   } catch (const boost::system::system_error& e) {
     throw error(e.code(), std::string("loading TLS settings: ") + e.what());
   }
-  SSL_CTX_set_session_cache_mode(ctx.native_handle(), SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+  SSL_CTX_set_session_cache_mode(ctx.native_handle(),
+                                 SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
   SSL_CTX_sess_set_new_cb(ctx.native_handle(), on_new_session);
 }
 
@@ -407,15 +422,18 @@ void check_proxy(const std::string& p, const char* what) {
   std::string why;
   auto parts = detail::split_url(url, &why);
   if (!parts || parts->origin.scheme != "http")
-    throw error(errc::unsupported, std::string(what) + " \"" + strip_credentials(p) +
-                                       "\" is not supported (an http:// proxy without credentials is)" +
-                                       (why.empty() ? "" : ": " + why));
+    throw error(errc::unsupported,
+                std::string(what) + " \"" + strip_credentials(p) +
+                    "\" is not supported (an http:// proxy without credentials is)" +
+                    (why.empty() ? "" : ": " + why));
 }
 
 }  // namespace
 
 client_impl::client_impl(asio::any_io_executor ex, client_options options)
-    : strand_(asio::make_strand(ex)), options_(std::move(options)), state_(std::make_unique<state>()) {
+    : strand_(asio::make_strand(ex)),
+      options_(std::move(options)),
+      state_(std::make_unique<state>()) {
   if (options_.max_connections_per_origin == 0) options_.max_connections_per_origin = 1;
   load_tls(state_->tls, options_.tls);
   state_->proxy = detail::resolve_proxy_settings([](const char* n) { return std::getenv(n); },
@@ -449,7 +467,8 @@ asio::awaitable<plain_stream> connect_tcp(const origin& to, std::chrono::millise
     timed_out = true;
     resolver.cancel();
   });
-  auto [rec, endpoints] = co_await resolver.async_resolve(to.host, std::to_string(to.port), tuple_awaitable);
+  auto [rec, endpoints] =
+      co_await resolver.async_resolve(to.host, std::to_string(to.port), tuple_awaitable);
   timer.cancel();
   if (timed_out) throw_timeout("resolving " + to.host, limit);
   check(rec, "resolving " + to.host, limit);
@@ -462,10 +481,12 @@ asio::awaitable<plain_stream> connect_tcp(const origin& to, std::chrono::millise
 }
 
 // Asks an HTTP proxy for a tunnel to `target` (for https through a proxy).
-asio::awaitable<void> open_tunnel(plain_stream& s, const origin& target, std::chrono::milliseconds limit) {
-  bhttp::request<bhttp::empty_body> req{bhttp::verb::connect, target.host.find(':') != std::string::npos
-                                                                  ? "[" + target.host + "]:" + std::to_string(target.port)
-                                                                  : target.host + ":" + std::to_string(target.port),
+asio::awaitable<void> open_tunnel(plain_stream& s, const origin& target,
+                                  std::chrono::milliseconds limit) {
+  bhttp::request<bhttp::empty_body> req{bhttp::verb::connect,
+                                        target.host.find(':') != std::string::npos
+                                            ? "[" + target.host + "]:" + std::to_string(target.port)
+                                            : target.host + ":" + std::to_string(target.port),
                                         11};
   req.set(bhttp::field::host, req.target());
   s.expires_after(limit);
@@ -516,7 +537,8 @@ asio::awaitable<std::unique_ptr<connection>> open_connection(client_impl& c, con
   // The connection owns its SSL object, so its key outlives every callback.
   SSL_set_ex_data(ssl, session_key_index(), &conn->session_key);
   SSL_set_ex_data(ssl, session_owner_index(), &st);
-  if (auto it = st.sessions.find(to.str()); it != st.sessions.end()) SSL_set_session(ssl, it->second);
+  if (auto it = st.sessions.find(to.str()); it != st.sessions.end())
+    SSL_set_session(ssl, it->second);
   beast::get_lowest_layer(tls).expires_after(t.tls_handshake);
   auto [hec] = co_await tls.async_handshake(ssl::stream_base::client, tuple_awaitable);
   check(hec, "TLS handshake with " + to.str(), t.tls_handshake);
@@ -541,8 +563,8 @@ bool has_body_method(std::string_view m) { return m == "POST" || m == "PUT" || m
 
 // Sends one request on one connection and reads the response header.
 asio::awaitable<response> exchange(client_impl& c, const origin& to, const std::string& target,
-                                   const std::string& url, const std::string& method, const fields& headers,
-                                   body_source* body) {
+                                   const std::string& url, const std::string& method,
+                                   const fields& headers, body_source* body) {
   auto& st = c.st();
   const auto& opt = c.options();
   auto rs = std::make_unique<response_impl::state>();
@@ -596,10 +618,12 @@ asio::awaitable<response> exchange(client_impl& c, const origin& to, const std::
     check(hec, "sending request to " + to.str(), t.body_idle);
     if (body) {
       // Sized to the body when it is small (a manifest), not zero-filled.
-      std::size_t chunk_size = static_cast<std::size_t>(std::min<std::uint64_t>(io_chunk, size.value_or(io_chunk)));
+      std::size_t chunk_size =
+          static_cast<std::size_t>(std::min<std::uint64_t>(io_chunk, size.value_or(io_chunk)));
       auto chunk = std::make_unique_for_overwrite<char[]>(std::max<std::size_t>(chunk_size, 1));
       for (;;) {
-        std::size_t n = co_await body->read(asio::buffer(chunk.get(), std::max<std::size_t>(chunk_size, 1)));
+        std::size_t n =
+            co_await body->read(asio::buffer(chunk.get(), std::max<std::size_t>(chunk_size, 1)));
         req.body().data = n ? chunk.get() : nullptr;
         req.body().size = n;
         req.body().more = n != 0;
@@ -612,7 +636,8 @@ asio::awaitable<response> exchange(client_impl& c, const origin& to, const std::
         if (n == 0) break;
       }
       if (size && rs->event.request_body_bytes != *size)
-        throw error(errc::size_mismatch, "request body was " + std::to_string(rs->event.request_body_bytes) +
+        throw error(errc::size_mismatch, "request body was " +
+                                             std::to_string(rs->event.request_body_bytes) +
                                              " bytes, not the announced " + std::to_string(*size));
     }
 
@@ -685,14 +710,18 @@ asio::awaitable<response> client_impl::send(request req) {
   for (;;) {
     std::string why;
     auto parts = detail::split_url(url, &why);
-    if (!parts) throw error(errc::invalid_reference, "cannot send to \"" + strip_credentials(url) + "\": " + why);
+    if (!parts)
+      throw error(errc::invalid_reference,
+                  "cannot send to \"" + strip_credentials(url) + "\": " + why);
 
     response resp;
     bool failed_before_response = false;
     try {
-      resp = co_await exchange(*this, parts->origin, parts->target, url, method, headers, body.get());
+      resp =
+          co_await exchange(*this, parts->origin, parts->target, url, method, headers, body.get());
     } catch (const connection_failure& e) {
-      if (!retryable || attempt >= opt.retry.max_retries) throw boost::system::system_error(e.code(), e.what());
+      if (!retryable || attempt >= opt.retry.max_retries)
+        throw boost::system::system_error(e.code(), e.what());
       failed_before_response = true;
     }
     if (failed_before_response) {  // (no co_await inside a catch block)
@@ -704,17 +733,20 @@ asio::awaitable<response> client_impl::send(request req) {
 
     if (opt.on_warning) {
       for (auto value : resp.headers().get_all("Warning")) {
-        if (auto text = detail::parse_warning(value)) opt.on_warning(warning{*text, strip_credentials(url)});
+        if (auto text = detail::parse_warning(value))
+          opt.on_warning(warning{*text, strip_credentials(url)});
       }
     }
 
-    if (req.follow_redirects && detail::is_redirect(status) && resp.headers().contains("Location")) {
+    if (req.follow_redirects && detail::is_redirect(status) &&
+        resp.headers().contains("Location")) {
       if (++redirects > opt.max_redirects)
         throw error(errc::too_many_redirects, "more than " + std::to_string(opt.max_redirects) +
                                                   " redirects from " + strip_credentials(req.url));
       auto step = detail::next_redirect(url, method, status, *resp.headers().get("Location"), &why);
       if (!step) throw error(errc::invalid_response, why);
-      if (step->keep_body && body && !body->rewind()) co_return resp;  // cannot re-send: the caller decides
+      if (step->keep_body && body && !body->rewind())
+        co_return resp;  // cannot re-send: the caller decides
       co_await resp.impl()->discard();
       if (!step->keep_body) {
         body.reset();

@@ -41,8 +41,8 @@ std::uint16_t default_port(std::string_view scheme) { return scheme == "https" ?
 // IMF-fixdate only ("Sun, 06 Nov 1994 08:49:37 GMT"): what RFC 9110 says a
 // sender must produce; the obsolete forms are not worth the code.
 std::optional<std::time_t> parse_http_date(std::string_view s) {
-  static constexpr std::array<std::string_view, 12> months{"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                                           "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  static constexpr std::array<std::string_view, 12> months{
+      "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
   if (s.size() != 29 || s[3] != ',' || s[4] != ' ' || s.substr(25) != " GMT") return std::nullopt;
   auto num = [&](std::size_t pos, std::size_t len, int& out) {
     auto r = std::from_chars(s.data() + pos, s.data() + pos + len, out);
@@ -51,7 +51,8 @@ std::optional<std::time_t> parse_http_date(std::string_view s) {
   std::tm tm{};
   int day = 0, year = 0, hour = 0, min = 0, sec = 0;
   if (!num(5, 2, day) || !num(12, 4, year) || !num(17, 2, hour) || !num(20, 2, min) ||
-      !num(23, 2, sec) || s[7] != ' ' || s[11] != ' ' || s[16] != ' ' || s[19] != ':' || s[22] != ':')
+      !num(23, 2, sec) || s[7] != ' ' || s[11] != ' ' || s[16] != ' ' || s[19] != ':' ||
+      s[22] != ':')
     return std::nullopt;
   auto month = std::find(months.begin(), months.end(), s.substr(8, 3));
   if (month == months.end() || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 60)
@@ -77,14 +78,14 @@ std::string origin::str() const { return scheme + "://" + authority(); }
 
 result<split_url_result> split_url(std::string_view url, std::string* why) {
   auto parsed = boost::urls::parse_absolute_uri(url);
-  if (!parsed) return fail<split_url_result>(why, "not an absolute URL: \"" + std::string(url) + "\"");
+  if (!parsed)
+    return fail<split_url_result>(why, "not an absolute URL: \"" + std::string(url) + "\"");
   const auto& u = *parsed;
   split_url_result out;
   out.origin.scheme = to_lower(u.scheme());
   if (out.origin.scheme != "http" && out.origin.scheme != "https")
     return fail<split_url_result>(why, "unsupported URL scheme \"" + out.origin.scheme + "\"");
-  if (u.has_userinfo())
-    return fail<split_url_result>(why, "credentials in URLs are not accepted");
+  if (u.has_userinfo()) return fail<split_url_result>(why, "credentials in URLs are not accepted");
   if (u.host_type() == boost::urls::host_type::ipv6) {
     out.origin.host = u.host_address();
   } else {
@@ -145,7 +146,8 @@ bool is_idempotent(std::string_view m) noexcept {
 }
 
 std::chrono::milliseconds backoff(const retry_options& o, int attempt, double random01) {
-  double base = static_cast<double>(o.initial_backoff.count()) * std::pow(2.0, std::min(attempt, 30));
+  double base =
+      static_cast<double>(o.initial_backoff.count()) * std::pow(2.0, std::min(attempt, 30));
   base = std::min(base, static_cast<double>(o.max_backoff.count()));
   random01 = std::clamp(random01, 0.0, 1.0);
   return std::chrono::milliseconds(static_cast<std::int64_t>(base / 2 + base / 2 * random01));
@@ -155,22 +157,25 @@ bool is_redirect(unsigned status) noexcept {
   return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
 }
 
-result<redirect_step> next_redirect(std::string_view current, std::string_view method, unsigned status,
-                                    std::string_view location, std::string* why) {
+result<redirect_step> next_redirect(std::string_view current, std::string_view method,
+                                    unsigned status, std::string_view location, std::string* why) {
   auto base = boost::urls::parse_absolute_uri(current);
   if (!base) return fail<redirect_step>(why, "bad request URL");
   auto ref = boost::urls::parse_uri_reference(trim(location));
   if (!ref || trim(location).empty())
-    return fail<redirect_step>(why, "redirect with an invalid Location: \"" + std::string(location) + "\"");
+    return fail<redirect_step>(
+        why, "redirect with an invalid Location: \"" + std::string(location) + "\"");
   boost::urls::url resolved;
   auto rr = boost::urls::resolve(*base, *ref, resolved);
-  if (!rr) return fail<redirect_step>(why, "cannot resolve Location \"" + std::string(location) + "\"");
+  if (!rr)
+    return fail<redirect_step>(why, "cannot resolve Location \"" + std::string(location) + "\"");
   resolved.remove_fragment();
   auto from = split_url(current);
   auto to = split_url(resolved.buffer(), why);
   if (!from || !to) return fail<redirect_step>(why, why ? *why : std::string("bad redirect"));
   if (from->origin.tls() && !to->origin.tls())
-    return fail<redirect_step>(why, "refusing a redirect from https to http: " + std::string(resolved.buffer()));
+    return fail<redirect_step>(
+        why, "refusing a redirect from https to http: " + std::string(resolved.buffer()));
   redirect_step step;
   step.url = std::string(resolved.buffer());
   step.method = std::string(method);
@@ -213,8 +218,8 @@ bool no_proxy_matches(std::string_view list, std::string_view host, std::uint16_
     if (entry == "*") return true;
     std::string e = to_lower(entry);
     // An entry may carry a port ("host:5000"); then only that port matches.
-    if (auto colon = e.rfind(':'); colon != std::string::npos && e.find(']') == std::string::npos &&
-                                   e.find(':') == colon) {
+    if (auto colon = e.rfind(':');
+        colon != std::string::npos && e.find(']') == std::string::npos && e.find(':') == colon) {
       if (e.substr(colon + 1) != std::to_string(port)) continue;
       e.resize(colon);
     }

@@ -62,8 +62,8 @@ std::chrono::milliseconds backoff(const retry_options& o, int attempt, double ra
 struct redirect_step {
   std::string url;
   std::string method;
-  bool keep_body = true;           ///< false when the method turned into GET
-  bool drop_authorization = false; ///< true when the origin changes
+  bool keep_body = true;            ///< false when the method turned into GET
+  bool drop_authorization = false;  ///< true when the origin changes
 };
 
 bool is_redirect(unsigned status) noexcept;
@@ -71,8 +71,9 @@ bool is_redirect(unsigned status) noexcept;
 /// The next hop of a redirect: `location` resolved against `current`; 303 (and
 /// 301/302 for POST) turn the request into a bodiless GET, as browsers and Go
 /// do; a change of origin drops Authorization; https → http is refused.
-boost::system::result<redirect_step> next_redirect(std::string_view current, std::string_view method,
-                                                   unsigned status, std::string_view location,
+boost::system::result<redirect_step> next_redirect(std::string_view current,
+                                                   std::string_view method, unsigned status,
+                                                   std::string_view location,
                                                    std::string* why = nullptr);
 
 /// Proxy settings as the environment conventions have them.

@@ -26,8 +26,9 @@ auto run(MakeAwaitable make) {
 inline std::string env(const char* name) {
   const char* v = std::getenv(name);
   if (!v || !*v)
-    throw std::runtime_error(std::string(name) +
-                             " is not set: run this test through test/fixtures/with-docker-registry");
+    throw std::runtime_error(
+        std::string(name) +
+        " is not set: run this test through test/fixtures/with-docker-registry");
   return v;
 }
 

@@ -63,7 +63,9 @@ class response {
   auto async_read_some(boost::asio::mutable_buffer buffer, Token&& token = {}) {
     return detail::initiate<void(error_code, std::size_t)>(
         std::forward<Token>(token),
-        [this](auto handler, boost::asio::mutable_buffer b) { read_some_start(b, std::move(handler)); },
+        [this](auto handler, boost::asio::mutable_buffer b) {
+          read_some_start(b, std::move(handler));
+        },
         buffer);
   }
 

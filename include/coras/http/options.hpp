@@ -44,11 +44,11 @@ struct retry_options {
 /// Time limits. A limit that fires fails the operation with `errc::timeout`
 /// (a caller's own cancellation gives `operation_aborted` instead).
 struct timeout_options {
-  milliseconds connect{30'000};        ///< DNS resolution and TCP connect
-  milliseconds tls_handshake{30'000};  ///< TLS handshake (and proxy CONNECT)
+  milliseconds connect{30'000};          ///< DNS resolution and TCP connect
+  milliseconds tls_handshake{30'000};    ///< TLS handshake (and proxy CONNECT)
   milliseconds response_header{60'000};  ///< from the last request byte to the response header
-  milliseconds body_idle{60'000};      ///< longest silence while a body is sent or received
-  milliseconds pool_idle{90'000};      ///< an unused pooled connection is closed after this
+  milliseconds body_idle{60'000};        ///< longest silence while a body is sent or received
+  milliseconds pool_idle{90'000};        ///< an unused pooled connection is closed after this
 };
 
 /// One `Warning` header a registry sent (only code 299 with agent "-", as
@@ -61,7 +61,7 @@ struct warning {
 /// One finished request, for logs and metrics.
 struct request_event {
   std::string method;
-  std::string url;  ///< credentials stripped
+  std::string url;      ///< credentials stripped
   unsigned status = 0;  ///< 0 when no response arrived
   std::uint64_t request_body_bytes = 0;
   std::uint64_t response_body_bytes = 0;
@@ -98,10 +98,10 @@ struct client_options {
 /// Counters for tests and metrics; read with `client::stats()`.
 struct client_stats {
   std::uint64_t connections_opened = 0;
-  std::uint64_t tls_handshakes = 0;       ///< full and resumed
-  std::uint64_t tls_resumed = 0;          ///< handshakes that resumed a session
-  std::uint64_t requests = 0;             ///< exchanges started (hops and retries count)
-  std::uint64_t connections_reused = 0;   ///< exchanges that used a pooled connection
+  std::uint64_t tls_handshakes = 0;      ///< full and resumed
+  std::uint64_t tls_resumed = 0;         ///< handshakes that resumed a session
+  std::uint64_t requests = 0;            ///< exchanges started (hops and retries count)
+  std::uint64_t connections_reused = 0;  ///< exchanges that used a pooled connection
 };
 
 }  // namespace coras::http

@@ -8,16 +8,16 @@
 #include <coras/server/registry.hpp>
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/connect.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/read_until.hpp>
-#include <boost/asio/write.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/parallel_group.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read_until.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -75,7 +75,8 @@ asio::awaitable<coras::digest> push_blob(client& c, const registry& srv, const s
   std::string location(*post.headers().get("Location"));
   co_await post.async_read_all(1 << 16);
   if (location.front() == '/') location = srv.url() + location;
-  auto put = make("PUT", location + (location.find('?') == std::string::npos ? "?" : "&") + "digest=" + d.str());
+  auto put = make("PUT", location + (location.find('?') == std::string::npos ? "?" : "&") +
+                             "digest=" + d.str());
   put.body = coras::http::memory_body(bytes);
   auto done = co_await c.async_send(put);
   REQUIRE(done.status() == 201);
@@ -125,7 +126,8 @@ TEST_CASE("client: k concurrent requests open at most the per-origin limit", "[c
         ok += r.status() == 200;
       };
       // 64 coroutines at once on the same executor.
-      auto done = std::make_shared<asio::steady_timer>(ex, std::chrono::steady_clock::time_point::max());
+      auto done =
+          std::make_shared<asio::steady_timer>(ex, std::chrono::steady_clock::time_point::max());
       int remaining = 64;
       for (int i = 0; i < 64; ++i)
         asio::co_spawn(ex, one(), [&, done](std::exception_ptr) {
@@ -183,7 +185,8 @@ TEST_CASE("client: redirects keep Authorization on the same origin and drop it o
 
           main_srv.redirect_blob_gets(other.url());
           other.clear_request_log();
-          auto get = make("GET", main_srv.url() + "/v2/r/blobs/" + coras::digest::of("hello").str());
+          auto get =
+              make("GET", main_srv.url() + "/v2/r/blobs/" + coras::digest::of("hello").str());
           get.headers.set("Authorization", auth);
           auto resp = co_await c.async_send(get);
           CHECK(resp.status() == 200);
@@ -370,8 +373,8 @@ TEST_CASE("client: TLS to the embedded registry, counted on the server side", "[
     CHECK(srv.stats().tls_handshakes == 1);
 
     // 127.0.0.1 is not a name in the certificate.
-    auto [ec, r] = co_await c.async_send(make("GET", "https://127.0.0.1:" + std::to_string(srv.port()) + "/v2/"),
-                                         as_tuple);
+    auto [ec, r] = co_await c.async_send(
+        make("GET", "https://127.0.0.1:" + std::to_string(srv.port()) + "/v2/"), as_tuple);
     CHECK(ec);
   });
 }
@@ -386,7 +389,9 @@ struct test_proxy {
 
   explicit test_proxy(asio::any_io_executor ex)
       : acceptor(ex, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {}
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(acceptor.local_endpoint().port()); }
+  std::string url() const {
+    return "http://127.0.0.1:" + std::to_string(acceptor.local_endpoint().port());
+  }
 
   static asio::awaitable<void> pipe(asio::ip::tcp::socket& from, asio::ip::tcp::socket& to) {
     char buf[16384];
@@ -406,7 +411,8 @@ struct test_proxy {
     auto client = std::make_shared<asio::ip::tcp::socket>(std::move(accepted));
     auto upstream = std::make_shared<asio::ip::tcp::socket>(ex);
     std::string head;
-    auto [ec, n] = co_await asio::async_read_until(*client, asio::dynamic_buffer(head), "\r\n\r\n", as_tuple);
+    auto [ec, n] =
+        co_await asio::async_read_until(*client, asio::dynamic_buffer(head), "\r\n\r\n", as_tuple);
     if (ec) co_return;
     std::string line = head.substr(0, head.find("\r\n"));
     request_lines.push_back(line);
@@ -423,16 +429,19 @@ struct test_proxy {
     }
     asio::ip::tcp::resolver resolver(ex);
     auto colon = hostport.rfind(':');
-    auto eps = co_await resolver.async_resolve(hostport.substr(0, colon), hostport.substr(colon + 1), use_awaitable);
+    auto eps = co_await resolver.async_resolve(hostport.substr(0, colon),
+                                               hostport.substr(colon + 1), use_awaitable);
     co_await asio::async_connect(*upstream, eps, use_awaitable);
     if (method == "CONNECT") {
-      co_await asio::async_write(*client, asio::buffer(std::string("HTTP/1.1 200 Connection established\r\n\r\n")),
-                                 use_awaitable);
+      co_await asio::async_write(
+          *client, asio::buffer(std::string("HTTP/1.1 200 Connection established\r\n\r\n")),
+          use_awaitable);
     } else {
       co_await asio::async_write(*upstream, asio::buffer(head), use_awaitable);
     }
     if (!rest.empty()) co_await asio::async_write(*upstream, asio::buffer(rest), use_awaitable);
-    asio::co_spawn(ex, [upstream, client]() { return pipe(*upstream, *client); }, asio::detached);
+    asio::co_spawn(
+        ex, [upstream, client]() { return pipe(*upstream, *client); }, asio::detached);
     co_await pipe(*client, *upstream);
   }
 
@@ -447,7 +456,8 @@ struct test_proxy {
 
 }  // namespace
 
-TEST_CASE("client: through an HTTP proxy (CONNECT for https, absolute form for http)", "[client][proxy]") {
+TEST_CASE("client: through an HTTP proxy (CONNECT for https, absolute form for http)",
+          "[client][proxy]") {
   const std::string certs = coras::test::env("CORAS_TEST_CERTS");
   registry_options o;
   o.tls_cert_file = certs + "/server.crt";
@@ -468,7 +478,8 @@ TEST_CASE("client: through an HTTP proxy (CONNECT for https, absolute form for h
       co_await r.async_read_all(1024);
     }
     REQUIRE(proxy.request_lines.size() == 1);  // one tunnel, reused
-    CHECK(proxy.request_lines[0] == "CONNECT localhost:" + std::to_string(tls_srv.port()) + " HTTP/1.1");
+    CHECK(proxy.request_lines[0] ==
+          "CONNECT localhost:" + std::to_string(tls_srv.port()) + " HTTP/1.1");
 
     // Plain http through the proxy: the request line carries the full URL.
     registry plain(ex, registry_options{});
@@ -494,7 +505,8 @@ namespace {
 asio::awaitable<void> canned_connection(asio::ip::tcp::socket s, std::string response) {
   std::string buf;
   for (;;) {
-    auto [rec, n] = co_await asio::async_read_until(s, asio::dynamic_buffer(buf), "\r\n\r\n", as_tuple);
+    auto [rec, n] =
+        co_await asio::async_read_until(s, asio::dynamic_buffer(buf), "\r\n\r\n", as_tuple);
     if (rec) co_return;
     buf.erase(0, n);
     auto [wec, wn] = co_await asio::async_write(s, asio::buffer(response), as_tuple);
@@ -506,13 +518,15 @@ asio::awaitable<void> canned_server(asio::ip::tcp::acceptor& acceptor, std::stri
   for (;;) {
     auto [ec, s] = co_await acceptor.async_accept(as_tuple);
     if (ec) co_return;
-    asio::co_spawn(acceptor.get_executor(), canned_connection(std::move(s), response), asio::detached);
+    asio::co_spawn(acceptor.get_executor(), canned_connection(std::move(s), response),
+                   asio::detached);
   }
 }
 
 }  // namespace
 
-TEST_CASE("client: Warning headers reach the handler; chunked metadata is bounded", "[client][warning]") {
+TEST_CASE("client: Warning headers reach the handler; chunked metadata is bounded",
+          "[client][warning]") {
   asio::io_context ioc;
   asio::ip::tcp::acceptor acceptor(ioc, {asio::ip::make_address("127.0.0.1"), 0});
   const std::string base = "http://127.0.0.1:" + std::to_string(acceptor.local_endpoint().port());

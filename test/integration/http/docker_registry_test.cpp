@@ -61,7 +61,8 @@ TEST_CASE("docker-registry: ping, and 1000 sequential requests on one connection
     client c(ex);
     auto resp = co_await c.async_send(get(base_url() + "/v2/"));
     CHECK(resp.status() == 200);
-    CHECK(resp.headers().get("Docker-Distribution-Api-Version") == std::string_view("registry/2.0"));
+    CHECK(resp.headers().get("Docker-Distribution-Api-Version") ==
+          std::string_view("registry/2.0"));
     auto body = co_await resp.async_read_all(1024);
     CHECK(body == "{}");
     for (int i = 0; i < 1000; ++i) {
@@ -89,7 +90,9 @@ TEST_CASE("docker-registry: streamed upload, download, Range, and error bodies",
     auto location = std::string(*started.headers().get("Location"));
     co_await started.async_read_all(4096);
 
-    request put = get(location + (location.find('?') == std::string::npos ? "?" : "&") + "digest=" + d.str(), "PUT");
+    request put =
+        get(location + (location.find('?') == std::string::npos ? "?" : "&") + "digest=" + d.str(),
+            "PUT");
     put.headers.set("Content-Type", "application/octet-stream");
     put.body = coras::http::memory_body(blob);
     auto done = co_await c.async_send(put);
@@ -108,7 +111,8 @@ TEST_CASE("docker-registry: streamed upload, download, Range, and error bodies",
     auto part = co_await c.async_send(ranged);
     CHECK(part.status() == 206);
     CHECK(part.headers().get("Content-Range") ==
-          std::string_view("bytes 1000-" + std::to_string(blob.size() - 1) + "/" + std::to_string(blob.size())));
+          std::string_view("bytes 1000-" + std::to_string(blob.size() - 1) + "/" +
+                           std::to_string(blob.size())));
     auto tail = co_await part.async_read_all(blob.size());
     CHECK(tail == blob.substr(1000));
 
@@ -119,7 +123,8 @@ TEST_CASE("docker-registry: streamed upload, download, Range, and error bodies",
 
     auto missing = co_await c.async_send(get(repo + "/manifests/nope"));
     CHECK(missing.status() == 404);
-    auto err = coras::parse_registry_error(missing.status(), "GET", missing.url(), co_await missing.async_read_all(1 << 20));
+    auto err = coras::parse_registry_error(missing.status(), "GET", missing.url(),
+                                           co_await missing.async_read_all(1 << 20));
     CHECK(err.code() == coras::errc::not_found);
     REQUIRE_FALSE(err.errors.empty());
     CHECK(err.errors[0].code == "MANIFEST_UNKNOWN");
@@ -129,7 +134,8 @@ TEST_CASE("docker-registry: streamed upload, download, Range, and error bodies",
 TEST_CASE("docker-registry over TLS: verification, reuse, resumption", "[tls]") {
   client_options with_ca;
   with_ca.tls.ca_file = env("CORAS_TEST_CERTS") + "/ca.crt";
-  const std::string port = env("CORAS_TEST_REGISTRY").substr(env("CORAS_TEST_REGISTRY").find(':') + 1);
+  const std::string port =
+      env("CORAS_TEST_REGISTRY").substr(env("CORAS_TEST_REGISTRY").find(':') + 1);
 
   SECTION("1000 sequential requests cost one connection and one handshake") {
     auto stats = run([&](auto ex) -> asio::awaitable<coras::http::client_stats> {
@@ -165,12 +171,14 @@ TEST_CASE("docker-registry over TLS: verification, reuse, resumption", "[tls]") 
   SECTION("a name the certificate lacks is refused; skip-verify is opt-in") {
     run([&](auto ex) -> asio::awaitable<void> {
       client strict(ex, with_ca);
-      auto [ec, r] = co_await strict.async_send(get("https://127.0.0.1:" + port + "/v2/"), asio::as_tuple(use_awaitable));
+      auto [ec, r] = co_await strict.async_send(get("https://127.0.0.1:" + port + "/v2/"),
+                                                asio::as_tuple(use_awaitable));
       CHECK(ec);
       CHECK(ec.category().name() == std::string("asio.ssl"));
 
       client untrusting(ex);  // system trust only: the throw-away CA is unknown
-      auto [ec2, r2] = co_await untrusting.async_send(get(base_url() + "/v2/"), asio::as_tuple(use_awaitable));
+      auto [ec2, r2] =
+          co_await untrusting.async_send(get(base_url() + "/v2/"), asio::as_tuple(use_awaitable));
       CHECK(ec2);
 
       client_options skip;
@@ -207,7 +215,8 @@ TEST_CASE("docker-registry with mutual TLS: a client certificate is required and
     client_options o;
     o.tls.ca_file = certs + "/ca.crt";
     client anonymous(ex, o);
-    auto [ec, r] = co_await anonymous.async_send(get(base_url() + "/v2/"), asio::as_tuple(use_awaitable));
+    auto [ec, r] =
+        co_await anonymous.async_send(get(base_url() + "/v2/"), asio::as_tuple(use_awaitable));
     CHECK(ec);  // the registry refuses the handshake (or the first read) without a certificate
 
     o.tls.client_cert_file = certs + "/client.crt";

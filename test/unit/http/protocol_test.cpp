@@ -40,7 +40,8 @@ TEST_CASE("http: split_url", "[http][url]") {
 }
 
 TEST_CASE("http: Warning headers, as oras-go accepts them", "[http][warning]") {
-  CHECK(parse_warning(R"(299 - "This image is deprecated")") == std::string("This image is deprecated"));
+  CHECK(parse_warning(R"(299 - "This image is deprecated")") ==
+        std::string("This image is deprecated"));
   CHECK(parse_warning(R"(299 - "x")") == std::string("x"));
   CHECK_FALSE(parse_warning(R"(299 - "")").has_value());
   CHECK_FALSE(parse_warning(R"(199 - "misc")").has_value());
@@ -54,9 +55,11 @@ TEST_CASE("http: Retry-After in seconds and as an HTTP-date", "[http][retry]") {
   auto now = std::chrono::system_clock::from_time_t(784111777);  // Sun, 06 Nov 1994 08:49:37 GMT
   CHECK(parse_retry_after("5", now) == std::chrono::milliseconds(5000));
   CHECK(parse_retry_after(" 0 ", now) == std::chrono::milliseconds(0));
-  CHECK(parse_retry_after("Sun, 06 Nov 1994 08:49:47 GMT", now) == std::chrono::milliseconds(10000));
+  CHECK(parse_retry_after("Sun, 06 Nov 1994 08:49:47 GMT", now) ==
+        std::chrono::milliseconds(10000));
   CHECK(parse_retry_after("Sun, 06 Nov 1994 08:49:00 GMT", now) == std::chrono::milliseconds(0));
-  CHECK(parse_retry_after("99999999999999999999999", now) >= std::chrono::milliseconds(1000LL * 10'000'000));
+  CHECK(parse_retry_after("99999999999999999999999", now) >=
+        std::chrono::milliseconds(1000LL * 10'000'000));
   CHECK_FALSE(parse_retry_after("", now).has_value());
   CHECK_FALSE(parse_retry_after("-1", now).has_value());
   CHECK_FALSE(parse_retry_after("1.5", now).has_value());
@@ -86,7 +89,8 @@ TEST_CASE("http: retryable statuses and idempotent methods", "[http][retry]") {
 }
 
 TEST_CASE("http: redirects", "[http][redirect]") {
-  auto same = next_redirect("https://r.example/v2/a/blobs/sha256:1", "GET", 307, "/storage/x?sig=1");
+  auto same =
+      next_redirect("https://r.example/v2/a/blobs/sha256:1", "GET", 307, "/storage/x?sig=1");
   REQUIRE(same.has_value());
   CHECK(same->url == "https://r.example/storage/x?sig=1");
   CHECK(same->method == "GET");
@@ -121,9 +125,10 @@ TEST_CASE("http: redirects", "[http][redirect]") {
 }
 
 TEST_CASE("http: proxy settings and NO_PROXY", "[http][proxy]") {
-  std::map<std::string, std::string> env{{"HTTPS_PROXY", "proxy.corp:3128"},
-                                         {"http_proxy", "http://p2:8080"},
-                                         {"NO_PROXY", "localhost,.internal.example,10.0.0.1,reg.example:5000"}};
+  std::map<std::string, std::string> env{
+      {"HTTPS_PROXY", "proxy.corp:3128"},
+      {"http_proxy", "http://p2:8080"},
+      {"NO_PROXY", "localhost,.internal.example,10.0.0.1,reg.example:5000"}};
   auto getenv = [&](const char* n) -> const char* {
     auto it = env.find(n);
     return it == env.end() ? nullptr : it->second.c_str();

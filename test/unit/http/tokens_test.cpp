@@ -13,7 +13,8 @@
 
 namespace asio = boost::asio;
 
-[[maybe_unused]] static asio::awaitable<void> every_token(coras::http::client& c, coras::http::request req) {
+[[maybe_unused]] static asio::awaitable<void> every_token(coras::http::client& c,
+                                                          coras::http::request req) {
   coras::http::response r1 = co_await c.async_send(req);
   coras::http::response r2 = co_await c.async_send(req, asio::use_awaitable);
   auto [ec, r3] = co_await c.async_send(req, asio::as_tuple(asio::use_awaitable));
@@ -22,7 +23,8 @@ namespace asio = boost::asio;
 
   char buf[16];
   std::size_t n1 = co_await r1.async_read_some(asio::buffer(buf));
-  auto [ec2, n2] = co_await r1.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
+  auto [ec2, n2] =
+      co_await r1.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
   r1.async_read_some(asio::buffer(buf), [](coras::error_code, std::size_t) {});
   std::string s1 = co_await r2.async_read_all(10);
   auto [ec3, s2] = co_await r2.async_read_all(10, asio::as_tuple(asio::use_awaitable));
