@@ -24,6 +24,9 @@ class memory_source final : public body_source {
     offset_ = 0;
     return true;
   }
+  std::optional<boost::asio::const_buffer> contiguous() const override {
+    return boost::asio::buffer(*bytes_);
+  }
 
  private:
   std::shared_ptr<const std::string> bytes_;

@@ -616,24 +616,37 @@ asio::awaitable<response> exchange(client_impl& c, const origin& to, const std::
     auto [hec, hn] = co_await std::visit(
         [&](auto& s) { return bhttp::async_write_header(s, sr, tuple_awaitable); }, conn.stream);
     check(hec, "sending request to " + to.str(), t.body_idle);
+    // Writes what req.body() points at; need_buffer only means "give me more".
+    auto write_body = [&]() -> asio::awaitable<void> {
+      conn.lowest().expires_after(t.body_idle);
+      auto [wec, wn] = co_await std::visit(
+          [&](auto& s) { return bhttp::async_write(s, sr, tuple_awaitable); }, conn.stream);
+      if (wec == bhttp::error::need_buffer) wec = {};
+      check(wec, "sending request body to " + to.str(), t.body_idle);
+    };
     if (body) {
-      // Sized to the body when it is small (a manifest), not zero-filled.
-      std::size_t chunk_size =
-          static_cast<std::size_t>(std::min<std::uint64_t>(io_chunk, size.value_or(io_chunk)));
-      auto chunk = std::make_unique_for_overwrite<char[]>(std::max<std::size_t>(chunk_size, 1));
-      for (;;) {
-        std::size_t n =
-            co_await body->read(asio::buffer(chunk.get(), std::max<std::size_t>(chunk_size, 1)));
-        req.body().data = n ? chunk.get() : nullptr;
-        req.body().size = n;
-        req.body().more = n != 0;
-        rs->event.request_body_bytes += n;
-        conn.lowest().expires_after(t.body_idle);
-        auto [wec, wn] = co_await std::visit(
-            [&](auto& s) { return bhttp::async_write(s, sr, tuple_awaitable); }, conn.stream);
-        if (wec == bhttp::error::need_buffer) wec = {};
-        check(wec, "sending request body to " + to.str(), t.body_idle);
-        if (n == 0) break;
+      if (auto whole = body->contiguous()) {
+        // In memory already: sent from there, no copy.
+        req.body().data = const_cast<void*>(whole->data());  // Beast only reads it
+        req.body().size = whole->size();
+        req.body().more = false;
+        rs->event.request_body_bytes = whole->size();
+        co_await write_body();
+      } else {
+        // Sized to the body when it is small (a manifest), not zero-filled.
+        std::size_t chunk_size = std::max<std::size_t>(
+            static_cast<std::size_t>(std::min<std::uint64_t>(io_chunk, size.value_or(io_chunk))),
+            1);
+        auto chunk = std::make_unique_for_overwrite<char[]>(chunk_size);
+        for (;;) {
+          std::size_t n = co_await body->read(asio::buffer(chunk.get(), chunk_size));
+          req.body().data = n ? chunk.get() : nullptr;
+          req.body().size = n;
+          req.body().more = n != 0;
+          rs->event.request_body_bytes += n;
+          co_await write_body();
+          if (n == 0) break;
+        }
       }
       if (size && rs->event.request_body_bytes != *size)
         throw error(errc::size_mismatch, "request body was " +

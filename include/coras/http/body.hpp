@@ -30,6 +30,12 @@ class body_source {
   /// Restarts from the first byte. Returns false when the source cannot be
   /// replayed; then the client will not retry, redirect with, or re-send it.
   virtual bool rewind() { return false; }
+
+  /// The whole body as one buffer when it already sits in memory, so the
+  /// client sends it straight from there instead of copying it piece by
+  /// piece; nullopt (the default) for streamed sources. The buffer must stay
+  /// valid while the source lives.
+  virtual std::optional<boost::asio::const_buffer> contiguous() const { return std::nullopt; }
 };
 
 /// A body held in memory (shared, so a retry or redirect re-sends it without a copy).

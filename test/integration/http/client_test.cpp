@@ -264,6 +264,37 @@ TEST_CASE("client: retries 503 and 429, honouring Retry-After", "[client][retry]
   });
 }
 
+TEST_CASE("client: connection failures before any response byte are retried", "[client][retry]") {
+  asio::io_context ioc;
+  std::uint16_t port = 0;
+  {  // a port that was free a moment ago: every connect is refused
+    asio::ip::tcp::acceptor probe(ioc, {asio::ip::make_address("127.0.0.1"), 0});
+    port = probe.local_endpoint().port();
+  }
+  const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/v2/";
+  int attempts = 0;
+  client_options o = fast_retries();
+  o.on_request = [&](const coras::http::request_event& e) {
+    ++attempts;
+    CHECK(e.status == 0);
+    CHECK(e.error);
+  };
+  client c(ioc.get_executor(), o);
+  coras::error_code got;
+  c.async_send(make("GET", url), [&](coras::error_code ec, coras::http::response) { got = ec; });
+  ioc.run();
+  CHECK(got == asio::error::connection_refused);
+  CHECK(attempts == 1 + o.retry.max_retries);
+
+  // POST is not idempotent: one attempt only.
+  attempts = 0;
+  ioc.restart();
+  c.async_send(make("POST", url), [&](coras::error_code ec, coras::http::response) { got = ec; });
+  ioc.run();
+  CHECK(got == asio::error::connection_refused);
+  CHECK(attempts == 1);
+}
+
 TEST_CASE("client: time limits fire as errc::timeout", "[client][timeout]") {
   with_registry({}, [](auto ex, registry& srv) -> asio::awaitable<void> {
     client_options o;
