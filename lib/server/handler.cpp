@@ -175,6 +175,14 @@ void hooks::set_delay_fault(delay_fault f) {
     delay_ = std::move(f);
 }
 
+void hooks::set_header_fault(header_fault f) {
+  std::lock_guard lock(mutex_);
+  if (f.count == 0)
+    header_.reset();
+  else
+    header_ = std::move(f);
+}
+
 void hooks::set_redirect(std::string base_url) {
   while (!base_url.empty() && base_url.back() == '/') base_url.pop_back();
   std::lock_guard lock(mutex_);
@@ -186,6 +194,7 @@ void hooks::clear_faults() {
   cuts_.clear();
   status_.reset();
   delay_.reset();
+  header_.reset();
   redirect_.clear();
 }
 
@@ -202,6 +211,17 @@ std::optional<delay_fault> hooks::take_delay_fault(std::string_view path) {
   if (!delay_ || path.find(delay_->path_contains) == std::string_view::npos) return std::nullopt;
   auto f = *delay_;
   if (--delay_->count == 0) delay_.reset();
+  return f;
+}
+
+std::optional<header_fault> hooks::take_header_fault(std::string_view path,
+                                                     std::string_view method) {
+  std::lock_guard lock(mutex_);
+  if (!header_ || path.find(header_->path_contains) == std::string_view::npos ||
+      (!header_->method.empty() && !iequals(header_->method, method)))
+    return std::nullopt;
+  auto f = *header_;
+  if (--header_->count == 0) header_.reset();
   return f;
 }
 
@@ -243,6 +263,8 @@ void dispatcher::begin(exchange& ex) {
   const auto params = parsed->params();
   ex.where = parse_route(path);
 
+  // Taken first: it edits whatever response this request gets, faults included.
+  out.header_edits = hooks_.take_header_fault(path, ex.head.method_name);
   if (auto f = hooks_.take_status_fault(path)) {
     if (!f->retry_after.empty()) out.set("Retry-After", f->retry_after);
     switch (f->status) {

@@ -33,6 +33,7 @@ enum class verb { get, head, post, put, patch, delete_, other };
 /// parser's header, which outlives the exchange.
 struct request_head {
   verb method = verb::other;
+  std::string_view method_name;  // as sent, e.g. "GET"
   std::string_view target;
   std::string_view host;
   std::string_view authorization;
@@ -68,6 +69,9 @@ struct reply {
   std::chrono::milliseconds delay{0};  // before the headers
   std::chrono::milliseconds stall{0};  // after half the body (blob bodies)
   std::optional<std::uint64_t> cut_after;
+  // Header names and values of a header fault are arbitrary, unlike `headers`'
+  // literal names: the I/O layer applies the fault while rendering the head.
+  std::optional<header_fault> header_edits;
 
   bool has_blob_body() const noexcept { return memory || !file.empty(); }
   std::uint64_t body_size() const noexcept { return has_blob_body() ? length : text.size(); }
@@ -94,10 +98,12 @@ class hooks {
   void set_status_fault(status_fault f);
   void set_delay_fault(delay_fault f);
   void set_redirect(std::string base_url);
+  void set_header_fault(header_fault f);
   void clear_faults();
 
   std::optional<status_fault> take_status_fault(std::string_view path);
   std::optional<delay_fault> take_delay_fault(std::string_view path);
+  std::optional<header_fault> take_header_fault(std::string_view path, std::string_view method);
   std::optional<std::uint64_t> take_cut();
   std::string redirect_base() const;
 
@@ -108,6 +114,7 @@ class hooks {
   std::deque<std::uint64_t> cuts_;
   std::optional<status_fault> status_;
   std::optional<delay_fault> delay_;
+  std::optional<header_fault> header_;
   std::string redirect_;
 };
 

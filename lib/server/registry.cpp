@@ -36,6 +36,7 @@
 #include <array>
 #include <atomic>
 #include <cerrno>
+#include <charconv>
 #include <stdexcept>
 #include <type_traits>
 #include <unordered_set>
@@ -154,26 +155,60 @@ struct connection_entry {
   ~connection_entry() { self.connections.erase(stream); }
 };
 
-void render_head(std::string& out, const detail::reply& r, bool keep_alive) {
+// Headers a header fault leaves alone, so that the connection stays usable.
+bool is_protected(std::string_view name, bool send_body) {
+  return detail::iequals(name, "Connection") ||
+         (send_body &&
+          (detail::iequals(name, "Content-Length") || detail::iequals(name, "Transfer-Encoding")));
+}
+
+// The status line and headers of `r`. With `chunked`, Transfer-Encoding
+// replaces Content-Length and the head ends with the size line of the body's
+// only chunk. `r.header_edits` (a header fault) is applied here because its
+// names and values are arbitrary strings, which `r.headers` cannot hold.
+void render_head(std::string& out, const detail::reply& r, bool keep_alive, bool send_body,
+                 bool chunked) {
+  const auto* fault = r.header_edits ? &*r.header_edits : nullptr;
+  auto faulted = [&](std::string_view name) {  // dropped or replaced by the fault
+    if (!fault || is_protected(name, send_body)) return false;
+    for (const auto& n : fault->remove)
+      if (detail::iequals(n, name)) return true;
+    for (const auto& h : fault->set)
+      if (detail::iequals(h.first, name)) return true;
+    return false;
+  };
+  auto add = [&](std::string_view name, std::string_view value) {
+    out += name;
+    out += ": ";
+    out += value;
+    out += "\r\n";
+  };
+  auto add_unless_faulted = [&](std::string_view name, std::string_view value) {
+    if (!faulted(name)) add(name, value);
+  };
+
   out.clear();
   out += "HTTP/1.1 ";
   out += std::to_string(r.status);
   out += ' ';
   out += http::obsolete_reason(static_cast<http::status>(r.status));
-  out += "\r\nDocker-Distribution-Api-Version: registry/2.0\r\n";
-  for (const auto& h : r.headers) {
-    out += h.name;
-    out += ": ";
-    out += h.value;
-    out += "\r\n";
-  }
-  if (r.status != 204 && r.status >= 200) {
-    out += "Content-Length: ";
-    out += std::to_string(r.body_size());
-    out += "\r\n";
-  }
+  out += "\r\n";
+  add_unless_faulted("Docker-Distribution-Api-Version", "registry/2.0");
+  for (const auto& h : r.headers) add_unless_faulted(h.name, h.value);
+  if (chunked)
+    add("Transfer-Encoding", "chunked");
+  else if (r.status != 204 && r.status >= 200 && !(fault && fault->unknown_length))
+    add_unless_faulted("Content-Length", std::to_string(r.body_size()));
+  if (fault)
+    for (const auto& [name, value] : fault->set)
+      if (!is_protected(name, send_body)) add(name, value);
   if (!keep_alive) out += "Connection: close\r\n";
   out += "\r\n";
+  if (chunked && r.body_size() > 0) {
+    char size[16];
+    out.append(size, std::to_chars(size, size + sizeof size, r.body_size(), 16).ptr);
+    out += "\r\n";
+  }
 }
 
 request_record make_record(const http::request_parser<http::buffer_body>& parser, unsigned status) {
@@ -258,15 +293,22 @@ asio::awaitable<bool> write_reply(Stream& stream, detail::reply& r, bool keep_al
     if (file.fd < 0) {  // deleted since the dispatcher looked
       detail::reply gone;
       detail::set_error(gone, registry_errc::blob_unknown);
+      gone.header_edits = std::move(r.header_edits);
       r = std::move(gone);
     }
   }
-  render_head(head, r, keep_alive);
   const bool send_body = !r.head_only && r.status != 204 && r.status >= 200;
+  const bool chunked = send_body && r.header_edits && r.header_edits->unknown_length;
+  render_head(head, r, keep_alive, send_body, chunked);
+  // Chunked: the body is one chunk, its size line ending `head`.
+  const std::string_view trailer = !chunked            ? ""
+                                   : r.body_size() > 0 ? "\r\n0\r\n\r\n"
+                                                       : "0\r\n\r\n";
 
   if (!send_body || !r.has_blob_body()) {
-    std::array<asio::const_buffer, 2> buffers{
-        asio::buffer(head), asio::buffer(send_body ? r.text : std::string_view())};
+    std::array<asio::const_buffer, 3> buffers{asio::buffer(head),
+                                              asio::buffer(send_body ? r.text : std::string_view()),
+                                              asio::buffer(trailer)};
     auto [ec, n] = co_await asio::async_write(stream, buffers, use_tuple);
     co_return !ec;
   }
@@ -295,7 +337,12 @@ asio::awaitable<bool> write_reply(Stream& stream, detail::reply& r, bool keep_al
     if (!co_await sleep_for(r.stall)) co_return false;
     if (!co_await send_range(stall_at, end, false)) co_return false;
   }
-  co_return end == length;
+  if (end < length) co_return false;
+  if (!trailer.empty()) {
+    auto [ec, n] = co_await asio::async_write(stream, asio::buffer(trailer), use_tuple);
+    if (ec) co_return false;
+  }
+  co_return true;
 }
 
 // Reads and drops a body nobody wants, up to drain_limit. False when it is
@@ -363,6 +410,7 @@ asio::awaitable<void> serve(impl_ptr self, Stream& stream, bool tls) {
 
     detail::exchange ex;
     ex.head.method = to_verb(req.method());
+    ex.head.method_name = req.method_string();
     ex.head.target = req.target();
     ex.head.host = req[http::field::host];
     ex.head.authorization = req[http::field::authorization];
@@ -550,6 +598,9 @@ void registry::inject_status(status_fault fault) {
 void registry::inject_delay(delay_fault fault) { impl_->hooks.set_delay_fault(std::move(fault)); }
 void registry::redirect_blob_gets(std::string base_url) {
   impl_->hooks.set_redirect(std::move(base_url));
+}
+void registry::inject_headers(header_fault fault) {
+  impl_->hooks.set_header_fault(std::move(fault));
 }
 void registry::clear_faults() { impl_->hooks.clear_faults(); }
 

@@ -151,6 +151,26 @@ struct delay_fault {
   std::string path_contains;
 };
 
+/// Fault (e): for the next `count` responses whose request path contains
+/// `path_contains` (every path when empty) and whose method is `method` (any
+/// when empty, else e.g. "GET" or "HEAD"; case-insensitive), change the
+/// response headers: drop every header named in `remove` (case-insensitive),
+/// then send each (name, value) of `set` (replacing a header of that name).
+/// With `unknown_length`, a body is sent with `Transfer-Encoding: chunked`
+/// instead of `Content-Length`, and a HEAD response carries neither.
+/// Whatever response the matching request gets is changed (errors too).
+/// The body bytes never change, and the connection stays usable: the framing
+/// headers (`Content-Length`, `Transfer-Encoding`) are left alone by
+/// `remove`/`set` when a body follows (not for HEAD), `Connection` always.
+struct header_fault {
+  std::string path_contains;
+  std::string method;
+  unsigned count = 1;
+  std::vector<std::string> remove;
+  std::vector<std::pair<std::string, std::string>> set;
+  bool unknown_length = false;
+};
+
 /// The registry. It accepts on `start()` and serves every connection as a
 /// coroutine on a strand of the executor given at construction: all protocol
 /// state lives on that strand, so the executor may be multi-threaded.
@@ -210,6 +230,8 @@ class registry {
   /// `base_url + "/v2/<name>/blobs/<digest>"` (an empty `base_url` turns this
   /// off). Point it at a second registry sharing this one's storage.
   void redirect_blob_gets(std::string base_url);
+  /// Fault (e), see `header_fault`. Replaces a pending header fault.
+  void inject_headers(header_fault fault);
   /// Removes every pending fault and the redirect.
   void clear_faults();
 

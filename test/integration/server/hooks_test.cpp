@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <thread>
 
@@ -21,6 +23,34 @@ std::chrono::milliseconds timed(F&& f) {
   f();
   return std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - start);
 }
+
+// How many headers named `name` (case-insensitive) `r` carries.
+std::size_t count_headers(const http_response& r, std::string_view name) {
+  return static_cast<std::size_t>(std::count_if(r.headers.begin(), r.headers.end(), [&](auto& h) {
+    return std::equal(h.first.begin(), h.first.end(), name.begin(), name.end(),
+                      [](char a, char b) { return std::tolower(a) == std::tolower(b); });
+  }));
+}
+
+constexpr std::string_view oci_manifest = "application/vnd.oci.image.manifest.v1+json";
+
+// A repository "h" with a layer, a config and a manifest tagged "v1" over them.
+struct manifest_fixture {
+  std::string layer = random_bytes(300000, 5);
+  std::string layer_digest;
+  std::string manifest;
+  std::string digest;
+  std::string url = "/v2/h/manifests/v1";
+
+  explicit manifest_fixture(http_client& c) {
+    layer_digest = push_blob(c, "h", layer);
+    const std::string config = "{}";
+    push_blob(c, "h", config);
+    manifest = image_manifest_json({sha256(config), config.size()}, {{layer_digest, layer.size()}});
+    digest = sha256(manifest);
+    REQUIRE(put_manifest(c, "h", "v1", manifest, oci_manifest).status == 201);
+  }
+};
 
 }  // namespace
 
@@ -182,6 +212,189 @@ TEST_CASE("fault: redirect blob GETs to another origin", "[server][hooks]") {
 
   a->redirect_blob_gets("");
   CHECK(ca.get("/v2/r/blobs/" + d, auth).status == 200);
+}
+
+TEST_CASE("fault: headers dropped from manifest GET and HEAD", "[server][hooks]") {
+  running_registry reg;
+  auto c = reg.client();
+  const manifest_fixture m(c);
+
+  reg->inject_headers({"/manifests/", "GET", 1, {"docker-content-digest"}, {}, false});
+  CHECK(c.request("HEAD", m.url).header("Docker-Content-Digest") == m.digest);  // not a GET
+  auto r = c.get(m.url);
+  CHECK(r.status == 200);
+  CHECK_FALSE(r.has_header("Docker-Content-Digest"));
+  CHECK(r.header("Content-Type") == oci_manifest);
+  CHECK(r.header("ETag") == '"' + m.digest + '"');
+  CHECK(r.header("Content-Length") == std::to_string(m.manifest.size()));
+  CHECK(r.body == m.manifest);
+  CHECK(c.get(m.url).header("Docker-Content-Digest") == m.digest);  // count honoured
+
+  reg->inject_headers({"/manifests/", "head", 2, {"Docker-Content-Digest", "ETag"}, {}, false});
+  for (int i = 0; i < 2; ++i) {
+    r = c.request("HEAD", m.url);
+    CHECK(r.status == 200);
+    CHECK_FALSE(r.has_header("Docker-Content-Digest"));
+    CHECK_FALSE(r.has_header("ETag"));
+    CHECK(r.header("Content-Length") == std::to_string(m.manifest.size()));
+  }
+  CHECK(c.request("HEAD", m.url).header("Docker-Content-Digest") == m.digest);
+  CHECK(c.connections_opened() == 1);
+}
+
+TEST_CASE("fault: wrong or malformed Docker-Content-Digest", "[server][hooks]") {
+  running_registry reg;
+  auto c = reg.client();
+  const manifest_fixture m(c);
+  const std::string other = sha256("something else");
+
+  reg->inject_headers({"/manifests/", "", 2, {}, {{"Docker-Content-Digest", other}}, false});
+  CHECK(c.get("/v2/").status == 200);  // path does not match: not counted
+  auto r = c.get(m.url);
+  CHECK(count_headers(r, "Docker-Content-Digest") == 1);
+  CHECK(r.header("Docker-Content-Digest") == other);
+  CHECK(r.body == m.manifest);
+  r = c.request("HEAD", m.url);
+  CHECK(count_headers(r, "Docker-Content-Digest") == 1);
+  CHECK(r.header("Docker-Content-Digest") == other);
+  CHECK(c.get(m.url).header("Docker-Content-Digest") == m.digest);
+
+  // By digest too, and a value that is no digest at all.
+  const std::string by_digest = "/v2/h/manifests/" + m.digest;
+  reg->inject_headers({m.digest, "", 1, {}, {{"docker-content-digest", "sha256:nothex"}}, false});
+  r = c.get(by_digest);
+  CHECK(r.status == 200);
+  CHECK(count_headers(r, "Docker-Content-Digest") == 1);
+  CHECK(r.header("Docker-Content-Digest") == "sha256:nothex");
+  CHECK(r.body == m.manifest);
+  CHECK(c.get(by_digest).header("Docker-Content-Digest") == m.digest);
+  CHECK(c.connections_opened() == 1);
+}
+
+TEST_CASE("fault: Content-Type of a manifest GET", "[server][hooks]") {
+  running_registry reg;
+  auto c = reg.client();
+  const manifest_fixture m(c);
+  reg->inject_headers({"/manifests/", "GET", 1, {}, {{"Content-Type", "text/plain"}}, false});
+  auto r = c.get(m.url);
+  CHECK(count_headers(r, "Content-Type") == 1);
+  CHECK(r.header("Content-Type") == "text/plain");
+  CHECK(r.body == m.manifest);
+  CHECK(c.get(m.url).header("Content-Type") == oci_manifest);
+}
+
+TEST_CASE("fault: bodies of unknown length", "[server][hooks]") {
+  temp_dir dir;
+  registry_options o;
+  const bool disk = GENERATE(false, true);
+  if (disk) o.root = dir.path();
+  running_registry reg(o);
+  auto c = reg.client();
+  const manifest_fixture m(c);
+  const std::string blob_url = "/v2/h/blobs/" + m.layer_digest;
+
+  auto check_chunked = [](const http_response& r) {
+    CHECK(r.complete);
+    CHECK_FALSE(r.has_header("Content-Length"));
+    CHECK(r.header("Transfer-Encoding") == "chunked");
+  };
+  reg->inject_headers({"/manifests/", "GET", 1, {}, {}, true});
+  auto r = c.get(m.url);
+  CHECK(r.status == 200);
+  check_chunked(r);
+  CHECK(r.header("Docker-Content-Digest") == m.digest);
+  CHECK(r.body == m.manifest);
+  CHECK(c.get(m.url).header("Content-Length") == std::to_string(m.manifest.size()));
+
+  reg->inject_headers({"/blobs/", "GET", 2, {}, {}, true});
+  r = c.get(blob_url);
+  check_chunked(r);
+  CHECK(same(r.body, m.layer));
+  r = c.get(blob_url, {{"Range", "bytes=10-"}});  // a 206 too
+  CHECK(r.status == 206);
+  check_chunked(r);
+  CHECK(same(r.body, m.layer.substr(10)));
+  r = c.get(blob_url);
+  CHECK(r.header("Content-Length") == std::to_string(m.layer.size()));
+  CHECK(same(r.body, m.layer));
+
+  // Empty bodies and text bodies (errors) as well.
+  const auto empty = push_blob(c, "h", "");
+  reg->inject_headers({"", "GET", 2, {}, {}, true});
+  r = c.get("/v2/h/blobs/" + empty);
+  CHECK(r.status == 200);
+  check_chunked(r);
+  CHECK(r.body.empty());
+  r = c.get("/v2/h/manifests/nope");
+  CHECK(r.status == 404);
+  check_chunked(r);
+  CHECK(r.body.find("MANIFEST_UNKNOWN") != std::string::npos);
+  CHECK(c.get("/v2/h/manifests/nope").has_header("Content-Length"));
+  CHECK(c.connections_opened() == 1);
+}
+
+TEST_CASE("fault: HEAD without Content-Length", "[server][hooks]") {
+  running_registry reg;
+  auto c = reg.client();
+  const manifest_fixture m(c);
+  const std::string blob_url = "/v2/h/blobs/" + m.layer_digest;
+
+  reg->inject_headers({"", "HEAD", 2, {}, {}, true});
+  CHECK(c.get(m.url).header("Content-Length") == std::to_string(m.manifest.size()));  // a GET
+  for (const auto& url : {m.url, blob_url}) {
+    auto r = c.request("HEAD", url);
+    CHECK(r.status == 200);
+    CHECK(r.complete);
+    CHECK_FALSE(r.has_header("Content-Length"));
+    CHECK_FALSE(r.has_header("Transfer-Encoding"));
+    CHECK(r.body.empty());
+  }
+  CHECK(c.request("HEAD", blob_url).header("Content-Length") == std::to_string(m.layer.size()));
+  // The connection is still in step: the next GET gets its own response.
+  CHECK(same(c.get(blob_url).body, m.layer));
+  CHECK(c.connections_opened() == 1);
+
+  // On a HEAD, Content-Length is an ordinary header; with a body it is framing.
+  reg->inject_headers({"", "", 2, {}, {{"Content-Length", "7"}}, false});
+  CHECK(c.request("HEAD", m.url).header("Content-Length") == "7");
+  auto r = c.get(m.url);
+  CHECK(r.header("Content-Length") == std::to_string(m.manifest.size()));
+  CHECK(r.body == m.manifest);
+  CHECK(c.connections_opened() == 1);
+}
+
+TEST_CASE("fault: header faults and clear_faults", "[server][hooks]") {
+  running_registry reg;
+  auto c = reg.client();
+  const manifest_fixture m(c);
+  reg->inject_headers({"/manifests/", "", 5, {"Docker-Content-Digest"}, {{"X-Extra", "1"}}, true});
+  auto r = c.get(m.url);
+  CHECK_FALSE(r.has_header("Docker-Content-Digest"));
+  CHECK(r.header("X-Extra") == "1");
+  reg->clear_faults();
+  r = c.get(m.url);
+  CHECK(r.header("Docker-Content-Digest") == m.digest);
+  CHECK_FALSE(r.has_header("X-Extra"));
+  CHECK(r.has_header("Content-Length"));
+
+  // A later fault replaces a pending one; count 0 removes it.
+  reg->inject_headers({"/manifests/", "", 5, {"ETag"}, {}, false});
+  reg->inject_headers({"/manifests/", "", 1, {"Content-Type"}, {}, false});
+  r = c.get(m.url);
+  CHECK(r.has_header("ETag"));
+  CHECK_FALSE(r.has_header("Content-Type"));
+  CHECK(c.get(m.url).has_header("Content-Type"));
+  reg->inject_headers({"/manifests/", "", 1, {"Content-Type"}, {}, false});
+  reg->inject_headers({"/manifests/", "", 0, {"Content-Type"}, {}, false});
+  CHECK(c.get(m.url).has_header("Content-Type"));
+
+  // Combined with an injected status: the fault's answer is edited.
+  reg->inject_status({503, 1, "/manifests/", "3"});
+  reg->inject_headers({"/manifests/", "", 1, {"Retry-After"}, {}, false});
+  r = c.get(m.url);
+  CHECK(r.status == 503);
+  CHECK_FALSE(r.has_header("Retry-After"));
+  CHECK(c.connections_opened() == 1);
 }
 
 TEST_CASE("content survives a restart", "[server][storage]") {
