@@ -257,3 +257,22 @@ error::error(registry_error response)
       registry_(std::make_shared<const registry_error>(std::move(response))) {}
 
 }  // namespace coras
+
+namespace coras {
+
+void diagnostics::assign(const std::exception_ptr& e) {
+  clear();
+  if (!e) return;
+  try {
+    std::rethrow_exception(e);
+  } catch (const coras::error& ex) {
+    message_ = ex.what();
+    if (ex.registry()) registry_ = std::make_shared<const registry_error>(*ex.registry());
+  } catch (const std::exception& ex) {
+    message_ = ex.what();
+  } catch (...) {
+    message_ = "unknown failure";
+  }
+}
+
+}  // namespace coras

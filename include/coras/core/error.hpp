@@ -6,6 +6,7 @@
 #include <boost/system/error_condition.hpp>
 #include <boost/system/system_error.hpp>
 
+#include <exception>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -133,6 +134,29 @@ class error : public boost::system::system_error {
 
  private:
   std::shared_ptr<const std::string> message_;  // shared: exceptions copy cheaply, never throw
+  std::shared_ptr<const registry_error> registry_;
+};
+
+/// What went wrong, in words, for callers that receive only an `error_code`
+/// (callbacks, `as_tuple`): operations that take a `diagnostics&` fill it when
+/// they fail and clear it when they succeed. One object per operation in
+/// flight; not thread-safe.
+class diagnostics {
+ public:
+  /// The sentence a throwing caller would have seen in `what()`; empty after success.
+  const std::string& message() const noexcept { return message_; }
+  /// The registry's error response, or nullptr when the failure was client-side.
+  const registry_error* registry() const noexcept { return registry_.get(); }
+  void clear() noexcept {
+    message_.clear();
+    registry_.reset();
+  }
+
+  /// Internal: records `e` (a `coras::error`, another `system_error`, or anything else).
+  void assign(const std::exception_ptr& e);
+
+ private:
+  std::string message_;
   std::shared_ptr<const registry_error> registry_;
 };
 

@@ -1,0 +1,57 @@
+// Options shared by a registry handle and the repository handles made from it.
+#pragma once
+
+#include <coras/http/options.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace coras::remote {
+
+/// Options of a repository handle (the seed's `RepositoryOptions`). Every
+/// default written here is the one in force.
+struct repository_options {
+  /// Talk plain HTTP instead of HTTPS.
+  bool plain_http = false;
+  /// Media types sent in `Accept` when resolving or fetching a manifest by
+  /// reference, and used to decide whether a descriptor names a manifest or a
+  /// blob. Empty: `default_manifest_media_types()`.
+  std::vector<std::string> manifest_media_types;
+  /// `n` on tag listing; 0 lets the registry choose.
+  std::size_t tag_list_page_size = 0;
+  /// `n` on referrers listing; 0 lets the registry choose.
+  std::size_t referrer_list_page_size = 0;
+  /// Manifests, tag lists, catalog pages and error bodies read into memory are
+  /// capped at this many bytes (`errc::size_limit_exceeded` beyond).
+  std::uint64_t max_metadata_bytes = 4 * 1024 * 1024;
+  /// Pages followed through `Link` by one listing at most; a registry that
+  /// keeps linking is stopped with `errc::invalid_response` (oras-go 2.6.2
+  /// caps pagination the same way).
+  std::size_t max_pages = 10'000;
+  /// Keep the old referrers index when the tag schema is updated (issue: referrers).
+  bool skip_referrers_gc = false;
+  /// Called for each `Warning: 299 - "…"` header on this repository's
+  /// responses. Callers should de-duplicate; it may run on any thread the
+  /// client's executor uses, one call at a time per client.
+  std::function<void(const http::warning&)> on_warning;
+};
+
+/// Options of a registry handle: the repository options its repositories
+/// inherit, plus the catalog's page size.
+struct registry_options : repository_options {
+  /// `n` on catalog listing; 0 lets the registry choose.
+  std::size_t repository_list_page_size = 0;
+};
+
+/// Docker manifest v2 and list, OCI manifest and index, OCI artifact manifest.
+std::span<const std::string> default_manifest_media_types();
+
+/// Called with each page of a listing (tags, catalog). Return false to stop
+/// after this page (the operation then succeeds); throw to fail it.
+using page_handler = std::function<bool(std::span<const std::string> page)>;
+
+}  // namespace coras::remote

@@ -1,0 +1,372 @@
+// A repository on a registry: blobs, manifests and tags (the seed's
+// `Repository`, `blobStore` and `manifestStore`), as asynchronous operations.
+#pragma once
+
+#include <coras/core/descriptor.hpp>
+#include <coras/core/error.hpp>
+#include <coras/core/reference.hpp>
+#include <coras/detail/initiate.hpp>
+#include <coras/http/body.hpp>
+#include <coras/http/client.hpp>
+#include <coras/remote/blob_reader.hpp>
+#include <coras/remote/options.hpp>
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+namespace coras::remote {
+
+struct repository_state;
+
+/// Supplies the content of a blob when a mount falls back to an upload.
+using content_factory = std::function<std::shared_ptr<http::body_source>()>;
+
+/// A handle to one repository. Copies are cheap and share state. Every
+/// operation is `async_x(args…, token)` with a handler `void(error_code, T)`
+/// (or `void(error_code)`); each also has an overload taking a `diagnostics&`
+/// before the token, filled with the full message (and the registry's error
+/// response) on failure. The default token is `deferred`, so `co_await
+/// repo.async_resolve("v1")` throws `boost::system::system_error` on failure;
+/// use `as_tuple` or a diagnostics object to keep the text.
+///
+/// Executor: operations run on the HTTP client's strand; handlers run on
+/// their associated executor (the client's by default). Thread-safe: start
+/// operations from any thread. The handle may be destroyed while operations
+/// run (they hold its state); the `http::client` must outlive them.
+/// Cancellation: terminal for every operation (the connection in use is closed).
+/// Errors: `errc::not_found` (404; the registry's code, e.g. MANIFEST_UNKNOWN,
+/// is in the diagnostics), `errc::unauthorized`/`denied`, `errc::digest_mismatch`,
+/// `errc::size_mismatch`, `errc::invalid_response` (a reply the protocol does
+/// not allow), `errc::invalid_reference`, plus the HTTP client's errors.
+class repository {
+ public:
+  /// `ref` names the repository (its tag or digest, if any, is ignored). A
+  /// one-component repository on `docker.io` gets the `library/` prefix, and
+  /// `docker.io` is reached at `registry-1.docker.io`.
+  repository(http::client client, const reference& ref, repository_options options = {});
+  /// Parses `name` ("registry/repository"); throws `coras::error` (errc::invalid_reference).
+  repository(http::client client, std::string_view name, repository_options options = {});
+
+  /// `registry/repository` as given (after the `library/` prefix).
+  const reference& ref() const noexcept;
+  const repository_options& options() const noexcept;
+  const http::client& client() const noexcept;
+
+  /// Resolves a tag, digest or full reference against this repository (the
+  /// seed's ParseReference). Throws `coras::error` (errc::invalid_reference).
+  reference parse_reference(std::string_view s) const;
+
+  /// True when `desc` names a manifest by the configured manifest media types
+  /// (so the manifest endpoints serve it), false for a blob.
+  bool is_manifest(const descriptor& desc) const;
+
+  // ---- content addressed by descriptor (manifest or blob by media type) ----
+
+  /// Starts fetching `target`; completes once the response header is checked
+  /// (status, Content-Length, and for manifests Content-Type and
+  /// Docker-Content-Digest). `void(error_code, blob_reader)`.
+  template <class Token = boost::asio::deferred_t>
+  auto async_fetch(descriptor target, Token&& token = {}) {
+    return run(std::forward<Token>(token), &repository::fetch_start, nullptr, std::move(target));
+  }
+  template <class Token = boost::asio::deferred_t>
+  auto async_fetch(descriptor target, diagnostics& d, Token&& token = {}) {
+    return run(std::forward<Token>(token), &repository::fetch_start, &d, std::move(target));
+  }
+
+  /// HEAD on a blob: its response headers after checking the status and
+  /// Content-Length (the seed's FetchHead). For a manifest descriptor:
+  /// `errc::unsupported`. `void(error_code, http::fields)`.
+  template <class Token = boost::asio::deferred_t>
+  auto async_fetch_head(descriptor target, Token&& token = {}) {
+    return run(std::forward<Token>(token), &repository::fetch_head_start, nullptr,
+               std::move(target));
+  }
+  template <class Token = boost::asio::deferred_t>
+  auto async_fetch_head(descriptor target, diagnostics& d, Token&& token = {}) {
+    return run(std::forward<Token>(token), &repository::fetch_head_start, &d, std::move(target));
+  }
+
+  /// Pushes `content`, which must match `expected` (size checked before
+  /// sending when the body knows its size; the registry checks the digest).
+  /// A blob goes up as POST then PUT (monolithic); a manifest as a PUT by
+  /// digest. Existing content is not checked first. `void(error_code)`.
+  template <class Token = boost::asio::deferred_t>
+  auto async_push(descriptor expected, std::shared_ptr<http::body_source> content,
+                  Token&& token = {}) {
+    return run(std::forward<Token>(token), &repository::push_start, nullptr, std::move(expected),
+               std::move(content));
+  }
+  template <class Token = boost::asio::deferred_t>
+  auto async_push(descriptor expected, std::shared_ptr<http::body_source> content, diagnostics& d,
+                  Token&& token = {}) {
+    return run(std::forward<Token>(token), &repository::push_start, &d, std::move(expected),
+               std::move(content));
+  }
+
+  /// Whether `target` exists (HEAD). `void(error_code, bool)`.
+  template <class Token = boost::asio::deferred_t>
+  auto async_exists(descriptor target, Token&& token = {}) {
+    return run(std::forward<Token>(token), &repository::exists_start, nullptr, std::move(target));
+  }
+  template <class Token = boost::asio::deferred_t>
+  auto async_exists(descriptor target, diagnostics& d, Token&& token = {}) {
+    return run(std::forward<Token>(token), &repository::exists_start, &d, std::move(target));
+  }
+
+  /// Deletes `target` by digest (registries refuse DELETE by tag).
+  /// `void(error_code)`; `errc::not_found` when it is not there.
+  template <class Token = boost::asio::deferred_t>
+  auto async_delete(descriptor target, Token&& token = {}) {
+    return run(std::forward<Token>(token), &repository::delete_start, nullptr, std::move(target));
+  }
+  template <class Token = boost::asio::deferred_t>
+  auto async_delete(descriptor target, diagnostics& d, Token&& token = {}) {
+    return run(std::forward<Token>(token), &repository::delete_start, &d, std::move(target));
+  }
+
+  /// Makes blob `desc` of repository `from` (same registry) available here
+  /// without uploading it. A registry that cannot mount answers 202 and opens
+  /// an upload; the blob is then pushed from `get_content()` when given, else
+  /// streamed from `from` (verified on the way). `void(error_code)`.
+  template <class Token = boost::asio::deferred_t>
+  auto async_mount(descriptor desc, std::string from, content_factory get_content,
+                   Token&& token = {}) {
+    return run(std::forward<Token>(token), &repository::mount_start, nullptr, std::move(desc),
+               std::move(from), std::move(get_content));
+  }
+  template <class Token = boost::asio::deferred_t>
+  auto async_mount(descriptor desc, std::string from, content_factory get_content, diagnostics& d,
+                   Token&& token = {}) {
+    return run(std::forward<Token>(token), &repository::mount_start, &d, std::move(desc),
+               std::move(from), std::move(get_content));
+  }
+
+  // ---- manifests by reference ----
+
+  /// Resolves a tag or digest to a manifest descriptor (HEAD with the Accept
+  /// list; the seed's generateDescriptor rules). `void(error_code, descriptor)`.
+  template <class Token = boost::asio::deferred_t>
+  auto async_resolve(std::string reference, Token&& token = {}) {
+    return run(std::forward<Token>(token), &repository::resolve_start, nullptr,
+               std::move(reference));
+  }
+  template <class Token = boost::asio::deferred_t>
+  auto async_resolve(std::string reference, diagnostics& d, Token&& token = {}) {
+    return run(std::forward<Token>(token), &repository::resolve_start, &d, std::move(reference));
+  }
+
+  /// Fetches a manifest by tag or digest: its descriptor and reader.
+  /// `void(error_code, fetched)`.
+  template <class Token = boost::asio::deferred_t>
+  auto async_fetch_reference(std::string reference, Token&& token = {}) {
+    return run(std::forward<Token>(token), &repository::fetch_reference_start, nullptr,
+               std::move(reference));
+  }
+  template <class Token = boost::asio::deferred_t>
+  auto async_fetch_reference(std::string reference, diagnostics& d, Token&& token = {}) {
+    return run(std::forward<Token>(token), &repository::fetch_reference_start, &d,
+               std::move(reference));
+  }
+
+  /// Pushes a manifest under `reference` (a tag, or its digest).
+  /// `void(error_code)`.
+  template <class Token = boost::asio::deferred_t>
+  auto async_push_reference(descriptor expected, std::shared_ptr<http::body_source> content,
+                            std::string reference, Token&& token = {}) {
+    return run(std::forward<Token>(token), &repository::push_reference_start, nullptr,
+               std::move(expected), std::move(content), std::move(reference));
+  }
+  template <class Token = boost::asio::deferred_t>
+  auto async_push_reference(descriptor expected, std::shared_ptr<http::body_source> content,
+                            std::string reference, diagnostics& d, Token&& token = {}) {
+    return run(std::forward<Token>(token), &repository::push_reference_start, &d,
+               std::move(expected), std::move(content), std::move(reference));
+  }
+
+  /// Tags an existing manifest: fetches it by digest and pushes it again under
+  /// `reference`. `void(error_code)`.
+  template <class Token = boost::asio::deferred_t>
+  auto async_tag(descriptor desc, std::string reference, Token&& token = {}) {
+    return run(std::forward<Token>(token), &repository::tag_start, nullptr, std::move(desc),
+               std::move(reference));
+  }
+  template <class Token = boost::asio::deferred_t>
+  auto async_tag(descriptor desc, std::string reference, diagnostics& d, Token&& token = {}) {
+    return run(std::forward<Token>(token), &repository::tag_start, &d, std::move(desc),
+               std::move(reference));
+  }
+
+  // ---- blobs by reference (the reference must hold a digest) ----
+
+  /// HEAD on a blob by digest: its descriptor. `void(error_code, descriptor)`.
+  template <class Token = boost::asio::deferred_t>
+  auto async_resolve_blob(std::string reference, Token&& token = {}) {
+    return run(std::forward<Token>(token), &repository::resolve_blob_start, nullptr,
+               std::move(reference));
+  }
+  template <class Token = boost::asio::deferred_t>
+  auto async_resolve_blob(std::string reference, diagnostics& d, Token&& token = {}) {
+    return run(std::forward<Token>(token), &repository::resolve_blob_start, &d,
+               std::move(reference));
+  }
+
+  /// GET on a blob by digest: its descriptor and reader. `void(error_code, fetched)`.
+  template <class Token = boost::asio::deferred_t>
+  auto async_fetch_blob_reference(std::string reference, Token&& token = {}) {
+    return run(std::forward<Token>(token), &repository::fetch_blob_reference_start, nullptr,
+               std::move(reference));
+  }
+  template <class Token = boost::asio::deferred_t>
+  auto async_fetch_blob_reference(std::string reference, diagnostics& d, Token&& token = {}) {
+    return run(std::forward<Token>(token), &repository::fetch_blob_reference_start, &d,
+               std::move(reference));
+  }
+
+  // ---- tags ----
+
+  /// Lists tags after `last` (empty: from the start), one `on_page` call per
+  /// page, following `Link` within the registry's origin. `void(error_code)`.
+  template <class Token = boost::asio::deferred_t>
+  auto async_tags(std::string last, page_handler on_page, Token&& token = {}) {
+    return run(std::forward<Token>(token), &repository::tags_start, nullptr, std::move(last),
+               std::move(on_page));
+  }
+  template <class Token = boost::asio::deferred_t>
+  auto async_tags(std::string last, page_handler on_page, diagnostics& d, Token&& token = {}) {
+    return run(std::forward<Token>(token), &repository::tags_start, &d, std::move(last),
+               std::move(on_page));
+  }
+
+  /// Every tag, all pages gathered. `void(error_code, std::vector<std::string>)`.
+  template <class Token = boost::asio::deferred_t>
+  auto async_list_tags(Token&& token = {}) {
+    return run(std::forward<Token>(token), &repository::list_tags_start, nullptr);
+  }
+  template <class Token = boost::asio::deferred_t>
+  auto async_list_tags(diagnostics& d, Token&& token = {}) {
+    return run(std::forward<Token>(token), &repository::list_tags_start, &d);
+  }
+
+  // ---- conveniences: memory and files ----
+
+  /// Fetches `target` whole into memory, verified before it is handed out.
+  /// `void(error_code, std::string)`.
+  template <class Token = boost::asio::deferred_t>
+  auto async_fetch_bytes(descriptor target, Token&& token = {}) {
+    return run(std::forward<Token>(token), &repository::fetch_bytes_start, nullptr,
+               std::move(target));
+  }
+  template <class Token = boost::asio::deferred_t>
+  auto async_fetch_bytes(descriptor target, diagnostics& d, Token&& token = {}) {
+    return run(std::forward<Token>(token), &repository::fetch_bytes_start, &d, std::move(target));
+  }
+
+  /// Pushes `content` as a blob, or as a manifest (by digest) when
+  /// `media_type` is a manifest type. `void(error_code, descriptor)`.
+  template <class Token = boost::asio::deferred_t>
+  auto async_push_bytes(std::string media_type, std::string content, Token&& token = {}) {
+    return run(std::forward<Token>(token), &repository::push_bytes_start, nullptr,
+               std::move(media_type), std::move(content));
+  }
+  template <class Token = boost::asio::deferred_t>
+  auto async_push_bytes(std::string media_type, std::string content, diagnostics& d,
+                        Token&& token = {}) {
+    return run(std::forward<Token>(token), &repository::push_bytes_start, &d, std::move(media_type),
+               std::move(content));
+  }
+  template <class Token = boost::asio::deferred_t>
+  auto async_push_bytes(std::string media_type, std::span<const std::byte> content,
+                        Token&& token = {}) {
+    return async_push_bytes(std::move(media_type), to_string(content), std::forward<Token>(token));
+  }
+
+  /// Streams `target` into the file `path`: written to `path` + ".coras-tmp"
+  /// and renamed over `path` only after the digest verified, so `path` never
+  /// holds unverified bytes. `void(error_code)`.
+  template <class Token = boost::asio::deferred_t>
+  auto async_fetch_to_file(descriptor target, std::filesystem::path path, Token&& token = {}) {
+    return run(std::forward<Token>(token), &repository::fetch_to_file_start, nullptr,
+               std::move(target), std::move(path));
+  }
+  template <class Token = boost::asio::deferred_t>
+  auto async_fetch_to_file(descriptor target, std::filesystem::path path, diagnostics& d,
+                           Token&& token = {}) {
+    return run(std::forward<Token>(token), &repository::fetch_to_file_start, &d, std::move(target),
+               std::move(path));
+  }
+
+  /// Hashes the file at `path`, then pushes it (streamed) as a blob, or as a
+  /// manifest when `media_type` is one. `void(error_code, descriptor)`.
+  template <class Token = boost::asio::deferred_t>
+  auto async_push_file(std::string media_type, std::filesystem::path path, Token&& token = {}) {
+    return run(std::forward<Token>(token), &repository::push_file_start, nullptr,
+               std::move(media_type), std::move(path));
+  }
+  template <class Token = boost::asio::deferred_t>
+  auto async_push_file(std::string media_type, std::filesystem::path path, diagnostics& d,
+                       Token&& token = {}) {
+    return run(std::forward<Token>(token), &repository::push_file_start, &d, std::move(media_type),
+               std::move(path));
+  }
+
+  /// Internal: the shared state (used by coras's own layers).
+  const std::shared_ptr<repository_state>& state() const noexcept { return state_; }
+  explicit repository(std::shared_ptr<repository_state> state) noexcept;
+
+ private:
+  template <class Sig>
+  using handler = boost::asio::any_completion_handler<Sig>;
+
+  // Initiates `start` on a copy of this handle, so a deferred operation does
+  // not depend on the handle it was made from.
+  template <class Token, class Sig, class... Params, class... Args>
+  auto run(Token&& token, void (repository::*start)(diagnostics*, handler<Sig>, Params...) const,
+           diagnostics* d, Args&&... args) const {
+    return detail::initiate<Sig>(
+        std::forward<Token>(token),
+        [self = *this, start, d](auto h, auto&&... a) {
+          (self.*start)(d, std::move(h), std::forward<decltype(a)>(a)...);
+        },
+        std::forward<Args>(args)...);
+  }
+
+  static std::string to_string(std::span<const std::byte> bytes);
+
+  using fields_sig = void(error_code, http::fields);
+  void fetch_start(diagnostics*, handler<void(error_code, blob_reader)>, descriptor) const;
+  void fetch_head_start(diagnostics*, handler<fields_sig>, descriptor) const;
+  void push_start(diagnostics*, handler<void(error_code)>, descriptor,
+                  std::shared_ptr<http::body_source>) const;
+  void exists_start(diagnostics*, handler<void(error_code, bool)>, descriptor) const;
+  void delete_start(diagnostics*, handler<void(error_code)>, descriptor) const;
+  void mount_start(diagnostics*, handler<void(error_code)>, descriptor, std::string,
+                   content_factory) const;
+  void resolve_start(diagnostics*, handler<void(error_code, descriptor)>, std::string) const;
+  void fetch_reference_start(diagnostics*, handler<void(error_code, fetched)>, std::string) const;
+  void push_reference_start(diagnostics*, handler<void(error_code)>, descriptor,
+                            std::shared_ptr<http::body_source>, std::string) const;
+  void tag_start(diagnostics*, handler<void(error_code)>, descriptor, std::string) const;
+  void resolve_blob_start(diagnostics*, handler<void(error_code, descriptor)>, std::string) const;
+  void fetch_blob_reference_start(diagnostics*, handler<void(error_code, fetched)>,
+                                  std::string) const;
+  void tags_start(diagnostics*, handler<void(error_code)>, std::string, page_handler) const;
+  void list_tags_start(diagnostics*, handler<void(error_code, std::vector<std::string>)>) const;
+  void fetch_bytes_start(diagnostics*, handler<void(error_code, std::string)>, descriptor) const;
+  void push_bytes_start(diagnostics*, handler<void(error_code, descriptor)>, std::string,
+                        std::string) const;
+  void fetch_to_file_start(diagnostics*, handler<void(error_code)>, descriptor,
+                           std::filesystem::path) const;
+  void push_file_start(diagnostics*, handler<void(error_code, descriptor)>, std::string,
+                       std::filesystem::path) const;
+
+  std::shared_ptr<repository_state> state_;
+};
+
+}  // namespace coras::remote

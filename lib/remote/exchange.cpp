@@ -1,0 +1,145 @@
+#include "exchange.hpp"
+
+#include "core/json_codec.hpp"
+#include "http/client_impl.hpp"
+#include "http/protocol.hpp"
+#include "remote/protocol.hpp"
+
+#include <boost/json/value.hpp>
+
+#include <utility>
+
+namespace coras::remote::detail {
+
+std::string v2_base(std::string_view registry, bool plain_http) {
+  return std::string(plain_http ? "http://" : "https://") + registry_host(registry) + "/v2/";
+}
+
+std::string query_escape(std::string_view s) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+std::string page_query(std::size_t page_size, std::string_view last) {
+  std::string q;
+  if (page_size > 0) q = "n=" + std::to_string(page_size);
+  if (!last.empty()) {
+    if (!q.empty()) q += '&';
+    q += "last=" + query_escape(last);
+  }
+  return q;
+}
+
+awaitable<http::response> send(const http::client& client, const repository_options& options,
+                               http::request req) {
+  auto resp = co_await client.impl()->send(std::move(req));
+  if (options.on_warning) {
+    for (auto value : resp.headers().get_all("Warning")) {
+      if (auto text = http::detail::parse_warning(value))
+        options.on_warning(http::warning{std::move(*text), strip_credentials(resp.url())});
+    }
+  }
+  co_return resp;
+}
+
+awaitable<void> raise_error(http::response& resp, std::string_view method, std::string_view url) {
+  std::string body;
+  if (method != "HEAD") {
+    try {
+      body = co_await resp.impl()->read_all(8 * 1024);
+    } catch (const boost::system::system_error&) {
+      // An oversized or broken error body still leaves the status to report.
+    }
+  }
+  throw coras::error(parse_registry_error(resp.status(), method, url, body));
+}
+
+void protocol_error(std::string_view method, std::string_view url, std::string_view what, errc e) {
+  std::string msg(method);
+  msg += " \"";
+  msg += strip_credentials(url);
+  msg += "\": ";
+  msg += what;
+  throw coras::error(e, msg);
+}
+
+void verify_content_digest(const http::response& resp, std::string_view method,
+                           std::string_view url, const digest& expected) {
+  auto header = resp.headers().get("Docker-Content-Digest");
+  if (!header || header->empty()) return;
+  auto d = digest::try_parse(*header);
+  if (!d)
+    protocol_error(
+        method, url,
+        "invalid response header: `Docker-Content-Digest: " + std::string(*header) + "`");
+  if (*d != expected)
+    protocol_error(method, url,
+                   "invalid response; digest mismatch in Docker-Content-Digest: received \"" +
+                       d->str() + "\" when expecting \"" + expected.str() + "\"",
+                   errc::digest_mismatch);
+}
+
+namespace {
+
+std::vector<std::string> decode_page(std::string_view body, std::string_view member,
+                                     std::string_view url) {
+  boost::json::value doc;
+  try {
+    doc = coras::detail::parse_json(body);
+  } catch (const coras::detail::json_decode_error& e) {
+    protocol_error("GET", url, std::string("failed to decode response: ") + e.what());
+  }
+  std::vector<std::string> out;
+  const auto* obj = doc.if_object();
+  if (!obj) protocol_error("GET", url, "failed to decode response: not a JSON object");
+  const auto* list = obj->if_contains(member);
+  if (!list || list->is_null()) return out;  // an empty listing may omit the member
+  const auto* array = list->if_array();
+  if (!array) protocol_error("GET", url, std::string(member) + ": not an array");
+  out.reserve(array->size());
+  for (std::size_t i = 0; i < array->size(); ++i) {
+    const auto* s = (*array)[i].if_string();
+    if (!s)
+      protocol_error("GET", url, std::string(member) + "[" + std::to_string(i) + "]: not a string");
+    out.emplace_back(s->data(), s->size());
+  }
+  return out;
+}
+
+}  // namespace
+
+awaitable<void> list_pages(const http::client& client, const repository_options& options,
+                           std::string url, std::string first_query, std::string_view member,
+                           const page_handler& on_page) {
+  if (!first_query.empty()) url += (url.find('?') == std::string::npos ? "?" : "&") + first_query;
+  for (std::size_t pages = 0;; ++pages) {
+    if (pages == options.max_pages)
+      protocol_error("GET", url,
+                     "more than " + std::to_string(options.max_pages) +
+                         " pages (repository_options::max_pages)");
+    http::request req;
+    req.url = url;
+    auto resp = co_await send(client, options, std::move(req));
+    if (resp.status() != 200) co_await raise_error(resp, "GET", url);
+    auto body = co_await resp.impl()->read_all(options.max_metadata_bytes);
+    if (!on_page(decode_page(body, member, url))) co_return;
+    std::string why;
+    auto next = next_page(url, resp.headers().get("Link"), &why);
+    if (!next) protocol_error("GET", url, why);
+    if (!*next) co_return;
+    url = std::move(**next);
+  }
+}
+
+}  // namespace coras::remote::detail

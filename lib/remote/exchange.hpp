@@ -1,0 +1,72 @@
+// What every remote operation shares: the repository's state, sending a
+// request with the repository's warning handler, turning an error response
+// into an exception, and following paginated listings.
+#pragma once
+
+#include <coras/core/error.hpp>
+#include <coras/core/reference.hpp>
+#include <coras/http/client.hpp>
+#include <coras/remote/options.hpp>
+
+#include <boost/asio/awaitable.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace coras::remote {
+
+struct repository_state {
+  http::client client;
+  reference ref;  // registry and repository, no tag or digest
+  repository_options options;
+  std::string base;  // scheme://host/v2/<repository>/
+};
+
+struct registry_state {
+  http::client client;
+  std::string name;
+  registry_options options;
+  std::string base;  // scheme://host/v2/
+};
+
+}  // namespace coras::remote
+
+namespace coras::remote::detail {
+
+using boost::asio::awaitable;
+
+/// "https://host/v2/" for a registry name (docker.io → registry-1.docker.io).
+std::string v2_base(std::string_view registry, bool plain_http);
+
+/// Percent-encodes a query parameter value.
+std::string query_escape(std::string_view s);
+
+/// Sends on the client's strand (the caller runs there) and reports the
+/// response's Warning headers to `options.on_warning`.
+awaitable<http::response> send(const http::client& client, const repository_options& options,
+                               http::request req);
+
+/// Throws the `coras::error` for an unexpected status: the registry's error
+/// body (read up to 8 KiB) with the method and URL. (Not `throw co_await …`:
+/// GCC 12 destroys an exception thrown that way twice.)
+awaitable<void> raise_error(http::response& resp, std::string_view method, std::string_view url);
+
+/// Throws `errc::invalid_response` with "METHOD "url": what".
+[[noreturn]] void protocol_error(std::string_view method, std::string_view url,
+                                 std::string_view what, errc e = errc::invalid_response);
+
+/// Checks a `Docker-Content-Digest` header, when present, against `expected`.
+void verify_content_digest(const http::response& resp, std::string_view method,
+                           std::string_view url, const digest& expected);
+
+/// Follows a listing (`GET url`, JSON `{member: [strings]}`, `Link`), calling
+/// `on_page` per page; `first_query` ("n=…&last=…", may be empty) goes on the
+/// first request only, later pages use the Link as given.
+awaitable<void> list_pages(const http::client& client, const repository_options& options,
+                           std::string url, std::string first_query, std::string_view member,
+                           const page_handler& on_page);
+
+/// The query for a listing's first page: `n` when `page_size` > 0, `last` when non-empty.
+std::string page_query(std::size_t page_size, std::string_view last);
+
+}  // namespace coras::remote::detail

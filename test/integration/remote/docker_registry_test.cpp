@@ -1,0 +1,328 @@
+// The repository and registry operations against Debian's docker-registry
+// (CNCF distribution 2.8.2), started by test/fixtures/with-docker-registry in
+// plain or TLS mode. Each test case uses its own repositories.
+#include "../support.hpp"
+
+#include <coras/core/digest.hpp>
+#include <coras/core/error.hpp>
+#include <coras/core/manifest.hpp>
+#include <coras/core/media_type.hpp>
+#include <coras/http/client.hpp>
+#include <coras/remote/registry.hpp>
+#include <coras/remote/repository.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+using asio::use_awaitable;
+using coras::descriptor;
+using coras::diagnostics;
+using coras::errc;
+using coras::http::client;
+using coras::remote::registry;
+using coras::remote::repository;
+using coras::test::env;
+using coras::test::run;
+
+namespace {
+
+constexpr auto as_tuple = asio::as_tuple(use_awaitable);
+
+client make_client(asio::any_io_executor ex) {
+  coras::http::client_options o;
+  if (env("CORAS_TEST_SCHEME") == "https") o.tls.ca_file = env("CORAS_TEST_CERTS") + "/ca.crt";
+  return client(ex, o);
+}
+
+coras::remote::registry_options options() {
+  coras::remote::registry_options o;
+  o.plain_http = env("CORAS_TEST_SCHEME") == "http";
+  return o;
+}
+
+// A repository name no other test case (or earlier run) uses.
+std::string unique(std::string_view stem) {
+  static std::atomic<int> n{0};
+  static const auto salt = std::random_device{}();
+  return std::string(stem) + "-" + std::to_string(salt % 100000) + "-" + std::to_string(++n);
+}
+
+std::string random_bytes(std::size_t n, unsigned seed) {
+  std::mt19937_64 rng(seed);
+  std::string s(n, '\0');
+  for (auto& c : s) c = static_cast<char>(rng());
+  return s;
+}
+
+// Equal content, compared without printing megabytes of binary on failure.
+bool same(const std::string& a, const std::string& b) { return a == b; }
+
+// Reads a blob reader to its verified end in small pieces.
+asio::awaitable<std::string> read_streamed(coras::remote::blob_reader& r) {
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    auto [ec, n] = co_await r.async_read_some(asio::buffer(buf), as_tuple);
+    if (ec == asio::error::eof) break;
+    if (ec) throw boost::system::system_error(ec, r.diag().message());
+    out.append(buf, n);
+  }
+  co_return out;
+}
+
+// An image manifest over `layers` with the empty config, as JSON.
+std::string image_manifest_json(std::vector<descriptor> layers) {
+  coras::image_manifest m;
+  m.media_type = std::string(coras::media_type::oci_manifest);
+  m.config = coras::empty_json_descriptor();
+  m.layers = std::move(layers);
+  return m.to_json();
+}
+
+}  // namespace
+
+TEST_CASE("remote vs docker-registry: ping and catalog pagination", "[remote]") {
+  run([](auto ex) -> asio::awaitable<void> {
+    auto c = make_client(ex);
+    auto o = options();
+    o.repository_list_page_size = 2;
+    registry reg(c, env("CORAS_TEST_REGISTRY"), o);
+    co_await reg.async_ping();
+
+    // Five repositories, each made to exist by one blob.
+    std::vector<std::string> names;
+    for (int i = 0; i < 5; ++i) {
+      names.push_back(unique("catalog/r" + std::to_string(i)));
+      co_await reg.repository(names.back()).async_push_bytes("application/octet-stream", "x");
+    }
+    std::vector<std::size_t> page_sizes;
+    std::vector<std::string> seen;
+    co_await reg.async_repositories({}, [&](std::span<const std::string> page) {
+      page_sizes.push_back(page.size());
+      seen.insert(seen.end(), page.begin(), page.end());
+      return true;
+    });
+    for (const auto& n : names) CHECK(std::count(seen.begin(), seen.end(), n) == 1);
+    CHECK(page_sizes.size() >= 3);
+    CHECK(std::all_of(page_sizes.begin(), page_sizes.end(), [](auto n) { return n <= 2; }));
+
+    auto all = co_await reg.async_list_repositories();
+    CHECK(all == seen);
+
+    // `last` starts after the given name; stopping early is not an error.
+    std::vector<std::string> after;
+    co_await reg.async_repositories(all[0], [&](std::span<const std::string> page) {
+      after.insert(after.end(), page.begin(), page.end());
+      return false;
+    });
+    REQUIRE(!after.empty());
+    CHECK(after.front() == all[1]);
+    CHECK(after.size() <= 2);
+  });
+}
+
+TEST_CASE("remote vs docker-registry: blobs", "[remote]") {
+  run([](auto ex) -> asio::awaitable<void> {
+    auto c = make_client(ex);
+    registry reg(c, env("CORAS_TEST_REGISTRY"), options());
+    auto repo = reg.repository(unique("blobs"));
+    const auto bytes = random_bytes(300'000, 1);
+
+    auto desc = co_await repo.async_push_bytes("application/octet-stream", bytes);
+    CHECK(desc.digest == coras::digest::of(bytes));
+    CHECK(desc.size == 300'000);
+    auto got1 = co_await repo.async_exists(desc);
+    CHECK(got1);
+
+    // Resolve (HEAD) and FetchHead.
+    auto resolved = co_await repo.async_resolve_blob(desc.digest.str());
+    CHECK(resolved.digest == desc.digest);
+    CHECK(resolved.size == desc.size);
+    auto head = co_await repo.async_fetch_head(desc);
+    CHECK(head.get("Docker-Content-Digest") == std::optional<std::string_view>(desc.digest.str()));
+
+    // Fetch streamed, by reference, whole, and to a file.
+    auto reader = co_await repo.async_fetch(desc);
+    auto got2 = co_await read_streamed(reader);
+    CHECK(same(got2, bytes));
+    auto by_ref =
+        co_await repo.async_fetch_blob_reference(repo.ref().name() + "@" + desc.digest.str());
+    CHECK(by_ref.desc.size == desc.size);
+    auto got3 = co_await read_streamed(by_ref.body);
+    CHECK(same(got3, bytes));
+    auto got4 = co_await repo.async_fetch_bytes(desc);
+    CHECK(same(got4, bytes));
+    const auto dir = fs::temp_directory_path() / unique("coras-remote-test");
+    fs::create_directories(dir);
+    co_await repo.async_fetch_to_file(desc, dir / "blob");
+    std::ifstream in(dir / "blob", std::ios::binary);
+    CHECK(same(std::string(std::istreambuf_iterator<char>(in), {}), bytes));
+    CHECK(!fs::exists(dir / "blob.coras-tmp"));
+
+    // Push from a file.
+    {
+      std::ofstream out(dir / "upload", std::ios::binary);
+      out << random_bytes(70'000, 2);
+    }
+    auto from_file = co_await repo.async_push_file("application/vnd.example+bin", dir / "upload");
+    CHECK(from_file.size == 70'000);
+    auto got5 = co_await repo.async_fetch_bytes(from_file);
+    CHECK(same(got5, random_bytes(70'000, 2)));
+    fs::remove_all(dir);
+
+    // Delete by digest; afterwards it is gone.
+    co_await repo.async_delete(desc);
+    auto got6 = co_await repo.async_exists(desc);
+    CHECK_FALSE(got6);
+    diagnostics d;
+    auto [ec] = co_await repo.async_delete(desc, d, as_tuple);
+    CHECK(ec == errc::not_found);
+    CHECK(d.message().find("DELETE") != std::string::npos);
+    auto [ec2, r2] = co_await repo.async_fetch(desc, d, as_tuple);
+    CHECK(ec2 == errc::not_found);
+    REQUIRE(d.registry() != nullptr);
+    CHECK(d.registry()->status == 404);
+    CHECK(d.registry()->errors.at(0).code == "BLOB_UNKNOWN");
+  });
+}
+
+TEST_CASE("remote vs docker-registry: digest and size mismatches are detected", "[remote]") {
+  run([](auto ex) -> asio::awaitable<void> {
+    auto c = make_client(ex);
+    registry reg(c, env("CORAS_TEST_REGISTRY"), options());
+    auto repo = reg.repository(unique("mismatch"));
+    const auto bytes = random_bytes(5000, 3);
+    auto desc = co_await repo.async_push_bytes("application/octet-stream", bytes);
+
+    // A descriptor with the wrong size: the Content-Length check stops it.
+    auto wrong_size = desc;
+    wrong_size.size = 4999;
+    diagnostics d;
+    auto [ec1, r1] = co_await repo.async_fetch(wrong_size, d, as_tuple);
+    CHECK(ec1 == errc::size_mismatch);
+    CHECK(d.message().find("Content-Length") != std::string::npos);
+
+    // Pushing content that does not match its descriptor: the size is
+    // checked before sending, the digest by the registry.
+    auto bad = desc;
+    bad.size = 10;
+    auto [ec2] = co_await repo.async_push(bad, coras::http::memory_body(bytes), d, as_tuple);
+    CHECK(ec2 == errc::size_mismatch);
+    auto other = descriptor::for_content("application/octet-stream", random_bytes(5000, 4));
+    auto [ec3] = co_await repo.async_push(other, coras::http::memory_body(bytes), d, as_tuple);
+    CHECK(ec3);
+    REQUIRE(d.registry() != nullptr);
+    CHECK(d.registry()->errors.at(0).code == "DIGEST_INVALID");
+
+    // A blob reference must be a digest.
+    auto [ec4, r4] = co_await repo.async_resolve_blob("latest", d, as_tuple);
+    CHECK(ec4 == errc::invalid_reference);
+  });
+}
+
+TEST_CASE("remote vs docker-registry: manifests, tags and resolve", "[remote]") {
+  run([](auto ex) -> asio::awaitable<void> {
+    auto c = make_client(ex);
+    auto o = options();
+    o.tag_list_page_size = 2;  // docker-registry 2.8.2 ignores it on tags/list
+    registry reg(c, env("CORAS_TEST_REGISTRY"), o);
+    auto repo = reg.repository(unique("manifests"));
+    auto layer = co_await repo.async_push_bytes("application/vnd.oci.image.layer.v1.tar",
+                                                random_bytes(1000, 5));
+    co_await repo.async_push_bytes(std::string(coras::media_type::oci_empty),
+                                   std::string(coras::empty_json));
+    const auto json = image_manifest_json({layer});
+    auto mdesc = descriptor::for_content(coras::media_type::oci_manifest, json);
+    CHECK(repo.is_manifest(mdesc));
+
+    co_await repo.async_push_reference(mdesc, coras::http::memory_body(json), "v1");
+    auto by_tag = co_await repo.async_resolve("v1");
+    CHECK(by_tag.digest == mdesc.digest);
+    CHECK(by_tag.size == mdesc.size);
+    CHECK(by_tag.media_type == coras::media_type::oci_manifest);
+    auto by_digest = co_await repo.async_resolve(mdesc.digest.str());
+    CHECK(by_digest == by_tag);
+    auto full = co_await repo.async_resolve(repo.ref().name() + ":v1");
+    CHECK(full.digest == mdesc.digest);
+
+    auto f = co_await repo.async_fetch_reference("v1");
+    CHECK(f.desc.digest == mdesc.digest);
+    auto got7 = co_await read_streamed(f.body);
+    CHECK(same(got7, json));
+    auto got8 = co_await repo.async_fetch_bytes(mdesc);
+    CHECK(same(got8, json));
+    auto got9 = co_await repo.async_exists(mdesc);
+    CHECK(got9);
+
+    // Tag an existing manifest several times, then list.
+    for (auto t : {"v2", "v3", "latest"}) co_await repo.async_tag(mdesc, t);
+    auto tags = co_await repo.async_list_tags();
+    std::sort(tags.begin(), tags.end());
+    CHECK(tags == std::vector<std::string>{"latest", "v1", "v2", "v3"});
+
+    // A push by digest (no tag) routes through the manifest endpoint.
+    const auto json2 = image_manifest_json({});
+    auto d2 = co_await repo.async_push_bytes(std::string(coras::media_type::oci_manifest), json2);
+    auto got10 = co_await repo.async_resolve(d2.digest.str());
+    CHECK(got10 == d2);
+
+    // A manifest fetched with the wrong expected media type is refused.
+    auto wrong_type = mdesc;
+    wrong_type.media_type = std::string(coras::media_type::docker_manifest);
+    diagnostics d;
+    auto [ec1, r1] = co_await repo.async_fetch(wrong_type, d, as_tuple);
+    CHECK(ec1 == errc::not_found);  // distribution answers 404 to an Accept it cannot serve
+
+    // Unknown tags and repositories are not_found, with the registry's code.
+    auto [ec2, r2] = co_await repo.async_resolve("nope", d, as_tuple);
+    CHECK(ec2 == errc::not_found);
+    auto [ec3, r3] = co_await reg.repository(unique("absent")).async_list_tags(d, as_tuple);
+    CHECK(ec3 == errc::not_found);
+    REQUIRE(d.registry() != nullptr);
+    CHECK(d.registry()->errors.at(0).code == "NAME_UNKNOWN");
+
+    // Delete by digest (distribution refuses DELETE by tag); all its tags go.
+    co_await repo.async_delete(mdesc);
+    auto [ec4, r4] = co_await repo.async_resolve("v1", d, as_tuple);
+    CHECK(ec4 == errc::not_found);
+  });
+}
+
+TEST_CASE("remote vs docker-registry: mount across repositories", "[remote]") {
+  run([](auto ex) -> asio::awaitable<void> {
+    auto c = make_client(ex);
+    registry reg(c, env("CORAS_TEST_REGISTRY"), options());
+    auto src = reg.repository(unique("mount/src"));
+    auto dst = reg.repository(unique("mount/dst"));
+    const auto bytes = random_bytes(20'000, 6);
+    auto desc = co_await src.async_push_bytes("application/octet-stream", bytes);
+
+    // The registry mounts (201).
+    co_await dst.async_mount(desc, src.ref().repository(), nullptr);
+    auto got11 = co_await dst.async_fetch_bytes(desc);
+    CHECK(same(got11, bytes));
+
+    // From a repository that lacks the blob the registry opens an upload (202):
+    // the content comes from the caller's factory.
+    auto other = descriptor::for_content("application/octet-stream", random_bytes(3000, 7));
+    auto dst2 = reg.repository(unique("mount/dst"));
+    int calls = 0;
+    co_await dst2.async_mount(other, src.ref().repository(), [&] {
+      ++calls;
+      return coras::http::memory_body(random_bytes(3000, 7));
+    });
+    CHECK(calls == 1);
+    auto got12 = co_await dst2.async_fetch_bytes(other);
+    CHECK(same(got12, random_bytes(3000, 7)));
+  });
+}
