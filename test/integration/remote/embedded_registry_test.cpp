@@ -1,0 +1,410 @@
+// The repository operations against the embedded registry (in-process), for
+// what docker-registry cannot produce: the seed's generateDescriptor rows
+// without or with a wrong Docker-Content-Digest, bodies of unknown length,
+// tag pagination, hostile Link headers, warnings, corrupted content, and a
+// registry that refuses to mount.
+#include "../support.hpp"
+
+#include <coras/core/digest.hpp>
+#include <coras/core/error.hpp>
+#include <coras/core/manifest.hpp>
+#include <coras/core/media_type.hpp>
+#include <coras/http/client.hpp>
+#include <coras/remote/registry.hpp>
+#include <coras/remote/repository.hpp>
+#include <coras/server/registry.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+using asio::use_awaitable;
+using coras::descriptor;
+using coras::diagnostics;
+using coras::errc;
+using coras::http::client;
+using coras::remote::repository;
+using coras::server::header_fault;
+using coras::server::registry_options;
+
+namespace {
+
+constexpr auto as_tuple = asio::as_tuple(use_awaitable);
+
+// Runs `body(client, server)` against a started embedded registry on one io_context.
+template <class Body>
+void with_registry(registry_options o, Body body) {
+  asio::io_context ioc;
+  coras::server::registry srv(ioc.get_executor(), std::move(o));
+  srv.start();
+  std::exception_ptr failure;
+  asio::co_spawn(
+      ioc,
+      [&]() -> asio::awaitable<void> {
+        try {
+          client c(ioc.get_executor());
+          co_await body(c, srv);
+        } catch (...) {
+          failure = std::current_exception();
+        }
+        srv.stop();
+      },
+      asio::detached);
+  ioc.run();
+  if (failure) std::rethrow_exception(failure);
+}
+
+coras::remote::repository_options plain() {
+  coras::remote::repository_options o;
+  o.plain_http = true;
+  return o;
+}
+
+repository repo_on(const client& c, const coras::server::registry& srv, std::string name,
+                   coras::remote::repository_options o = plain()) {
+  return repository(c, srv.host() + "/" + name, std::move(o));
+}
+
+std::string random_bytes(std::size_t n, unsigned seed) {
+  std::mt19937_64 rng(seed);
+  std::string s(n, '\0');
+  for (auto& c : s) c = static_cast<char>(rng());
+  return s;
+}
+
+bool same(const std::string& a, const std::string& b) { return a == b; }
+
+asio::awaitable<std::string> read_streamed(coras::remote::blob_reader& r) {
+  std::string out;
+  char buf[1000];
+  for (;;) {
+    auto [ec, n] = co_await r.async_read_some(asio::buffer(buf), as_tuple);
+    if (ec == asio::error::eof) break;
+    if (ec) throw boost::system::system_error(ec, r.diag().message());
+    out.append(buf, n);
+  }
+  co_return out;
+}
+
+// Pushes an image manifest (empty config, one layer) tagged `tag`; returns its descriptor.
+asio::awaitable<descriptor> push_image(repository& repo, std::string tag) {
+  auto layer = co_await repo.async_push_bytes("application/vnd.oci.image.layer.v1.tar",
+                                              random_bytes(2000, 9));
+  co_await repo.async_push_bytes(std::string(coras::media_type::oci_empty),
+                                 std::string(coras::empty_json));
+  coras::image_manifest m;
+  m.media_type = std::string(coras::media_type::oci_manifest);
+  m.config = coras::empty_json_descriptor();
+  m.layers = {layer};
+  auto json = m.to_json();
+  auto desc = descriptor::for_content(coras::media_type::oci_manifest, json);
+  co_await repo.async_push_reference(desc, coras::http::memory_body(json), tag);
+  co_return desc;
+}
+
+header_fault fault(std::string path, std::string method) {
+  header_fault f;
+  f.path_contains = std::move(path);
+  f.method = std::move(method);
+  return f;
+}
+
+}  // namespace
+
+TEST_CASE("remote: the generateDescriptor truth table", "[remote][truth-table]") {
+  with_registry({}, [](client& c, coras::server::registry& srv) -> asio::awaitable<void> {
+    auto repo = repo_on(c, srv, "truth/table");
+    auto m = co_await push_image(repo, "v1");
+    diagnostics d;
+
+    // HEAD, no Docker-Content-Digest, by tag: the header is required.
+    auto f = fault("/manifests/", "HEAD");
+    f.remove = {"Docker-Content-Digest"};
+    srv.inject_headers(f);
+    auto [e1, r1] = co_await repo.async_resolve("v1", d, as_tuple);
+    CHECK(e1 == errc::invalid_response);
+    CHECK(d.message().find("missing required header") != std::string::npos);
+
+    // HEAD, no header, by digest: the reference's digest is used.
+    srv.inject_headers(f);
+    auto r2 = co_await repo.async_resolve(m.digest.str());
+    CHECK(r2 == m);
+
+    // GET, no header, by tag: the digest of the (bounded) body.
+    f.method = "GET";
+    srv.inject_headers(f);
+    auto r3 = co_await repo.async_fetch_reference("v1");
+    CHECK(r3.desc == m);
+    auto body3 = co_await read_streamed(r3.body);
+    CHECK(descriptor::for_content(coras::media_type::oci_manifest, body3) == m);
+
+    // A wrong (valid) header digest, by digest: mismatch, for GET and HEAD.
+    auto wrong = fault("/manifests/", "");
+    wrong.count = 2;
+    wrong.set = {{"Docker-Content-Digest", coras::digest::of("other").str()}};
+    srv.inject_headers(wrong);
+    auto [e4, r4] = co_await repo.async_fetch_reference(m.digest.str(), d, as_tuple);
+    CHECK(e4 == errc::digest_mismatch);
+    auto [e5, r5] = co_await repo.async_resolve(m.digest.str(), d, as_tuple);
+    CHECK(e5 == errc::digest_mismatch);
+
+    // By tag, the header's digest is believed at resolve time, and the body
+    // read then fails verification instead of handing out wrong content.
+    wrong.count = 1;
+    wrong.method = "GET";
+    srv.inject_headers(wrong);
+    auto r6 = co_await repo.async_fetch_reference("v1");
+    CHECK(r6.desc.digest == coras::digest::of("other"));
+    auto [e6, s6] = co_await r6.body.async_read_all(1 << 20, as_tuple);
+    CHECK(e6 == errc::digest_mismatch);
+    CHECK(s6.empty());
+
+    // A malformed header digest.
+    auto bad = fault("/manifests/", "HEAD");
+    bad.set = {{"Docker-Content-Digest", "sha256:xyz"}};
+    srv.inject_headers(bad);
+    auto [e7, r7] = co_await repo.async_resolve("v1", d, as_tuple);
+    CHECK(e7 == errc::invalid_response);
+    CHECK(d.message().find("Docker-Content-Digest") != std::string::npos);
+
+    // HEAD without Content-Length: refused.
+    auto nolen = fault("/manifests/", "HEAD");
+    nolen.unknown_length = true;
+    srv.inject_headers(nolen);
+    auto [e8, r8] = co_await repo.async_resolve("v1", d, as_tuple);
+    CHECK(e8 == errc::invalid_response);
+    CHECK(d.message().find("Content-Length") != std::string::npos);
+
+    // GET without Content-Length: resolved by HEAD (as the seed does), and the
+    // streamed body verified against that.
+    nolen.method = "GET";
+    srv.inject_headers(nolen);
+    srv.clear_request_log();
+    auto r9 = co_await repo.async_fetch_reference("v1");
+    CHECK(r9.desc == m);
+    auto body9 = co_await read_streamed(r9.body);
+    CHECK(body9.size() == static_cast<std::size_t>(m.size));
+    auto log = srv.recent_requests();
+    REQUIRE(log.size() == 2);
+    CHECK(log[1].method == "HEAD");
+
+    // Fetch by descriptor: the Content-Type must be the descriptor's.
+    auto type = fault("/manifests/", "GET");
+    type.set = {{"Content-Type", std::string(coras::media_type::docker_manifest)}};
+    srv.inject_headers(type);
+    auto [e10, r10] = co_await repo.async_fetch(m, d, as_tuple);
+    CHECK(e10 == errc::invalid_response);
+    CHECK(d.message().find("mismatch response Content-Type") != std::string::npos);
+  });
+}
+
+TEST_CASE("remote: blobs of unknown length and corrupted content", "[remote]") {
+  const auto root = fs::temp_directory_path() / ("coras-remote-" + std::to_string(::getpid()));
+  fs::remove_all(root);
+  registry_options o;
+  o.root = root;
+  with_registry(o, [root](client& c, coras::server::registry& srv) -> asio::awaitable<void> {
+    auto repo = repo_on(c, srv, "blobs/odd");
+    const auto bytes = random_bytes(100'000, 11);
+    auto desc = co_await repo.async_push_bytes("application/octet-stream", bytes);
+    diagnostics d;
+
+    // A blob GET without Content-Length: the descriptor comes from a HEAD.
+    auto nolen = fault("/blobs/", "GET");
+    nolen.unknown_length = true;
+    srv.inject_headers(nolen);
+    auto f = co_await repo.async_fetch_blob_reference(desc.digest.str());
+    CHECK(f.desc.size == desc.size);
+    auto got = co_await read_streamed(f.body);
+    CHECK(same(got, bytes));
+
+    // A body cut short: an error, never a clean end.
+    srv.cut_blob_gets(50'000);
+    auto cut = co_await repo.async_fetch(desc);
+    auto [e1, s1] = co_await cut.async_read_all(1 << 20, as_tuple);
+    CHECK(e1);
+    CHECK(s1.empty());
+    CHECK(e1 != asio::error::eof);
+
+    // Content corrupted at rest: the last read fails; a file target is never written.
+    const auto file = root / "blobs" / "sha256" / std::string(desc.digest.hex());
+    REQUIRE(fs::exists(file));
+    {
+      std::fstream io(file, std::ios::in | std::ios::out | std::ios::binary);
+      io.seekp(12345);
+      io.put('\x5a' ^ bytes[12345]);
+    }
+    auto [e2, s2] = co_await repo.async_fetch_bytes(desc, d, as_tuple);
+    CHECK(e2 == errc::digest_mismatch);
+    CHECK(s2.empty());
+    const auto target = root / "out.bin";
+    auto [e3] = co_await repo.async_fetch_to_file(desc, target, d, as_tuple);
+    CHECK(e3 == errc::digest_mismatch);
+    CHECK(!fs::exists(target));
+    CHECK(!fs::exists(root / "out.bin.coras-tmp"));
+  });
+  fs::remove_all(root);
+}
+
+TEST_CASE("remote: 404s and error bodies keep the registry's codes", "[remote]") {
+  registry_options o;
+  o.referrers_api = false;
+  with_registry(o, [](client& c, coras::server::registry& srv) -> asio::awaitable<void> {
+    auto repo = repo_on(c, srv, "errors/here");
+    co_await push_image(repo, "v1");
+    diagnostics d;
+
+    // 404 with MANIFEST_UNKNOWN (the repository exists).
+    auto [e1, r1] = co_await repo.async_fetch_reference("nope", d, as_tuple);
+    CHECK(e1 == errc::not_found);
+    REQUIRE(d.registry() != nullptr);
+    CHECK(d.registry()->errors.at(0).code == "MANIFEST_UNKNOWN");
+    CHECK(d.message().find("response status code 404") != std::string::npos);
+
+    // 404 with NAME_UNKNOWN (no such repository).
+    auto other = repo_on(c, srv, "errors/absent");
+    auto [e2, r2] = co_await other.async_list_tags(d, as_tuple);
+    CHECK(e2 == errc::not_found);
+    REQUIRE(d.registry() != nullptr);
+    CHECK(d.registry()->errors.at(0).code == "NAME_UNKNOWN");
+
+    // 404 without an OCI body (a HEAD has none): still not_found, no entries.
+    auto [e3, r3] = co_await other.async_resolve("v1", d, as_tuple);
+    CHECK(e3 == errc::not_found);
+    REQUIRE(d.registry() != nullptr);
+    CHECK(d.registry()->errors.empty());
+
+    // Other statuses: their codes, and the registry's text.
+    coras::server::status_fault denied;
+    denied.status = 403;
+    denied.path_contains = "/manifests/";
+    srv.inject_status(denied);
+    auto [e4, r4] = co_await repo.async_resolve("v1", d, as_tuple);
+    CHECK(e4 == errc::denied);
+    srv.inject_status(denied);
+    auto [e5, r5] = co_await repo.async_fetch_reference("v1", d, as_tuple);
+    CHECK(e5 == errc::denied);
+    REQUIRE(d.registry() != nullptr);
+    CHECK(d.registry()->errors.at(0).code == "DENIED");
+    CHECK(d.message().find("injected fault") != std::string::npos);
+
+    // Success clears the diagnostics.
+    auto [e6, r6] = co_await repo.async_resolve("v1", d, as_tuple);
+    CHECK(!e6);
+    CHECK(d.message().empty());
+  });
+}
+
+TEST_CASE("remote: tag pagination, hostile Link headers, the page cap, warnings", "[remote]") {
+  with_registry({}, [](client& c, coras::server::registry& srv) -> asio::awaitable<void> {
+    auto o = plain();
+    o.tag_list_page_size = 2;
+    std::vector<std::string> warnings;
+    o.on_warning = [&](const coras::http::warning& w) { warnings.push_back(w.text); };
+    auto repo = repo_on(c, srv, "pages/tags", o);
+    auto m = co_await push_image(repo, "t0");
+    for (int i = 1; i < 7; ++i) co_await repo.async_tag(m, "t" + std::to_string(i));
+
+    std::vector<std::vector<std::string>> pages;
+    co_await repo.async_tags({}, [&](std::span<const std::string> p) {
+      pages.emplace_back(p.begin(), p.end());
+      return true;
+    });
+    REQUIRE(pages.size() == 4);
+    CHECK(pages[0] == std::vector<std::string>{"t0", "t1"});
+    CHECK(pages[3] == std::vector<std::string>{"t6"});
+    auto all = co_await repo.async_list_tags();
+    CHECK(all.size() == 7);
+    std::vector<std::string> after;
+    co_await repo.async_tags("t4", [&](std::span<const std::string> p) {
+      after.insert(after.end(), p.begin(), p.end());
+      return true;
+    });
+    CHECK(after == std::vector<std::string>{"t5", "t6"});
+
+    // A Link to another origin is refused after the page that carried it.
+    diagnostics d;
+    auto evil = fault("/tags/list", "GET");
+    evil.set = {{"Link", "<http://evil.example:1/v2/pages/tags/tags/list?n=2>; rel=\"next\""}};
+    srv.inject_headers(evil);
+    int seen = 0;
+    auto [e1] = co_await repo.async_tags(
+        {}, [&](std::span<const std::string>) { return ++seen, true; }, d, as_tuple);
+    CHECK(e1 == errc::invalid_response);
+    CHECK(seen == 1);
+    CHECK(d.message().find("another origin") != std::string::npos);
+
+    // A registry that links forever is stopped at max_pages.
+    auto capped = o;
+    capped.max_pages = 3;
+    auto loop_repo = repo_on(c, srv, "pages/tags", capped);
+    auto loop = fault("/tags/list", "GET");
+    loop.count = 10;
+    loop.set = {{"Link", "</v2/pages/tags/tags/list?n=2>; rel=\"next\""}};
+    srv.inject_headers(loop);
+    seen = 0;
+    auto [e2] = co_await loop_repo.async_tags(
+        {}, [&](std::span<const std::string>) { return ++seen, true; }, d, as_tuple);
+    CHECK(e2 == errc::invalid_response);
+    CHECK(seen == 3);
+    srv.clear_faults();
+
+    // Warning headers reach the repository's handler.
+    auto warn = fault("/manifests/", "HEAD");
+    warn.set = {{"Warning", "299 - \"this repository is deprecated\""}};
+    srv.inject_headers(warn);
+    co_await repo.async_resolve("t0");
+    CHECK(warnings == std::vector<std::string>{"this repository is deprecated"});
+  });
+}
+
+TEST_CASE("remote: a registry that does not mount gets the blob uploaded", "[remote]") {
+  registry_options o;
+  o.mount = false;
+  with_registry(o, [](client& c, coras::server::registry& srv) -> asio::awaitable<void> {
+    auto src = repo_on(c, srv, "mount/src");
+    auto dst = repo_on(c, srv, "mount/dst");
+    const auto bytes = random_bytes(40'000, 13);
+    auto desc = co_await src.async_push_bytes("application/octet-stream", bytes);
+    srv.clear_request_log();
+    // No content factory: streamed from the source repository.
+    co_await dst.async_mount(desc, "mount/src", nullptr);
+    auto log = srv.recent_requests();
+    REQUIRE(log.size() == 3);  // POST ?mount (202), GET from src, PUT
+    CHECK(log[0].status == 202);
+    CHECK(log[1].target.find("/v2/mount/src/blobs/") == 0);
+    CHECK(log[2].method == "PUT");
+    auto got = co_await dst.async_fetch_bytes(desc);
+    CHECK(same(got, bytes));
+
+    // A source that does not have the blob: the mount fails with its error.
+    diagnostics d;
+    auto missing = descriptor::for_content("application/octet-stream", "absent");
+    auto [e1] = co_await dst.async_mount(missing, "mount/src", nullptr, d, as_tuple);
+    CHECK(e1 == errc::not_found);
+    CHECK(d.message().find("cannot read source blob") != std::string::npos);
+  });
+}
+
+TEST_CASE("remote: docker.io names and reference parsing", "[remote]") {
+  asio::io_context ioc;
+  client c(ioc.get_executor());
+  repository hub(c, "docker.io/alpine");
+  CHECK(hub.ref().repository() == "library/alpine");
+  CHECK(repository(c, "docker.io/org/app").ref().repository() == "org/app");
+  CHECK(repository(c, "ghcr.io/alpine").ref().repository() == "alpine");
+  auto r = hub.parse_reference("3.20");
+  CHECK(r.str() == "docker.io/library/alpine:3.20");
+  CHECK_THROWS_AS(hub.parse_reference("quay.io/other:1"), coras::error);
+  CHECK_THROWS_AS(repository(c, "not a reference"), coras::error);
+  coras::remote::registry reg(c, "docker.io");
+  CHECK(reg.repository("busybox").ref().repository() == "library/busybox");
+}
