@@ -7,7 +7,18 @@
 
 namespace coras::cli {
 
+struct global_options;  // options.hpp
+
 int serve(std::span<const std::string_view> args);
 extern const char* const serve_usage;
+
+// The registry client commands (client_commands.cpp). `g` holds the global
+// options given before the command's name; more may follow it.
+int resolve(std::span<const std::string_view> args, const global_options& g);
+int manifest(std::span<const std::string_view> args, const global_options& g);
+int blob(std::span<const std::string_view> args, const global_options& g);
+int tags(std::span<const std::string_view> args, const global_options& g);
+int repos(std::span<const std::string_view> args, const global_options& g);
+int tag(std::span<const std::string_view> args, const global_options& g);
 
 }  // namespace coras::cli

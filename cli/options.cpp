@@ -1,0 +1,231 @@
+// The client commands' shared parts: options, arguments, references, sessions.
+#include "options.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <exception>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <set>
+
+namespace coras::cli {
+
+const char* const global_options_usage = R"(global options (before or after the command):
+  --plain-http              talk plain HTTP instead of HTTPS
+  --ca-file FILE            also trust the CA certificates in FILE (PEM)
+  --insecure                do not verify TLS certificates (tests only)
+  -v                        one line per HTTP request on stderr
+  -h, --help                this text
+)";
+
+namespace {
+
+// Splits "--name=value" into its parts; other arguments come back whole.
+std::pair<std::string_view, std::optional<std::string_view>> split_inline(std::string_view arg) {
+  if (arg.starts_with("--"))
+    if (auto eq = arg.find('='); eq != std::string_view::npos)
+      return {arg.substr(0, eq), arg.substr(eq + 1)};
+  return {arg, std::nullopt};
+}
+
+std::string_view take_value(std::span<const std::string_view> args, std::size_t& i,
+                            std::string_view name, std::optional<std::string_view> inline_value) {
+  if (inline_value) return *inline_value;
+  if (i + 1 >= args.size()) throw usage_error{std::string(name) + " needs a value"};
+  return args[++i];
+}
+
+void reject_inline(std::string_view name, std::optional<std::string_view> inline_value) {
+  if (inline_value) throw usage_error{std::string(name) + " takes no value"};
+}
+
+std::string one_line(std::string_view text) {
+  std::string out(text);
+  for (auto& c : out)
+    if (c == '\n' || c == '\r') c = ' ';
+  return out;
+}
+
+http::client_options client_options_for(const global_options& g) {
+  http::client_options o;
+  o.tls.ca_file = g.ca_file;
+  o.tls.insecure_skip_verify = g.insecure;
+  if (g.verbose) {
+    o.on_request = [](const http::request_event& e) {
+      const std::chrono::duration<double, std::milli> ms = e.duration;
+      char took[32];
+      std::snprintf(took, sizeof took, "%.1fms", ms.count());
+      std::string line = e.method + " " + e.url + " ";
+      if (e.status != 0)
+        line += std::to_string(e.status);
+      else
+        line += "failed (" + one_line(e.error ? e.error.message() : "no response") + ")";
+      std::cerr << line << ' ' << took << '\n';
+    };
+  }
+  // Registries deprecate things through Warning headers; say each one once.
+  auto seen = std::make_shared<std::set<std::string>>();
+  o.on_warning = [seen](const http::warning& w) {
+    if (seen->insert(w.text).second) std::cerr << "coras: warning: " << one_line(w.text) << '\n';
+  };
+  return o;
+}
+
+}  // namespace
+
+bool parse_global(std::span<const std::string_view> args, std::size_t& i, global_options& g) {
+  auto [name, inline_value] = split_inline(args[i]);
+  if (name == "--plain-http") {
+    reject_inline(name, inline_value);
+    g.plain_http = true;
+  } else if (name == "--insecure") {
+    reject_inline(name, inline_value);
+    g.insecure = true;
+  } else if (name == "-v" || name == "--verbose") {
+    reject_inline(name, inline_value);
+    g.verbose = true;
+  } else if (name == "--ca-file") {
+    g.ca_file = std::string(take_value(args, i, name, inline_value));
+    if (g.ca_file.empty()) throw usage_error{"--ca-file needs a file name"};
+  } else {
+    return false;
+  }
+  return true;
+}
+
+parsed_args parse_args(std::span<const std::string_view> args, std::span<const option_spec> spec,
+                       global_options& g) {
+  parsed_args out;
+  bool options_done = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const auto arg = args[i];
+    if (options_done || arg == "-" || !arg.starts_with("-")) {
+      out.positionals.emplace_back(arg);
+      continue;
+    }
+    if (arg == "--") {
+      options_done = true;
+      continue;
+    }
+    if (arg == "-h" || arg == "--help") {
+      out.help = true;
+      continue;
+    }
+    if (parse_global(args, i, g)) continue;
+    auto [name, inline_value] = split_inline(arg);
+    const option_spec* match = nullptr;
+    for (const auto& o : spec)
+      if (name == o.name || (!o.short_name.empty() && name == o.short_name)) match = &o;
+    if (!match) throw usage_error{"unknown option \"" + std::string(arg) + "\""};
+    std::string value;
+    if (match->takes_value)
+      value = std::string(take_value(args, i, name, inline_value));
+    else
+      reject_inline(name, inline_value);
+    out.values.insert_or_assign(std::string(match->name), std::move(value));
+  }
+  return out;
+}
+
+void expect_positionals(const parsed_args& a, std::size_t min, std::size_t max) {
+  const auto n = a.positionals.size();
+  if (n < min) throw usage_error{n == 0 ? "missing arguments" : "too few arguments"};
+  if (n > max) throw usage_error{"unexpected argument \"" + a.positionals[max] + "\""};
+}
+
+reference parse_ref(std::string_view text, ref_kind kind) {
+  std::string why;
+  auto parsed = reference::try_parse(text, &why);
+  if (!parsed) throw usage_error{why};
+  const auto quoted = "\"" + std::string(text) + "\"";
+  switch (kind) {
+    case ref_kind::repository:
+      if (!parsed->tag_or_digest().empty())
+        throw usage_error{quoted +
+                          " names a repository: give registry/repository without a tag "
+                          "or digest"};
+      break;
+    case ref_kind::tag_or_digest:
+      if (parsed->tag_or_digest().empty())
+        throw usage_error{quoted + " needs a tag (:tag) or a digest (@sha256:…)"};
+      break;
+    case ref_kind::digest:
+      if (!parsed->has_digest()) throw usage_error{quoted + " needs a digest (@sha256:…)"};
+      break;
+    case ref_kind::any: break;
+  }
+  return std::move(*parsed);
+}
+
+void check(error_code ec, const diagnostics& d) {
+  if (!ec) return;
+  if (d.message().empty()) throw failure(ec.message());
+  std::string message = d.message();
+  // Workaround: the HTTP client's transport errors come back as
+  // "connecting to URL: Connection refused [system:111 at FILE:LINE in …]: …",
+  // the error repeated with Boost's source location once per layer that
+  // rewrapped it. Keep what comes before the first location.
+  if (ec.category() != coras_category() && ec.category() != registry_category()) {
+    const auto mark = " [" + std::string(ec.category().name()) + ":";
+    if (auto at = message.find(mark); at != std::string::npos) message.erase(at);
+  }
+  throw failure(message);
+}
+
+void print_error(std::string_view message) {
+  std::cerr << "coras: error: " << one_line(message) << std::endl;
+}
+
+session::session(const global_options& g) : client_(ioc_.get_executor(), client_options_for(g)) {
+  options_.plain_http = g.plain_http;
+}
+
+remote::repository session::repository(const reference& ref) const {
+  return remote::repository(client_, ref, options_);
+}
+
+remote::registry session::registry(std::string_view name) const {
+  return remote::registry(client_, name, options_);
+}
+
+int session::run(boost::asio::awaitable<void> op) {
+  std::exception_ptr error;
+  bool done = false;
+  boost::asio::co_spawn(ioc_, std::move(op), [&](std::exception_ptr e) {
+    error = e;
+    done = true;
+    // Pooled connections keep timers; nothing more is wanted from them.
+    ioc_.stop();
+  });
+  ioc_.run();
+  std::cout.flush();
+  if (!done) {
+    print_error("the operation did not complete");
+    return 1;
+  }
+  if (!error) return 0;
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    print_error(e.what());
+  }
+  return 1;
+}
+
+int guarded(std::string_view command, const std::string& usage, const std::function<int()>& body) {
+  try {
+    return body();
+  } catch (const usage_error& e) {
+    std::cerr << "coras " << command << ": " << one_line(e.message) << "\n\n"
+              << usage << "Run \"coras " << command << " --help\" for more.\n";
+    return 2;
+  } catch (const std::exception& e) {
+    print_error(e.what());
+    return 1;
+  }
+}
+
+}  // namespace coras::cli

@@ -1,0 +1,120 @@
+// What the client commands share: the global options, the argument parser,
+// reference checks, and the session that runs one operation on an io_context.
+#pragma once
+
+#include <coras/core/error.hpp>
+#include <coras/core/reference.hpp>
+#include <coras/http/client.hpp>
+#include <coras/remote/registry.hpp>
+#include <coras/remote/repository.hpp>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <functional>
+#include <map>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace coras::cli {
+
+/// The options every client command takes, before or after its name.
+struct global_options {
+  bool plain_http = false;
+  std::string ca_file;
+  bool insecure = false;
+  bool verbose = false;
+};
+
+/// The lines of usage text that describe the global options.
+extern const char* const global_options_usage;
+
+/// A mistake in the command line: exit status 2, the message and the usage.
+struct usage_error {
+  std::string message;
+};
+
+/// A failed operation: exit status 1, "coras: error: <message>".
+struct failure : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+/// Consumes the global option at `args[i]` (and its value, advancing `i`).
+/// Returns false when `args[i]` is not a global option. Throws usage_error.
+bool parse_global(std::span<const std::string_view> args, std::size_t& i, global_options& g);
+
+/// An option a command takes besides the global ones.
+struct option_spec {
+  std::string_view name;        ///< "--output"
+  std::string_view short_name;  ///< "-o", or empty
+  bool takes_value = false;
+};
+
+struct parsed_args {
+  std::vector<std::string> positionals;
+  std::map<std::string, std::string, std::less<>> values;  ///< by long name; flags map to ""
+  bool help = false;
+
+  bool has(std::string_view name) const { return values.find(name) != values.end(); }
+  const std::string* get(std::string_view name) const {
+    auto it = values.find(name);
+    return it == values.end() ? nullptr : &it->second;
+  }
+};
+
+/// Parses a command's arguments: its own options (`--name VALUE`,
+/// `--name=VALUE`, `-o VALUE`), the global options (into `g`), `-h`/`--help`,
+/// positionals ("-" is one), and "--" after which everything is positional.
+/// Throws usage_error for an unknown option or a missing value.
+parsed_args parse_args(std::span<const std::string_view> args, std::span<const option_spec> spec,
+                       global_options& g);
+
+/// Throws usage_error unless there are between `min` and `max` positionals.
+void expect_positionals(const parsed_args& a, std::size_t min, std::size_t max);
+
+/// What a reference argument must name.
+enum class ref_kind {
+  repository,     ///< registry/repository, no tag or digest
+  tag_or_digest,  ///< registry/repository:tag or @digest
+  digest,         ///< registry/repository@digest
+  any,            ///< with or without a tag or digest
+};
+
+/// Parses a reference argument; a malformed one, or one of the wrong kind, is
+/// a usage_error that says why.
+reference parse_ref(std::string_view text, ref_kind kind);
+
+/// Throws `failure` with the diagnostics' message (or the code's) when `ec` is set.
+void check(error_code ec, const diagnostics& d);
+
+/// One client command's run: an io_context, the HTTP client built from the
+/// global options, and the repository options.
+class session {
+ public:
+  /// Throws `coras::error` when the TLS files cannot be loaded.
+  explicit session(const global_options& g);
+
+  remote::repository repository(const reference& ref) const;
+  remote::registry registry(std::string_view name) const;
+
+  /// Runs `op` to completion. Returns 0, or 1 after printing its error.
+  int run(boost::asio::awaitable<void> op);
+
+ private:
+  boost::asio::io_context ioc_;  // first: outlives the client
+  http::client client_;
+  remote::registry_options options_;
+};
+
+/// Prints "coras: error: <message>" (on one line) to stderr.
+void print_error(std::string_view message);
+
+/// Runs `body`, turning usage_error into exit status 2 (the message, then
+/// `usage` — the short form — and a pointer to --help, on stderr) and any
+/// other exception into 1 ("coras: error: …").
+int guarded(std::string_view command, const std::string& usage, const std::function<int()>& body);
+
+}  // namespace coras::cli
