@@ -11,4 +11,8 @@
 #include <coras/http/client.hpp>
 #include <coras/http/fields.hpp>
 #include <coras/http/options.hpp>
+#include <coras/remote/blob_reader.hpp>
+#include <coras/remote/options.hpp>
+#include <coras/remote/registry.hpp>
+#include <coras/remote/repository.hpp>
 #include <coras/server/registry.hpp>
