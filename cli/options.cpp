@@ -163,16 +163,7 @@ reference parse_ref(std::string_view text, ref_kind kind) {
 void check(error_code ec, const diagnostics& d) {
   if (!ec) return;
   if (d.message().empty()) throw failure(ec.message());
-  std::string message = d.message();
-  // Workaround: the HTTP client's transport errors come back as
-  // "connecting to URL: Connection refused [system:111 at FILE:LINE in …]: …",
-  // the error repeated with Boost's source location once per layer that
-  // rewrapped it. Keep what comes before the first location.
-  if (ec.category() != coras_category() && ec.category() != registry_category()) {
-    const auto mark = " [" + std::string(ec.category().name()) + ":";
-    if (auto at = message.find(mark); at != std::string::npos) message.erase(at);
-  }
-  throw failure(message);
+  throw failure(d.message());
 }
 
 void print_error(std::string_view message) {

@@ -58,7 +58,9 @@ using tls_stream = ssl::stream<beast::tcp_stream>;
 void check(const error_code& ec, std::string_view what, std::chrono::milliseconds limit) {
   if (!ec) return;
   if (ec == beast::error::timeout) throw_timeout(what, limit);
-  throw boost::system::system_error(ec, std::string(what));
+  // coras::error, not system_error: its what() is the sentence alone, so
+  // rethrowing it with more context does not repeat the code's text.
+  throw error(ec, std::string(what) + ": " + ec.message());
 }
 
 bool is_ip_literal(const std::string& host) {
@@ -555,8 +557,9 @@ namespace {
 
 // A failure before any byte of the response arrived: the request may be sent
 // again (on another connection) when it is retryable.
-struct connection_failure : boost::system::system_error {
-  using system_error::system_error;
+// A failure before any response byte: worth a retry for idempotent requests.
+struct connection_failure : error {
+  using error::error;
 };
 
 bool has_body_method(std::string_view m) { return m == "POST" || m == "PUT" || m == "PATCH"; }
@@ -586,7 +589,11 @@ asio::awaitable<response> exchange(client_impl& c, const origin& to, const std::
     }
   } catch (const boost::system::system_error& e) {
     rs->finish(e.code());
-    if (e.code() == errc::timeout || e.code() == asio::error::operation_aborted) throw;
+    // TLS failures (an untrusted certificate, a plain-HTTP server) would fail
+    // the same way again: not retried, like timeouts and cancellation.
+    if (e.code() == errc::timeout || e.code() == asio::error::operation_aborted ||
+        e.code().category() == asio::error::get_ssl_category())
+      throw;
     throw connection_failure(e.code(), e.what());
   }
   rs->event.connection_reused = rs->lease->reused;
@@ -733,8 +740,7 @@ asio::awaitable<response> client_impl::send(request req) {
       resp =
           co_await exchange(*this, parts->origin, parts->target, url, method, headers, body.get());
     } catch (const connection_failure& e) {
-      if (!retryable || attempt >= opt.retry.max_retries)
-        throw boost::system::system_error(e.code(), e.what());
+      if (!retryable || attempt >= opt.retry.max_retries) throw error(e.code(), e.what());
       failed_before_response = true;
     }
     if (failed_before_response) {  // (no co_await inside a catch block)

@@ -403,10 +403,24 @@ TEST_CASE("client: TLS to the embedded registry, counted on the server side", "[
     CHECK(srv.stats().connections_accepted == 1);
     CHECK(srv.stats().tls_handshakes == 1);
 
-    // 127.0.0.1 is not a name in the certificate.
+    // 127.0.0.1 is not a name in the certificate: refused, and not retried
+    // (the same handshake would fail the same way).
+    const auto accepted = srv.stats().connections_accepted;
     auto [ec, r] = co_await c.async_send(
         make("GET", "https://127.0.0.1:" + std::to_string(srv.port()) + "/v2/"), as_tuple);
     CHECK(ec);
+    CHECK(srv.stats().connections_accepted == accepted + 1);
+
+    // A client that does not trust the CA: one attempt, not six.
+    client untrusting(ex);
+    try {
+      co_await untrusting.async_send(make("GET", base + "/v2/"), use_awaitable);
+      FAIL("an untrusted certificate was accepted");
+    } catch (const boost::system::system_error& e) {
+      const std::string what = e.what();
+      CHECK(what.find("certificate verify failed") != std::string::npos);
+    }
+    CHECK(srv.stats().connections_accepted == accepted + 2);
   });
 }
 
