@@ -142,4 +142,16 @@ awaitable<void> list_pages(const http::client& client, const repository_options&
   }
 }
 
+awaitable<std::vector<std::string>> gather_pages(const http::client& client,
+                                                 const repository_options& options, std::string url,
+                                                 std::string first_query, std::string_view member) {
+  std::vector<std::string> all;
+  co_await list_pages(client, options, std::move(url), std::move(first_query), member,
+                      [&](std::span<const std::string> page) {
+                        all.insert(all.end(), page.begin(), page.end());
+                        return true;
+                      });
+  co_return all;
+}
+
 }  // namespace coras::remote::detail

@@ -26,13 +26,11 @@ awaitable<void> catalog(state_ptr s, std::string last, page_handler on_page) {
                               "repositories", on_page);
 }
 
+// A coroutine (not a plain return) so that `s` outlives the listing.
 awaitable<std::vector<std::string>> gather(state_ptr s) {
-  std::vector<std::string> all;
-  co_await catalog(s, {}, [&](std::span<const std::string> page) {
-    all.insert(all.end(), page.begin(), page.end());
-    return true;
-  });
-  co_return all;
+  co_return co_await detail::gather_pages(
+      s->client, s->options, s->base + "_catalog",
+      detail::page_query(s->options.repository_list_page_size, {}), "repositories");
 }
 
 }  // namespace

@@ -446,13 +446,11 @@ awaitable<void> list_tags_pages(state_ptr s, std::string last, page_handler on_p
                               on_page);
 }
 
+// A coroutine (not a plain return) so that `s` outlives the listing.
 awaitable<std::vector<std::string>> gather_tags(state_ptr s) {
-  std::vector<std::string> all;
-  co_await list_tags_pages(s, {}, [&](std::span<const std::string> page) {
-    all.insert(all.end(), page.begin(), page.end());
-    return true;
-  });
-  co_return all;
+  co_return co_await detail::gather_pages(s->client, s->options, s->base + "tags/list",
+                                          detail::page_query(s->options.tag_list_page_size, {}),
+                                          "tags");
 }
 
 // ---- memory and files ----

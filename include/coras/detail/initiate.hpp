@@ -9,6 +9,10 @@
 
 #include <utility>
 
+namespace coras {
+class diagnostics;
+}
+
 namespace coras::detail {
 
 /// Initiates an operation with signature `Signature` for `token`: `start` is
@@ -21,6 +25,23 @@ auto initiate(Token&& token, Start start, Args&&... args) {
               std::forward<decltype(a)>(a)...);
       },
       token, std::forward<Args>(args)...);
+}
+
+/// Initiates `(copy of self).*start(diag, handler, args…)`: the form every
+/// operation of a handle class (registry, repository) takes. Working on a copy
+/// of the handle (cheap: shared state) means a deferred operation does not
+/// depend on the handle it was made from.
+template <class Token, class Self, class Sig, class... Params, class... Args>
+auto initiate_member(Token&& token, const Self& self,
+                     void (Self::*start)(diagnostics*, boost::asio::any_completion_handler<Sig>,
+                                         Params...) const,
+                     diagnostics* diag, Args&&... args) {
+  return initiate<Sig>(
+      std::forward<Token>(token),
+      [self, start, diag](auto handler, auto&&... a) {
+        (self.*start)(diag, std::move(handler), std::forward<decltype(a)>(a)...);
+      },
+      std::forward<Args>(args)...);
 }
 
 }  // namespace coras::detail

@@ -39,11 +39,12 @@ class registry {
   /// `errc::unauthorized`). `void(error_code)`.
   template <class Token = boost::asio::deferred_t>
   auto async_ping(Token&& token = {}) {
-    return run(std::forward<Token>(token), &registry::ping_start, nullptr);
+    return detail::initiate_member(std::forward<Token>(token), *this, &registry::ping_start,
+                                   nullptr);
   }
   template <class Token = boost::asio::deferred_t>
   auto async_ping(diagnostics& d, Token&& token = {}) {
-    return run(std::forward<Token>(token), &registry::ping_start, &d);
+    return detail::initiate_member(std::forward<Token>(token), *this, &registry::ping_start, &d);
   }
 
   /// Lists repositories after `last` (empty: from the start) through
@@ -51,40 +52,31 @@ class registry {
   /// registry's origin. `void(error_code)`.
   template <class Token = boost::asio::deferred_t>
   auto async_repositories(std::string last, page_handler on_page, Token&& token = {}) {
-    return run(std::forward<Token>(token), &registry::repositories_start, nullptr, std::move(last),
-               std::move(on_page));
+    return detail::initiate_member(std::forward<Token>(token), *this, &registry::repositories_start,
+                                   nullptr, std::move(last), std::move(on_page));
   }
   template <class Token = boost::asio::deferred_t>
   auto async_repositories(std::string last, page_handler on_page, diagnostics& d,
                           Token&& token = {}) {
-    return run(std::forward<Token>(token), &registry::repositories_start, &d, std::move(last),
-               std::move(on_page));
+    return detail::initiate_member(std::forward<Token>(token), *this, &registry::repositories_start,
+                                   &d, std::move(last), std::move(on_page));
   }
 
   /// Every repository, all pages gathered. `void(error_code, std::vector<std::string>)`.
   template <class Token = boost::asio::deferred_t>
   auto async_list_repositories(Token&& token = {}) {
-    return run(std::forward<Token>(token), &registry::list_repositories_start, nullptr);
+    return detail::initiate_member(std::forward<Token>(token), *this,
+                                   &registry::list_repositories_start, nullptr);
   }
   template <class Token = boost::asio::deferred_t>
   auto async_list_repositories(diagnostics& d, Token&& token = {}) {
-    return run(std::forward<Token>(token), &registry::list_repositories_start, &d);
+    return detail::initiate_member(std::forward<Token>(token), *this,
+                                   &registry::list_repositories_start, &d);
   }
 
  private:
   template <class Sig>
   using handler = boost::asio::any_completion_handler<Sig>;
-
-  template <class Token, class Sig, class... Params, class... Args>
-  auto run(Token&& token, void (registry::*start)(diagnostics*, handler<Sig>, Params...) const,
-           diagnostics* d, Args&&... args) const {
-    return detail::initiate<Sig>(
-        std::forward<Token>(token),
-        [self = *this, start, d](auto h, auto&&... a) {
-          (self.*start)(d, std::move(h), std::forward<decltype(a)>(a)...);
-        },
-        std::forward<Args>(args)...);
-  }
 
   void ping_start(diagnostics*, handler<void(error_code)>) const;
   void repositories_start(diagnostics*, handler<void(error_code)>, std::string, page_handler) const;

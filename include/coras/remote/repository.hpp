@@ -73,11 +73,13 @@ class repository {
   /// Docker-Content-Digest). `void(error_code, blob_reader)`.
   template <class Token = boost::asio::deferred_t>
   auto async_fetch(descriptor target, Token&& token = {}) {
-    return run(std::forward<Token>(token), &repository::fetch_start, nullptr, std::move(target));
+    return detail::initiate_member(std::forward<Token>(token), *this, &repository::fetch_start,
+                                   nullptr, std::move(target));
   }
   template <class Token = boost::asio::deferred_t>
   auto async_fetch(descriptor target, diagnostics& d, Token&& token = {}) {
-    return run(std::forward<Token>(token), &repository::fetch_start, &d, std::move(target));
+    return detail::initiate_member(std::forward<Token>(token), *this, &repository::fetch_start, &d,
+                                   std::move(target));
   }
 
   /// HEAD on a blob: its response headers after checking the status and
@@ -85,12 +87,13 @@ class repository {
   /// `errc::unsupported`. `void(error_code, http::fields)`.
   template <class Token = boost::asio::deferred_t>
   auto async_fetch_head(descriptor target, Token&& token = {}) {
-    return run(std::forward<Token>(token), &repository::fetch_head_start, nullptr,
-               std::move(target));
+    return detail::initiate_member(std::forward<Token>(token), *this, &repository::fetch_head_start,
+                                   nullptr, std::move(target));
   }
   template <class Token = boost::asio::deferred_t>
   auto async_fetch_head(descriptor target, diagnostics& d, Token&& token = {}) {
-    return run(std::forward<Token>(token), &repository::fetch_head_start, &d, std::move(target));
+    return detail::initiate_member(std::forward<Token>(token), *this, &repository::fetch_head_start,
+                                   &d, std::move(target));
   }
 
   /// Pushes `content`, which must match `expected` (size checked before
@@ -100,35 +103,39 @@ class repository {
   template <class Token = boost::asio::deferred_t>
   auto async_push(descriptor expected, std::shared_ptr<http::body_source> content,
                   Token&& token = {}) {
-    return run(std::forward<Token>(token), &repository::push_start, nullptr, std::move(expected),
-               std::move(content));
+    return detail::initiate_member(std::forward<Token>(token), *this, &repository::push_start,
+                                   nullptr, std::move(expected), std::move(content));
   }
   template <class Token = boost::asio::deferred_t>
   auto async_push(descriptor expected, std::shared_ptr<http::body_source> content, diagnostics& d,
                   Token&& token = {}) {
-    return run(std::forward<Token>(token), &repository::push_start, &d, std::move(expected),
-               std::move(content));
+    return detail::initiate_member(std::forward<Token>(token), *this, &repository::push_start, &d,
+                                   std::move(expected), std::move(content));
   }
 
   /// Whether `target` exists (HEAD). `void(error_code, bool)`.
   template <class Token = boost::asio::deferred_t>
   auto async_exists(descriptor target, Token&& token = {}) {
-    return run(std::forward<Token>(token), &repository::exists_start, nullptr, std::move(target));
+    return detail::initiate_member(std::forward<Token>(token), *this, &repository::exists_start,
+                                   nullptr, std::move(target));
   }
   template <class Token = boost::asio::deferred_t>
   auto async_exists(descriptor target, diagnostics& d, Token&& token = {}) {
-    return run(std::forward<Token>(token), &repository::exists_start, &d, std::move(target));
+    return detail::initiate_member(std::forward<Token>(token), *this, &repository::exists_start, &d,
+                                   std::move(target));
   }
 
   /// Deletes `target` by digest (registries refuse DELETE by tag).
   /// `void(error_code)`; `errc::not_found` when it is not there.
   template <class Token = boost::asio::deferred_t>
   auto async_delete(descriptor target, Token&& token = {}) {
-    return run(std::forward<Token>(token), &repository::delete_start, nullptr, std::move(target));
+    return detail::initiate_member(std::forward<Token>(token), *this, &repository::delete_start,
+                                   nullptr, std::move(target));
   }
   template <class Token = boost::asio::deferred_t>
   auto async_delete(descriptor target, diagnostics& d, Token&& token = {}) {
-    return run(std::forward<Token>(token), &repository::delete_start, &d, std::move(target));
+    return detail::initiate_member(std::forward<Token>(token), *this, &repository::delete_start, &d,
+                                   std::move(target));
   }
 
   /// Makes blob `desc` of repository `from` (same registry) available here
@@ -138,14 +145,15 @@ class repository {
   template <class Token = boost::asio::deferred_t>
   auto async_mount(descriptor desc, std::string from, content_factory get_content,
                    Token&& token = {}) {
-    return run(std::forward<Token>(token), &repository::mount_start, nullptr, std::move(desc),
-               std::move(from), std::move(get_content));
+    return detail::initiate_member(std::forward<Token>(token), *this, &repository::mount_start,
+                                   nullptr, std::move(desc), std::move(from),
+                                   std::move(get_content));
   }
   template <class Token = boost::asio::deferred_t>
   auto async_mount(descriptor desc, std::string from, content_factory get_content, diagnostics& d,
                    Token&& token = {}) {
-    return run(std::forward<Token>(token), &repository::mount_start, &d, std::move(desc),
-               std::move(from), std::move(get_content));
+    return detail::initiate_member(std::forward<Token>(token), *this, &repository::mount_start, &d,
+                                   std::move(desc), std::move(from), std::move(get_content));
   }
 
   // ---- manifests by reference ----
@@ -154,25 +162,27 @@ class repository {
   /// list; the seed's generateDescriptor rules). `void(error_code, descriptor)`.
   template <class Token = boost::asio::deferred_t>
   auto async_resolve(std::string reference, Token&& token = {}) {
-    return run(std::forward<Token>(token), &repository::resolve_start, nullptr,
-               std::move(reference));
+    return detail::initiate_member(std::forward<Token>(token), *this, &repository::resolve_start,
+                                   nullptr, std::move(reference));
   }
   template <class Token = boost::asio::deferred_t>
   auto async_resolve(std::string reference, diagnostics& d, Token&& token = {}) {
-    return run(std::forward<Token>(token), &repository::resolve_start, &d, std::move(reference));
+    return detail::initiate_member(std::forward<Token>(token), *this, &repository::resolve_start,
+                                   &d, std::move(reference));
   }
 
   /// Fetches a manifest by tag or digest: its descriptor and reader.
   /// `void(error_code, fetched)`.
   template <class Token = boost::asio::deferred_t>
   auto async_fetch_reference(std::string reference, Token&& token = {}) {
-    return run(std::forward<Token>(token), &repository::fetch_reference_start, nullptr,
-               std::move(reference));
+    return detail::initiate_member(std::forward<Token>(token), *this,
+                                   &repository::fetch_reference_start, nullptr,
+                                   std::move(reference));
   }
   template <class Token = boost::asio::deferred_t>
   auto async_fetch_reference(std::string reference, diagnostics& d, Token&& token = {}) {
-    return run(std::forward<Token>(token), &repository::fetch_reference_start, &d,
-               std::move(reference));
+    return detail::initiate_member(std::forward<Token>(token), *this,
+                                   &repository::fetch_reference_start, &d, std::move(reference));
   }
 
   /// Pushes a manifest under `reference` (a tag, or its digest).
@@ -180,27 +190,29 @@ class repository {
   template <class Token = boost::asio::deferred_t>
   auto async_push_reference(descriptor expected, std::shared_ptr<http::body_source> content,
                             std::string reference, Token&& token = {}) {
-    return run(std::forward<Token>(token), &repository::push_reference_start, nullptr,
-               std::move(expected), std::move(content), std::move(reference));
+    return detail::initiate_member(std::forward<Token>(token), *this,
+                                   &repository::push_reference_start, nullptr, std::move(expected),
+                                   std::move(content), std::move(reference));
   }
   template <class Token = boost::asio::deferred_t>
   auto async_push_reference(descriptor expected, std::shared_ptr<http::body_source> content,
                             std::string reference, diagnostics& d, Token&& token = {}) {
-    return run(std::forward<Token>(token), &repository::push_reference_start, &d,
-               std::move(expected), std::move(content), std::move(reference));
+    return detail::initiate_member(std::forward<Token>(token), *this,
+                                   &repository::push_reference_start, &d, std::move(expected),
+                                   std::move(content), std::move(reference));
   }
 
   /// Tags an existing manifest: fetches it by digest and pushes it again under
   /// `reference`. `void(error_code)`.
   template <class Token = boost::asio::deferred_t>
   auto async_tag(descriptor desc, std::string reference, Token&& token = {}) {
-    return run(std::forward<Token>(token), &repository::tag_start, nullptr, std::move(desc),
-               std::move(reference));
+    return detail::initiate_member(std::forward<Token>(token), *this, &repository::tag_start,
+                                   nullptr, std::move(desc), std::move(reference));
   }
   template <class Token = boost::asio::deferred_t>
   auto async_tag(descriptor desc, std::string reference, diagnostics& d, Token&& token = {}) {
-    return run(std::forward<Token>(token), &repository::tag_start, &d, std::move(desc),
-               std::move(reference));
+    return detail::initiate_member(std::forward<Token>(token), *this, &repository::tag_start, &d,
+                                   std::move(desc), std::move(reference));
   }
 
   // ---- blobs by reference (the reference must hold a digest) ----
@@ -208,25 +220,27 @@ class repository {
   /// HEAD on a blob by digest: its descriptor. `void(error_code, descriptor)`.
   template <class Token = boost::asio::deferred_t>
   auto async_resolve_blob(std::string reference, Token&& token = {}) {
-    return run(std::forward<Token>(token), &repository::resolve_blob_start, nullptr,
-               std::move(reference));
+    return detail::initiate_member(std::forward<Token>(token), *this,
+                                   &repository::resolve_blob_start, nullptr, std::move(reference));
   }
   template <class Token = boost::asio::deferred_t>
   auto async_resolve_blob(std::string reference, diagnostics& d, Token&& token = {}) {
-    return run(std::forward<Token>(token), &repository::resolve_blob_start, &d,
-               std::move(reference));
+    return detail::initiate_member(std::forward<Token>(token), *this,
+                                   &repository::resolve_blob_start, &d, std::move(reference));
   }
 
   /// GET on a blob by digest: its descriptor and reader. `void(error_code, fetched)`.
   template <class Token = boost::asio::deferred_t>
   auto async_fetch_blob_reference(std::string reference, Token&& token = {}) {
-    return run(std::forward<Token>(token), &repository::fetch_blob_reference_start, nullptr,
-               std::move(reference));
+    return detail::initiate_member(std::forward<Token>(token), *this,
+                                   &repository::fetch_blob_reference_start, nullptr,
+                                   std::move(reference));
   }
   template <class Token = boost::asio::deferred_t>
   auto async_fetch_blob_reference(std::string reference, diagnostics& d, Token&& token = {}) {
-    return run(std::forward<Token>(token), &repository::fetch_blob_reference_start, &d,
-               std::move(reference));
+    return detail::initiate_member(std::forward<Token>(token), *this,
+                                   &repository::fetch_blob_reference_start, &d,
+                                   std::move(reference));
   }
 
   // ---- tags ----
@@ -235,23 +249,25 @@ class repository {
   /// page, following `Link` within the registry's origin. `void(error_code)`.
   template <class Token = boost::asio::deferred_t>
   auto async_tags(std::string last, page_handler on_page, Token&& token = {}) {
-    return run(std::forward<Token>(token), &repository::tags_start, nullptr, std::move(last),
-               std::move(on_page));
+    return detail::initiate_member(std::forward<Token>(token), *this, &repository::tags_start,
+                                   nullptr, std::move(last), std::move(on_page));
   }
   template <class Token = boost::asio::deferred_t>
   auto async_tags(std::string last, page_handler on_page, diagnostics& d, Token&& token = {}) {
-    return run(std::forward<Token>(token), &repository::tags_start, &d, std::move(last),
-               std::move(on_page));
+    return detail::initiate_member(std::forward<Token>(token), *this, &repository::tags_start, &d,
+                                   std::move(last), std::move(on_page));
   }
 
   /// Every tag, all pages gathered. `void(error_code, std::vector<std::string>)`.
   template <class Token = boost::asio::deferred_t>
   auto async_list_tags(Token&& token = {}) {
-    return run(std::forward<Token>(token), &repository::list_tags_start, nullptr);
+    return detail::initiate_member(std::forward<Token>(token), *this, &repository::list_tags_start,
+                                   nullptr);
   }
   template <class Token = boost::asio::deferred_t>
   auto async_list_tags(diagnostics& d, Token&& token = {}) {
-    return run(std::forward<Token>(token), &repository::list_tags_start, &d);
+    return detail::initiate_member(std::forward<Token>(token), *this, &repository::list_tags_start,
+                                   &d);
   }
 
   // ---- conveniences: memory and files ----
@@ -260,26 +276,27 @@ class repository {
   /// `void(error_code, std::string)`.
   template <class Token = boost::asio::deferred_t>
   auto async_fetch_bytes(descriptor target, Token&& token = {}) {
-    return run(std::forward<Token>(token), &repository::fetch_bytes_start, nullptr,
-               std::move(target));
+    return detail::initiate_member(std::forward<Token>(token), *this,
+                                   &repository::fetch_bytes_start, nullptr, std::move(target));
   }
   template <class Token = boost::asio::deferred_t>
   auto async_fetch_bytes(descriptor target, diagnostics& d, Token&& token = {}) {
-    return run(std::forward<Token>(token), &repository::fetch_bytes_start, &d, std::move(target));
+    return detail::initiate_member(std::forward<Token>(token), *this,
+                                   &repository::fetch_bytes_start, &d, std::move(target));
   }
 
   /// Pushes `content` as a blob, or as a manifest (by digest) when
   /// `media_type` is a manifest type. `void(error_code, descriptor)`.
   template <class Token = boost::asio::deferred_t>
   auto async_push_bytes(std::string media_type, std::string content, Token&& token = {}) {
-    return run(std::forward<Token>(token), &repository::push_bytes_start, nullptr,
-               std::move(media_type), std::move(content));
+    return detail::initiate_member(std::forward<Token>(token), *this, &repository::push_bytes_start,
+                                   nullptr, std::move(media_type), std::move(content));
   }
   template <class Token = boost::asio::deferred_t>
   auto async_push_bytes(std::string media_type, std::string content, diagnostics& d,
                         Token&& token = {}) {
-    return run(std::forward<Token>(token), &repository::push_bytes_start, &d, std::move(media_type),
-               std::move(content));
+    return detail::initiate_member(std::forward<Token>(token), *this, &repository::push_bytes_start,
+                                   &d, std::move(media_type), std::move(content));
   }
   template <class Token = boost::asio::deferred_t>
   auto async_push_bytes(std::string media_type, std::span<const std::byte> content,
@@ -292,28 +309,30 @@ class repository {
   /// holds unverified bytes. `void(error_code)`.
   template <class Token = boost::asio::deferred_t>
   auto async_fetch_to_file(descriptor target, std::filesystem::path path, Token&& token = {}) {
-    return run(std::forward<Token>(token), &repository::fetch_to_file_start, nullptr,
-               std::move(target), std::move(path));
+    return detail::initiate_member(std::forward<Token>(token), *this,
+                                   &repository::fetch_to_file_start, nullptr, std::move(target),
+                                   std::move(path));
   }
   template <class Token = boost::asio::deferred_t>
   auto async_fetch_to_file(descriptor target, std::filesystem::path path, diagnostics& d,
                            Token&& token = {}) {
-    return run(std::forward<Token>(token), &repository::fetch_to_file_start, &d, std::move(target),
-               std::move(path));
+    return detail::initiate_member(std::forward<Token>(token), *this,
+                                   &repository::fetch_to_file_start, &d, std::move(target),
+                                   std::move(path));
   }
 
   /// Hashes the file at `path`, then pushes it (streamed) as a blob, or as a
   /// manifest when `media_type` is one. `void(error_code, descriptor)`.
   template <class Token = boost::asio::deferred_t>
   auto async_push_file(std::string media_type, std::filesystem::path path, Token&& token = {}) {
-    return run(std::forward<Token>(token), &repository::push_file_start, nullptr,
-               std::move(media_type), std::move(path));
+    return detail::initiate_member(std::forward<Token>(token), *this, &repository::push_file_start,
+                                   nullptr, std::move(media_type), std::move(path));
   }
   template <class Token = boost::asio::deferred_t>
   auto async_push_file(std::string media_type, std::filesystem::path path, diagnostics& d,
                        Token&& token = {}) {
-    return run(std::forward<Token>(token), &repository::push_file_start, &d, std::move(media_type),
-               std::move(path));
+    return detail::initiate_member(std::forward<Token>(token), *this, &repository::push_file_start,
+                                   &d, std::move(media_type), std::move(path));
   }
 
   /// Internal: the shared state (used by coras's own layers).
@@ -326,16 +345,6 @@ class repository {
 
   // Initiates `start` on a copy of this handle, so a deferred operation does
   // not depend on the handle it was made from.
-  template <class Token, class Sig, class... Params, class... Args>
-  auto run(Token&& token, void (repository::*start)(diagnostics*, handler<Sig>, Params...) const,
-           diagnostics* d, Args&&... args) const {
-    return detail::initiate<Sig>(
-        std::forward<Token>(token),
-        [self = *this, start, d](auto h, auto&&... a) {
-          (self.*start)(d, std::move(h), std::forward<decltype(a)>(a)...);
-        },
-        std::forward<Args>(args)...);
-  }
 
   static std::string to_string(std::span<const std::byte> bytes);
 

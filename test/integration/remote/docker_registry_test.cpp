@@ -2,6 +2,7 @@
 // (CNCF distribution 2.8.2), started by test/fixtures/with-docker-registry in
 // plain or TLS mode. Each test case uses its own repositories.
 #include "../support.hpp"
+#include "content.hpp"
 
 #include <coras/core/digest.hpp>
 #include <coras/core/error.hpp>
@@ -32,7 +33,10 @@ using coras::http::client;
 using coras::remote::registry;
 using coras::remote::repository;
 using coras::test::env;
+using coras::test::random_bytes;
+using coras::test::read_streamed;
 using coras::test::run;
+using coras::test::same;
 
 namespace {
 
@@ -55,29 +59,6 @@ std::string unique(std::string_view stem) {
   static std::atomic<int> n{0};
   static const auto salt = std::random_device{}();
   return std::string(stem) + "-" + std::to_string(salt % 100000) + "-" + std::to_string(++n);
-}
-
-std::string random_bytes(std::size_t n, unsigned seed) {
-  std::mt19937_64 rng(seed);
-  std::string s(n, '\0');
-  for (auto& c : s) c = static_cast<char>(rng());
-  return s;
-}
-
-// Equal content, compared without printing megabytes of binary on failure.
-bool same(const std::string& a, const std::string& b) { return a == b; }
-
-// Reads a blob reader to its verified end in small pieces.
-asio::awaitable<std::string> read_streamed(coras::remote::blob_reader& r) {
-  std::string out;
-  char buf[4096];
-  for (;;) {
-    auto [ec, n] = co_await r.async_read_some(asio::buffer(buf), as_tuple);
-    if (ec == asio::error::eof) break;
-    if (ec) throw boost::system::system_error(ec, r.diag().message());
-    out.append(buf, n);
-  }
-  co_return out;
 }
 
 // An image manifest over `layers` with the empty config, as JSON.
@@ -141,8 +122,8 @@ TEST_CASE("remote vs docker-registry: blobs", "[remote]") {
     auto desc = co_await repo.async_push_bytes("application/octet-stream", bytes);
     CHECK(desc.digest == coras::digest::of(bytes));
     CHECK(desc.size == 300'000);
-    auto got1 = co_await repo.async_exists(desc);
-    CHECK(got1);
+    auto exists_after_push = co_await repo.async_exists(desc);
+    CHECK(exists_after_push);
 
     // Resolve (HEAD) and FetchHead.
     auto resolved = co_await repo.async_resolve_blob(desc.digest.str());
@@ -153,15 +134,15 @@ TEST_CASE("remote vs docker-registry: blobs", "[remote]") {
 
     // Fetch streamed, by reference, whole, and to a file.
     auto reader = co_await repo.async_fetch(desc);
-    auto got2 = co_await read_streamed(reader);
-    CHECK(same(got2, bytes));
+    auto streamed = co_await read_streamed(reader);
+    CHECK(same(streamed, bytes));
     auto by_ref =
         co_await repo.async_fetch_blob_reference(repo.ref().name() + "@" + desc.digest.str());
     CHECK(by_ref.desc.size == desc.size);
-    auto got3 = co_await read_streamed(by_ref.body);
-    CHECK(same(got3, bytes));
-    auto got4 = co_await repo.async_fetch_bytes(desc);
-    CHECK(same(got4, bytes));
+    auto streamed_by_ref = co_await read_streamed(by_ref.body);
+    CHECK(same(streamed_by_ref, bytes));
+    auto whole = co_await repo.async_fetch_bytes(desc);
+    CHECK(same(whole, bytes));
     const auto dir = fs::temp_directory_path() / unique("coras-remote-test");
     fs::create_directories(dir);
     co_await repo.async_fetch_to_file(desc, dir / "blob");
@@ -176,14 +157,14 @@ TEST_CASE("remote vs docker-registry: blobs", "[remote]") {
     }
     auto from_file = co_await repo.async_push_file("application/vnd.example+bin", dir / "upload");
     CHECK(from_file.size == 70'000);
-    auto got5 = co_await repo.async_fetch_bytes(from_file);
-    CHECK(same(got5, random_bytes(70'000, 2)));
+    auto pushed_from_file = co_await repo.async_fetch_bytes(from_file);
+    CHECK(same(pushed_from_file, random_bytes(70'000, 2)));
     fs::remove_all(dir);
 
     // Delete by digest; afterwards it is gone.
     co_await repo.async_delete(desc);
-    auto got6 = co_await repo.async_exists(desc);
-    CHECK_FALSE(got6);
+    auto exists_after_delete = co_await repo.async_exists(desc);
+    CHECK_FALSE(exists_after_delete);
     diagnostics d;
     auto [ec] = co_await repo.async_delete(desc, d, as_tuple);
     CHECK(ec == errc::not_found);
@@ -257,12 +238,12 @@ TEST_CASE("remote vs docker-registry: manifests, tags and resolve", "[remote]") 
 
     auto f = co_await repo.async_fetch_reference("v1");
     CHECK(f.desc.digest == mdesc.digest);
-    auto got7 = co_await read_streamed(f.body);
-    CHECK(same(got7, json));
-    auto got8 = co_await repo.async_fetch_bytes(mdesc);
-    CHECK(same(got8, json));
-    auto got9 = co_await repo.async_exists(mdesc);
-    CHECK(got9);
+    auto manifest_streamed = co_await read_streamed(f.body);
+    CHECK(same(manifest_streamed, json));
+    auto manifest_bytes = co_await repo.async_fetch_bytes(mdesc);
+    CHECK(same(manifest_bytes, json));
+    auto manifest_exists = co_await repo.async_exists(mdesc);
+    CHECK(manifest_exists);
 
     // Tag an existing manifest several times, then list.
     for (auto t : {"v2", "v3", "latest"}) co_await repo.async_tag(mdesc, t);
@@ -273,8 +254,8 @@ TEST_CASE("remote vs docker-registry: manifests, tags and resolve", "[remote]") 
     // A push by digest (no tag) routes through the manifest endpoint.
     const auto json2 = image_manifest_json({});
     auto d2 = co_await repo.async_push_bytes(std::string(coras::media_type::oci_manifest), json2);
-    auto got10 = co_await repo.async_resolve(d2.digest.str());
-    CHECK(got10 == d2);
+    auto resolved_by_digest = co_await repo.async_resolve(d2.digest.str());
+    CHECK(resolved_by_digest == d2);
 
     // A manifest fetched with the wrong expected media type is refused.
     auto wrong_type = mdesc;
@@ -309,8 +290,8 @@ TEST_CASE("remote vs docker-registry: mount across repositories", "[remote]") {
 
     // The registry mounts (201).
     co_await dst.async_mount(desc, src.ref().repository(), nullptr);
-    auto got11 = co_await dst.async_fetch_bytes(desc);
-    CHECK(same(got11, bytes));
+    auto mounted = co_await dst.async_fetch_bytes(desc);
+    CHECK(same(mounted, bytes));
 
     // From a repository that lacks the blob the registry opens an upload (202):
     // the content comes from the caller's factory.
@@ -322,7 +303,7 @@ TEST_CASE("remote vs docker-registry: mount across repositories", "[remote]") {
       return coras::http::memory_body(random_bytes(3000, 7));
     });
     CHECK(calls == 1);
-    auto got12 = co_await dst2.async_fetch_bytes(other);
-    CHECK(same(got12, random_bytes(3000, 7)));
+    auto uploaded = co_await dst2.async_fetch_bytes(other);
+    CHECK(same(uploaded, random_bytes(3000, 7)));
   });
 }

@@ -4,6 +4,7 @@
 // tag pagination, hostile Link headers, warnings, corrupted content, and a
 // registry that refuses to mount.
 #include "../support.hpp"
+#include "content.hpp"
 
 #include <coras/core/digest.hpp>
 #include <coras/core/error.hpp>
@@ -34,6 +35,9 @@ using coras::http::client;
 using coras::remote::repository;
 using coras::server::header_fault;
 using coras::server::registry_options;
+using coras::test::random_bytes;
+using coras::test::read_streamed;
+using coras::test::same;
 
 namespace {
 
@@ -71,27 +75,6 @@ coras::remote::repository_options plain() {
 repository repo_on(const client& c, const coras::server::registry& srv, std::string name,
                    coras::remote::repository_options o = plain()) {
   return repository(c, srv.host() + "/" + name, std::move(o));
-}
-
-std::string random_bytes(std::size_t n, unsigned seed) {
-  std::mt19937_64 rng(seed);
-  std::string s(n, '\0');
-  for (auto& c : s) c = static_cast<char>(rng());
-  return s;
-}
-
-bool same(const std::string& a, const std::string& b) { return a == b; }
-
-asio::awaitable<std::string> read_streamed(coras::remote::blob_reader& r) {
-  std::string out;
-  char buf[1000];
-  for (;;) {
-    auto [ec, n] = co_await r.async_read_some(asio::buffer(buf), as_tuple);
-    if (ec == asio::error::eof) break;
-    if (ec) throw boost::system::system_error(ec, r.diag().message());
-    out.append(buf, n);
-  }
-  co_return out;
 }
 
 // Pushes an image manifest (empty config, one layer) tagged `tag`; returns its descriptor.
