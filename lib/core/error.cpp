@@ -34,6 +34,8 @@ class coras_category_impl final : public boost::system::error_category {
       case errc::registry_error: return "registry error";
       case errc::timeout: return "timed out";
       case errc::too_many_redirects: return "too many redirects";
+      case errc::referrers_capability_conflict: return "referrers capability already set";
+      case errc::referrers_gc_failed: return "failed to delete a dangling referrers index";
     }
     return "unknown coras error";
   }

@@ -383,6 +383,7 @@ manifest_summary summarize_manifest(std::string_view json) {
       s.config_media_type =
           detail::get_string(detail::expect_object(*c, "config"), "mediaType", "config");
     s.subject = detail::get_subject(o);
+    s.annotations = detail::get_annotations(o, "");
     return s;
   };
   return value_or_throw(try_decode<manifest_summary>(json, &why, decode), why);

@@ -10,17 +10,21 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace coras::remote {
 
+struct referrers_state;  // stores.hpp
+
 struct repository_state {
   http::client client;
   reference ref;  // registry and repository, no tag or digest
   repository_options options;
   std::string base;  // scheme://host/v2/<repository>/
+  std::shared_ptr<referrers_state> referrers;
 };
 
 struct registry_state {

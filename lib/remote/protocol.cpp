@@ -7,6 +7,8 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
 
+#include <algorithm>
+
 namespace coras::remote::detail {
 namespace {
 
@@ -153,6 +155,68 @@ boost::system::result<descriptor> manifest_descriptor(const manifest_response& r
                             r.method + ": digest mismatch: received " + d.digest.str() +
                                 " when expecting " + reference_digest->str());
   return d;
+}
+
+std::string referrers_tag(const digest& subject) {
+  auto alg = subject.algorithm_name().substr(0, 32);
+  auto hex = subject.hex().substr(0, 64);
+  return std::string(alg) + "-" + std::string(hex);
+}
+
+namespace {
+bool same_entry(const descriptor& a, const descriptor& b) {
+  return a.media_type == b.media_type && a.digest == b.digest && a.size == b.size;
+}
+bool is_empty_entry(const descriptor& d) {
+  return d.media_type.empty() && d.digest.empty() && d.size == 0;
+}
+}  // namespace
+
+std::optional<std::vector<descriptor>> apply_referrer_changes(
+    const std::vector<descriptor>& old, const std::vector<referrer_change>& changes) {
+  // Indexes are small (one entry per referrer): linear search keeps the
+  // original order without a map keyed on three fields.
+  std::vector<descriptor> out;
+  out.reserve(old.size() + changes.size());
+  auto find = [&](const descriptor& d) {
+    return std::find_if(out.begin(), out.end(),
+                        [&](const descriptor& e) { return same_entry(e, d); });
+  };
+  bool cleaned = false;
+  for (const auto& d : old) {
+    if (is_empty_entry(d) || find(d) != out.end()) {
+      cleaned = true;  // a bad or duplicate entry: rewrite even if nothing else changes
+      continue;
+    }
+    out.push_back(d);
+  }
+  for (const auto& c : changes) {
+    auto at = find(c.referrer);
+    if (c.add && at == out.end()) out.push_back(c.referrer);
+    if (!c.add && at != out.end()) out.erase(at);
+  }
+  if (!cleaned && out.size() == old.size() &&
+      std::all_of(old.begin(), old.end(),
+                  [&](const descriptor& d) { return find(d) != out.end(); }))
+    return std::nullopt;
+  return out;
+}
+
+bool filter_applied(std::string_view list, std::string_view filter) {
+  while (!list.empty()) {
+    auto comma = list.find(',');
+    if (trim(list.substr(0, comma)) == filter) return true;
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+std::vector<descriptor> filter_referrers(std::vector<descriptor> list,
+                                         std::string_view artifact_type) {
+  if (artifact_type.empty()) return list;
+  std::erase_if(list, [&](const descriptor& d) { return d.artifact_type != artifact_type; });
+  return list;
 }
 
 }  // namespace coras::remote::detail

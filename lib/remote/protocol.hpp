@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace coras::remote::detail {
 
@@ -68,6 +69,33 @@ boost::system::result<descriptor> manifest_descriptor(const manifest_response& r
                                                       const digest* reference_digest,
                                                       const digest* body_digest,
                                                       std::string* why = nullptr);
+
+/// The referrers tag schema's tag for `subject`: `<alg>-<hex>`, the algorithm
+/// cut to 32 characters and the hex to 64, as the distribution spec says
+/// (oras-go does not cut; for sha256 both agree).
+std::string referrers_tag(const digest& subject);
+
+/// One change to a referrers index.
+struct referrer_change {
+  descriptor referrer;
+  bool add = true;  ///< false: remove
+};
+
+/// The seed's applyReferrerChanges: `old` with empty and duplicate entries
+/// dropped and `changes` applied in order (entries are the same when media
+/// type, digest and size are). nullopt when the result is the same set as
+/// `old`, so that no rewrite is needed.
+std::optional<std::vector<descriptor>> apply_referrer_changes(
+    const std::vector<descriptor>& old, const std::vector<referrer_change>& changes);
+
+/// Whether a filters list (`OCI-Filters-Applied` header or the older
+/// `org.opencontainers.referrers.filtersApplied` annotation, comma-separated)
+/// names `filter`.
+bool filter_applied(std::string_view list, std::string_view filter);
+
+/// The referrers of `artifact_type` (all when it is empty).
+std::vector<descriptor> filter_referrers(std::vector<descriptor> list,
+                                         std::string_view artifact_type);
 
 /// The media type of a Content-Type value without parameters, lower-cased;
 /// empty when the value is not `type/subtype`.

@@ -8,6 +8,7 @@
 #include "exchange.hpp"
 #include "http/client_impl.hpp"
 #include "protocol.hpp"
+#include "stores.hpp"
 
 #include <coras/core/media_type.hpp>
 
@@ -24,10 +25,14 @@ namespace coras::remote {
 
 namespace asio = boost::asio;
 using asio::awaitable;
-using state_ptr = std::shared_ptr<repository_state>;
+using detail::delete_content;
+using detail::fetch_manifest;
+using detail::fetch_manifest_reference;
 using detail::protocol_error;
+using detail::put_manifest;
 using detail::raise_error;
 using detail::send;
+using detail::state_ptr;
 using detail::verify_content_digest;
 
 std::span<const std::string> default_manifest_media_types() {
@@ -272,6 +277,7 @@ awaitable<void> mount_blob(state_ptr s, descriptor desc, std::string from,
       auto sibling = std::make_shared<repository_state>(*s);
       sibling->ref = reference::from_parts(s->ref.registry(), from);
       sibling->base = detail::v2_base(s->ref.registry(), s->options.plain_http) + from + "/";
+      sibling->referrers = std::make_shared<referrers_state>();  // another repository
       content = std::make_shared<reader_body>(co_await fetch_blob(sibling, desc));
     }
   } catch (const boost::system::system_error& e) {
@@ -281,13 +287,17 @@ awaitable<void> mount_blob(state_ptr s, descriptor desc, std::string from,
 }
 
 // The seed's Repository.delete, for both endpoints.
-awaitable<void> delete_content(state_ptr s, descriptor target, bool manifest) {
+}  // namespace
+
+awaitable<void> detail::delete_content(state_ptr s, descriptor target, bool manifest) {
   auto url = manifest ? manifest_url(*s, target.digest.str()) : blob_url(*s, target.digest);
   auto resp = co_await send(s->client, s->options, make_request("DELETE", url));
   if (resp.status() != 202) co_await raise_error(resp, "DELETE", url);
   verify_content_digest(resp, "DELETE", url, target.digest);
   co_await resp.impl()->discard();
 }
+
+namespace {
 
 // ---- manifests ----
 
@@ -309,7 +319,9 @@ descriptor describe(const detail::manifest_response& r, std::string_view url, co
   return std::move(*d);
 }
 
-awaitable<blob_reader> fetch_manifest(state_ptr s, descriptor target) {
+}  // namespace
+
+awaitable<blob_reader> detail::fetch_manifest(state_ptr s, descriptor target) {
   auto url = manifest_url(*s, target.digest.str());
   auto req = make_request("GET", url);
   req.headers.set("Accept", target.media_type);
@@ -329,6 +341,8 @@ awaitable<blob_reader> fetch_manifest(state_ptr s, descriptor target) {
                                                            std::move(target), std::move(url)));
 }
 
+namespace {
+
 awaitable<descriptor> resolve_manifest(state_ptr s, std::string text) {
   auto ref = parse_ref(*s, text);
   auto url = manifest_url(*s, ref.tag_or_digest());
@@ -339,7 +353,9 @@ awaitable<descriptor> resolve_manifest(state_ptr s, std::string text) {
   co_return describe(summary(resp, "HEAD"), url, ref, nullptr);
 }
 
-awaitable<fetched> fetch_manifest_reference(state_ptr s, std::string text) {
+}  // namespace
+
+awaitable<fetched> detail::fetch_manifest_reference(state_ptr s, std::string text) {
   auto ref = parse_ref(*s, text);
   auto url = manifest_url(*s, ref.tag_or_digest());
   auto req = make_request("GET", url);
@@ -370,31 +386,58 @@ awaitable<fetched> fetch_manifest_reference(state_ptr s, std::string text) {
   co_return out;
 }
 
-awaitable<void> push_manifest(state_ptr s, descriptor expected,
-                              std::shared_ptr<http::body_source> content, std::string ref) {
+awaitable<bool> detail::put_manifest(state_ptr s, descriptor expected,
+                                     std::shared_ptr<http::body_source> content, std::string ref) {
   auto url = manifest_url(*s, ref);
   auto req = make_request("PUT", url);
   req.headers.set("Content-Type", expected.media_type);
   req.body = upload_body(std::move(content), expected);
   auto resp = co_await send(s->client, s->options, std::move(req));
   if (resp.status() != 201) co_await raise_error(resp, "PUT", url);
+  // OCI-Subject: the registry processed the manifest's subject itself, so it
+  // has the Referrers API (the seed's checkOCISubjectHeader).
+  const bool subject_processed = !resp.headers().get("OCI-Subject").value_or("").empty();
+  if (subject_processed) detail::set_capability(*s->referrers, true);
   verify_content_digest(resp, "PUT", url, expected.digest);
   co_await resp.impl()->discard();
+  co_return subject_processed;
 }
+
+awaitable<std::string> detail::read_body(std::shared_ptr<http::body_source> content,
+                                         const descriptor& expected) {
+  content = upload_body(std::move(content), expected);  // size checks as for an upload
+  std::string out(static_cast<std::size_t>(expected.size), '\0');
+  std::size_t filled = 0;
+  while (filled < out.size()) {
+    auto n = co_await content->read(asio::buffer(out.data() + filled, out.size() - filled));
+    if (n == 0) break;
+    filled += n;
+  }
+  char extra;
+  if (filled != out.size() || co_await content->read(asio::buffer(&extra, 1)) != 0)
+    throw coras::error(errc::size_mismatch,
+                       "content is not the expected " + std::to_string(expected.size) + " bytes");
+  if (digest::of(out, expected.digest.algorithm()) != expected.digest)
+    throw coras::error(errc::digest_mismatch,
+                       "content does not match the expected digest " + expected.digest.str());
+  co_return out;
+}
+
+namespace {
 
 awaitable<void> push_manifest_reference(state_ptr s, descriptor expected,
                                         std::shared_ptr<http::body_source> content,
                                         std::string text) {
   auto ref = parse_ref(*s, text);
-  co_await push_manifest(s, std::move(expected), std::move(content), ref.tag_or_digest());
+  co_await detail::push_manifest(s, std::move(expected), std::move(content), ref.tag_or_digest());
 }
 
 awaitable<void> tag_manifest(state_ptr s, descriptor desc, std::string text) {
   auto ref = parse_ref(*s, text);
   auto reader = co_await fetch_manifest(s, desc);
   auto bytes = co_await reader.impl()->read_all(s->options.max_metadata_bytes);
-  co_await push_manifest(s, std::move(desc), http::memory_body(std::move(bytes)),
-                         ref.tag_or_digest());
+  co_await put_manifest(s, std::move(desc), http::memory_body(std::move(bytes)),
+                        ref.tag_or_digest());
 }
 
 // ---- routing by media type (the seed's Repository.blobStore) ----
@@ -408,7 +451,7 @@ awaitable<void> push_any(state_ptr s, descriptor expected,
                          std::shared_ptr<http::body_source> content) {
   if (names_manifest(s->options, expected)) {
     auto ref = expected.digest.str();
-    co_await push_manifest(s, std::move(expected), std::move(content), std::move(ref));
+    co_await detail::push_manifest(s, std::move(expected), std::move(content), std::move(ref));
   } else {
     co_await push_blob(s, std::move(expected), std::move(content));
   }
@@ -557,7 +600,7 @@ repository::repository(http::client client, const reference& ref, repository_opt
   auto base = detail::v2_base(ref.registry(), options.plain_http) + name + "/";
   state_ = std::make_shared<repository_state>(
       repository_state{std::move(client), reference::from_parts(ref.registry(), name),
-                       std::move(options), std::move(base)});
+                       std::move(options), std::move(base), std::make_shared<referrers_state>()});
 }
 
 repository::repository(http::client client, std::string_view name, repository_options options)
@@ -600,8 +643,35 @@ void repository::exists_start(diagnostics* d, handler<void(error_code, bool)> h,
   start(state_, d, exists_any(state_, std::move(t)), std::move(h));
 }
 void repository::delete_start(diagnostics* d, handler<void(error_code)> h, descriptor t) const {
-  const bool manifest = names_manifest(state_->options, t);
-  start(state_, d, delete_content(state_, std::move(t), manifest), std::move(h));
+  if (names_manifest(state_->options, t))
+    start(state_, d, detail::delete_manifest(state_, std::move(t)), std::move(h));
+  else
+    start(state_, d, delete_content(state_, std::move(t), false), std::move(h));
+}
+void repository::referrers_start(diagnostics* d, handler<void(error_code)> h, descriptor subject,
+                                 std::string artifact_type, referrers_handler on_page) const {
+  start(state_, d,
+        detail::referrers(state_, std::move(subject), std::move(artifact_type), std::move(on_page)),
+        std::move(h));
+}
+void repository::list_referrers_start(diagnostics* d,
+                                      handler<void(error_code, std::vector<descriptor>)> h,
+                                      descriptor subject, std::string artifact_type) const {
+  start(state_, d, detail::list_referrers(state_, std::move(subject), std::move(artifact_type)),
+        std::move(h));
+}
+
+error_code repository::set_referrers_capability(bool capable) const {
+  if (detail::set_capability(*state_->referrers, capable)) return {};
+  return make_error_code(errc::referrers_capability_conflict);
+}
+
+std::optional<bool> repository::referrers_capability() const {
+  switch (state_->referrers->capability.load()) {
+    case referrers_state::supported: return true;
+    case referrers_state::unsupported: return false;
+    default: return std::nullopt;
+  }
 }
 void repository::mount_start(diagnostics* d, handler<void(error_code)> h, descriptor desc,
                              std::string from, content_factory get) const {

@@ -267,6 +267,10 @@ void dispatcher::begin(exchange& ex) {
   out.header_edits = hooks_.take_header_fault(path, ex.head.method_name);
   if (auto f = hooks_.take_status_fault(path)) {
     if (!f->retry_after.empty()) out.set("Retry-After", f->retry_after);
+    if (registry_errc code; !f->code.empty() && parse_registry_errc(f->code, code)) {
+      set_error(out, code, "injected fault", f->status);
+      return;
+    }
     switch (f->status) {
       case 401: set_error(out, registry_errc::unauthorized, "injected fault", 401); break;
       case 403: set_error(out, registry_errc::denied, "injected fault", 403); break;

@@ -39,6 +39,12 @@ enum class errc {
   registry_error,       ///< The registry answered with an error status not listed above.
   timeout,              ///< A configured time limit passed (not the caller's cancellation).
   too_many_redirects,   ///< More redirects than the configured limit.
+  /// The referrers capability was already set to the other value.
+  referrers_capability_conflict,
+  /// A referrers index update succeeded but deleting the old index failed
+  /// (the seed's ReferrersError for DeleteReferrersIndex): the operation's
+  /// own work is done; an unreferenced index is left behind.
+  referrers_gc_failed,
 };
 
 /// The category of `errc`; its name is "coras".

@@ -77,13 +77,14 @@ std::string to_json(const descriptor& d);
 descriptor parse_descriptor(std::string_view json);
 
 /// What the referrers machinery needs of any manifest, whatever its type: the
-/// `mediaType`, `artifactType`, `config.mediaType` and `subject` members.
-/// Only those members are checked.
+/// `mediaType`, `artifactType`, `config.mediaType`, `subject` and
+/// `annotations` members. Only those members are checked.
 struct manifest_summary {
   std::string media_type;
   std::string artifact_type;
   std::string config_media_type;
   std::optional<descriptor> subject;
+  ::coras::annotations annotations;
 };
 manifest_summary summarize_manifest(std::string_view json);
 

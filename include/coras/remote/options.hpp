@@ -1,6 +1,7 @@
 // Options shared by a registry handle and the repository handles made from it.
 #pragma once
 
+#include <coras/core/descriptor.hpp>
 #include <coras/http/options.hpp>
 
 #include <cstddef>
@@ -32,7 +33,9 @@ struct repository_options {
   /// keeps linking is stopped with `errc::invalid_response` (oras-go 2.6.2
   /// caps pagination the same way).
   std::size_t max_pages = 10'000;
-  /// Keep the old referrers index when the tag schema is updated (issue: referrers).
+  /// Keep the old referrers index when a push or delete rewrites it under the
+  /// referrers tag schema (registries without the Referrers API). By default
+  /// the old index is deleted after the new one is pushed.
   bool skip_referrers_gc = false;
   /// Called for each `Warning: 299 - "…"` header on this repository's
   /// responses. Callers should de-duplicate; it may run on any thread the
@@ -53,5 +56,8 @@ std::span<const std::string> default_manifest_media_types();
 /// Called with each page of a listing (tags, catalog). Return false to stop
 /// after this page (the operation then succeeds); throw to fail it.
 using page_handler = std::function<bool(std::span<const std::string> page)>;
+
+/// Called with each non-empty page of referrers. Return false to stop.
+using referrers_handler = std::function<bool(std::span<const descriptor> page)>;
 
 }  // namespace coras::remote

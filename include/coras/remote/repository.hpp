@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -270,6 +271,53 @@ class repository {
                                    &d);
   }
 
+  // ---- referrers (OCI 1.1) ----
+
+  /// Lists the manifests whose `subject` is `subject`, one `on_page` call per
+  /// non-empty page; only those of `artifact_type` when it is not empty. Uses
+  /// the Referrers API (`/v2/NAME/referrers/DIGEST`), or the referrers tag
+  /// schema (`sha256-<hex>` tag holding an index) on a registry without it,
+  /// deciding as the seed does and remembering the answer. `void(error_code)`.
+  template <class Token = boost::asio::deferred_t>
+  auto async_referrers(descriptor subject, std::string artifact_type, referrers_handler on_page,
+                       Token&& token = {}) {
+    return detail::initiate_member(std::forward<Token>(token), *this, &repository::referrers_start,
+                                   nullptr, std::move(subject), std::move(artifact_type),
+                                   std::move(on_page));
+  }
+  template <class Token = boost::asio::deferred_t>
+  auto async_referrers(descriptor subject, std::string artifact_type, referrers_handler on_page,
+                       diagnostics& d, Token&& token = {}) {
+    return detail::initiate_member(std::forward<Token>(token), *this, &repository::referrers_start,
+                                   &d, std::move(subject), std::move(artifact_type),
+                                   std::move(on_page));
+  }
+
+  /// All referrers of `subject` (of `artifact_type` when not empty), every page
+  /// gathered: the seed's Predecessors. `void(error_code, std::vector<descriptor>)`.
+  template <class Token = boost::asio::deferred_t>
+  auto async_list_referrers(descriptor subject, std::string artifact_type, Token&& token = {}) {
+    return detail::initiate_member(std::forward<Token>(token), *this,
+                                   &repository::list_referrers_start, nullptr, std::move(subject),
+                                   std::move(artifact_type));
+  }
+  template <class Token = boost::asio::deferred_t>
+  auto async_list_referrers(descriptor subject, std::string artifact_type, diagnostics& d,
+                            Token&& token = {}) {
+    return detail::initiate_member(std::forward<Token>(token), *this,
+                                   &repository::list_referrers_start, &d, std::move(subject),
+                                   std::move(artifact_type));
+  }
+
+  /// Tells the handle whether the registry has the Referrers API, instead of
+  /// letting it find out (seed: SetReferrersCapability). Only the first value
+  /// counts: setting the other value later returns
+  /// `errc::referrers_capability_conflict`. Thread-safe. The state is shared
+  /// by copies of this handle, not by other handles to the same repository.
+  error_code set_referrers_capability(bool capable) const;
+  /// What the handle knows: true/false, or nullopt while unknown.
+  std::optional<bool> referrers_capability() const;
+
   // ---- conveniences: memory and files ----
 
   /// Fetches `target` whole into memory, verified before it is handed out.
@@ -367,6 +415,10 @@ class repository {
                                   std::string) const;
   void tags_start(diagnostics*, handler<void(error_code)>, std::string, page_handler) const;
   void list_tags_start(diagnostics*, handler<void(error_code, std::vector<std::string>)>) const;
+  void referrers_start(diagnostics*, handler<void(error_code)>, descriptor, std::string,
+                       referrers_handler) const;
+  void list_referrers_start(diagnostics*, handler<void(error_code, std::vector<descriptor>)>,
+                            descriptor, std::string) const;
   void fetch_bytes_start(diagnostics*, handler<void(error_code, std::string)>, descriptor) const;
   void push_bytes_start(diagnostics*, handler<void(error_code, descriptor)>, std::string,
                         std::string) const;

@@ -139,6 +139,9 @@ struct status_fault {
   unsigned count = 1;
   std::string path_contains;
   std::string retry_after;
+  /// An OCI error code for the body (e.g. "NAME_UNKNOWN"); empty: the
+  /// status's usual code (401, 403, 429) or a plain-text body.
+  std::string code;
 };
 
 /// Fault (c): for the next `count` requests whose path contains

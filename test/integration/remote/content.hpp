@@ -8,8 +8,18 @@
 #include <boost/asio/error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
+#include <boost/asio/this_coro.hpp>
+
+#include <coras/core/manifest.hpp>
+#include <coras/core/media_type.hpp>
+
+#include <exception>
 #include <random>
 #include <string>
+#include <vector>
 
 namespace coras::test {
 
@@ -37,6 +47,33 @@ inline boost::asio::awaitable<std::string> read_streamed(remote::blob_reader& r)
     out.append(buf, n);
   }
   co_return out;
+}
+
+/// Runs every coroutine of `ops` concurrently; rethrows the first failure.
+inline boost::asio::awaitable<void> run_all(std::vector<boost::asio::awaitable<void>> ops) {
+  namespace asio = boost::asio;
+  auto ex = co_await asio::this_coro::executor;
+  using op_type = decltype(asio::co_spawn(ex, std::move(ops.front()), asio::deferred));
+  std::vector<op_type> started;
+  for (auto& op : ops) started.push_back(asio::co_spawn(ex, std::move(op), asio::deferred));
+  auto [order, errors] = co_await asio::experimental::make_parallel_group(std::move(started))
+                             .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
+}
+
+/// An OCI 1.1 artifact manifest (empty config, one empty layer) of
+/// `artifact_type` whose subject is `subject`, as JSON; `note` makes it unique.
+inline std::string artifact_json(const descriptor& subject, std::string artifact_type,
+                                 std::string note) {
+  image_manifest m;
+  m.media_type = std::string(media_type::oci_manifest);
+  m.artifact_type = std::move(artifact_type);
+  m.config = empty_json_descriptor();
+  m.layers = {empty_json_descriptor()};
+  m.subject = subject;
+  m.annotations["note"] = std::move(note);
+  return m.to_json();
 }
 
 }  // namespace coras::test

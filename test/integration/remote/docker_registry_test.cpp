@@ -19,9 +19,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <set>
 
 namespace asio = boost::asio;
 namespace fs = std::filesystem;
@@ -306,4 +308,129 @@ TEST_CASE("remote vs docker-registry: mount across repositories", "[remote]") {
     auto uploaded = co_await dst2.async_fetch_bytes(other);
     CHECK(same(uploaded, random_bytes(3000, 7)));
   });
+}
+
+namespace {
+
+// The subject every referrers test attaches to: an image with one layer.
+asio::awaitable<descriptor> push_subject(repository& repo) {
+  auto layer = co_await repo.async_push_bytes("application/vnd.oci.image.layer.v1.tar",
+                                              random_bytes(500, 21));
+  co_await repo.async_push_bytes(std::string(coras::media_type::oci_empty),
+                                 std::string(coras::empty_json));
+  const auto json = image_manifest_json({layer});
+  auto desc = descriptor::for_content(coras::media_type::oci_manifest, json);
+  co_await repo.async_push_reference(desc, coras::http::memory_body(json), "subject");
+  co_return desc;
+}
+
+asio::awaitable<descriptor> attach(repository& repo, const descriptor& subject, std::string type,
+                                   std::string note) {
+  co_return co_await repo.async_push_bytes(
+      std::string(coras::media_type::oci_manifest),
+      coras::test::artifact_json(subject, std::move(type), std::move(note)));
+}
+
+}  // namespace
+
+TEST_CASE("remote vs docker-registry: referrers by the tag schema", "[remote][referrers]") {
+  run([](auto ex) -> asio::awaitable<void> {
+    auto c = make_client(ex);
+    registry reg(c, env("CORAS_TEST_REGISTRY"), options());
+    auto repo = reg.repository(unique("referrers/schema"));
+    auto subject = co_await push_subject(repo);
+    auto sbom1 = co_await attach(repo, subject, "application/vnd.example.sbom", "1");
+    auto sbom2 = co_await attach(repo, subject, "application/vnd.example.sbom", "2");
+    auto sig = co_await attach(repo, subject, "application/vnd.example.sig", "3");
+    // docker-registry 2.8.2 has no Referrers API: learnt on the first push with a subject.
+    CHECK(repo.referrers_capability() == std::optional<bool>(false));
+
+    auto all = co_await repo.async_list_referrers(subject, "");
+    REQUIRE(all.size() == 3);
+    CHECK(all[0].digest == sbom1.digest);
+    CHECK(all[0].artifact_type == "application/vnd.example.sbom");
+    CHECK(all[0].annotations.at("note") == "1");
+    CHECK(all[2].digest == sig.digest);
+    auto sboms = co_await repo.async_list_referrers(subject, "application/vnd.example.sbom");
+    CHECK(sboms.size() == 2);
+    auto tags = co_await repo.async_list_tags();
+    const auto tag = "sha256-" + std::string(subject.digest.hex());
+    CHECK(std::count(tags.begin(), tags.end(), tag) == 1);
+
+    // Deleting a referrer rewrites the index without it and deletes the old index.
+    auto old_index = co_await repo.async_resolve(tag);
+    co_await repo.async_delete(sbom2);
+    auto left = co_await repo.async_list_referrers(subject, "");
+    REQUIRE(left.size() == 2);
+    CHECK(left[1].digest == sig.digest);
+    auto old_gone = co_await repo.async_exists(old_index);
+    CHECK_FALSE(old_gone);
+
+    // The last referrer gone: no index is left (GC on).
+    co_await repo.async_delete(sbom1);
+    co_await repo.async_delete(sig);
+    auto none = co_await repo.async_list_referrers(subject, "");
+    CHECK(none.empty());
+    diagnostics d;
+    auto [ec, r] = co_await repo.async_resolve(tag, d, as_tuple);
+    CHECK(ec == errc::not_found);
+  });
+}
+
+TEST_CASE("remote vs docker-registry: skip_referrers_gc keeps old indexes", "[remote][referrers]") {
+  run([](auto ex) -> asio::awaitable<void> {
+    auto c = make_client(ex);
+    auto o = options();
+    o.skip_referrers_gc = true;
+    registry reg(c, env("CORAS_TEST_REGISTRY"), o);
+    auto repo = reg.repository(unique("referrers/nogc"));
+    auto subject = co_await push_subject(repo);
+    co_await attach(repo, subject, "application/vnd.example.sbom", "1");
+    auto first_index = co_await repo.async_resolve("sha256-" + std::string(subject.digest.hex()));
+    co_await attach(repo, subject, "application/vnd.example.sbom", "2");
+    auto kept = co_await repo.async_exists(first_index);
+    CHECK(kept);
+    auto all = co_await repo.async_list_referrers(subject, "");
+    CHECK(all.size() == 2);
+  });
+}
+
+TEST_CASE("remote vs docker-registry: 50 concurrent attaches to one subject",
+          "[remote][referrers]") {
+  std::vector<coras::http::request_event> events;
+  run([&](auto ex) -> asio::awaitable<void> {
+    coras::http::client_options co;
+    if (env("CORAS_TEST_SCHEME") == "https") co.tls.ca_file = env("CORAS_TEST_CERTS") + "/ca.crt";
+    co.on_request = [&](const coras::http::request_event& e) { events.push_back(e); };
+    client c(ex, co);
+    registry reg(c, env("CORAS_TEST_REGISTRY"), options());
+    auto repo = reg.repository(unique("referrers/fifty"));
+    auto subject = co_await push_subject(repo);
+    events.clear();
+    std::vector<asio::awaitable<void>> pushes;
+    for (int i = 0; i < 50; ++i)
+      pushes.push_back([](repository r, descriptor s, int n) -> asio::awaitable<void> {
+        co_await attach(r, s, "application/vnd.example.sbom", std::to_string(n));
+      }(repo, subject, i));
+    co_await coras::test::run_all(std::move(pushes));
+    auto all = co_await repo.async_list_referrers(subject, "");
+    CHECK(all.size() == 50);
+    std::set<std::string> notes;
+    for (const auto& d : all) notes.insert(d.annotations.at("note"));
+    CHECK(notes.size() == 50);
+  });
+  const auto tag = "/manifests/sha256-";
+  int index_puts = 0, index_deletes = 0, failed_deletes = 0;
+  for (const auto& e : events) {
+    if (e.method == "PUT" && e.url.find(tag) != std::string::npos) ++index_puts;
+    if (e.method == "DELETE") (e.status == 202 ? index_deletes : failed_deletes)++;
+  }
+  // Merged updates: far fewer rewrites than attaches; every old index deleted.
+  INFO("index rewrites for 50 concurrent attaches: " << index_puts);
+  std::printf("referrers: 50 concurrent attaches -> %d index rewrites, %d old indexes deleted\n",
+              index_puts, index_deletes);
+  CHECK(index_puts >= 1);
+  CHECK(index_puts < 50);
+  CHECK(index_deletes == index_puts - 1);
+  CHECK(failed_deletes == 0);
 }

@@ -391,3 +391,132 @@ TEST_CASE("remote: docker.io names and reference parsing", "[remote]") {
   coras::remote::registry reg(c, "docker.io");
   CHECK(reg.repository("busybox").ref().repository() == "library/busybox");
 }
+
+namespace {
+
+asio::awaitable<descriptor> attach(repository& repo, const descriptor& subject, std::string type,
+                                   std::string note) {
+  co_return co_await repo.async_push_bytes(
+      std::string(coras::media_type::oci_manifest),
+      coras::test::artifact_json(subject, std::move(type), std::move(note)));
+}
+
+std::size_t count_requests(const coras::server::registry& srv, std::string_view method,
+                           std::string_view path_part) {
+  std::size_t n = 0;
+  for (const auto& r : srv.recent_requests())
+    if (r.method == method && r.target.find(path_part) != std::string::npos) ++n;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("remote: the Referrers API, its filter, pages, and OCI-Subject", "[remote][referrers]") {
+  with_registry({}, [](client& c, coras::server::registry& srv) -> asio::awaitable<void> {
+    auto o = plain();
+    o.referrer_list_page_size = 2;
+    auto repo = repo_on(c, srv, "referrers/api", o);
+    auto subject = co_await push_image(repo, "v1");
+    srv.clear_request_log();
+    // The registry processes the subject (OCI-Subject): learnt, and no index written.
+    co_await attach(repo, subject, "application/vnd.example.sbom", "0");
+    CHECK(repo.referrers_capability() == std::optional<bool>(true));
+    for (int i = 1; i < 5; ++i)
+      co_await attach(repo, subject,
+                      i % 2 ? "application/vnd.example.sig" : "application/vnd.example.sbom",
+                      std::to_string(i));
+    CHECK(count_requests(srv, "PUT", "/manifests/sha256-") == 0);
+
+    // Five referrers, two per page.
+    std::vector<std::size_t> pages;
+    co_await repo.async_referrers(subject, "", [&](std::span<const descriptor> p) {
+      pages.push_back(p.size());
+      return true;
+    });
+    CHECK(pages == std::vector<std::size_t>{2, 2, 1});
+
+    // Server-side filtering (the registry says so in OCI-Filters-Applied).
+    srv.clear_request_log();
+    auto sboms = co_await repo.async_list_referrers(subject, "application/vnd.example.sbom");
+    CHECK(sboms.size() == 3);
+    auto log = srv.recent_requests();
+    REQUIRE(!log.empty());
+    CHECK(log[0].target.find("artifactType=application%2Fvnd.example.sbom") != std::string::npos);
+    // Without the header the client filters itself, with the same result.
+    auto strip = fault("/referrers/", "GET");
+    strip.count = 10;
+    strip.remove = {"OCI-Filters-Applied"};
+    srv.inject_headers(strip);
+    auto sigs = co_await repo.async_list_referrers(subject, "application/vnd.example.sig");
+    CHECK(sigs.size() == 2);
+    for (const auto& d : sigs) CHECK(d.artifact_type == "application/vnd.example.sig");
+    srv.clear_faults();
+
+    // The capability is set once.
+    CHECK(!repo.set_referrers_capability(true));
+    CHECK(repo.set_referrers_capability(false) == errc::referrers_capability_conflict);
+  });
+}
+
+TEST_CASE("remote: without the Referrers API: fallback, shared ping, NAME_UNKNOWN",
+          "[remote][referrers]") {
+  registry_options ro;
+  ro.referrers_api = false;
+  with_registry(ro, [](client& c, coras::server::registry& srv) -> asio::awaitable<void> {
+    // Listing with the capability unknown: 404 without NAME_UNKNOWN → tag schema.
+    auto repo = repo_on(c, srv, "referrers/none");
+    auto subject = co_await push_image(repo, "v1");
+    std::vector<descriptor> attached;
+    for (int i = 0; i < 4; ++i)
+      attached.push_back(
+          co_await attach(repo, subject, "application/vnd.example.sbom", std::to_string(i)));
+    auto lister = repo_on(c, srv, "referrers/none");  // a fresh handle: capability unknown
+    auto listed = co_await lister.async_list_referrers(subject, "");
+    CHECK(listed.size() == 4);
+    CHECK(lister.referrers_capability() == std::optional<bool>(false));
+
+    // Deletes with the capability unknown ping once, whoever asks concurrently.
+    auto deleter = repo_on(c, srv, "referrers/none");
+    srv.clear_request_log();
+    std::vector<asio::awaitable<void>> deletes;
+    for (const auto& d : attached)
+      deletes.push_back([](repository r, descriptor t) -> asio::awaitable<void> {
+        co_await r.async_delete(t);
+      }(deleter, d));
+    co_await coras::test::run_all(std::move(deletes));
+    CHECK(count_requests(srv, "GET", "/referrers/sha256:0000") == 1);
+    auto left = co_await deleter.async_list_referrers(subject, "");
+    CHECK(left.empty());
+  });
+}
+
+TEST_CASE("remote: a referrers 404 with NAME_UNKNOWN is an error, not a fallback",
+          "[remote][referrers]") {
+  with_registry({}, [](client& c, coras::server::registry& srv) -> asio::awaitable<void> {
+    auto repo = repo_on(c, srv, "referrers/absent");
+    auto subject = descriptor::for_content(coras::media_type::oci_manifest, "{}");
+    coras::server::status_fault f;
+    f.status = 404;
+    f.code = "NAME_UNKNOWN";
+    f.path_contains = "/referrers/";
+    srv.inject_status(f);
+    diagnostics d;
+    auto [ec, r] = co_await repo.async_list_referrers(subject, "", d, as_tuple);
+    CHECK(ec == errc::not_found);
+    REQUIRE(d.registry() != nullptr);
+    CHECK(d.registry()->errors.at(0).code == "NAME_UNKNOWN");
+    CHECK(!repo.referrers_capability().has_value());
+    srv.clear_request_log();
+    // A delete's ping that meets NAME_UNKNOWN fails the delete and learns nothing.
+    auto other = repo_on(c, srv, "referrers/absent2");
+    auto m = co_await push_image(other, "v1");
+    auto art = co_await attach(other, m, "application/vnd.example.sbom", "x");
+    CHECK(other.referrers_capability() == std::optional<bool>(true));  // OCI-Subject
+    auto fresh = repo_on(c, srv, "referrers/absent2");
+    f.path_contains = "/referrers/sha256:0000";
+    srv.inject_status(f);
+    auto [ec2] = co_await fresh.async_delete(art, d, as_tuple);
+    CHECK(ec2 == errc::not_found);
+    CHECK(!fresh.referrers_capability().has_value());
+  });
+}

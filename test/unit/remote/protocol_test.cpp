@@ -1,6 +1,7 @@
 #include "remote/protocol.hpp"
 
 #include <coras/core/error.hpp>
+#include <coras/core/reference.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -119,4 +120,54 @@ TEST_CASE("remote: the seed's generateDescriptor truth table", "[remote][descrip
   bad_type.content_type = "";
   CHECK_FALSE(manifest_descriptor(bad_type, nullptr, nullptr, &why).has_value());
   CHECK_THAT(why, Catch::Contains("Content-Type"));
+}
+
+TEST_CASE("remote: the referrers tag schema's tag", "[remote][referrers]") {
+  auto d = digest::of("x");
+  CHECK(referrers_tag(d) == "sha256-" + std::string(d.hex()));
+  // sha512's 128 hex digits are cut to 64, as the distribution spec says.
+  auto long_one = digest::of("x", coras::digest_algorithm::sha512);
+  CHECK(referrers_tag(long_one) == "sha512-" + std::string(long_one.hex().substr(0, 64)));
+  CHECK(coras::check_tag(referrers_tag(long_one)).empty());
+}
+
+TEST_CASE("remote: applying referrer changes", "[remote][referrers]") {
+  auto entry = [](std::string_view content, std::string type = "a/b") {
+    auto d = coras::descriptor::for_content("application/vnd.oci.image.manifest.v1+json", content);
+    d.artifact_type = std::move(type);
+    return d;
+  };
+  const auto a = entry("a"), b = entry("b"), c = entry("c");
+  using list = std::vector<coras::descriptor>;
+
+  // Adds keep order and skip entries already there.
+  CHECK(*apply_referrer_changes({}, {{a, true}, {b, true}, {a, true}}) == list{a, b});
+  // Nothing changes: no rewrite.
+  CHECK_FALSE(apply_referrer_changes({a, b}, {{a, true}}).has_value());
+  CHECK_FALSE(apply_referrer_changes({a, b}, {{c, false}}).has_value());
+  CHECK_FALSE(apply_referrer_changes({a}, {{b, true}, {b, false}}).has_value());
+  // Removal, and add-after-remove in one batch.
+  CHECK(*apply_referrer_changes({a, b, c}, {{b, false}}) == list{a, c});
+  // Removed and added back in one batch: the same set, so no rewrite (as the seed).
+  CHECK_FALSE(apply_referrer_changes({a, b}, {{a, false}, {a, true}}).has_value());
+  CHECK(*apply_referrer_changes({a, b}, {{a, false}, {c, true}, {a, true}}) == list{b, c, a});
+  CHECK(apply_referrer_changes({a}, {{a, false}})->empty());
+  // Entries are the same by media type, digest and size, whatever the annotations.
+  auto a2 = a;
+  a2.annotations["k"] = "v";
+  CHECK_FALSE(apply_referrer_changes({a}, {{a2, true}}).has_value());
+  // Duplicate and empty entries in the old index are dropped, which is a change.
+  CHECK(*apply_referrer_changes({a, a, coras::descriptor{}, b}, {}) == list{a, b});
+}
+
+TEST_CASE("remote: referrers filters", "[remote][referrers]") {
+  CHECK(filter_applied("artifactType", "artifactType"));
+  CHECK(filter_applied("annotation, artifactType", "artifactType"));
+  CHECK_FALSE(filter_applied("", "artifactType"));
+  CHECK_FALSE(filter_applied("artifactTypes", "artifactType"));
+  coras::descriptor x, y;
+  x.artifact_type = "t/x";
+  y.artifact_type = "t/y";
+  CHECK(filter_referrers({x, y}, "t/y") == std::vector<coras::descriptor>{y});
+  CHECK(filter_referrers({x, y}, "").size() == 2);
 }

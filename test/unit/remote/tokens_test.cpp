@@ -57,15 +57,13 @@ asio::awaitable<void> every_token(Op op) {
   co_await every_token([&](auto t) { return repo.async_fetch_reference("v1", t); });
   co_await every_token([&](auto t) { return repo.async_fetch_reference("v1", d, t); });
   co_await every_token([&](auto t) { return repo.async_push_reference(desc, body, "v1", t); });
-  co_await every_token(
-      [&](auto t) { return repo.async_push_reference(desc, body, "v1", d, t); });
+  co_await every_token([&](auto t) { return repo.async_push_reference(desc, body, "v1", d, t); });
   co_await every_token([&](auto t) { return repo.async_tag(desc, "v2", t); });
   co_await every_token([&](auto t) { return repo.async_tag(desc, "v2", d, t); });
   co_await every_token([&](auto t) { return repo.async_resolve_blob("sha256:x", t); });
   co_await every_token([&](auto t) { return repo.async_resolve_blob("sha256:x", d, t); });
   co_await every_token([&](auto t) { return repo.async_fetch_blob_reference("sha256:x", t); });
-  co_await every_token(
-      [&](auto t) { return repo.async_fetch_blob_reference("sha256:x", d, t); });
+  co_await every_token([&](auto t) { return repo.async_fetch_blob_reference("sha256:x", d, t); });
   co_await every_token([&](auto t) { return repo.async_tags("", page, t); });
   co_await every_token([&](auto t) { return repo.async_tags("", page, d, t); });
   co_await every_token([&](auto t) { return repo.async_list_tags(t); });
@@ -79,6 +77,12 @@ asio::awaitable<void> every_token(Op op) {
   co_await every_token([&](auto t) { return repo.async_fetch_to_file(desc, file, d, t); });
   co_await every_token([&](auto t) { return repo.async_push_file("a/b", file, t); });
   co_await every_token([&](auto t) { return repo.async_push_file("a/b", file, d, t); });
+
+  auto on_referrers = [](std::span<const coras::descriptor>) { return true; };
+  co_await every_token([&](auto t) { return repo.async_referrers(desc, "", on_referrers, t); });
+  co_await every_token([&](auto t) { return repo.async_referrers(desc, "", on_referrers, d, t); });
+  co_await every_token([&](auto t) { return repo.async_list_referrers(desc, "", t); });
+  co_await every_token([&](auto t) { return repo.async_list_referrers(desc, "", d, t); });
 
   co_await every_token([&](auto t) { return reader.async_read_some(asio::buffer(buf), t); });
   co_await every_token([&](auto t) { return reader.async_read_all(10, t); });

@@ -1,0 +1,73 @@
+// The repository's internal operations that more than one file uses: the
+// plain manifest operations (repository.cpp) and the referrers machinery
+// built on them (referrers.cpp). All run on the HTTP client's strand.
+#pragma once
+
+#include "exchange.hpp"
+#include "protocol.hpp"
+
+#include <coras/remote/blob_reader.hpp>
+
+#include <boost/asio/steady_timer.hpp>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <vector>
+
+namespace coras::remote {
+
+/// What a repository handle has learnt about the Referrers API, and the
+/// coordination of its referrers index updates. Shared by copies of a handle.
+struct referrers_state {
+  enum : int { unknown = 0, supported = 1, unsupported = 2 };
+  std::atomic<int> capability{unknown};
+
+  // Touched only on the client's strand (every operation runs there).
+  struct flight;                 // a ping that concurrent callers share
+  std::shared_ptr<flight> ping;  // the one in flight, if any
+  struct merge_queue;            // index updates waiting for one referrers tag
+  std::map<std::string, std::shared_ptr<merge_queue>, std::less<>> merges;
+};
+
+}  // namespace coras::remote
+
+namespace coras::remote::detail {
+
+using state_ptr = std::shared_ptr<repository_state>;
+
+/// Sets the capability unless already set; false when it was set to the other value.
+bool set_capability(referrers_state& r, bool supported) noexcept;
+
+// ---- repository.cpp ----
+
+/// GET a manifest by descriptor (Content-Type, length and digest header checked).
+awaitable<blob_reader> fetch_manifest(state_ptr s, descriptor target);
+/// GET a manifest by tag or digest (the seed's FetchReference).
+awaitable<fetched> fetch_manifest_reference(state_ptr s, std::string text);
+/// PUT a manifest under `ref` (no referrers indexing). True when the registry
+/// answered with an `OCI-Subject` header (it processed a subject itself).
+awaitable<bool> put_manifest(state_ptr s, descriptor expected,
+                             std::shared_ptr<http::body_source> content, std::string ref);
+/// DELETE by digest on the manifest or blob endpoint.
+awaitable<void> delete_content(state_ptr s, descriptor target, bool manifest);
+/// The whole of `content`, checked against `expected`'s size and digest.
+awaitable<std::string> read_body(std::shared_ptr<http::body_source> content,
+                                 const descriptor& expected);
+
+// ---- referrers.cpp ----
+
+/// The seed's pushWithIndexing: a manifest push that keeps the referrers
+/// index up to date on a registry without the Referrers API.
+awaitable<void> push_manifest(state_ptr s, descriptor expected,
+                              std::shared_ptr<http::body_source> content, std::string ref);
+/// The seed's deleteWithIndexing.
+awaitable<void> delete_manifest(state_ptr s, descriptor target);
+/// The seed's Referrers.
+awaitable<void> referrers(state_ptr s, descriptor subject, std::string artifact_type,
+                          referrers_handler on_page);
+/// The seed's Predecessors (with an optional artifact type).
+awaitable<std::vector<descriptor>> list_referrers(state_ptr s, descriptor subject,
+                                                  std::string artifact_type);
+
+}  // namespace coras::remote::detail
