@@ -520,3 +520,30 @@ TEST_CASE("remote: a referrers 404 with NAME_UNKNOWN is an error, not a fallback
     CHECK(!fresh.referrers_capability().has_value());
   });
 }
+
+TEST_CASE("remote: a failed delete of the old referrers index is referrers_gc_failed",
+          "[remote][referrers]") {
+  registry_options ro;
+  ro.referrers_api = false;
+  with_registry(ro, [](client& c, coras::server::registry& srv) -> asio::awaitable<void> {
+    auto repo = repo_on(c, srv, "referrers/gc");
+    auto subject = co_await push_image(repo, "v1");
+    co_await attach(repo, subject, "application/vnd.example.sbom", "1");
+    auto old_index = co_await repo.async_resolve("sha256-" + std::string(subject.digest.hex()));
+    coras::server::status_fault f;
+    f.status = 403;
+    f.path_contains = "/manifests/" + old_index.digest.str();
+    srv.inject_status(f);
+    diagnostics d;
+    auto [ec, desc] = co_await repo.async_push_bytes(
+        std::string(coras::media_type::oci_manifest),
+        coras::test::artifact_json(subject, "application/vnd.example.sbom", "2"), d, as_tuple);
+    CHECK(ec == errc::referrers_gc_failed);
+    CHECK(d.message().find(old_index.digest.str()) != std::string::npos);
+    // The push and the new index are in place; the old index is left behind.
+    auto listed = co_await repo.async_list_referrers(subject, "");
+    CHECK(listed.size() == 2);
+    auto still_there = co_await repo.async_exists(old_index);
+    CHECK(still_there);
+  });
+}
