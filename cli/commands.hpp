@@ -21,4 +21,8 @@ int tags(std::span<const std::string_view> args, const global_options& g);
 int repos(std::span<const std::string_view> args, const global_options& g);
 int tag(std::span<const std::string_view> args, const global_options& g);
 
+// The OCI 1.1 referrers commands (referrers_commands.cpp).
+int referrers(std::span<const std::string_view> args, const global_options& g);
+int attach(std::span<const std::string_view> args, const global_options& g);
+
 }  // namespace coras::cli

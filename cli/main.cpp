@@ -24,6 +24,10 @@ commands:
   tags REPO                            list a repository's tags
   repos REGISTRY                       list a registry's repositories
   tag REF NEWTAG...                    add tags to a manifest
+  referrers REF [--artifact-type T] [--format json]
+                                       list the manifests that refer to REF
+  attach REF --artifact-type T FILE... [--annotation KEY=VALUE]...
+                                       push FILEs as an artifact that refers to REF
   serve                                run an OCI registry (the embedded coras registry)
 
 REF is registry/repository:tag or registry/repository@sha256:…;
@@ -77,6 +81,8 @@ int main(int argc, char** argv) {
   if (command == "tags") return coras::cli::tags(rest, globals);
   if (command == "repos") return coras::cli::repos(rest, globals);
   if (command == "tag") return coras::cli::tag(rest, globals);
+  if (command == "referrers") return coras::cli::referrers(rest, globals);
+  if (command == "attach") return coras::cli::attach(rest, globals);
   std::cerr << "coras: unknown command \"" << command << "\"\n\n" << usage;
   return 2;
 }

@@ -125,6 +125,7 @@ parsed_args parse_args(std::span<const std::string_view> args, std::span<const o
       value = std::string(take_value(args, i, name, inline_value));
     else
       reject_inline(name, inline_value);
+    out.all_values[std::string(match->name)].push_back(value);
     out.values.insert_or_assign(std::string(match->name), std::move(value));
   }
   return out;

@@ -56,12 +56,20 @@ struct option_spec {
 struct parsed_args {
   std::vector<std::string> positionals;
   std::map<std::string, std::string, std::less<>> values;  ///< by long name; flags map to ""
+  /// Every value of each option, in command-line order (for repeatable options;
+  /// `values` keeps the last).
+  std::map<std::string, std::vector<std::string>, std::less<>> all_values;
   bool help = false;
 
   bool has(std::string_view name) const { return values.find(name) != values.end(); }
   const std::string* get(std::string_view name) const {
     auto it = values.find(name);
     return it == values.end() ? nullptr : &it->second;
+  }
+  std::span<const std::string> get_all(std::string_view name) const {
+    auto it = all_values.find(name);
+    if (it == all_values.end()) return {};
+    return it->second;
   }
 };
 
