@@ -2,6 +2,8 @@
 // exchange, redirects and retries. The only translation unit of the client
 // that instantiates Beast.
 #include "client_impl.hpp"
+
+#include "auth/authorizer.hpp"
 #include "detail/spawn.hpp"
 #include "protocol.hpp"
 
@@ -435,7 +437,8 @@ void check_proxy(const std::string& p, const char* what) {
 client_impl::client_impl(asio::any_io_executor ex, client_options options)
     : strand_(asio::make_strand(ex)),
       options_(std::move(options)),
-      state_(std::make_unique<state>()) {
+      state_(std::make_unique<state>()),
+      auth_(std::make_unique<auth::detail::authorizer>(options_.credentials)) {
   if (options_.max_connections_per_origin == 0) options_.max_connections_per_origin = 1;
   load_tls(state_->tls, options_.tls);
   state_->proxy = detail::resolve_proxy_settings([](const char* n) { return std::getenv(n); },
@@ -453,6 +456,7 @@ client_stats client_impl::stats() const {
   s.tls_resumed = state_->tls_resumed;
   s.requests = state_->requests;
   s.connections_reused = state_->connections_reused;
+  s.tokens_fetched = auth_->tokens_fetched();
   return s;
 }
 
@@ -709,6 +713,10 @@ asio::awaitable<response> exchange(client_impl& c, const origin& to, const std::
 // ---------------------------------------------------------------- send
 
 asio::awaitable<response> client_impl::send(request req) {
+  co_return co_await auth_->send(*this, std::move(req));
+}
+
+asio::awaitable<response> client_impl::send_plain(request req) {
   const auto& opt = options_;
   std::string url = req.url;
   std::string method = req.method;

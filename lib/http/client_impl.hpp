@@ -11,6 +11,10 @@
 #include <atomic>
 #include <memory>
 
+namespace coras::auth::detail {
+class authorizer;
+}
+
 namespace coras::http {
 
 class client_impl : public std::enable_shared_from_this<client_impl> {
@@ -20,8 +24,11 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   client_impl(boost::asio::any_io_executor ex, client_options options);
   ~client_impl();
 
-  /// Sends a request (redirects, retries); runs on `strand()`.
+  /// Sends a request (redirects, retries, and answering one 401 challenge
+  /// with credentials or a token); runs on `strand()`.
   boost::asio::awaitable<response> send(request req);
+  /// The same without authentication (what the token service itself gets).
+  boost::asio::awaitable<response> send_plain(request req);
 
   const strand_type& strand() const noexcept { return strand_; }
   const client_options& options() const noexcept { return options_; }
@@ -34,6 +41,7 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   strand_type strand_;
   client_options options_;
   std::unique_ptr<state> state_;
+  std::unique_ptr<auth::detail::authorizer> auth_;
 };
 
 class response_impl {

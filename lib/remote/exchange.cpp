@@ -121,7 +121,7 @@ std::vector<std::string> decode_page(std::string_view body, std::string_view mem
 
 awaitable<void> list_pages(const http::client& client, const repository_options& options,
                            std::string url, std::string first_query, std::string_view member,
-                           const page_handler& on_page) {
+                           std::string scope, const page_handler& on_page) {
   if (!first_query.empty()) url += (url.find('?') == std::string::npos ? "?" : "&") + first_query;
   for (std::size_t pages = 0;; ++pages) {
     if (pages == options.max_pages)
@@ -130,6 +130,7 @@ awaitable<void> list_pages(const http::client& client, const repository_options&
                          " pages (repository_options::max_pages)");
     http::request req;
     req.url = url;
+    req.scopes = {scope};
     auto resp = co_await send(client, options, std::move(req));
     if (resp.status() != 200) co_await raise_error(resp, "GET", url);
     auto body = co_await resp.impl()->read_all(options.max_metadata_bytes);
@@ -144,10 +145,11 @@ awaitable<void> list_pages(const http::client& client, const repository_options&
 
 awaitable<std::vector<std::string>> gather_pages(const http::client& client,
                                                  const repository_options& options, std::string url,
-                                                 std::string first_query, std::string_view member) {
+                                                 std::string first_query, std::string_view member,
+                                                 std::string scope) {
   std::vector<std::string> all;
   co_await list_pages(client, options, std::move(url), std::move(first_query), member,
-                      [&](std::span<const std::string> page) {
+                      std::move(scope), [&](std::span<const std::string> page) {
                         all.insert(all.end(), page.begin(), page.end());
                         return true;
                       });

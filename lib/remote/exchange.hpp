@@ -69,12 +69,13 @@ void verify_content_digest(const http::response& resp, std::string_view method,
 /// first request only, later pages use the Link as given.
 awaitable<void> list_pages(const http::client& client, const repository_options& options,
                            std::string url, std::string first_query, std::string_view member,
-                           const page_handler& on_page);
+                           std::string scope, const page_handler& on_page);
 
 /// Every entry of a listing, all pages gathered.
 awaitable<std::vector<std::string>> gather_pages(const http::client& client,
                                                  const repository_options& options, std::string url,
-                                                 std::string first_query, std::string_view member);
+                                                 std::string first_query, std::string_view member,
+                                                 std::string scope);
 
 /// The query for a listing's first page: `n` when `page_size` > 0, `last` when non-empty.
 std::string page_query(std::size_t page_size, std::string_view last);

@@ -1,7 +1,9 @@
 // The seed's referrers machinery: listing through the Referrers API or the
 // referrers tag schema, the capability state and its shared ping, and the
 // index updates on manifest push and delete, merged per referrers tag.
+#include "auth/challenge.hpp"
 #include "blob_reader_impl.hpp"
+#include "detail/waitable.hpp"
 #include "http/client_impl.hpp"
 #include "stores.hpp"
 
@@ -18,24 +20,7 @@ namespace coras::remote {
 
 namespace asio = boost::asio;
 
-// Callers wait on a timer that never expires on its own: cancel() wakes them.
-struct waitable {
-  explicit waitable(const asio::any_io_executor& ex)
-      : timer(ex, asio::steady_timer::time_point::max()) {}
-  asio::steady_timer timer;
-  bool done = false;
-  std::exception_ptr error;
-
-  asio::awaitable<void> wait() {
-    while (!done) co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-    if (error) std::rethrow_exception(error);
-  }
-  void finish(std::exception_ptr e) {
-    error = std::move(e);
-    done = true;
-    timer.cancel();
-  }
-};
+using coras::detail::waitable;
 
 struct referrers_state::flight : waitable {
   using waitable::waitable;
@@ -111,6 +96,7 @@ awaitable<bool> referrers_by_api(state_ptr s, descriptor subject, std::string ar
                          " pages (repository_options::max_pages)");
     http::request req;
     req.url = url;
+    req.scopes = {auth::detail::repository_scope(s->ref.repository(), "pull")};
     auto resp = co_await send(s->client, s->options, std::move(req));
     if (resp.status() == 404) {
       auto body = co_await resp.impl()->read_all(8 * 1024);
@@ -192,6 +178,7 @@ awaitable<bool> ping_referrers(state_ptr s) {
   try {
     http::request req;
     req.url = s->base + "referrers/" + std::string(zero_digest);
+    req.scopes = {auth::detail::repository_scope(s->ref.repository(), "pull")};
     auto resp = co_await send(s->client, s->options, std::move(req));
     if (resp.status() == 200) {
       f->supported =

@@ -23,14 +23,15 @@ awaitable<void> ping(state_ptr s) {
 awaitable<void> catalog(state_ptr s, std::string last, page_handler on_page) {
   co_await detail::list_pages(s->client, s->options, s->base + "_catalog",
                               detail::page_query(s->options.repository_list_page_size, last),
-                              "repositories", on_page);
+                              "repositories", "registry:catalog:*", on_page);
 }
 
 // A coroutine (not a plain return) so that `s` outlives the listing.
 awaitable<std::vector<std::string>> gather(state_ptr s) {
   co_return co_await detail::gather_pages(
       s->client, s->options, s->base + "_catalog",
-      detail::page_query(s->options.repository_list_page_size, {}), "repositories");
+      detail::page_query(s->options.repository_list_page_size, {}), "repositories",
+      "registry:catalog:*");
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 // hands it to detail::spawn.
 #include <coras/remote/repository.hpp>
 
+#include "auth/challenge.hpp"
 #include "blob_reader_impl.hpp"
 #include "detail/spawn.hpp"
 #include "exchange.hpp"
@@ -71,8 +72,18 @@ std::string manifest_url(const repository_state& s, std::string_view ref) {
   return s.base + "manifests/" + std::string(ref);
 }
 
-http::request make_request(std::string method, std::string url) {
+std::string pull_scope(const repository_state& s) {
+  return auth::detail::repository_scope(s.ref.repository(), "pull");
+}
+
+// A request with the token scope its method needs on this repository (the
+// seed's AppendRepositoryScope: pushing needs pull too).
+http::request make_request(const repository_state& s, std::string method, std::string url) {
   http::request req;
+  const char* actions = method == "DELETE"                      ? "delete"
+                        : (method == "GET" || method == "HEAD") ? "pull"
+                                                                : "pull,push";
+  req.scopes.push_back(auth::detail::repository_scope(s.ref.repository(), actions));
   req.method = std::move(method);
   req.url = std::move(url);
   return req;
@@ -155,7 +166,7 @@ std::shared_ptr<http::body_source> upload_body(std::shared_ptr<http::body_source
 
 awaitable<blob_reader> fetch_blob(state_ptr s, descriptor target) {
   auto url = blob_url(*s, target.digest);
-  auto resp = co_await send(s->client, s->options, make_request("GET", url));
+  auto resp = co_await send(s->client, s->options, make_request(*s, "GET", url));
   if (resp.status() != 200) co_await raise_error(resp, "GET", url);
   if (auto n = resp.content_length(); n && *n != static_cast<std::uint64_t>(target.size))
     protocol_error("GET", url, "mismatch Content-Length", errc::size_mismatch);
@@ -165,7 +176,7 @@ awaitable<blob_reader> fetch_blob(state_ptr s, descriptor target) {
 
 awaitable<http::fields> fetch_blob_head(state_ptr s, descriptor target) {
   auto url = blob_url(*s, target.digest);
-  auto resp = co_await send(s->client, s->options, make_request("HEAD", url));
+  auto resp = co_await send(s->client, s->options, make_request(*s, "HEAD", url));
   if (resp.status() != 200) co_await raise_error(resp, "HEAD", url);
   if (auto n = resp.content_length(); n && *n != static_cast<std::uint64_t>(target.size))
     protocol_error("HEAD", url, "mismatch Content-Length", errc::size_mismatch);
@@ -197,7 +208,7 @@ awaitable<descriptor> resolve_blob(state_ptr s, std::string text) {
   auto ref = parse_ref(*s, text);
   auto d = digest_of(ref, text);
   auto url = blob_url(*s, d);
-  auto resp = co_await send(s->client, s->options, make_request("HEAD", url));
+  auto resp = co_await send(s->client, s->options, make_request(*s, "HEAD", url));
   if (resp.status() != 200) co_await raise_error(resp, "HEAD", url);
   co_return blob_descriptor(resp, "HEAD", url, d);
 }
@@ -206,7 +217,7 @@ awaitable<fetched> fetch_blob_reference(state_ptr s, std::string text) {
   auto ref = parse_ref(*s, text);
   auto d = digest_of(ref, text);
   auto url = blob_url(*s, d);
-  auto resp = co_await send(s->client, s->options, make_request("GET", url));
+  auto resp = co_await send(s->client, s->options, make_request(*s, "GET", url));
   if (resp.status() != 200) co_await raise_error(resp, "GET", url);
   // (No co_await inside ?: — GCC 12 miscompiles it.)
   descriptor desc;
@@ -230,7 +241,7 @@ awaitable<void> complete_upload(state_ptr s, std::string post_url, http::respons
   auto location =
       detail::upload_location(post.url(), post.headers().get("Location").value_or(""), &why);
   if (!location) protocol_error("POST", post_url, why);
-  auto req = make_request("PUT", *location);
+  auto req = make_request(*s, "PUT", *location);
   req.url += (req.url.find('?') == std::string::npos ? "?" : "&");
   req.url += "digest=" + detail::query_escape(expected.digest.str());
   // The expected media type is not sent: the API wants an octet stream.
@@ -248,7 +259,7 @@ awaitable<void> push_blob(state_ptr s, descriptor expected,
   // Checked before the POST so that a wrong size opens no upload session.
   content = upload_body(std::move(content), expected);
   auto url = s->base + "blobs/uploads/";
-  auto resp = co_await send(s->client, s->options, make_request("POST", url));
+  auto resp = co_await send(s->client, s->options, make_request(*s, "POST", url));
   if (resp.status() != 202) co_await raise_error(resp, "POST", url);
   co_await complete_upload(s, url, resp, expected, std::move(content));
 }
@@ -260,7 +271,9 @@ awaitable<void> mount_blob(state_ptr s, descriptor desc, std::string from,
                        "invalid source repository \"" + from + "\": " + problem);
   auto url = s->base + "blobs/uploads/?mount=" + detail::query_escape(desc.digest.str()) +
              "&from=" + detail::query_escape(from);
-  auto resp = co_await send(s->client, s->options, make_request("POST", url));
+  auto mount = make_request(*s, "POST", url);
+  mount.scopes.push_back(auth::detail::repository_scope(from, "pull"));  // the source, too
+  auto resp = co_await send(s->client, s->options, std::move(mount));
   if (resp.status() == 201) {
     verify_content_digest(resp, "POST", url, desc.digest);
     co_await resp.impl()->discard();
@@ -291,7 +304,7 @@ awaitable<void> mount_blob(state_ptr s, descriptor desc, std::string from,
 
 awaitable<void> detail::delete_content(state_ptr s, descriptor target, bool manifest) {
   auto url = manifest ? manifest_url(*s, target.digest.str()) : blob_url(*s, target.digest);
-  auto resp = co_await send(s->client, s->options, make_request("DELETE", url));
+  auto resp = co_await send(s->client, s->options, make_request(*s, "DELETE", url));
   if (resp.status() != 202) co_await raise_error(resp, "DELETE", url);
   verify_content_digest(resp, "DELETE", url, target.digest);
   co_await resp.impl()->discard();
@@ -323,7 +336,7 @@ descriptor describe(const detail::manifest_response& r, std::string_view url, co
 
 awaitable<blob_reader> detail::fetch_manifest(state_ptr s, descriptor target) {
   auto url = manifest_url(*s, target.digest.str());
-  auto req = make_request("GET", url);
+  auto req = make_request(*s, "GET", url);
   req.headers.set("Accept", target.media_type);
   auto resp = co_await send(s->client, s->options, std::move(req));
   if (resp.status() != 200) co_await raise_error(resp, "GET", url);
@@ -346,7 +359,7 @@ namespace {
 awaitable<descriptor> resolve_manifest(state_ptr s, std::string text) {
   auto ref = parse_ref(*s, text);
   auto url = manifest_url(*s, ref.tag_or_digest());
-  auto req = make_request("HEAD", url);
+  auto req = make_request(*s, "HEAD", url);
   req.headers.set("Accept", accept_header(s->options));
   auto resp = co_await send(s->client, s->options, std::move(req));
   if (resp.status() != 200) co_await raise_error(resp, "HEAD", url);
@@ -358,7 +371,7 @@ awaitable<descriptor> resolve_manifest(state_ptr s, std::string text) {
 awaitable<fetched> detail::fetch_manifest_reference(state_ptr s, std::string text) {
   auto ref = parse_ref(*s, text);
   auto url = manifest_url(*s, ref.tag_or_digest());
-  auto req = make_request("GET", url);
+  auto req = make_request(*s, "GET", url);
   req.headers.set("Accept", accept_header(s->options));
   auto resp = co_await send(s->client, s->options, std::move(req));
   if (resp.status() != 200) co_await raise_error(resp, "GET", url);
@@ -389,7 +402,7 @@ awaitable<fetched> detail::fetch_manifest_reference(state_ptr s, std::string tex
 awaitable<bool> detail::put_manifest(state_ptr s, descriptor expected,
                                      std::shared_ptr<http::body_source> content, std::string ref) {
   auto url = manifest_url(*s, ref);
-  auto req = make_request("PUT", url);
+  auto req = make_request(*s, "PUT", url);
   req.headers.set("Content-Type", expected.media_type);
   req.body = upload_body(std::move(content), expected);
   auto resp = co_await send(s->client, s->options, std::move(req));
@@ -486,14 +499,14 @@ awaitable<http::fields> fetch_head_any(state_ptr s, descriptor target) {
 awaitable<void> list_tags_pages(state_ptr s, std::string last, page_handler on_page) {
   co_await detail::list_pages(s->client, s->options, s->base + "tags/list",
                               detail::page_query(s->options.tag_list_page_size, last), "tags",
-                              on_page);
+                              pull_scope(*s), on_page);
 }
 
 // A coroutine (not a plain return) so that `s` outlives the listing.
 awaitable<std::vector<std::string>> gather_tags(state_ptr s) {
   co_return co_await detail::gather_pages(s->client, s->options, s->base + "tags/list",
                                           detail::page_query(s->options.tag_list_page_size, {}),
-                                          "tags");
+                                          "tags", pull_scope(*s));
 }
 
 // ---- memory and files ----

@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace coras::http {
 
@@ -33,6 +34,10 @@ struct request {
   std::optional<bool> retryable;
   /// Follow redirects (otherwise a 3xx is returned as it is).
   bool follow_redirects = true;
+  /// The token scopes this request needs (`repository:NAME:pull`,
+  /// `registry:catalog:*`…): a cached token for them is sent up front, and a
+  /// Bearer challenge is answered with a token for them and the challenge's.
+  std::vector<std::string> scopes;
 };
 
 /// A response whose header has arrived; its body is read with

@@ -1,6 +1,7 @@
 // Options of the HTTP client: every default written here is the one in force.
 #pragma once
 
+#include <coras/auth/credential.hpp>
 #include <coras/core/error.hpp>
 
 #include <chrono>
@@ -93,6 +94,10 @@ struct client_options {
   std::function<void(const warning&)> on_warning;
   /// Called once per request exchange (each redirect hop and retry counts).
   std::function<void(const request_event&)> on_request;
+  /// Where credentials come from when a registry answers 401 with a
+  /// `WWW-Authenticate` challenge (Basic or Bearer). Empty: anonymous only
+  /// (anonymous bearer tokens are still fetched). See docs/auth.md.
+  auth::credential_provider credentials;
 };
 
 /// Counters for tests and metrics; read with `client::stats()`.
@@ -102,6 +107,7 @@ struct client_stats {
   std::uint64_t tls_resumed = 0;         ///< handshakes that resumed a session
   std::uint64_t requests = 0;            ///< exchanges started (hops and retries count)
   std::uint64_t connections_reused = 0;  ///< exchanges that used a pooled connection
+  std::uint64_t tokens_fetched = 0;      ///< bearer tokens fetched from token services
 };
 
 }  // namespace coras::http

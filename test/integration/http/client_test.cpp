@@ -221,13 +221,13 @@ TEST_CASE("client: redirects keep Authorization on the same origin and drop it o
 TEST_CASE("client: retries 503 and 429, honouring Retry-After", "[client][retry]") {
   with_registry({}, [](auto ex, registry& srv) -> asio::awaitable<void> {
     client c(ex, fast_retries());
-    srv.inject_status({503, 2, "/v2/", ""});
+    srv.inject_status({503, 2, "/v2/", "", ""});
     srv.clear_request_log();
     auto r = co_await c.async_send(make("GET", srv.url() + "/v2/"));
     CHECK(r.status() == 200);
     CHECK(srv.recent_requests().size() == 3);
 
-    srv.inject_status({429, 1, "/v2/", "1"});
+    srv.inject_status({429, 1, "/v2/", "1", ""});
     auto start = std::chrono::steady_clock::now();
     auto r2 = co_await c.async_send(make("GET", srv.url() + "/v2/"));
     auto waited = std::chrono::steady_clock::now() - start;
@@ -239,7 +239,7 @@ TEST_CASE("client: retries 503 and 429, honouring Retry-After", "[client][retry]
     client_options impatient = fast_retries();
     impatient.retry.max_retry_after = 500ms;
     client c2(ex, impatient);
-    srv.inject_status({429, 1, "/v2/", "30"});
+    srv.inject_status({429, 1, "/v2/", "30", ""});
     start = std::chrono::steady_clock::now();
     auto r3 = co_await c2.async_send(make("GET", srv.url() + "/v2/"));
     CHECK(r3.status() == 429);
@@ -247,7 +247,7 @@ TEST_CASE("client: retries 503 and 429, honouring Retry-After", "[client][retry]
     co_await r3.async_read_all(1 << 16);
 
     // The retry budget runs out: the last answer comes back.
-    srv.inject_status({503, 100, "/v2/", ""});
+    srv.inject_status({503, 100, "/v2/", "", ""});
     srv.clear_request_log();
     auto r4 = co_await c.async_send(make("GET", srv.url() + "/v2/"));
     CHECK(r4.status() == 503);
@@ -256,7 +256,7 @@ TEST_CASE("client: retries 503 and 429, honouring Retry-After", "[client][retry]
     srv.clear_faults();
 
     // POST is not idempotent: no retry unless asked.
-    srv.inject_status({503, 1, "/uploads/", ""});
+    srv.inject_status({503, 1, "/uploads/", "", ""});
     srv.clear_request_log();
     auto p = co_await c.async_send(make("POST", srv.url() + "/v2/r/blobs/uploads/"));
     CHECK(p.status() == 503);

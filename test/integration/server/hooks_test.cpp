@@ -145,7 +145,7 @@ TEST_CASE("fault: status answers", "[server][hooks]") {
   running_registry reg;
   auto c = reg.client();
   const auto d = push_blob(c, "s", "x");
-  reg->inject_status({503, 2, "/blobs/", "7"});
+  reg->inject_status({503, 2, "/blobs/", "7", ""});
   CHECK(c.get("/v2/").status == 200);  // path does not match
   auto r = c.get("/v2/s/blobs/" + d);
   CHECK(r.status == 503);
@@ -153,7 +153,7 @@ TEST_CASE("fault: status answers", "[server][hooks]") {
   CHECK(c.request("HEAD", "/v2/s/blobs/" + d).status == 503);
   CHECK(c.get("/v2/s/blobs/" + d).status == 200);
 
-  reg->inject_status({429, 1, "", ""});
+  reg->inject_status({429, 1, "", "", ""});
   r = c.get("/v2/");
   CHECK(r.status == 429);
   CHECK_FALSE(r.has_header("Retry-After"));
@@ -161,7 +161,7 @@ TEST_CASE("fault: status answers", "[server][hooks]") {
   CHECK(c.get("/v2/").status == 200);
 
   // A refused upload with a body: the connection stays usable.
-  reg->inject_status({502, 1, "/uploads/", ""});
+  reg->inject_status({502, 1, "/uploads/", "", ""});
   const std::string body = random_bytes(300000);
   CHECK(c.request("POST", "/v2/s/blobs/uploads/?digest=" + sha256(body), {}, body).status == 502);
   CHECK(c.request("POST", "/v2/s/blobs/uploads/?digest=" + sha256(body), {}, body).status == 201);
@@ -389,7 +389,7 @@ TEST_CASE("fault: header faults and clear_faults", "[server][hooks]") {
   CHECK(c.get(m.url).has_header("Content-Type"));
 
   // Combined with an injected status: the fault's answer is edited.
-  reg->inject_status({503, 1, "/manifests/", "3"});
+  reg->inject_status({503, 1, "/manifests/", "3", ""});
   reg->inject_headers({"/manifests/", "", 1, {"Retry-After"}, {}, false});
   r = c.get(m.url);
   CHECK(r.status == 503);

@@ -1,0 +1,222 @@
+#include "challenge.hpp"
+
+#include "core/json_codec.hpp"
+
+#include <coras/core/error.hpp>
+
+#include <boost/json/value.hpp>
+
+#include <algorithm>
+#include <set>
+
+namespace coras::auth::detail {
+namespace {
+
+bool is_tchar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
+// A cursor over one header value.
+struct cursor {
+  std::string_view s;
+  std::size_t i = 0;
+
+  bool done() const { return i >= s.size(); }
+  char peek() const { return s[i]; }
+  void skip_space() {
+    while (!done() && (peek() == ' ' || peek() == '\t')) ++i;
+  }
+  void skip_commas() {
+    while (!done() && (peek() == ',' || peek() == ' ' || peek() == '\t')) ++i;
+  }
+  std::string_view token() {
+    auto start = i;
+    while (!done() && is_tchar(peek())) ++i;
+    return s.substr(start, i - start);
+  }
+  // After '"': the unescaped content; false when the closing quote is missing.
+  bool quoted(std::string& out) {
+    for (++i; !done(); ++i) {
+      char c = peek();
+      if (c == '"') {
+        ++i;
+        return true;
+      }
+      if (c == '\\') {
+        if (++i == s.size()) return false;
+        c = peek();
+      }
+      out += c;
+    }
+    return false;
+  }
+};
+
+}  // namespace
+
+std::vector<challenge> parse_challenges(std::span<const std::string_view> values,
+                                        std::string* why) {
+  std::vector<challenge> out;
+  auto fail = [&](std::string msg) {
+    if (why) *why = std::move(msg);
+    return out;
+  };
+  for (auto value : values) {
+    cursor c{value};
+    c.skip_commas();
+    while (!c.done()) {
+      auto scheme = c.token();
+      if (scheme.empty())
+        return fail("unexpected '" + std::string(1, c.peek()) + "' at position " +
+                    std::to_string(c.i) + " of WWW-Authenticate");
+      challenge ch;
+      ch.scheme = lower(scheme);
+      c.skip_space();
+      // Parameters until the next challenge: a token followed by something
+      // other than '=' starts a new challenge.
+      while (!c.done()) {
+        auto save = c.i;
+        auto name = c.token();
+        c.skip_space();
+        if (name.empty() || c.done() || c.peek() != '=') {
+          c.i = save;  // the next challenge's scheme (or an unpadded token68, harmless)
+          break;
+        }
+        ++c.i;                               // '='
+        if (!c.done() && c.peek() == '=') {  // token68 padding, e.g. `abc==`
+          while (!c.done() && c.peek() != ',') ++c.i;
+          c.skip_commas();
+          continue;
+        }
+        c.skip_space();
+        std::string v;
+        if (!c.done() && c.peek() == '"') {
+          if (!c.quoted(v))
+            return fail("unterminated quoted string in WWW-Authenticate parameter " +
+                        std::string(name));
+        } else {
+          // Unquoted: a token by the grammar, but registries put URLs here
+          // (realm=https://…), so take everything up to a comma or space.
+          auto start = c.i;
+          while (!c.done() && c.peek() != ',' && c.peek() != ' ' && c.peek() != '\t') ++c.i;
+          v = std::string(value.substr(start, c.i - start));
+        }
+        ch.params[lower(name)] = std::move(v);
+        c.skip_space();
+        if (!c.done() && c.peek() != ',')
+          return fail("unexpected '" + std::string(1, c.peek()) + "' after parameter " +
+                      std::string(name) + " of WWW-Authenticate");
+        c.skip_commas();
+      }
+      out.push_back(std::move(ch));
+    }
+  }
+  return out;
+}
+
+std::string repository_scope(std::string_view name, std::string_view actions) {
+  return "repository:" + std::string(name) + ":" + std::string(actions);
+}
+
+std::vector<std::string> split_scopes(std::string_view p) {
+  std::vector<std::string> out;
+  while (!p.empty()) {
+    auto sp = p.find(' ');
+    auto part = p.substr(0, sp);
+    if (!part.empty()) out.emplace_back(part);
+    if (sp == std::string_view::npos) break;
+    p.remove_prefix(sp + 1);
+  }
+  return out;
+}
+
+std::vector<std::string> clean_scopes(std::vector<std::string> scopes) {
+  std::map<std::string, std::set<std::string>> resources;  // "type:name" → actions
+  std::set<std::string> others;
+  for (const auto& s : scopes) {
+    auto first = s.find(':');
+    auto last = s.rfind(':');
+    if (first == std::string::npos || first == last) {
+      if (!s.empty()) others.insert(s);
+      continue;
+    }
+    auto& actions = resources[s.substr(0, last)];
+    std::string list = s.substr(last + 1);
+    std::replace(list.begin(), list.end(), ',', ' ');
+    for (auto& a : split_scopes(list)) actions.insert(std::move(a));
+  }
+  std::vector<std::string> out(others.begin(), others.end());
+  for (auto& [resource, actions] : resources) {
+    if (actions.empty()) continue;
+    std::string joined;
+    if (actions.contains("*")) {
+      joined = "*";
+    } else {
+      for (const auto& a : actions) joined += (joined.empty() ? "" : ",") + a;
+    }
+    out.push_back(resource + ":" + joined);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+boost::system::result<token_answer> parse_token_response(std::string_view body, std::string* why) {
+  auto fail = [&](std::string msg) -> boost::system::result<token_answer> {
+    if (why) *why = std::move(msg);
+    return make_error_code(errc::invalid_response);
+  };
+  boost::json::value doc;
+  try {
+    doc = coras::detail::parse_json(body);
+  } catch (const coras::detail::json_decode_error& e) {
+    return fail(std::string("token response is not JSON: ") + e.what());
+  }
+  const auto* o = doc.if_object();
+  if (!o) return fail("token response is not a JSON object");
+  token_answer a;
+  for (const char* key : {"token", "access_token"}) {
+    if (const auto* v = o->if_contains(key); v && v->is_string() && !v->as_string().empty()) {
+      a.token = std::string(v->as_string());
+      break;
+    }
+  }
+  if (a.token.empty()) return fail("token response has neither \"token\" nor \"access_token\"");
+  if (const auto* v = o->if_contains("expires_in")) {
+    if (v->is_int64() && v->as_int64() > 0)
+      a.expires_in = std::chrono::seconds(v->as_int64());
+    else if (v->is_uint64() && v->as_uint64() > 0)
+      a.expires_in = std::chrono::seconds(
+          static_cast<long long>(std::min<std::uint64_t>(v->as_uint64(), 365ull * 24 * 3600)));
+  }
+  if (const auto* v = o->if_contains("refresh_token"); v && v->is_string())
+    a.refresh_token = std::string(v->as_string());
+  return a;
+}
+
+std::string form_escape(std::string_view s) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else if (c == ' ') {
+      out += '+';
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+}  // namespace coras::auth::detail
