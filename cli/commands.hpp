@@ -25,4 +25,8 @@ int tag(std::span<const std::string_view> args, const global_options& g);
 int referrers(std::span<const std::string_view> args, const global_options& g);
 int attach(std::span<const std::string_view> args, const global_options& g);
 
+// Credentials in the docker config file (login_commands.cpp).
+int login(std::span<const std::string_view> args, const global_options& g);
+int logout(std::span<const std::string_view> args, const global_options& g);
+
 }  // namespace coras::cli

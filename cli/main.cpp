@@ -28,6 +28,9 @@ commands:
                                        list the manifests that refer to REF
   attach REF --artifact-type T FILE... [--annotation KEY=VALUE]...
                                        push FILEs as an artifact that refers to REF
+  login REGISTRY -u USER (--password-stdin | -p PASSWORD)
+                                       check a credential, then store it
+  logout REGISTRY                      remove the stored credential
   serve                                run an OCI registry (the embedded coras registry)
 
 REF is registry/repository:tag or registry/repository@sha256:…;
@@ -38,6 +41,13 @@ global options (before or after the command; not for serve):
   --ca-file FILE            also trust the CA certificates in FILE (PEM)
   --insecure                do not verify TLS certificates (tests only)
   -v                        one line per HTTP request on stderr
+  -u, --username USER       log in as USER (with -p or --password-stdin)
+                            instead of using the stored credentials
+  -p, --password PASS       USER's password (visible in the process list)
+  --password-stdin          read USER's password from stdin
+  --registry-config FILE    the docker config file with stored credentials
+                            (default: $DOCKER_CONFIG/config.json, else
+                            ~/.docker/config.json)
   -h, --help                this text
 
 Exit status: 0 success, 1 failure ("coras: error: …" on stderr), 2 usage error.
@@ -83,6 +93,8 @@ int main(int argc, char** argv) {
   if (command == "tag") return coras::cli::tag(rest, globals);
   if (command == "referrers") return coras::cli::referrers(rest, globals);
   if (command == "attach") return coras::cli::attach(rest, globals);
+  if (command == "login") return coras::cli::login(rest, globals);
+  if (command == "logout") return coras::cli::logout(rest, globals);
   std::cerr << "coras: unknown command \"" << command << "\"\n\n" << usage;
   return 2;
 }

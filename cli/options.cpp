@@ -1,12 +1,15 @@
 // The client commands' shared parts: options, arguments, references, sessions.
 #include "options.hpp"
 
+#include <coras/auth/docker_config.hpp>
+
 #include <boost/asio/co_spawn.hpp>
 
 #include <chrono>
 #include <cstdio>
 #include <exception>
 #include <iostream>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <set>
@@ -18,8 +21,29 @@ const char* const global_options_usage = R"(global options (before or after the 
   --ca-file FILE            also trust the CA certificates in FILE (PEM)
   --insecure                do not verify TLS certificates (tests only)
   -v                        one line per HTTP request on stderr
+  -u, --username USER       log in as USER (with -p or --password-stdin)
+                            instead of using the stored credentials
+  -p, --password PASS       USER's password (visible in the process list)
+  --password-stdin          read USER's password from stdin
+  --registry-config FILE    the docker config file with stored credentials
+                            (default: $DOCKER_CONFIG/config.json, else
+                            ~/.docker/config.json)
   -h, --help                this text
 )";
+
+// What the session's credential provider hands out with -u: the
+// command-line credential for the registry the command names, anonymous for
+// any other (a redirect target, say). The registry is known only once the
+// command makes its first handle, after the client exists.
+struct credential_scope {
+  std::optional<auth::credential> credential;
+  auth::credential_provider provider;  // static_credentials, once the registry is known
+
+  void bind(std::string_view registry) {
+    if (credential && !provider)
+      provider = auth::static_credentials(std::string(registry), *credential);
+  }
+};
 
 namespace {
 
@@ -49,8 +73,23 @@ std::string one_line(std::string_view text) {
   return out;
 }
 
-http::client_options client_options_for(const global_options& g) {
+// A named coroutine with by-value parameters: it keeps the scope (and so the
+// provider it calls) alive while it runs.
+boost::asio::awaitable<auth::credential> scoped_credential(
+    std::shared_ptr<const credential_scope> scope, std::string registry) {
+  if (!scope->provider) co_return auth::credential{};
+  co_return co_await scope->provider(std::move(registry));
+}
+
+http::client_options client_options_for(const global_options& g,
+                                        const std::shared_ptr<credential_scope>& scope) {
   http::client_options o;
+  if (scope->credential)
+    o.credentials = [scope](std::string registry) {
+      return scoped_credential(scope, std::move(registry));
+    };
+  else
+    o.credentials = auth::docker_config_credentials(registry_config_path(g));
   o.tls.ca_file = g.ca_file;
   o.tls.insecure_skip_verify = g.insecure;
   if (g.verbose) {
@@ -90,6 +129,18 @@ bool parse_global(std::span<const std::string_view> args, std::size_t& i, global
   } else if (name == "--ca-file") {
     g.ca_file = std::string(take_value(args, i, name, inline_value));
     if (g.ca_file.empty()) throw usage_error{"--ca-file needs a file name"};
+  } else if (name == "-u" || name == "--username") {
+    g.username = std::string(take_value(args, i, name, inline_value));
+    if (g.username.empty()) throw usage_error{std::string(name) + " needs a user name"};
+  } else if (name == "-p" || name == "--password") {
+    g.password = std::string(take_value(args, i, name, inline_value));
+    if (g.password.empty()) throw usage_error{std::string(name) + " needs a password"};
+  } else if (name == "--password-stdin") {
+    reject_inline(name, inline_value);
+    g.password_stdin = true;
+  } else if (name == "--registry-config") {
+    g.registry_config = std::string(take_value(args, i, name, inline_value));
+    if (g.registry_config.empty()) throw usage_error{"--registry-config needs a file name"};
   } else {
     return false;
   }
@@ -129,6 +180,36 @@ parsed_args parse_args(std::span<const std::string_view> args, std::span<const o
     out.values.insert_or_assign(std::string(match->name), std::move(value));
   }
   return out;
+}
+
+std::filesystem::path registry_config_path(const global_options& g) {
+  if (!g.registry_config.empty()) return g.registry_config;
+  return auth::default_docker_config_path();
+}
+
+std::optional<auth::credential> command_line_credential(const global_options& g) {
+  const bool password_given = !g.password.empty();
+  if (g.username.empty()) {
+    if (password_given || g.password_stdin)
+      throw usage_error{std::string(password_given ? "-p" : "--password-stdin") + " needs -u USER"};
+    return std::nullopt;
+  }
+  if (password_given && g.password_stdin)
+    throw usage_error{"give the password with -p or --password-stdin, not both"};
+  if (!password_given && !g.password_stdin)
+    throw usage_error{"-u needs a password: --password-stdin or -p PASSWORD"};
+  auth::credential c;
+  c.username = g.username;
+  if (password_given) {
+    c.password = g.password;
+    return c;
+  }
+  c.password.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  // As docker: one trailing line end is the terminal's, not the password's.
+  if (c.password.ends_with('\n')) c.password.pop_back();
+  if (c.password.ends_with('\r')) c.password.pop_back();
+  if (c.password.empty()) throw usage_error{"--password-stdin: stdin holds no password"};
+  return c;
 }
 
 void expect_positionals(const parsed_args& a, std::size_t min, std::size_t max) {
@@ -171,15 +252,19 @@ void print_error(std::string_view message) {
   std::cerr << "coras: error: " << one_line(message) << std::endl;
 }
 
-session::session(const global_options& g) : client_(ioc_.get_executor(), client_options_for(g)) {
+session::session(const global_options& g)
+    : scope_(std::make_shared<credential_scope>(credential_scope{command_line_credential(g), {}})),
+      client_(ioc_.get_executor(), client_options_for(g, scope_)) {
   options_.plain_http = g.plain_http;
 }
 
 remote::repository session::repository(const reference& ref) const {
+  scope_->bind(ref.registry());
   return remote::repository(client_, ref, options_);
 }
 
 remote::registry session::registry(std::string_view name) const {
+  scope_->bind(name);
   return remote::registry(client_, name, options_);
 }
 

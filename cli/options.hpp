@@ -2,6 +2,7 @@
 // reference checks, and the session that runs one operation on an io_context.
 #pragma once
 
+#include <coras/auth/credential.hpp>
 #include <coras/core/error.hpp>
 #include <coras/core/reference.hpp>
 #include <coras/http/client.hpp>
@@ -11,8 +12,11 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -27,7 +31,24 @@ struct global_options {
   std::string ca_file;
   bool insecure = false;
   bool verbose = false;
+  /// -u/--username: with -p or --password-stdin, the credential for the
+  /// command's registry instead of the docker config's.
+  std::string username;
+  std::string password;         ///< -p/--password
+  bool password_stdin = false;  ///< --password-stdin
+  /// --registry-config: the docker config file; empty for
+  /// `auth::default_docker_config_path()`.
+  std::string registry_config;
 };
+
+/// The docker config file `g` names (--registry-config, else the default).
+std::filesystem::path registry_config_path(const global_options& g);
+
+/// The credential -u with -p or --password-stdin gives (--password-stdin
+/// reads all of stdin, dropping one trailing newline); std::nullopt without
+/// -u. Throws usage_error for -p or --password-stdin without -u, -u without
+/// either, both at once, or an empty password.
+std::optional<auth::credential> command_line_credential(const global_options& g);
 
 /// The lines of usage text that describe the global options.
 extern const char* const global_options_usage;
@@ -98,11 +119,17 @@ reference parse_ref(std::string_view text, ref_kind kind);
 /// Throws `failure` with the diagnostics' message (or the code's) when `ec` is set.
 void check(error_code ec, const diagnostics& d);
 
+struct credential_scope;  // options.cpp: what -u hands out, and to which registry
+
 /// One client command's run: an io_context, the HTTP client built from the
-/// global options, and the repository options.
+/// global options, and the repository options. Credentials: with -u, the
+/// command-line credential for the registry of the first `repository()` or
+/// `registry()` handle made (anonymous for any other); otherwise those the
+/// docker config file gives (`auth::docker_config_credentials`).
 class session {
  public:
-  /// Throws `coras::error` when the TLS files cannot be loaded.
+  /// Throws `coras::error` when the TLS files cannot be loaded, usage_error
+  /// for inconsistent credential options (see command_line_credential).
   explicit session(const global_options& g);
 
   remote::repository repository(const reference& ref) const;
@@ -112,7 +139,8 @@ class session {
   int run(boost::asio::awaitable<void> op);
 
  private:
-  boost::asio::io_context ioc_;  // first: outlives the client
+  boost::asio::io_context ioc_;              // first: outlives the client
+  std::shared_ptr<credential_scope> scope_;  // before client_: its options use it
   http::client client_;
   remote::registry_options options_;
 };
