@@ -404,6 +404,14 @@ awaitable<bool> detail::put_manifest(state_ptr s, descriptor expected,
   auto url = manifest_url(*s, ref);
   auto req = make_request(*s, "PUT", url);
   req.headers.set("Content-Type", expected.media_type);
+  if (content && !content->rewind()) {
+    // A manifest is small: hold it, so that a 401 can be answered and the
+    // PUT sent again (the seed buffers it for its auth client the same way).
+    if (static_cast<std::uint64_t>(expected.size) > s->options.max_metadata_bytes)
+      throw coras::error(errc::size_limit_exceeded, "manifest of " + std::to_string(expected.size) +
+                                                        " bytes exceeds max_metadata_bytes");
+    content = http::memory_body(co_await read_body(std::move(content), expected));
+  }
   req.body = upload_body(std::move(content), expected);
   auto resp = co_await send(s->client, s->options, std::move(req));
   if (resp.status() != 201) co_await raise_error(resp, "PUT", url);

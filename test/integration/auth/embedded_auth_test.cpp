@@ -3,6 +3,7 @@
 // a token the registry forgot, OAuth2 refresh tokens, and what must never
 // receive credentials.
 #include "../remote/content.hpp"
+#include "../support.hpp"
 
 #include <coras/auth/credential.hpp>
 #include <coras/core/error.hpp>
@@ -235,4 +236,55 @@ TEST_CASE("auth: a cached token the registry refuses is refreshed once", "[auth]
       asio::use_future);
   ioc.run();
   fut.get();
+}
+
+TEST_CASE("auth: what never gets credentials", "[auth][safety]") {
+  // A challenge from another origin (where a redirect led) is not answered.
+  auto storage = coras::server::make_memory_storage();
+  registry_options guarded;
+  guarded.storage = storage;
+  guarded.basic_auth = coras::server::credentials{"alice", "s3cret"};
+  registry_options open;
+  open.storage = storage;
+  with_registry(open, [&](auto ex, coras::server::registry& srv) -> asio::awaitable<void> {
+    coras::server::registry elsewhere(ex, guarded);
+    elsewhere.start();
+    bool asked_for_elsewhere = false;
+    client_options co;
+    co.credentials = coras::auth::callback_credentials([&](std::string_view registry) {
+      if (registry == elsewhere.host()) asked_for_elsewhere = true;
+      return credential{"alice", "s3cret", "", ""};
+    });
+    client c(ex, co);
+    auto repo = repo_on(c, srv, "safe/app");
+    auto desc = co_await repo.async_push_bytes("application/octet-stream", "secret stuff");
+    srv.redirect_blob_gets(elsewhere.url());
+    diagnostics d;
+    auto [ec, bytes] = co_await repo.async_fetch_bytes(desc, d, as_tuple);
+    CHECK(ec == errc::unauthorized);
+    CHECK_FALSE(asked_for_elsewhere);
+    for (const auto& r : elsewhere.recent_requests()) CHECK_FALSE(r.authorization);
+    elsewhere.stop();
+  });
+
+  // A TLS registry naming a plain-HTTP token realm is refused before any
+  // credential goes out.
+  const std::string certs = coras::test::env("CORAS_TEST_CERTS");
+  registry_options tls;
+  tls.tls_cert_file = certs + "/server.crt";
+  tls.tls_key_file = certs + "/server.key";
+  tls.token_auth = coras::server::credentials{"bob", "pw"};
+  tls.token_realm = "http://127.0.0.1:9/token";
+  with_registry(tls, [&](auto ex, coras::server::registry& srv) -> asio::awaitable<void> {
+    client_options co;
+    co.tls.ca_file = certs + "/ca.crt";
+    co.credentials = coras::auth::static_credentials("localhost:" + std::to_string(srv.port()),
+                                                     {"bob", "pw", "", ""});
+    client c(ex, co);
+    repository repo(c, "localhost:" + std::to_string(srv.port()) + "/tls/app");
+    diagnostics d;
+    auto [ec, tags] = co_await repo.async_list_tags(d, as_tuple);
+    CHECK(ec == errc::unauthorized);
+    CHECK(d.message().find("downgrades https to http") != std::string::npos);
+  });
 }
