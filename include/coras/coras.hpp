@@ -1,6 +1,8 @@
 // Umbrella header: everything public in coras.
 #pragma once
 
+#include <coras/auth/credential.hpp>
+#include <coras/auth/docker_config.hpp>
 #include <coras/core/descriptor.hpp>
 #include <coras/core/digest.hpp>
 #include <coras/core/error.hpp>
