@@ -14,53 +14,14 @@ set -euo pipefail
 
 coras=${1:?usage: login.sh PATH/TO/coras}
 coras=$(realpath "$coras")
-for tool in sha256sum base64 stat; do
-  command -v "$tool" >/dev/null || { echo "SKIP: $tool not installed"; exit 77; }
-done
-
-work=$(mktemp -d)
-server_pid=
-stop_server() {
-  if [ -n "$server_pid" ]; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-    server_pid=
-  fi
-}
-cleanup() {
-  stop_server
-  rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source-path=SCRIPTDIR source=../fixtures/coras-serve.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../fixtures/coras-serve.sh"
+require_tools sha256sum base64 stat
 
 # Whatever the machine's user has stored must not take part.
 export HOME=$work/home
 unset DOCKER_CONFIG
 mkdir -p "$HOME"
-
-fail() {
-  echo "FAIL: $*" >&2
-  for f in out err; do
-    [ -s "$work/$f" ] && sed "s/^/  $f: /" "$work/$f" >&2
-  done
-  [ -f "$work/serve.log" ] && sed 's/^/  serve: /' "$work/serve.log" >&2
-  exit 1
-}
-
-start_server() {
-  : >"$work/serve.log"
-  "$coras" serve --listen 127.0.0.1:0 "$@" >"$work/serve.log" 2>&1 &
-  server_pid=$!
-  for _ in $(seq 1 100); do
-    if grep -q '^listening on ' "$work/serve.log"; then break; fi
-    kill -0 "$server_pid" 2>/dev/null || fail "coras serve exited"
-    sleep 0.1
-  done
-  local url
-  url=$(sed -n 's/^listening on //p' "$work/serve.log" | head -1)
-  [[ "$url" == http://127.0.0.1:* ]] || fail "no listening line (got '$url')"
-  reg=${url#*://}
-}
 
 # run WANT_STATUS STDIN ARGS...: runs `coras --plain-http ARGS` with STDIN on
 # its stdin, stdout in $work/out, stderr in $work/err.
@@ -209,5 +170,5 @@ expect_error repos "$reg" --registry-config "$work/absent-helper.json"
 grep -q 'docker-credential-coras-absent' "$work/err" || fail "missing helper: not named"
 echo "credential helper: ok"
 
-stop_server
+stop_server || true  # its exit status is not checked here
 echo "PASS"

@@ -11,54 +11,9 @@ set -euo pipefail
 
 coras=${1:?usage: smoke.sh PATH/TO/coras}
 coras=$(realpath "$coras")
-for tool in sha256sum cmp; do
-  command -v "$tool" >/dev/null || { echo "SKIP: $tool not installed"; exit 77; }
-done
-
-work=$(mktemp -d)
-server_pid=
-stop_server() {
-  local rc=0
-  if [ -n "$server_pid" ]; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || rc=$?
-    server_pid=
-  fi
-  return $rc
-}
-cleanup() {
-  stop_server || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-fail() {
-  echo "FAIL: $*" >&2
-  for f in out err; do
-    [ -s "$work/$f" ] && sed "s/^/  $f: /" "$work/$f" >&2
-  done
-  [ -f "$work/serve.log" ] && sed 's/^/  serve: /' "$work/serve.log" >&2
-  exit 1
-}
-
-sha() { sha256sum "$1" | cut -d' ' -f1; }
-
-# Starts the registry on an ephemeral loopback port (extra options: "$@") and
-# sets $reg to 127.0.0.1:PORT.
-start_server() {
-  : >"$work/serve.log"  # exists before the server opens it
-  "$coras" serve --listen 127.0.0.1:0 "$@" >"$work/serve.log" 2>&1 &
-  server_pid=$!
-  for _ in $(seq 1 100); do
-    if grep -q '^listening on ' "$work/serve.log"; then break; fi
-    kill -0 "$server_pid" 2>/dev/null || fail "coras serve exited"
-    sleep 0.1
-  done
-  local url
-  url=$(sed -n 's/^listening on //p' "$work/serve.log" | head -1)
-  [[ "$url" == http*://127.0.0.1:* ]] || fail "no listening line (got '$url')"
-  reg=${url#*://}
-}
+# shellcheck source-path=SCRIPTDIR source=../fixtures/coras-serve.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../fixtures/coras-serve.sh"
+require_tools sha256sum cmp
 
 # run WANT_STATUS ARGS...: runs coras with ARGS, stdout in $work/out, stderr in
 # $work/err, and fails unless it exits with WANT_STATUS.

@@ -13,52 +13,9 @@ set -euo pipefail
 
 coras=${1:?usage: skopeo_curl.sh PATH/TO/coras}
 coras=$(realpath "$coras")
-for tool in skopeo curl python3 sha256sum tar gzip; do
-  command -v "$tool" >/dev/null || { echo "SKIP: $tool not installed"; exit 77; }
-done
-
-work=$(mktemp -d)
-server_pid=
-# Stops the registry with SIGTERM; it must exit 0 (a sanitizer report would not).
-stop_server() {
-  local rc=0
-  if [ -n "$server_pid" ]; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || rc=$?
-    server_pid=
-  fi
-  return $rc
-}
-cleanup() {
-  stop_server || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-fail() {
-  echo "FAIL: $*" >&2
-  [ -f "$work/serve.log" ] && sed 's/^/  serve: /' "$work/serve.log" >&2
-  exit 1
-}
-
-sha() { sha256sum "$1" | cut -d' ' -f1; }
-
-# Starts the registry on an ephemeral loopback port (extra options: "$@") and
-# sets $host.
-start_server() {
-  "$coras" serve --listen 127.0.0.1:0 "$@" >"$work/serve.log" 2>&1 &
-  server_pid=$!
-  for _ in $(seq 1 100); do
-    if grep -q '^listening on ' "$work/serve.log"; then break; fi
-    kill -0 "$server_pid" 2>/dev/null || fail "coras serve exited"
-    sleep 0.1
-  done
-  local url
-  url=$(sed -n 's/^listening on //p' "$work/serve.log" | head -1)
-  [[ "$url" == http*://127.0.0.1:* ]] || fail "no listening line (got '$url')"
-  host=${url#*://}
-  echo "registry at $url"
-}
+# shellcheck source-path=SCRIPTDIR source=../fixtures/coras-serve.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../fixtures/coras-serve.sh"
+require_tools skopeo curl python3 sha256sum tar gzip
 
 # skopeo's trust policy, so the host's /etc/containers does not matter.
 cat >"$work/policy.json" <<'JSON'
@@ -95,24 +52,25 @@ printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.
 echo '{"imageLayoutVersion":"1.0.0"}' >"$layout/oci-layout"
 
 start_server --root "$work/root"
+echo "registry at $url"
 
 # ---- skopeo push, then pull back ----
 skopeo_ copy -q --dest-tls-verify=false --preserve-digests \
-  "oci:$layout:v1" "docker://$host/interop/app:v1" || fail "skopeo push"
+  "oci:$layout:v1" "docker://$reg/interop/app:v1" || fail "skopeo push"
 
 got=$(curl -sf -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
-  "http://$host/v2/interop/app/manifests/v1" | sha256sum | cut -d' ' -f1)
+  "http://$reg/v2/interop/app/manifests/v1" | sha256sum | cut -d' ' -f1)
 [ "$got" = "$manifest" ] || fail "pushed manifest is sha256:$got, expected sha256:$manifest"
 [ -f "$work/root/blobs/sha256/$layer" ] || fail "layer not stored under --root"
 
-tags=$(skopeo_ list-tags --tls-verify=false "docker://$host/interop/app")
+tags=$(skopeo_ list-tags --tls-verify=false "docker://$reg/interop/app")
 echo "$tags" | grep -q '"v1"' || fail "list-tags: $tags"
 
 pull() {
   local out=$1 blob_digest
   rm -rf "$out"
   skopeo_ copy -q --src-tls-verify=false --preserve-digests \
-    "docker://$host/interop/app:v1" "oci:$out:v1" || fail "skopeo pull"
+    "docker://$reg/interop/app:v1" "oci:$out:v1" || fail "skopeo pull"
   for blob_digest in "$manifest" "$config" "$layer"; do
     local f=$out/blobs/sha256/$blob_digest
     [ -f "$f" ] || fail "pulled layout lacks sha256:$blob_digest"
@@ -130,48 +88,48 @@ d=$(sha "$blob")
 
 # Monolithic POST ?digest= with the body.
 code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/octet-stream' \
-  --data-binary @"$blob" "http://$host/v2/interop/curl/blobs/uploads/?digest=sha256:$d")
+  --data-binary @"$blob" "http://$reg/v2/interop/curl/blobs/uploads/?digest=sha256:$d")
 [ "$code" = 201 ] || fail "monolithic POST answered $code"
-curl -sf -o "$work/blob.back" "http://$host/v2/interop/curl/blobs/sha256:$d" || fail "GET blob"
+curl -sf -o "$work/blob.back" "http://$reg/v2/interop/curl/blobs/sha256:$d" || fail "GET blob"
 [ "$(sha "$work/blob.back")" = "$d" ] || fail "GET after monolithic POST returned other bytes"
 
 # POST then PUT ?digest= with the body.
 head -c 100000 /dev/urandom >"$work/blob2.bin"
 d2=$(sha "$work/blob2.bin")
-location=$(curl -s -D - -o /dev/null -X POST "http://$host/v2/interop/curl/blobs/uploads/" |
+location=$(curl -s -D - -o /dev/null -X POST "http://$reg/v2/interop/curl/blobs/uploads/" |
   tr -d '\r' | sed -n 's/^Location: //Ip')
 [ -n "$location" ] || fail "POST gave no Location"
 code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT -H 'Content-Type: application/octet-stream' \
-  --data-binary @"$work/blob2.bin" "http://$host$location?digest=sha256:$d2")
+  --data-binary @"$work/blob2.bin" "http://$reg$location?digest=sha256:$d2")
 [ "$code" = 201 ] || fail "PUT answered $code"
-curl -sf "http://$host/v2/interop/curl/blobs/sha256:$d2" | cmp -s - "$work/blob2.bin" || fail "GET after POST+PUT"
+curl -sf "http://$reg/v2/interop/curl/blobs/sha256:$d2" | cmp -s - "$work/blob2.bin" || fail "GET after POST+PUT"
 
 # POST, PATCH two chunks with Content-Range, PUT without body.
 head -c 70000 "$blob" >"$work/part1"
 tail -c +70001 "$blob" >"$work/part2"
-location=$(curl -s -D - -o /dev/null -X POST "http://$host/v2/interop/chunked/blobs/uploads/" |
+location=$(curl -s -D - -o /dev/null -X POST "http://$reg/v2/interop/chunked/blobs/uploads/" |
   tr -d '\r' | sed -n 's/^Location: //Ip')
 location=$(curl -s -D - -o /dev/null -X PATCH -H 'Content-Type: application/octet-stream' \
-  -H 'Content-Range: 0-69999' --data-binary @"$work/part1" "http://$host$location" |
+  -H 'Content-Range: 0-69999' --data-binary @"$work/part1" "http://$reg$location" |
   tr -d '\r' | sed -n 's/^Location: //Ip')
 [ -n "$location" ] || fail "PATCH gave no Location"
-range=$(curl -s -D - -o /dev/null "http://$host$location" | tr -d '\r' | sed -n 's/^Range: //Ip')
+range=$(curl -s -D - -o /dev/null "http://$reg$location" | tr -d '\r' | sed -n 's/^Range: //Ip')
 [ "$range" = "0-69999" ] || fail "upload status Range is '$range'"
 last=$((3000000 - 1))
 location=$(curl -s -D - -o /dev/null -X PATCH -H 'Content-Type: application/octet-stream' \
-  -H "Content-Range: 70000-$last" --data-binary @"$work/part2" "http://$host$location" |
+  -H "Content-Range: 70000-$last" --data-binary @"$work/part2" "http://$reg$location" |
   tr -d '\r' | sed -n 's/^Location: //Ip')
-code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT "http://$host$location?digest=sha256:$d")
+code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT "http://$reg$location?digest=sha256:$d")
 [ "$code" = 201 ] || fail "final PUT answered $code"
-curl -sf "http://$host/v2/interop/chunked/blobs/sha256:$d" | cmp -s - "$blob" || fail "GET after chunked upload"
+curl -sf "http://$reg/v2/interop/chunked/blobs/sha256:$d" | cmp -s - "$blob" || fail "GET after chunked upload"
 
 # A wrong digest is refused.
 code=$(curl -s -o /dev/null -w '%{http_code}' -X POST --data-binary 'not it' \
-  "http://$host/v2/interop/curl/blobs/uploads/?digest=sha256:$d2")
+  "http://$reg/v2/interop/curl/blobs/uploads/?digest=sha256:$d2")
 [ "$code" = 400 ] || fail "wrong digest answered $code"
 
 # Range read.
-curl -sf -H 'Range: bytes=10-19' "http://$host/v2/interop/curl/blobs/sha256:$d" >"$work/range"
+curl -sf -H 'Range: bytes=10-19' "http://$reg/v2/interop/curl/blobs/sha256:$d" >"$work/range"
 [ "$(stat -c %s "$work/range")" = 10 ] && cmp -s "$work/range" <(tail -c +11 "$blob" | head -c 10) ||
   fail "range read"
 echo "curl uploads: ok"
@@ -179,8 +137,9 @@ echo "curl uploads: ok"
 # ---- restart on the same root, pull again ----
 stop_server || fail "coras serve did not exit 0 on SIGTERM"
 start_server --root "$work/root"
+echo "registry at $url"
 pull "$work/out2"
-curl -sf "http://$host/v2/interop/chunked/blobs/sha256:$d" | cmp -s - "$blob" || fail "blob lost on restart"
+curl -sf "http://$reg/v2/interop/chunked/blobs/sha256:$d" | cmp -s - "$blob" || fail "blob lost on restart"
 echo "restart: content kept"
 stop_server || fail "coras serve did not exit 0 on SIGTERM"
 
@@ -191,15 +150,16 @@ if command -v openssl >/dev/null; then
     -addext "subjectAltName=IP:127.0.0.1" -keyout "$work/tls.key" -out "$work/certs/ca.crt" \
     2>/dev/null || fail "openssl req"
   start_server --tls-cert "$work/certs/ca.crt" --tls-key "$work/tls.key" --token-auth user:pass
+  echo "registry at $url"
   grep -q '^listening on https://' "$work/serve.log" || fail "TLS server did not say https"
   skopeo_ copy -q --dest-cert-dir "$work/certs" --dest-creds user:pass --preserve-digests \
-    "oci:$layout:v1" "docker://$host/tls/app:v1" || fail "skopeo push over TLS with token auth"
+    "oci:$layout:v1" "docker://$reg/tls/app:v1" || fail "skopeo push over TLS with token auth"
   rm -rf "$work/out3"
   skopeo_ copy -q --src-cert-dir "$work/certs" --src-creds user:pass --preserve-digests \
-    "docker://$host/tls/app:v1" "oci:$work/out3:v1" || fail "skopeo pull over TLS"
+    "docker://$reg/tls/app:v1" "oci:$work/out3:v1" || fail "skopeo pull over TLS"
   cmp -s "$layout/blobs/sha256/$layer" "$work/out3/blobs/sha256/$layer" || fail "TLS pull differs"
   code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$work/certs/ca.crt" \
-    "https://$host/v2/tls/app/manifests/v1")
+    "https://$reg/v2/tls/app/manifests/v1")
   [ "$code" = 401 ] || fail "anonymous TLS GET answered $code"
   stop_server || fail "coras serve (TLS) did not exit 0 on SIGTERM"
   echo "TLS + token auth: ok"
