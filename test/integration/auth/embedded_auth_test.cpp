@@ -2,6 +2,7 @@
 // tokens with scopes, one token fetch for many concurrent requests, expiry,
 // a token the registry forgot, OAuth2 refresh tokens, and what must never
 // receive credentials.
+#include "../embedded.hpp"
 #include "../remote/content.hpp"
 #include "../support.hpp"
 
@@ -33,28 +34,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr auto as_tuple = asio::as_tuple(use_awaitable);
+using coras::test::with_registry;
 
-template <class Body>
-void with_registry(registry_options o, Body body) {
-  asio::io_context ioc;
-  coras::server::registry srv(ioc.get_executor(), std::move(o));
-  srv.start();
-  std::exception_ptr failure;
-  asio::co_spawn(
-      ioc,
-      [&]() -> asio::awaitable<void> {
-        try {
-          co_await body(ioc.get_executor(), srv);
-        } catch (...) {
-          failure = std::current_exception();
-        }
-        srv.stop();
-      },
-      asio::detached);
-  ioc.run();
-  if (failure) std::rethrow_exception(failure);
-}
+constexpr auto as_tuple = asio::as_tuple(use_awaitable);
 
 repository repo_on(const client& c, const coras::server::registry& srv, std::string name) {
   coras::remote::repository_options o;

@@ -1,5 +1,6 @@
 // The HTTP client against the embedded registry (in-process, same io_context):
 // pooling, redirects, retries, time limits, cancellation, events, limits.
+#include "../embedded.hpp"
 #include "../support.hpp"
 
 #include <coras/core/digest.hpp>
@@ -34,30 +35,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr auto as_tuple = asio::as_tuple(use_awaitable);
+using coras::test::with_registry;
 
-// Runs `body(executor, server)` with a started registry on one io_context;
-// the registry stops when the body ends, however it ends.
-template <class Body>
-void with_registry(registry_options o, Body body) {
-  asio::io_context ioc;
-  registry srv(ioc.get_executor(), std::move(o));
-  srv.start();
-  std::exception_ptr failure;
-  asio::co_spawn(
-      ioc,
-      [&]() -> asio::awaitable<void> {
-        try {
-          co_await body(ioc.get_executor(), srv);
-        } catch (...) {
-          failure = std::current_exception();
-        }
-        srv.stop();
-      },
-      asio::detached);
-  ioc.run();
-  if (failure) std::rethrow_exception(failure);
-}
+constexpr auto as_tuple = asio::as_tuple(use_awaitable);
 
 request make(std::string method, std::string url) {
   request r;

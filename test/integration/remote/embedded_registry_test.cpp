@@ -3,6 +3,7 @@
 // without or with a wrong Docker-Content-Digest, bodies of unknown length,
 // tag pagination, hostile Link headers, warnings, corrupted content, and a
 // registry that refuses to mount.
+#include "../embedded.hpp"
 #include "../support.hpp"
 #include "content.hpp"
 
@@ -43,27 +44,13 @@ namespace {
 
 constexpr auto as_tuple = asio::as_tuple(use_awaitable);
 
-// Runs `body(client, server)` against a started embedded registry on one io_context.
+// Runs `body(client, server)`: an HTTP client and a started embedded registry.
 template <class Body>
 void with_registry(registry_options o, Body body) {
-  asio::io_context ioc;
-  coras::server::registry srv(ioc.get_executor(), std::move(o));
-  srv.start();
-  std::exception_ptr failure;
-  asio::co_spawn(
-      ioc,
-      [&]() -> asio::awaitable<void> {
-        try {
-          client c(ioc.get_executor());
-          co_await body(c, srv);
-        } catch (...) {
-          failure = std::current_exception();
-        }
-        srv.stop();
-      },
-      asio::detached);
-  ioc.run();
-  if (failure) std::rethrow_exception(failure);
+  coras::test::with_registry(std::move(o), [&](auto ex, auto& srv) -> asio::awaitable<void> {
+    client c(ex);
+    co_await body(c, srv);
+  });
 }
 
 coras::remote::repository_options plain() {
