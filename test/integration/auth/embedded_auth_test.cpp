@@ -270,3 +270,25 @@ TEST_CASE("auth: what never gets credentials", "[auth][safety]") {
     CHECK(d.message().find("downgrades https to http") != std::string::npos);
   });
 }
+
+TEST_CASE("auth: a body is sent again after the 401 that asked for a token", "[auth][token]") {
+  registry_options o;
+  o.token_auth = coras::server::credentials{"bob", "pw"};
+  with_registry(o, [](auto ex, coras::server::registry& srv) -> asio::awaitable<void> {
+    client c(ex, with_credentials(srv, {"bob", "pw", "", ""}));
+    auto repo = repo_on(c, srv, "resend/app");
+    // The very first request is a manifest PUT with a body: 401, token, PUT again.
+    const std::string json =
+        R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]})";
+    auto desc = co_await repo.async_push_bytes("application/vnd.oci.image.index.v1+json", json);
+    auto back = co_await repo.async_fetch_bytes(desc);
+    CHECK(back == json);
+    std::size_t puts = 0, unauthorized = 0;
+    for (const auto& r : srv.recent_requests()) {
+      puts += r.method == "PUT";
+      unauthorized += r.status == 401;
+    }
+    CHECK(puts == 2);
+    CHECK(unauthorized == 1);
+  });
+}
