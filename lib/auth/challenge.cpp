@@ -196,9 +196,59 @@ boost::system::result<token_answer> parse_token_response(std::string_view body, 
       a.expires_in = std::chrono::seconds(
           static_cast<long long>(std::min<std::uint64_t>(v->as_uint64(), 365ull * 24 * 3600)));
   }
+  if (const auto* v = o->if_contains("issued_at"); v && v->is_string())
+    a.issued_at = parse_rfc3339(v->as_string());
   if (const auto* v = o->if_contains("refresh_token"); v && v->is_string())
     a.refresh_token = std::string(v->as_string());
   return a;
+}
+
+std::chrono::seconds token_answer::remaining(std::chrono::system_clock::time_point now) const {
+  if (!issued_at) return expires_in;
+  // One second of slack for stamps cut to whole seconds; at most half the
+  // life taken off, so a server clock behind ours cannot make every token
+  // look expired on arrival (and a refetch storm follow).
+  auto left = std::chrono::duration_cast<std::chrono::seconds>(*issued_at + expires_in +
+                                                               std::chrono::seconds(1) - now);
+  return std::clamp(left, expires_in / 2, expires_in);
+}
+
+std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view s) {
+  // YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM)
+  auto digits = [&](std::size_t at, std::size_t n, int& out) {
+    if (at + n > s.size()) return false;
+    out = 0;
+    for (std::size_t i = at; i < at + n; ++i) {
+      if (s[i] < '0' || s[i] > '9') return false;
+      out = out * 10 + (s[i] - '0');
+    }
+    return true;
+  };
+  int y, mo, d, h, mi, sec;
+  if (!digits(0, 4, y) || s.size() < 20 || s[4] != '-' || !digits(5, 2, mo) || s[7] != '-' ||
+      !digits(8, 2, d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || !digits(11, 2, h) ||
+      s[13] != ':' || !digits(14, 2, mi) || s[16] != ':' || !digits(17, 2, sec))
+    return std::nullopt;
+  std::size_t i = 19;
+  if (i < s.size() && s[i] == '.')
+    for (++i; i < s.size() && s[i] >= '0' && s[i] <= '9';) ++i;  // fractions: dropped
+  int offset_minutes = 0;
+  if (i < s.size() && (s[i] == 'Z' || s[i] == 'z')) {
+    ++i;
+  } else if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
+    int oh, om;
+    if (!digits(i + 1, 2, oh) || i + 3 >= s.size() || s[i + 3] != ':' || !digits(i + 4, 2, om))
+      return std::nullopt;
+    offset_minutes = (s[i] == '-' ? -1 : 1) * (oh * 60 + om);
+    i += 6;
+  } else {
+    return std::nullopt;
+  }
+  if (i != s.size()) return std::nullopt;
+  using namespace std::chrono;
+  year_month_day ymd{year(y), month(static_cast<unsigned>(mo)), day(static_cast<unsigned>(d))};
+  if (!ymd.ok() || h > 23 || mi > 59 || sec > 60) return std::nullopt;
+  return sys_days(ymd) + hours(h) + minutes(mi) + seconds(sec) - minutes(offset_minutes);
 }
 
 std::string form_escape(std::string_view s) {

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -48,12 +49,25 @@ std::vector<std::string> split_scopes(std::string_view scope_param);
 struct token_answer {
   std::string token;
   std::chrono::seconds expires_in{60};  ///< the spec's default when absent
+  /// `issued_at` (RFC 3339) when present and well-formed.
+  std::optional<std::chrono::system_clock::time_point> issued_at;
   std::string refresh_token;
+
+  /// How long the token may still be used, counted from `now`: `expires_in`,
+  /// or less when `issued_at` says the token was issued earlier (a token
+  /// service handing out a cached token) — but at most half of it less, so
+  /// clock skew cannot make fresh tokens look expired, and never more, so it
+  /// cannot stretch a token's life either.
+  std::chrono::seconds remaining(std::chrono::system_clock::time_point now) const;
 };
 
 /// Reads `{"token"|"access_token", "expires_in", "issued_at", "refresh_token"}`.
 boost::system::result<token_answer> parse_token_response(std::string_view body,
                                                          std::string* why = nullptr);
+
+/// An RFC 3339 date-time (`2026-11-29T19:30:00Z`, fractions and offsets
+/// allowed); nullopt when malformed.
+std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view s);
 
 /// application/x-www-form-urlencoded escaping of one value.
 std::string form_escape(std::string_view s);

@@ -136,7 +136,8 @@ asio::awaitable<authorizer::cached> authorizer::fetch_token(http::client_impl& c
   if (!answer) throw coras::error(errc::invalid_response, "token from " + realm + ": " + why);
   ++tokens_fetched_;
   // Renew a little early so a token does not expire in flight.
-  auto life = std::chrono::duration_cast<clock_type::duration>(answer->expires_in);
+  auto life = std::chrono::duration_cast<clock_type::duration>(
+      answer->remaining(std::chrono::system_clock::now()));
   auto margin = std::min<clock_type::duration>(life / 10, std::chrono::seconds(30));
   co_return cached{"Bearer " + answer->token, clock_type::now() + life - margin};
 }

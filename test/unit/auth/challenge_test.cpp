@@ -88,3 +88,26 @@ TEST_CASE("auth: token responses", "[auth]") {
   CHECK_FALSE(parse_token_response(R"({"token":""})", &why).has_value());
   CHECK(form_escape("a b&c=d/é") == "a+b%26c%3Dd%2F%C3%A9");
 }
+
+TEST_CASE("auth: issued_at shortens a token's life, never lengthens it", "[auth]") {
+  using namespace std::chrono;
+  auto t = parse_rfc3339("2026-11-29T19:30:00Z");
+  REQUIRE(t.has_value());
+  CHECK(*t == sys_days(year(2026) / 11 / 29) + hours(19) + minutes(30));
+  CHECK(parse_rfc3339("2026-11-29T21:30:00.123456+02:00") == t);
+  CHECK(parse_rfc3339("2026-11-29T17:30:00-02:00") == t);
+  for (std::string_view bad : {"", "2026-11-29", "2026-13-01T00:00:00Z", "2026-11-29T19:30:00",
+                               "2026-11-29T19:30:00Zjunk", "2026-02-30T00:00:00Z"})
+    CHECK_FALSE(parse_rfc3339(bad).has_value());
+
+  auto a =
+      parse_token_response(R"({"token":"t","expires_in":300,"issued_at":"2026-11-29T19:30:00Z"})");
+  REQUIRE(a.has_value());
+  CHECK(a->remaining(*t) == seconds(300));
+  CHECK(a->remaining(*t + seconds(100)) == seconds(201));  // issued 100 s ago (+1 s slack)
+  CHECK(a->remaining(*t + seconds(400)) == seconds(150));  // skew: at most half taken off
+  CHECK(a->remaining(*t - seconds(50)) == seconds(300));   // our clock behind: not longer
+  auto b = parse_token_response(R"({"token":"t","expires_in":300,"issued_at":"yesterday"})");
+  REQUIRE(b.has_value());
+  CHECK(b->remaining(*t) == seconds(300));
+}
