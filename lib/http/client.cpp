@@ -82,10 +82,19 @@ struct connection {
   bool absolute_form = false;  // plain HTTP through a proxy: request targets are full URLs
   std::string session_key;     // key.str(): TLS sessions are cached per origin
 
+  // Beast reads as much as the buffer's free capacity (at least 512 bytes):
+  // a buffer left at its small first size turns a blob body into 512-byte
+  // reads (262,144 recvmsg calls for 128 MiB). 64 KiB per read instead.
+  static constexpr std::size_t read_buffer = 64 * 1024;
+
   connection(origin k, plain_stream s)
-      : key(std::move(k)), stream(std::move(s)), session_key(key.str()) {}
+      : key(std::move(k)), stream(std::move(s)), session_key(key.str()) {
+    buffer.reserve(read_buffer);
+  }
   connection(origin k, tls_stream s)
-      : key(std::move(k)), stream(std::move(s)), session_key(key.str()) {}
+      : key(std::move(k)), stream(std::move(s)), session_key(key.str()) {
+    buffer.reserve(read_buffer);
+  }
 
   beast::tcp_stream& lowest() {
     return std::visit([](auto& s) -> beast::tcp_stream& { return beast::get_lowest_layer(s); },

@@ -384,6 +384,9 @@ template <class Stream>
 asio::awaitable<void> serve(impl_ptr self, Stream& stream, bool tls) {
   auto& lowest = beast::get_lowest_layer(stream);
   beast::flat_buffer buffer;
+  // Beast reads as much as the buffer's free capacity: without this an
+  // upload arrives in 512-byte reads.
+  buffer.reserve(64 * 1024);
   std::unique_ptr<char[]> chunk(new char[chunk_size]);
   std::string head;
   head.reserve(1024);
