@@ -35,10 +35,6 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 // ---- usage texts ----
 
-std::string usage_of(std::string_view text) {
-  return std::string(text) + "\n" + global_options_usage;
-}
-
 constexpr std::string_view resolve_text = R"(usage: coras resolve REF
 
 Prints the digest ("sha256:…") of the manifest REF names. REF is
@@ -306,25 +302,6 @@ awaitable<void> tag_op(remote::repository repo, std::string ref, std::vector<std
 }
 
 // ---- argument handling ----
-
-// The synopsis: the usage text's first paragraph.
-std::string synopsis(std::string_view text) {
-  return std::string(text.substr(0, text.find("\n\n") + 1));
-}
-
-// Runs a command: parses `args` with `spec` (--help prints `text`), then `body`.
-template <class F>
-int command(std::string_view name, std::string_view text, std::span<const std::string_view> args,
-            global_options g, std::span<const option_spec> spec, F body) {
-  return guarded(name, synopsis(text), [&]() -> int {
-    auto a = parse_args(args, spec, g);
-    if (a.help) {
-      std::cout << usage_of(text);
-      return 0;
-    }
-    return body(a, g);
-  });
-}
 
 // Dispatches "manifest get …" and "blob put …" style groups.
 struct subcommand {

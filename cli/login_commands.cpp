@@ -41,27 +41,6 @@ config file (--registry-config), or from the credential helper it names.
 Fails when there was none.
 )";
 
-std::string usage_of(std::string_view text) {
-  return std::string(text) + "\n" + global_options_usage;
-}
-
-std::string synopsis(std::string_view text) {
-  return std::string(text.substr(0, text.find("\n\n") + 1));
-}
-
-template <class F>
-int command(std::string_view name, std::string_view text, std::span<const std::string_view> args,
-            global_options g, F body) {
-  return guarded(name, synopsis(text), [&]() -> int {
-    auto a = parse_args(args, {}, g);
-    if (a.help) {
-      std::cout << usage_of(text);
-      return 0;
-    }
-    return body(a, g);
-  });
-}
-
 const std::string& registry_argument(const parsed_args& a) {
   expect_positionals(a, 1, 1);
   const auto& name = a.positionals[0];
@@ -82,7 +61,7 @@ awaitable<void> ping_op(remote::registry reg) {
 }  // namespace
 
 int login(std::span<const std::string_view> args, const global_options& g) {
-  return command("login", login_text, args, g, [](const parsed_args& a, global_options opts) {
+  return command("login", login_text, args, g, {}, [](const parsed_args& a, global_options opts) {
     const auto& name = registry_argument(a);
     if (opts.username.empty()) throw usage_error{"-u USER is required"};
     if (opts.password.empty() && !opts.password_stdin)
@@ -105,7 +84,7 @@ int login(std::span<const std::string_view> args, const global_options& g) {
 }
 
 int logout(std::span<const std::string_view> args, const global_options& g) {
-  return command("logout", logout_text, args, g, [](const parsed_args& a, global_options opts) {
+  return command("logout", logout_text, args, g, {}, [](const parsed_args& a, global_options opts) {
     const auto& name = registry_argument(a);
     if (!opts.username.empty() || !opts.password.empty() || opts.password_stdin)
       throw usage_error{"logout takes no -u, -p or --password-stdin"};

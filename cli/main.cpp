@@ -4,12 +4,13 @@
 #include "options.hpp"
 
 #include <iostream>
+#include <string>
 #include <string_view>
 #include <vector>
 
 namespace {
 
-constexpr const char* usage = R"(usage: coras [global options] <command> [options]
+constexpr const char* usage_head = R"(usage: coras [global options] <command> [options]
 
 commands:
   resolve REF                          print the digest of a manifest
@@ -36,23 +37,16 @@ commands:
 REF is registry/repository:tag or registry/repository@sha256:…;
 REPO is registry/repository; REGISTRY is host[:port].
 
-global options (before or after the command; not for serve):
-  --plain-http              talk plain HTTP instead of HTTPS
-  --ca-file FILE            also trust the CA certificates in FILE (PEM)
-  --insecure                do not verify TLS certificates (tests only)
-  -v                        one line per HTTP request on stderr
-  -u, --username USER       log in as USER (with -p or --password-stdin)
-                            instead of using the stored credentials
-  -p, --password PASS       USER's password (visible in the process list)
-  --password-stdin          read USER's password from stdin
-  --registry-config FILE    the docker config file with stored credentials
-                            (default: $DOCKER_CONFIG/config.json, else
-                            ~/.docker/config.json)
-  -h, --help                this text
+)";
 
-Exit status: 0 success, 1 failure ("coras: error: …" on stderr), 2 usage error.
+constexpr const char* usage_tail =
+    R"(Exit status: 0 success, 1 failure ("coras: error: …" on stderr), 2 usage error.
 Run "coras <command> --help" for a command's options.
 )";
+
+// The global options' text is shared with every command's --help.
+const std::string usage =
+    std::string(usage_head) + coras::cli::global_options_usage + "\n" + usage_tail;
 
 }  // namespace
 

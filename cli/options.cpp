@@ -16,7 +16,8 @@
 
 namespace coras::cli {
 
-const char* const global_options_usage = R"(global options (before or after the command):
+const char* const global_options_usage =
+    R"(global options (before or after the command; not for serve):
   --plain-http              talk plain HTTP instead of HTTPS
   --ca-file FILE            also trust the CA certificates in FILE (PEM)
   --insecure                do not verify TLS certificates (tests only)
@@ -303,6 +304,14 @@ int guarded(std::string_view command, const std::string& usage, const std::funct
     print_error(e.what());
     return 1;
   }
+}
+
+std::string usage_of(std::string_view text) {
+  return std::string(text) + "\n" + global_options_usage;
+}
+
+std::string synopsis(std::string_view text) {
+  return std::string(text.substr(0, text.find("\n\n") + 1));
 }
 
 }  // namespace coras::cli

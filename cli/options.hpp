@@ -14,6 +14,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <optional>
@@ -152,5 +153,25 @@ void print_error(std::string_view message);
 /// `usage` — the short form — and a pointer to --help, on stderr) and any
 /// other exception into 1 ("coras: error: …").
 int guarded(std::string_view command, const std::string& usage, const std::function<int()>& body);
+
+/// A command's usage text followed by the global options.
+std::string usage_of(std::string_view text);
+/// The synopsis: the usage text's first paragraph.
+std::string synopsis(std::string_view text);
+
+/// Runs a command: parses `args` with `spec` (`--help` prints `text` with the
+/// global options), then `body(parsed_args, global_options)`, under `guarded`.
+template <class F>
+int command(std::string_view name, std::string_view text, std::span<const std::string_view> args,
+            global_options g, std::span<const option_spec> spec, F body) {
+  return guarded(name, synopsis(text), [&]() -> int {
+    auto a = parse_args(args, spec, g);
+    if (a.help) {
+      std::cout << usage_of(text);
+      return 0;
+    }
+    return body(a, g);
+  });
+}
 
 }  // namespace coras::cli

@@ -55,29 +55,6 @@ options:
 
 constexpr std::string_view title_annotation = "org.opencontainers.image.title";
 
-std::string usage_of(std::string_view text) {
-  return std::string(text) + "\n" + global_options_usage;
-}
-
-// The synopsis: the usage text's first paragraph.
-std::string synopsis(std::string_view text) {
-  return std::string(text.substr(0, text.find("\n\n") + 1));
-}
-
-// Runs a command: parses `args` with `spec` (--help prints `text`), then `body`.
-template <class F>
-int command(std::string_view name, std::string_view text, std::span<const std::string_view> args,
-            global_options g, std::span<const option_spec> spec, F body) {
-  return guarded(name, synopsis(text), [&]() -> int {
-    auto a = parse_args(args, spec, g);
-    if (a.help) {
-      std::cout << usage_of(text);
-      return 0;
-    }
-    return body(a, g);
-  });
-}
-
 // The value of an option given at most once; nullptr when absent.
 const std::string* single(const parsed_args& a, std::string_view name) {
   if (a.get_all(name).size() > 1) throw usage_error{std::string(name) + " given more than once"};
