@@ -149,7 +149,8 @@ asio::awaitable<std::string> authorizer::bearer(http::client_impl& c, const std:
                                                 std::vector<std::string> scopes,
                                                 std::string stale) {
   if (auto hit = lookup(key); hit && hit->header != stale) co_return hit->header;
-  if (auto in_flight = flights_[key]) {
+  if (auto it = flights_.find(key); it != flights_.end()) {
+    auto in_flight = it->second;  // the entry goes when the fetch ends
     co_await in_flight->wait();
     co_return in_flight->header;
   }

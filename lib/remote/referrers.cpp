@@ -81,11 +81,8 @@ std::vector<descriptor> decode_index(std::string_view json, std::string_view met
   return std::move(index->manifests);
 }
 
-// The Referrers API says it is not there (404 without NAME_UNKNOWN, or a
-// response that is not an index): fall back to the tag schema.
-struct api_unsupported {};
-
-// Lists by the Referrers API. Returns false when the registry lacks it.
+// Lists by the Referrers API. Returns false when the registry lacks it (404
+// without NAME_UNKNOWN, or a first answer that is not an index).
 awaitable<bool> referrers_by_api(state_ptr s, descriptor subject, std::string artifact_type,
                                  referrers_handler on_page) {
   auto url = referrers_url(*s, subject.digest, artifact_type);
