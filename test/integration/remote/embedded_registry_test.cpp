@@ -534,3 +534,17 @@ TEST_CASE("remote: a failed delete of the old referrers index is referrers_gc_fa
     CHECK(still_there);
   });
 }
+
+TEST_CASE("remote: a push whose size is wrong opens no upload session", "[remote]") {
+  with_registry({}, [](client& c, coras::server::registry& srv) -> asio::awaitable<void> {
+    auto repo = repo_on(c, srv, "size/check");
+    auto desc = descriptor::for_content("application/octet-stream", "twelve bytes");
+    desc.size = 11;
+    srv.clear_request_log();
+    diagnostics d;
+    auto [ec] =
+        co_await repo.async_push(desc, coras::http::memory_body("twelve bytes"), d, as_tuple);
+    CHECK(ec == errc::size_mismatch);
+    CHECK(srv.recent_requests().empty());
+  });
+}
