@@ -50,6 +50,20 @@ std::string join(const std::vector<std::string>& v) {
   return out;
 }
 
+// An OAuth2 token request (RFC 6749 §4.3/§6) with `grant` and the usual fields.
+http::request oauth2_request(const std::string& realm, std::string grant,
+                             const std::string& service, const std::vector<std::string>& scopes) {
+  http::request req;
+  req.method = "POST";
+  req.url = realm;
+  grant += "&client_id=coras";
+  if (!service.empty()) grant += "&service=" + form_escape(service);
+  if (!scopes.empty()) grant += "&scope=" + form_escape(join(scopes));
+  req.headers.set("Content-Type", "application/x-www-form-urlencoded");
+  req.body = http::memory_body(std::move(grant));
+  return req;
+}
+
 [[noreturn]] void refuse(std::string what) { throw coras::error(errc::unauthorized, what); }
 
 }  // namespace
@@ -79,14 +93,9 @@ asio::awaitable<authorizer::cached> authorizer::fetch_token(http::client_impl& c
   http::request req;
   if (!cred.refresh_token.empty()) {
     // OAuth2: exchange the identity token (the registry's refresh grant).
-    req.method = "POST";
-    req.url = realm;
-    std::string form = "grant_type=refresh_token&refresh_token=" + form_escape(cred.refresh_token) +
-                       "&client_id=coras";
-    if (!service.empty()) form += "&service=" + form_escape(service);
-    if (!scopes.empty()) form += "&scope=" + form_escape(join(scopes));
-    req.headers.set("Content-Type", "application/x-www-form-urlencoded");
-    req.body = http::memory_body(std::move(form));
+    req = oauth2_request(
+        realm, "grant_type=refresh_token&refresh_token=" + form_escape(cred.refresh_token), service,
+        scopes);
   } else {
     req.url = realm;
     char sep = realm.find('?') == std::string::npos ? '?' : '&';
@@ -107,15 +116,10 @@ asio::awaitable<authorizer::cached> authorizer::fetch_token(http::client_impl& c
   if ((resp.status() == 404 || resp.status() == 405) && method == "GET" && !cred.username.empty()) {
     // A token service that only speaks OAuth2: the password grant.
     co_await resp.impl()->discard();
-    http::request post;
-    post.method = "POST";
-    post.url = realm;
-    std::string form = "grant_type=password&username=" + form_escape(cred.username) +
-                       "&password=" + form_escape(cred.password) + "&client_id=coras";
-    if (!service.empty()) form += "&service=" + form_escape(service);
-    if (!scopes.empty()) form += "&scope=" + form_escape(join(scopes));
-    post.headers.set("Content-Type", "application/x-www-form-urlencoded");
-    post.body = http::memory_body(std::move(form));
+    auto post = oauth2_request(realm,
+                               "grant_type=password&username=" + form_escape(cred.username) +
+                                   "&password=" + form_escape(cred.password),
+                               service, scopes);
     resp = co_await c.send_plain(std::move(post));
   }
   if (resp.status() != 200) {
