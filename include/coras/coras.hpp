@@ -3,6 +3,7 @@
 
 #include <coras/auth/credential.hpp>
 #include <coras/auth/docker_config.hpp>
+#include <coras/content/store.hpp>
 #include <coras/core/descriptor.hpp>
 #include <coras/core/digest.hpp>
 #include <coras/core/error.hpp>

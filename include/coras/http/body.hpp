@@ -1,6 +1,8 @@
 // Request bodies: where the bytes of a PUT/PATCH/POST come from.
 #pragma once
 
+#include <coras/core/digest.hpp>
+
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/buffer.hpp>
 
@@ -36,6 +38,11 @@ class body_source {
   /// piece; nullopt (the default) for streamed sources. The buffer must stay
   /// valid while the source lives.
   virtual std::optional<boost::asio::const_buffer> contiguous() const { return std::nullopt; }
+  /// The digest this source checks its own bytes against: a source that
+  /// returns one promises that its read reaching the end throws unless the
+  /// content hashed to it (coras's blob readers do). A consumer that would
+  /// hash the same bytes only to check them may rely on it. Default: nullopt.
+  virtual std::optional<digest> verified_digest() const { return std::nullopt; }
 };
 
 /// A body held in memory (shared, so a retry or redirect re-sends it without a copy).

@@ -1,0 +1,60 @@
+// The one interface the copy layer speaks to: a place that holds content
+// (blobs and manifests by digest, manifests by tag). A remote repository, an
+// OCI image layout directory and an in-memory store all implement it.
+#pragma once
+
+#include <coras/core/descriptor.hpp>
+#include <coras/http/body.hpp>
+
+#include <boost/asio/awaitable.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace coras::content {
+
+/// A content store. Every function is a coroutine; callers `co_await` them
+/// from any executor, concurrently (implementations are thread-safe).
+/// Arguments are taken by value so that they outlive the suspended call.
+/// Failures throw `coras::error` / `boost::system::system_error` with the
+/// `coras::errc` codes (`not_found`, `digest_mismatch`, `size_mismatch`, …).
+class store {
+ public:
+  virtual ~store() = default;
+
+  /// What the store is, for messages and progress ("oci:/tmp/img",
+  /// "registry.example/repo").
+  virtual std::string describe() const = 0;
+
+  /// The content of `target`, streamed. The source checks what it hands out:
+  /// it never returns a byte beyond `target.size`, and its read that reaches
+  /// the end returns only after the content hashed to `target.digest`
+  /// (throwing `errc::digest_mismatch` otherwise), so a consumer that reads
+  /// to the end has verified bytes. `errc::not_found` when absent.
+  virtual boost::asio::awaitable<std::shared_ptr<http::body_source>> fetch(descriptor target) = 0;
+
+  /// Stores `content`, which must be `expected` (size and digest); nothing
+  /// becomes visible before it is verified. Pushing content the store already
+  /// has is not an error. A manifest is stored untagged.
+  virtual boost::asio::awaitable<void> push(descriptor expected,
+                                            std::shared_ptr<http::body_source> content) = 0;
+
+  /// Whether the store holds `target` (by digest).
+  virtual boost::asio::awaitable<bool> exists(descriptor target) = 0;
+
+  /// The manifest descriptor a tag or digest names; `errc::not_found` when
+  /// absent, `errc::invalid_reference` when `reference` is neither.
+  virtual boost::asio::awaitable<descriptor> resolve(std::string reference) = 0;
+
+  /// Points tag `reference` at manifest `target` (which the store holds).
+  virtual boost::asio::awaitable<void> tag(descriptor target, std::string reference) = 0;
+
+  /// The manifests whose `subject` is `subject` (referrers), or nullopt when
+  /// this store cannot list them. The default: nullopt.
+  virtual boost::asio::awaitable<std::optional<std::vector<descriptor>>> predecessors(
+      descriptor subject);
+};
+
+}  // namespace coras::content
