@@ -159,6 +159,11 @@ void hooks::cut_blob_gets(std::deque<std::uint64_t> offsets) {
   cuts_ = std::move(offsets);
 }
 
+void hooks::cut_uploads(std::deque<std::uint64_t> offsets) {
+  std::lock_guard lock(mutex_);
+  upload_cuts_ = std::move(offsets);
+}
+
 void hooks::set_status_fault(status_fault f) {
   std::lock_guard lock(mutex_);
   if (f.count == 0)
@@ -192,6 +197,7 @@ void hooks::set_redirect(std::string base_url) {
 void hooks::clear_faults() {
   std::lock_guard lock(mutex_);
   cuts_.clear();
+  upload_cuts_.clear();
   status_.reset();
   delay_.reset();
   header_.reset();
@@ -230,6 +236,14 @@ std::optional<std::uint64_t> hooks::take_cut() {
   if (cuts_.empty()) return std::nullopt;
   auto n = cuts_.front();
   cuts_.pop_front();
+  return n;
+}
+
+std::optional<std::uint64_t> hooks::take_upload_cut() {
+  std::lock_guard lock(mutex_);
+  if (upload_cuts_.empty()) return std::nullopt;
+  auto n = upload_cuts_.front();
+  upload_cuts_.pop_front();
   return n;
 }
 
@@ -385,14 +399,35 @@ bool dispatcher::on_body(exchange& ex, std::string_view chunk) {
     ex.collected.append(chunk);
     return true;
   }
-  if (ex.sink == body_sink::upload && !ex.session->append(chunk)) {
+  if (ex.sink != body_sink::upload) return true;
+  // An upload cut keeps the bytes before the cut and drops the request.
+  bool cut = false;
+  if (ex.cut_after) {
+    const std::uint64_t room = *ex.cut_after - ex.received;
+    if (chunk.size() >= room) {
+      chunk = chunk.substr(0, static_cast<std::size_t>(room));
+      cut = true;
+    }
+  }
+  if (!ex.session->append(chunk)) {
     set_text(ex.out, 500, "cannot store upload\n");
     ex.out.close = true;
     store_->drop_upload(ex.session->id());
     abort(ex);
     return false;
   }
+  ex.received += chunk.size();
+  if (cut) {
+    drop_request(ex);
+    return false;
+  }
   return true;
+}
+
+void dispatcher::drop_request(exchange& ex) {
+  abort(ex);
+  ex.out = reply{};
+  ex.out.drop = true;
 }
 
 void dispatcher::finish(exchange& ex) {
@@ -742,7 +777,7 @@ void dispatcher::handle_upload(exchange& ex, const boost::urls::params_view& par
       return;
     }
     if (ex.head.content_length && *ex.head.content_length != r->last - r->first + 1)
-      return set_error(out, registry_errc::blob_upload_invalid,
+      return set_error(out, registry_errc::size_invalid,
                        "Content-Range and Content-Length disagree");
   }
   if (!session->try_acquire())
@@ -752,12 +787,15 @@ void dispatcher::handle_upload(exchange& ex, const boost::urls::params_view& par
   ex.expected = expected;
   ex.sink = body_sink::upload;
   if (ex.head.content_length) ex.session->reserve(*ex.head.content_length);
+  if (ex.head.has_body()) ex.cut_after = hooks_.take_upload_cut();
 }
 
 void dispatcher::finish_upload(exchange& ex) {
   if (ex.sink != body_sink::upload || !ex.session) return;
   auto& out = ex.out;
   const auto& name = ex.where.name;
+  // The whole body arrived before the cut point: stored, and the response lost.
+  if (ex.cut_after) return drop_request(ex);
   if (ex.head.method == verb::patch) {
     out.status = 202;
     set_upload_headers(out, name, *ex.session);

@@ -64,6 +64,7 @@ struct reply {
   std::uint64_t length = 0;
   bool head_only = false;  // HEAD: announce the body's length, send no body
   bool close = false;      // close the connection after this response
+  bool drop = false;       // send nothing, close the connection (an upload cut, fault f)
 
   // Faults chosen for this response.
   std::chrono::milliseconds delay{0};  // before the headers
@@ -99,12 +100,14 @@ class hooks {
   void set_delay_fault(delay_fault f);
   void set_redirect(std::string base_url);
   void set_header_fault(header_fault f);
+  void cut_uploads(std::deque<std::uint64_t> offsets);
   void clear_faults();
 
   std::optional<status_fault> take_status_fault(std::string_view path);
   std::optional<delay_fault> take_delay_fault(std::string_view path);
   std::optional<header_fault> take_header_fault(std::string_view path, std::string_view method);
   std::optional<std::uint64_t> take_cut();
+  std::optional<std::uint64_t> take_upload_cut();
   std::string redirect_base() const;
 
  private:
@@ -112,6 +115,7 @@ class hooks {
   std::size_t log_capacity_;
   std::deque<request_record> log_;
   std::deque<std::uint64_t> cuts_;
+  std::deque<std::uint64_t> upload_cuts_;
   std::optional<status_fault> status_;
   std::optional<delay_fault> delay_;
   std::optional<header_fault> header_;
@@ -135,7 +139,10 @@ struct exchange {
   std::shared_ptr<upload> session;
   bool session_acquired = false;
   std::optional<digest> expected;  // upload finishing with ?digest=
-  std::string token_grant;         // token POST: the form is parsed in finish()
+  // Upload cut (fault f): this request's body is cut after this many bytes.
+  std::optional<std::uint64_t> cut_after;
+  std::uint64_t received = 0;  // body bytes appended to `session` by this request
+  std::string token_grant;     // token POST: the form is parsed in finish()
   reply out;
 };
 
@@ -168,6 +175,8 @@ class dispatcher {
   void handle_upload_start(exchange& ex, const boost::urls::params_view& params);
   void handle_upload(exchange& ex, const boost::urls::params_view& params);
   void finish_upload(exchange& ex);
+  /// Upload cut (fault f): releases the session and asks for no response.
+  void drop_request(exchange& ex);
   void handle_referrers(exchange& ex, const boost::urls::params_view& params);
   void handle_list(exchange& ex, const boost::urls::params_view& params);
   void token_reply(exchange& ex, const std::vector<scope>& granted, bool with_refresh,

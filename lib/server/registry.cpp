@@ -491,6 +491,10 @@ asio::awaitable<void> serve(impl_ptr self, Stream& stream, bool tls) {
         ex.out.close = true;
     }
 
+    if (ex.out.drop) {  // an upload cut (fault f): no response, the connection closes
+      self->hooks.record(make_record(parser, 0));
+      break;
+    }
     if (ex.head.method == detail::verb::head) ex.out.head_only = true;  // never a body
     self->hooks.record(make_record(parser, ex.out.status));
     const bool keep_alive = req.keep_alive() && !ex.out.close && !body_left;
@@ -605,6 +609,13 @@ void registry::redirect_blob_gets(std::string base_url) {
 void registry::inject_headers(header_fault fault) {
   impl_->hooks.set_header_fault(std::move(fault));
 }
+void registry::cut_uploads(std::uint64_t after_bytes, unsigned count) {
+  impl_->hooks.cut_uploads(std::deque<std::uint64_t>(count, after_bytes));
+}
+void registry::cut_uploads(std::vector<std::uint64_t> offsets) {
+  impl_->hooks.cut_uploads(std::deque<std::uint64_t>(offsets.begin(), offsets.end()));
+}
+std::size_t registry::drop_upload_sessions() { return impl_->store->drop_uploads(); }
 void registry::clear_faults() { impl_->hooks.clear_faults(); }
 
 }  // namespace coras::server

@@ -315,6 +315,13 @@ void storage::drop_upload(std::string_view id) {
   uploads_.erase(it);
 }
 
+std::size_t storage::drop_uploads() {
+  std::unordered_map<std::string, std::shared_ptr<upload>> doomed;  // destroyed outside the lock
+  std::lock_guard lock(mutex_);
+  doomed.swap(uploads_);
+  return doomed.size();
+}
+
 storage::commit_status storage::commit_upload(const std::shared_ptr<upload>& session,
                                               const digest& expected, std::string* actual) {
   struct dropper {

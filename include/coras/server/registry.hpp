@@ -122,7 +122,9 @@ struct request_record {
   std::string method;
   std::string target;  ///< path and query, as sent
   bool authorization = false;
-  unsigned status = 0;  ///< the status answered
+  /// The status answered; 0 when no response was sent: an upload request cut
+  /// by `registry::cut_uploads` (fault f).
+  unsigned status = 0;
   /// Selected request headers, when present: Host, Range, Content-Type,
   /// Content-Length, Content-Range, Transfer-Encoding, Accept, Expect, User-Agent.
   std::vector<std::pair<std::string, std::string>> headers;
@@ -235,7 +237,34 @@ class registry {
   void redirect_blob_gets(std::string base_url);
   /// Fault (e), see `header_fault`. Replaces a pending header fault.
   void inject_headers(header_fault fault);
-  /// Removes every pending fault and the redirect.
+  /// Fault (f): cut the next `count` upload requests that carry a body — PATCH
+  /// or PUT (`?digest=` with a last chunk) on `/v2/<name>/blobs/uploads/<uuid>`
+  /// — after `after_bytes` bytes of that request's body. The bytes received up
+  /// to the cut stay in the session, as distribution keeps them: the status
+  /// GET reports them (`Range: 0-<last>`) and the next PATCH continues after
+  /// them. The rest of the request is not processed (a cut PUT commits
+  /// nothing, the session stays open) and the connection is closed without a
+  /// response (an RST when the client is still sending). A body of at most
+  /// `after_bytes` bytes is stored whole before the close: a lost response.
+  /// Requests without a body, requests refused before their body is read (404,
+  /// 416, an injected status…) and monolithic `POST ?digest=` uploads are
+  /// never cut and do not count. The request log records a cut request with
+  /// status 0. Replaces pending upload cuts; `count == 0` removes them.
+  void cut_uploads(std::uint64_t after_bytes, unsigned count = 1);
+  /// Fault (f), one offset per request: the next upload request with a body is
+  /// cut after `offsets[0]` bytes of its body, the one after it after
+  /// `offsets[1]`, and so on. Replaces pending upload cuts.
+  void cut_uploads(std::vector<std::uint64_t> offsets);
+  /// Fault (g), immediate: the registry "loses" every upload session in
+  /// progress. The next GET, PATCH, PUT or DELETE on any of them answers 404
+  /// `BLOB_UPLOAD_UNKNOWN`; their bytes are discarded (disk storage: the files
+  /// under root/uploads are removed). The sessions live in the storage, so with
+  /// a shared storage the other registries lose them too. A request streaming
+  /// into a session at the moment of the call completes as if nothing happened
+  /// (a PATCH answers 202, a PUT may still commit); the next one gets the 404.
+  /// Returns how many sessions were dropped. Nothing for `clear_faults()` to undo.
+  std::size_t drop_upload_sessions();
+  /// Removes every pending fault (upload cuts included) and the redirect.
   void clear_faults();
 
  private:

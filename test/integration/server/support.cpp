@@ -125,9 +125,10 @@ struct http_client::impl {
     lowest().expires_after(op_timeout);
     http::async_write(s, req, [&](boost::system::error_code e, std::size_t) { ec = e; });
     run();
-    if (ec) {
+    if (ec) {  // e.g. the server closed mid-body: the connection is unusable
       out.error = "write: " + ec.message();
       out.complete = false;
+      close();
       return out;
     }
     std::optional<http::response_parser<http::string_body>> p;
