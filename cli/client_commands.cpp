@@ -90,9 +90,12 @@ Run "coras blob <command> --help" for a command's options.
 
 constexpr std::string_view blob_get_text = R"(usage: coras blob get REPO@DIGEST -o FILE|-
 
-Fetches a blob. With -o FILE the bytes go to FILE.coras-tmp and FILE appears
-only once they match DIGEST. With -o - they are streamed to stdout as they
-arrive; a mismatch is then reported at the end (exit 1, nothing more written).
+Fetches a blob. With -o FILE the bytes go to FILE.partial and FILE appears
+only once they match DIGEST. An interrupted download leaves FILE.partial
+behind, and the next run continues from it (its bytes are hashed again, not
+trusted). Big blobs come as parallel ranges. A broken connection is resumed
+where it stopped. With -o - the bytes are streamed to stdout as they arrive;
+a mismatch is then reported at the end (exit 1, nothing more written).
 
 options:
   -o, --output FILE|-       where to write the blob (required)
@@ -227,6 +230,12 @@ awaitable<void> blob_get_file_op(remote::repository repo, std::string digest,
   diagnostics d;
   auto [ec, desc] = co_await repo.async_resolve_blob(digest, d, use_tuple);
   check(ec, d);
+  auto partial = path;
+  partial += ".partial";
+  std::error_code size_ec;
+  const auto have = std::filesystem::file_size(partial, size_ec);
+  if (!size_ec && have > 0 && have <= static_cast<std::uint64_t>(desc.size))
+    std::cerr << "coras: resuming from byte " << have << " of " << partial.string() << '\n';
   auto [fetch_ec] = co_await repo.async_fetch_to_file(desc, path, d, use_tuple);
   check(fetch_ec, d);
 }

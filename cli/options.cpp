@@ -83,8 +83,10 @@ boost::asio::awaitable<auth::credential> scoped_credential(
 }
 
 http::client_options client_options_for(const global_options& g,
-                                        const std::shared_ptr<credential_scope>& scope) {
+                                        const std::shared_ptr<credential_scope>& scope,
+                                        boost::asio::any_io_executor work) {
   http::client_options o;
+  o.work_executor = std::move(work);
   if (scope->credential)
     o.credentials = [scope](std::string registry) {
       return scoped_credential(scope, std::move(registry));
@@ -254,8 +256,9 @@ void print_error(std::string_view message) {
 }
 
 session::session(const global_options& g)
-    : scope_(std::make_shared<credential_scope>(credential_scope{command_line_credential(g), {}})),
-      client_(ioc_.get_executor(), client_options_for(g, scope_)) {
+    : work_(2),
+      scope_(std::make_shared<credential_scope>(credential_scope{command_line_credential(g), {}})),
+      client_(ioc_.get_executor(), client_options_for(g, scope_, work_.get_executor())) {
   options_.plain_http = g.plain_http;
 }
 

@@ -11,6 +11,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include <filesystem>
 #include <functional>
@@ -141,6 +142,7 @@ class session {
 
  private:
   boost::asio::io_context ioc_;              // first: outlives the client
+  boost::asio::thread_pool work_;            // hashing and file I/O of transfers
   std::shared_ptr<credential_scope> scope_;  // before client_: its options use it
   http::client client_;
   remote::registry_options options_;

@@ -6,9 +6,11 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include <chrono>
 #include <csignal>
 #include <exception>
 #include <iostream>
+#include <limits>
 #include <optional>
 #include <string>
 
@@ -32,6 +34,9 @@ options:
   --basic-auth USER:PASS    require HTTP basic auth
   --token-auth USER:PASS    require bearer tokens from the built-in /token endpoint
   --anonymous-pull          allow pulls without credentials
+  --stall-blob-gets MS      test hook: every blob GET pauses MS milliseconds
+                            after sending half of its body (to interrupt
+                            downloads on purpose)
   -h, --help                this text
 )";
 
@@ -71,7 +76,8 @@ server::credentials parse_credentials(std::string_view option, std::string_view 
   return {std::string(text.substr(0, colon)), std::string(text.substr(colon + 1))};
 }
 
-server::registry_options parse(std::span<const std::string_view> args, bool& help) {
+server::registry_options parse(std::span<const std::string_view> args, bool& help,
+                               std::chrono::milliseconds& stall) {
   server::registry_options o;
   o.port = 5000;
   for (std::size_t i = 0; i < args.size(); ++i) {
@@ -108,6 +114,11 @@ server::registry_options parse(std::span<const std::string_view> args, bool& hel
       o.token_auth = parse_credentials(arg, value());
     } else if (arg == "--anonymous-pull") {
       o.anonymous_pull = true;
+    } else if (arg == "--stall-blob-gets") {
+      auto v = std::string(value());
+      if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos || v.size() > 9)
+        throw usage_error{"--stall-blob-gets needs milliseconds"};
+      stall = std::chrono::milliseconds(std::stoul(v));
     } else {
       throw usage_error{"unknown option \"" + std::string(arg) + "\""};
     }
@@ -122,8 +133,9 @@ server::registry_options parse(std::span<const std::string_view> args, bool& hel
 int serve(std::span<const std::string_view> args) {
   server::registry_options options;
   bool help = false;
+  std::chrono::milliseconds stall{0};
   try {
-    options = parse(args, help);
+    options = parse(args, help, stall);
   } catch (const usage_error& e) {
     std::cerr << "coras serve: " << e.message << "\n\n" << serve_usage;
     return 2;
@@ -136,6 +148,13 @@ int serve(std::span<const std::string_view> args) {
     boost::asio::io_context ioc(1);
     server::registry reg(ioc.get_executor(), options);
     reg.start();
+    if (stall.count() > 0) {
+      server::delay_fault f;
+      f.mid_body = stall;
+      f.path_contains = "/blobs/";
+      f.count = std::numeric_limits<unsigned>::max();
+      reg.inject_delay(f);
+    }
     boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code&, int) {
       reg.stop();

@@ -36,6 +36,7 @@ class coras_category_impl final : public boost::system::error_category {
       case errc::too_many_redirects: return "too many redirects";
       case errc::referrers_capability_conflict: return "referrers capability already set";
       case errc::referrers_gc_failed: return "failed to delete a dangling referrers index";
+      case errc::invalid_argument: return "invalid argument";
     }
     return "unknown coras error";
   }

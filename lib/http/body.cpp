@@ -24,6 +24,11 @@ class memory_source final : public body_source {
     offset_ = 0;
     return true;
   }
+  bool seek(std::uint64_t offset) override {
+    if (offset > bytes_->size()) return false;
+    offset_ = static_cast<std::size_t>(offset);
+    return true;
+  }
   std::optional<boost::asio::const_buffer> contiguous() const override {
     return boost::asio::buffer(*bytes_);
   }
@@ -58,6 +63,11 @@ class file_source final : public body_source {
   }
   bool rewind() override {
     done_ = 0;
+    return true;
+  }
+  bool seek(std::uint64_t offset) override {
+    if (offset > length_) return false;
+    done_ = offset;
     return true;
   }
 

@@ -1,5 +1,6 @@
 #include "exchange.hpp"
 
+#include "auth/challenge.hpp"
 #include "core/json_codec.hpp"
 #include "http/client_impl.hpp"
 #include "http/protocol.hpp"
@@ -29,6 +30,23 @@ std::string query_escape(std::string_view s) {
     }
   }
   return out;
+}
+
+std::string blob_url(const repository_state& s, const digest& d) {
+  return s.base + "blobs/" + d.str();
+}
+
+// A request with the token scope its method needs on this repository (the
+// seed's AppendRepositoryScope: pushing needs pull too).
+http::request make_request(const repository_state& s, std::string method, std::string url) {
+  http::request req;
+  const char* actions = method == "DELETE"                      ? "delete"
+                        : (method == "GET" || method == "HEAD") ? "pull"
+                                                                : "pull,push";
+  req.scopes.push_back(auth::detail::repository_scope(s.ref.repository(), actions));
+  req.method = std::move(method);
+  req.url = std::move(url);
+  return req;
 }
 
 std::string page_query(std::size_t page_size, std::string_view last) {

@@ -43,6 +43,13 @@ using boost::asio::awaitable;
 /// "https://host/v2/" for a registry name (docker.io → registry-1.docker.io).
 std::string v2_base(std::string_view registry, bool plain_http);
 
+/// `<base>blobs/<digest>`.
+std::string blob_url(const repository_state& s, const digest& d);
+
+/// A request with the token scope its method needs on this repository (the
+/// seed's AppendRepositoryScope: pushing needs pull too).
+http::request make_request(const repository_state& s, std::string method, std::string url);
+
 /// Percent-encodes a query parameter value.
 std::string query_escape(std::string_view s);
 

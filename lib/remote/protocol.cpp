@@ -219,4 +219,47 @@ std::vector<descriptor> filter_referrers(std::vector<descriptor> list,
   return list;
 }
 
+namespace {
+bool parse_number(std::string_view s, std::uint64_t& out) {
+  if (s.empty() || s.size() > 19) return false;
+  std::uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  out = v;
+  return true;
+}
+}  // namespace
+
+std::optional<byte_range> parse_byte_range(std::string_view h, bool with_unit) {
+  auto trim = [](std::string_view v) {
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+    return v;
+  };
+  h = trim(h);
+  byte_range r;
+  if (with_unit) {
+    if (h.size() < 6 || h.substr(0, 6) != "bytes ") return std::nullopt;
+    h = trim(h.substr(6));
+    auto slash = h.find('/');
+    if (slash == std::string_view::npos) return std::nullopt;
+    auto total = h.substr(slash + 1);
+    if (total != "*") {
+      std::uint64_t t;
+      if (!parse_number(total, t)) return std::nullopt;
+      r.total = t;
+    }
+    h = h.substr(0, slash);
+  }
+  auto dash = h.find('-');
+  if (dash == std::string_view::npos) return std::nullopt;
+  if (!parse_number(h.substr(0, dash), r.first) || !parse_number(h.substr(dash + 1), r.last) ||
+      r.first > r.last)
+    return std::nullopt;
+  if (r.total && r.last >= *r.total) return std::nullopt;
+  return r;
+}
+
 }  // namespace coras::remote::detail

@@ -26,14 +26,19 @@ namespace coras::remote {
 
 namespace asio = boost::asio;
 using asio::awaitable;
+using detail::blob_url;
 using detail::delete_content;
+using detail::fetch_blob;
 using detail::fetch_manifest;
 using detail::fetch_manifest_reference;
+using detail::make_request;
 using detail::protocol_error;
+using detail::push_blob;
 using detail::put_manifest;
 using detail::raise_error;
 using detail::send;
 using detail::state_ptr;
+using detail::upload_body;
 using detail::verify_content_digest;
 
 std::span<const std::string> default_manifest_media_types() {
@@ -65,28 +70,12 @@ bool names_manifest(const repository_options& o, const descriptor& d) {
   return std::find(types.begin(), types.end(), d.media_type) != types.end();
 }
 
-std::string blob_url(const repository_state& s, const digest& d) {
-  return s.base + "blobs/" + d.str();
-}
 std::string manifest_url(const repository_state& s, std::string_view ref) {
   return s.base + "manifests/" + std::string(ref);
 }
 
 std::string pull_scope(const repository_state& s) {
   return auth::detail::repository_scope(s.ref.repository(), "pull");
-}
-
-// A request with the token scope its method needs on this repository (the
-// seed's AppendRepositoryScope: pushing needs pull too).
-http::request make_request(const repository_state& s, std::string method, std::string url) {
-  http::request req;
-  const char* actions = method == "DELETE"                      ? "delete"
-                        : (method == "GET" || method == "HEAD") ? "pull"
-                                                                : "pull,push";
-  req.scopes.push_back(auth::detail::repository_scope(s.ref.repository(), actions));
-  req.method = std::move(method);
-  req.url = std::move(url);
-  return req;
 }
 
 // The reference a by-reference operation names, or invalid_reference.
@@ -98,35 +87,6 @@ std::string content_type_of(const http::response& resp) {
   return std::string(resp.headers().get("Content-Type").value_or(""));
 }
 
-// A body whose length is known only from the descriptor: it reports that
-// length (so the upload has a Content-Length) and fails the request when the
-// source gives more or fewer bytes.
-class sized_body final : public http::body_source {
- public:
-  sized_body(std::shared_ptr<http::body_source> inner, std::uint64_t size)
-      : inner_(std::move(inner)), size_(size) {}
-  std::optional<std::uint64_t> size() const override { return size_; }
-  awaitable<std::size_t> read(asio::mutable_buffer b) override {
-    auto n = co_await inner_->read(b);
-    sent_ += n;
-    if (sent_ > size_ || (n == 0 && b.size() > 0 && sent_ != size_))
-      throw coras::error(errc::size_mismatch,
-                         "content is " + std::string(sent_ > size_ ? "longer" : "shorter") +
-                             " than the expected " + std::to_string(size_) + " bytes");
-    co_return n;
-  }
-  bool rewind() override {
-    if (!inner_->rewind()) return false;
-    sent_ = 0;
-    return true;
-  }
-
- private:
-  std::shared_ptr<http::body_source> inner_;
-  std::uint64_t size_;
-  std::uint64_t sent_ = 0;
-};
-
 // A blob reader as an upload body (mount's fallback without caller content).
 class reader_body final : public http::body_source {
  public:
@@ -134,6 +94,7 @@ class reader_body final : public http::body_source {
   std::optional<std::uint64_t> size() const override {
     return static_cast<std::uint64_t>(reader_.target().size);
   }
+  std::optional<digest> verified_digest() const override { return reader_.target().digest; }
   awaitable<std::size_t> read(asio::mutable_buffer b) override {
     try {
       co_return co_await reader_.impl()->read_some(b);
@@ -147,32 +108,41 @@ class reader_body final : public http::body_source {
   blob_reader reader_;
 };
 
-// The upload body for `expected`: checked against its size up front when the
-// source knows it, else wrapped so that it is checked while sent.
-std::shared_ptr<http::body_source> upload_body(std::shared_ptr<http::body_source> content,
-                                               const descriptor& expected) {
-  if (!content) throw coras::error(errc::invalid_response, "no content to push");
-  const auto want = static_cast<std::uint64_t>(expected.size);
-  if (auto n = content->size()) {
-    if (*n != want)
-      throw coras::error(errc::size_mismatch, "mismatch content length " + std::to_string(*n) +
-                                                  ": expect " + std::to_string(want));
-    return content;
-  }
-  return std::make_shared<sized_body>(std::move(content), want);
-}
-
 // ---- blobs ----
 
-awaitable<blob_reader> fetch_blob(state_ptr s, descriptor target) {
-  auto url = blob_url(*s, target.digest);
-  auto resp = co_await send(s->client, s->options, make_request(*s, "GET", url));
-  if (resp.status() != 200) co_await raise_error(resp, "GET", url);
-  if (auto n = resp.content_length(); n && *n != static_cast<std::uint64_t>(target.size))
-    protocol_error("GET", url, "mismatch Content-Length", errc::size_mismatch);
-  co_return blob_reader(std::make_unique<blob_reader_impl>(s->client, std::move(resp),
-                                                           std::move(target), std::move(url)));
+// A reader of `resp`'s body (the content of `target`, from its first byte).
+// With `s`, a broken body is resumed from the blob endpoint.
+blob_reader stream_reader(state_ptr s, http::client client, descriptor target, std::string url,
+                          http::response resp) {
+  blob_reader_setup setup(std::move(client));
+  setup.repo = std::move(s);
+  setup.hasher.emplace(target.digest.algorithm());
+  setup.target = std::move(target);
+  setup.url = std::move(url);
+  return blob_reader(std::make_unique<blob_reader_impl>(std::move(setup), std::move(resp)));
 }
+
+}  // namespace
+
+awaitable<blob_reader> detail::fetch_blob(state_ptr s, descriptor target, fetch_options opts) {
+  if (opts.offset > 0 && !opts.prefix)
+    throw coras::error(errc::invalid_argument,
+                       "a fetch from offset " + std::to_string(opts.offset) +
+                           " needs the hash of the bytes before it (fetch_options::prefix)");
+  blob_reader_setup setup(s->client);
+  setup.url = blob_url(*s, target.digest);
+  setup.repo = s;
+  setup.offset = opts.offset;
+  if (opts.prefix)
+    setup.hasher = opts.prefix->state_copy();
+  else
+    setup.hasher.emplace(target.digest.algorithm());
+  setup.target = std::move(target);
+  auto impl = co_await blob_reader_impl::open(std::move(setup));
+  co_return blob_reader(std::move(impl));
+}
+
+namespace {
 
 awaitable<http::fields> fetch_blob_head(state_ptr s, descriptor target) {
   auto url = blob_url(*s, target.digest);
@@ -227,42 +197,8 @@ awaitable<fetched> fetch_blob_reference(state_ptr s, std::string text) {
     desc = co_await resolve_blob(s, text);
   fetched out;
   out.desc = desc;
-  out.body = blob_reader(
-      std::make_unique<blob_reader_impl>(s->client, std::move(resp), desc, std::move(url)));
+  out.body = stream_reader(s, s->client, desc, std::move(url), std::move(resp));
   co_return out;
-}
-
-// Step 2 of a push: PUT the content to the upload session the POST opened.
-awaitable<void> complete_upload(state_ptr s, std::string post_url, http::response& post,
-                                const descriptor& expected,
-                                std::shared_ptr<http::body_source> content) {
-  co_await post.impl()->discard();
-  std::string why;
-  auto location =
-      detail::upload_location(post.url(), post.headers().get("Location").value_or(""), &why);
-  if (!location) protocol_error("POST", post_url, why);
-  auto req = make_request(*s, "PUT", *location);
-  req.url += (req.url.find('?') == std::string::npos ? "?" : "&");
-  req.url += "digest=" + detail::query_escape(expected.digest.str());
-  // The expected media type is not sent: the API wants an octet stream.
-  req.headers.set("Content-Type", "application/octet-stream");
-  req.body = upload_body(std::move(content), expected);
-  // Same scopes as the POST, so the token the POST got goes with it (the seed
-  // copies the POST's Authorization).
-  const auto put_url = req.url;
-  auto resp = co_await send(s->client, s->options, std::move(req));
-  if (resp.status() != 201) co_await raise_error(resp, "PUT", put_url);
-  co_await resp.impl()->discard();
-}
-
-awaitable<void> push_blob(state_ptr s, descriptor expected,
-                          std::shared_ptr<http::body_source> content) {
-  // Checked before the POST so that a wrong size opens no upload session.
-  content = upload_body(std::move(content), expected);
-  auto url = s->base + "blobs/uploads/";
-  auto resp = co_await send(s->client, s->options, make_request(*s, "POST", url));
-  if (resp.status() != 202) co_await raise_error(resp, "POST", url);
-  co_await complete_upload(s, url, resp, expected, std::move(content));
 }
 
 awaitable<void> mount_blob(state_ptr s, descriptor desc, std::string from,
@@ -292,12 +228,13 @@ awaitable<void> mount_blob(state_ptr s, descriptor desc, std::string from,
       sibling->ref = reference::from_parts(s->ref.registry(), from);
       sibling->base = detail::v2_base(s->ref.registry(), s->options.plain_http) + from + "/";
       sibling->referrers = std::make_shared<referrers_state>();  // another repository
-      content = std::make_shared<reader_body>(co_await fetch_blob(sibling, desc));
+      fetch_options whole;
+      content = std::make_shared<reader_body>(co_await fetch_blob(sibling, desc, whole));
     }
   } catch (const boost::system::system_error& e) {
     throw coras::error(e.code(), std::string("cannot read source blob: ") + e.what());
   }
-  co_await complete_upload(s, url, resp, desc, std::move(content));
+  co_await detail::upload_to_session(s, url, resp, desc, std::move(content));
 }
 
 // The seed's Repository.delete, for both endpoints.
@@ -351,8 +288,7 @@ awaitable<blob_reader> detail::fetch_manifest(state_ptr s, descriptor target) {
   if (auto n = resp.content_length(); n && *n != static_cast<std::uint64_t>(target.size))
     protocol_error("GET", url, "mismatch Content-Length", errc::size_mismatch);
   verify_content_digest(resp, "GET", url, target.digest);
-  co_return blob_reader(std::make_unique<blob_reader_impl>(s->client, std::move(resp),
-                                                           std::move(target), std::move(url)));
+  co_return stream_reader(nullptr, s->client, std::move(target), std::move(url), std::move(resp));
 }
 
 namespace {
@@ -395,8 +331,7 @@ awaitable<fetched> detail::fetch_manifest_reference(state_ptr s, std::string tex
     }
     out.desc = describe(r, url, ref, nullptr);
   }
-  out.body = blob_reader(
-      std::make_unique<blob_reader_impl>(s->client, std::move(resp), out.desc, std::move(url)));
+  out.body = stream_reader(nullptr, s->client, out.desc, std::move(url), std::move(resp));
   co_return out;
 }
 
@@ -464,9 +399,13 @@ awaitable<void> tag_manifest(state_ptr s, descriptor desc, std::string text) {
 
 // ---- routing by media type (the seed's Repository.blobStore) ----
 
-awaitable<blob_reader> fetch_any(state_ptr s, descriptor target) {
-  if (names_manifest(s->options, target)) co_return co_await fetch_manifest(s, std::move(target));
-  co_return co_await fetch_blob(s, std::move(target));
+awaitable<blob_reader> fetch_any(state_ptr s, descriptor target, fetch_options opts) {
+  if (names_manifest(s->options, target)) {
+    if (opts.offset > 0)
+      throw coras::error(errc::invalid_argument, "manifests are fetched whole, not from an offset");
+    co_return co_await fetch_manifest(s, std::move(target));
+  }
+  co_return co_await fetch_blob(s, std::move(target), std::move(opts));
 }
 
 awaitable<void> push_any(state_ptr s, descriptor expected,
@@ -521,7 +460,8 @@ awaitable<std::vector<std::string>> gather_tags(state_ptr s) {
 // ---- memory and files ----
 
 awaitable<std::string> fetch_bytes(state_ptr s, descriptor target) {
-  auto reader = co_await fetch_any(s, target);
+  fetch_options whole;
+  auto reader = co_await fetch_any(s, target, whole);
   co_return co_await reader.impl()->read_all(static_cast<std::uint64_t>(target.size));
 }
 
@@ -546,9 +486,14 @@ struct fd_guard {
 }
 
 awaitable<void> fetch_to_file(state_ptr s, descriptor target, std::filesystem::path path) {
-  auto reader = co_await fetch_any(s, target);
+  if (!names_manifest(s->options, target)) {
+    co_await detail::download_blob(s, std::move(target), std::move(path));
+    co_return;
+  }
+  fetch_options whole;
+  auto reader = co_await fetch_any(s, target, whole);
   auto temp = path;
-  temp += ".coras-tmp";
+  temp += ".partial";
   fd_guard out{::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)};
   if (out.fd < 0) file_error("cannot create", temp);
   struct remove_unless_renamed {
@@ -649,9 +594,9 @@ void start(const state_ptr& s, diagnostics* d, awaitable<T> op, H&& h) {
 }
 }  // namespace
 
-void repository::fetch_start(diagnostics* d, handler<void(error_code, blob_reader)> h,
-                             descriptor t) const {
-  start(state_, d, fetch_any(state_, std::move(t)), std::move(h));
+void repository::fetch_start(diagnostics* d, handler<void(error_code, blob_reader)> h, descriptor t,
+                             fetch_options o) const {
+  start(state_, d, fetch_any(state_, std::move(t), std::move(o)), std::move(h));
 }
 void repository::fetch_head_start(diagnostics* d, handler<fields_sig> h, descriptor t) const {
   start(state_, d, fetch_head_any(state_, std::move(t)), std::move(h));

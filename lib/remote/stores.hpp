@@ -11,6 +11,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <vector>
@@ -40,6 +41,8 @@ using state_ptr = std::shared_ptr<repository_state>;
 bool set_capability(referrers_state& r, bool supported) noexcept;
 
 // ---- repository.cpp ----
+/// GET a blob from `opts.offset`, verified over the whole blob (see fetch_options).
+awaitable<blob_reader> fetch_blob(state_ptr s, descriptor target, fetch_options opts);
 
 /// GET a manifest by descriptor (Content-Type, length and digest header checked).
 awaitable<blob_reader> fetch_manifest(state_ptr s, descriptor target);
@@ -54,6 +57,27 @@ awaitable<void> delete_content(state_ptr s, descriptor target, bool manifest);
 /// The whole of `content`, checked against `expected`'s size and digest.
 awaitable<std::string> read_body(std::shared_ptr<http::body_source> content,
                                  const descriptor& expected);
+
+// ---- download.cpp ----
+/// Streams blob `target` into `path` + ".partial" (continuing a partial file
+/// left by an earlier attempt), in parallel ranges when it is big, verifies
+/// it and renames it to `path`. A failure keeps the verified-contiguous
+/// prefix for the next attempt, except a digest mismatch, which removes it.
+awaitable<void> download_blob(state_ptr s, descriptor target, std::filesystem::path path);
+
+// ---- upload.cpp ----
+/// POST, then the content in one PUT or in PATCH chunks, resuming after a
+/// broken connection from the offset the registry reports.
+awaitable<void> push_blob(state_ptr s, descriptor expected,
+                          std::shared_ptr<http::body_source> content);
+/// The same from an upload session already open (a mount answered 202):
+/// `post` is that answer, `post_url` the request's URL.
+awaitable<void> upload_to_session(state_ptr s, std::string post_url, http::response& post,
+                                  descriptor expected, std::shared_ptr<http::body_source> content);
+/// The upload body for `expected`: checked against its size up front when the
+/// source knows it, else wrapped so that it is checked while sent.
+std::shared_ptr<http::body_source> upload_body(std::shared_ptr<http::body_source> content,
+                                               const descriptor& expected);
 
 // ---- referrers.cpp ----
 

@@ -44,7 +44,7 @@ ok blob put "$repo" "$work/layer.bin"
 
 ok blob get "$repo@$layer" -o "$work/layer.back"
 cmp -s "$work/layer.bin" "$work/layer.back" || fail "blob get -o FILE: bytes differ"
-[ ! -e "$work/layer.back.coras-tmp" ] || fail "blob get left its temporary file"
+[ ! -e "$work/layer.back.partial" ] || fail "blob get left its temporary file"
 # Global options after the command name; -o - streams to stdout.
 run 0 blob get "$repo@$layer" --plain-http -o -
 cmp -s "$work/layer.bin" "$work/out" || fail "blob get -o -: bytes differ"

@@ -45,6 +45,9 @@ enum class errc {
   /// (the seed's ReferrersError for DeleteReferrersIndex): the operation's
   /// own work is done; an unreferenced index is left behind.
   referrers_gc_failed,
+  /// The caller passed an argument the operation cannot use (e.g. a resume
+  /// offset without the hash of the bytes before it).
+  invalid_argument,
 };
 
 /// The category of `errc`; its name is "coras".

@@ -32,6 +32,9 @@ class body_source {
   /// Restarts from the first byte. Returns false when the source cannot be
   /// replayed; then the client will not retry, redirect with, or re-send it.
   virtual bool rewind() { return false; }
+  /// Continues from byte `offset` (what a resumed upload needs). Returns
+  /// false when the source cannot; the default can only go back to 0.
+  virtual bool seek(std::uint64_t offset) { return offset == 0 && rewind(); }
 
   /// The whole body as one buffer when it already sits in memory, so the
   /// client sends it straight from there instead of copying it piece by

@@ -66,7 +66,7 @@ class response {
   /// Cancellation: terminal; the connection is closed.
   template <class Token = boost::asio::deferred_t>
   auto async_read_some(boost::asio::mutable_buffer buffer, Token&& token = {}) {
-    return detail::initiate<void(error_code, std::size_t)>(
+    return ::coras::detail::initiate<void(error_code, std::size_t)>(
         std::forward<Token>(token),
         [this](auto handler, boost::asio::mutable_buffer b) {
           read_some_start(b, std::move(handler));
@@ -80,7 +80,7 @@ class response {
   /// Handler signature `void(error_code, std::string)`.
   template <class Token = boost::asio::deferred_t>
   auto async_read_all(std::uint64_t limit, Token&& token = {}) {
-    return detail::initiate<void(error_code, std::string)>(
+    return ::coras::detail::initiate<void(error_code, std::string)>(
         std::forward<Token>(token),
         [this](auto handler, std::uint64_t l) { read_all_start(l, std::move(handler)); }, limit);
   }
@@ -120,7 +120,7 @@ class client {
   /// Cancellation: terminal; the connection in use is closed.
   template <class Token = boost::asio::deferred_t>
   auto async_send(request req, Token&& token = {}) {
-    return detail::initiate<void(error_code, response)>(
+    return ::coras::detail::initiate<void(error_code, response)>(
         std::forward<Token>(token),
         [this](auto handler, request r) { send_start(std::move(r), std::move(handler)); },
         std::move(req));

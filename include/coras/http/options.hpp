@@ -4,6 +4,8 @@
 #include <coras/auth/credential.hpp>
 #include <coras/core/error.hpp>
 
+#include <boost/asio/any_io_executor.hpp>
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -98,6 +100,12 @@ struct client_options {
   /// `WWW-Authenticate` challenge (Basic or Bearer). Empty: anonymous only
   /// (anonymous bearer tokens are still fetched). See docs/auth.md.
   auth::credential_provider credentials;
+  /// Where the CPU work of transfers goes (hashing large reads, file reads
+  /// and writes of downloads): an executor with threads of its own (e.g. an
+  /// `asio::thread_pool`'s), so that a transfer uses more than the one thread
+  /// the client's strand runs on at a time. Unset (the default): that work
+  /// runs on the client's strand, and coras uses no other thread.
+  std::optional<boost::asio::any_io_executor> work_executor;
 };
 
 /// Counters for tests and metrics; read with `client::stats()`.

@@ -26,6 +26,13 @@ class blob_reader_impl;
 /// callers that need only verified bytes use `repository::async_fetch_bytes`
 /// or `async_fetch_to_file`, which hand nothing out before verification.
 ///
+/// A blob's reader resumes by itself: when the connection breaks or times out
+/// mid-body it asks for the rest (`Range: bytes=<offset>-`), checks the 206's
+/// `Content-Range`, and carries on hashing, so the caller sees only a pause
+/// (`repository_options::transfer` bounds the attempts). A registry that
+/// ignores `Range` sends the whole blob again; the bytes already handed out
+/// are dropped, never returned twice.
+///
 /// Movable, not copyable, not safe for concurrent use. The repository it came
 /// from may be destroyed first; the HTTP client must outlive it. Destroying a
 /// reader before the end closes its connection.
@@ -40,7 +47,9 @@ class blob_reader {
   const descriptor& target() const noexcept;
   /// Body bytes handed out so far.
   std::uint64_t offset() const noexcept;
-  /// The response's header fields.
+  /// Times the reader reopened the blob after a broken body.
+  std::uint64_t resumes() const noexcept;
+  /// The latest response's header fields.
   const http::fields& headers() const noexcept;
   /// Why the last read failed (filled on failure, cleared on success).
   const diagnostics& diag() const noexcept;
@@ -52,7 +61,7 @@ class blob_reader {
   /// Cancellation: terminal (the connection is closed).
   template <class Token = boost::asio::deferred_t>
   auto async_read_some(boost::asio::mutable_buffer buffer, Token&& token = {}) {
-    return detail::initiate<void(error_code, std::size_t)>(
+    return ::coras::detail::initiate<void(error_code, std::size_t)>(
         std::forward<Token>(token),
         [this](auto handler, boost::asio::mutable_buffer b) {
           read_some_start(b, std::move(handler));
@@ -65,9 +74,22 @@ class blob_reader {
   /// (before reading anything). Handler `void(error_code, std::string)`.
   template <class Token = boost::asio::deferred_t>
   auto async_read_all(std::uint64_t limit, Token&& token = {}) {
-    return detail::initiate<void(error_code, std::string)>(
+    return ::coras::detail::initiate<void(error_code, std::string)>(
         std::forward<Token>(token),
         [this](auto handler, std::uint64_t l) { read_all_start(l, std::move(handler)); }, limit);
+  }
+
+  /// Moves to byte `pos` of the content (the seed's ReadSeekCloser), keeping
+  /// the digest check: going forward reads and hashes the bytes in between
+  /// without handing them out; going back reopens the blob (with `Range`)
+  /// from the nearest hash state kept every 32 MiB and rehashes from there.
+  /// So `eof` still means the bytes of the last pass verified. Handler
+  /// `void(error_code)`; `errc::invalid_argument` past the end.
+  template <class Token = boost::asio::deferred_t>
+  auto async_seek(std::uint64_t pos, Token&& token = {}) {
+    return ::coras::detail::initiate<void(error_code)>(
+        std::forward<Token>(token),
+        [this](auto handler, std::uint64_t p) { seek_start(p, std::move(handler)); }, pos);
   }
 
   /// Internal: coras's own layers read through the implementation object.
@@ -79,6 +101,7 @@ class blob_reader {
                        boost::asio::any_completion_handler<void(error_code, std::size_t)> h);
   void read_all_start(std::uint64_t limit,
                       boost::asio::any_completion_handler<void(error_code, std::string)> h);
+  void seek_start(std::uint64_t pos, boost::asio::any_completion_handler<void(error_code)> h);
   std::unique_ptr<blob_reader_impl> impl_;
 };
 

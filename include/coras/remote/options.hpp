@@ -2,16 +2,58 @@
 #pragma once
 
 #include <coras/core/descriptor.hpp>
+#include <coras/core/digest.hpp>
 #include <coras/http/options.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
 
 namespace coras::remote {
+
+/// How blobs move: resuming broken downloads and uploads, ranged parallel
+/// downloads into files, chunked uploads. Every default written here is the
+/// one in force.
+struct transfer_options {
+  /// A download or upload whose connection breaks (or times out) is resumed
+  /// where it stopped, up to this many times in a row without progress (any
+  /// byte moved resets the count); 0 turns resuming off.
+  int max_resumes = 5;
+  /// Pause before the second and later consecutive resumes (the first one is
+  /// immediate); doubles each time, up to 2 s.
+  std::chrono::milliseconds resume_backoff{100};
+  /// `async_fetch_to_file` fetches blobs of at least this many bytes as
+  /// `parallel_downloads` ranges at once when the registry serves ranges
+  /// (`Accept-Ranges: bytes`); 0 never does.
+  std::uint64_t parallel_threshold = 64ull << 20;
+  /// Ranges in flight for one parallel download (each on its own connection).
+  std::size_t parallel_downloads = 4;
+  /// Size of each range of a parallel download.
+  std::uint64_t segment_size = 16ull << 20;
+  /// Blobs of at least this many bytes are uploaded in chunks (POST, PATCH…,
+  /// PUT) instead of one PUT; 0 uploads every blob in chunks. Smaller blobs
+  /// go up monolithically, as in oras-go.
+  std::uint64_t chunked_threshold = 256ull << 20;
+  /// Bytes per PATCH of a chunked upload.
+  std::uint64_t chunk_size = 32ull << 20;
+};
+
+/// Where a fetch starts (the seed's resume offset, as an option rather than an
+/// annotation).
+struct fetch_options {
+  /// First byte wanted (`Range: bytes=<offset>-`).
+  std::uint64_t offset = 0;
+  /// The hash of the first `offset` bytes, which the caller already has (e.g.
+  /// a partial file it hashed), so that the digest is still verified over the
+  /// whole blob: required when `offset` > 0 (`errc::invalid_argument`
+  /// otherwise), and must have seen exactly `offset` bytes. Not modified.
+  std::shared_ptr<const digester> prefix;
+};
 
 /// Options of a repository handle (the seed's `RepositoryOptions`). Every
 /// default written here is the one in force.
@@ -37,6 +79,8 @@ struct repository_options {
   /// referrers tag schema (registries without the Referrers API). By default
   /// the old index is deleted after the new one is pushed.
   bool skip_referrers_gc = false;
+  /// Resume, parallel download and chunked upload settings.
+  transfer_options transfer;
   /// Called for each `Warning: 299 - "…"` header on this repository's
   /// responses. Callers should de-duplicate; it may run on any thread the
   /// client's executor uses, one call at a time per client.

@@ -39,12 +39,13 @@ class registry {
   /// `errc::unauthorized`). `void(error_code)`.
   template <class Token = boost::asio::deferred_t>
   auto async_ping(Token&& token = {}) {
-    return detail::initiate_member(std::forward<Token>(token), *this, &registry::ping_start,
-                                   nullptr);
+    return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
+                                            &registry::ping_start, nullptr);
   }
   template <class Token = boost::asio::deferred_t>
   auto async_ping(diagnostics& d, Token&& token = {}) {
-    return detail::initiate_member(std::forward<Token>(token), *this, &registry::ping_start, &d);
+    return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
+                                            &registry::ping_start, &d);
   }
 
   /// Lists repositories after `last` (empty: from the start) through
@@ -52,26 +53,28 @@ class registry {
   /// registry's origin. `void(error_code)`.
   template <class Token = boost::asio::deferred_t>
   auto async_repositories(std::string last, page_handler on_page, Token&& token = {}) {
-    return detail::initiate_member(std::forward<Token>(token), *this, &registry::repositories_start,
-                                   nullptr, std::move(last), std::move(on_page));
+    return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
+                                            &registry::repositories_start, nullptr, std::move(last),
+                                            std::move(on_page));
   }
   template <class Token = boost::asio::deferred_t>
   auto async_repositories(std::string last, page_handler on_page, diagnostics& d,
                           Token&& token = {}) {
-    return detail::initiate_member(std::forward<Token>(token), *this, &registry::repositories_start,
-                                   &d, std::move(last), std::move(on_page));
+    return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
+                                            &registry::repositories_start, &d, std::move(last),
+                                            std::move(on_page));
   }
 
   /// Every repository, all pages gathered. `void(error_code, std::vector<std::string>)`.
   template <class Token = boost::asio::deferred_t>
   auto async_list_repositories(Token&& token = {}) {
-    return detail::initiate_member(std::forward<Token>(token), *this,
-                                   &registry::list_repositories_start, nullptr);
+    return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
+                                            &registry::list_repositories_start, nullptr);
   }
   template <class Token = boost::asio::deferred_t>
   auto async_list_repositories(diagnostics& d, Token&& token = {}) {
-    return detail::initiate_member(std::forward<Token>(token), *this,
-                                   &registry::list_repositories_start, &d);
+    return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
+                                            &registry::list_repositories_start, &d);
   }
 
  private:

@@ -74,13 +74,32 @@ class repository {
   /// Docker-Content-Digest). `void(error_code, blob_reader)`.
   template <class Token = boost::asio::deferred_t>
   auto async_fetch(descriptor target, Token&& token = {}) {
-    return detail::initiate_member(std::forward<Token>(token), *this, &repository::fetch_start,
-                                   nullptr, std::move(target));
+    return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
+                                            &repository::fetch_start, nullptr, std::move(target),
+                                            fetch_options{});
   }
   template <class Token = boost::asio::deferred_t>
   auto async_fetch(descriptor target, diagnostics& d, Token&& token = {}) {
-    return detail::initiate_member(std::forward<Token>(token), *this, &repository::fetch_start, &d,
-                                   std::move(target));
+    return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
+                                            &repository::fetch_start, &d, std::move(target),
+                                            fetch_options{});
+  }
+  /// The same from `options.offset` (`Range: bytes=<offset>-`), for a caller
+  /// resuming a download it holds the first bytes of: the reader continues
+  /// from `options.prefix`'s hash state and verifies the whole blob's digest
+  /// at the end. Blobs only (`errc::invalid_argument` for a manifest).
+  template <class Token = boost::asio::deferred_t>
+  auto async_fetch_at(descriptor target, fetch_options options, Token&& token = {}) {
+    return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
+                                            &repository::fetch_start, nullptr, std::move(target),
+                                            std::move(options));
+  }
+  template <class Token = boost::asio::deferred_t>
+  auto async_fetch_at(descriptor target, fetch_options options, diagnostics& d,
+                      Token&& token = {}) {
+    return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
+                                            &repository::fetch_start, &d, std::move(target),
+                                            std::move(options));
   }
 
   /// HEAD on a blob: its response headers after checking the status and
@@ -88,13 +107,14 @@ class repository {
   /// `errc::unsupported`. `void(error_code, http::fields)`.
   template <class Token = boost::asio::deferred_t>
   auto async_fetch_head(descriptor target, Token&& token = {}) {
-    return detail::initiate_member(std::forward<Token>(token), *this, &repository::fetch_head_start,
-                                   nullptr, std::move(target));
+    return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
+                                            &repository::fetch_head_start, nullptr,
+                                            std::move(target));
   }
   template <class Token = boost::asio::deferred_t>
   auto async_fetch_head(descriptor target, diagnostics& d, Token&& token = {}) {
-    return detail::initiate_member(std::forward<Token>(token), *this, &repository::fetch_head_start,
-                                   &d, std::move(target));
+    return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
+                                            &repository::fetch_head_start, &d, std::move(target));
   }
 
   /// Pushes `content`, which must match `expected` (size checked before
@@ -104,39 +124,41 @@ class repository {
   template <class Token = boost::asio::deferred_t>
   auto async_push(descriptor expected, std::shared_ptr<http::body_source> content,
                   Token&& token = {}) {
-    return detail::initiate_member(std::forward<Token>(token), *this, &repository::push_start,
-                                   nullptr, std::move(expected), std::move(content));
+    return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
+                                            &repository::push_start, nullptr, std::move(expected),
+                                            std::move(content));
   }
   template <class Token = boost::asio::deferred_t>
   auto async_push(descriptor expected, std::shared_ptr<http::body_source> content, diagnostics& d,
                   Token&& token = {}) {
-    return detail::initiate_member(std::forward<Token>(token), *this, &repository::push_start, &d,
-                                   std::move(expected), std::move(content));
+    return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
+                                            &repository::push_start, &d, std::move(expected),
+                                            std::move(content));
   }
 
   /// Whether `target` exists (HEAD). `void(error_code, bool)`.
   template <class Token = boost::asio::deferred_t>
   auto async_exists(descriptor target, Token&& token = {}) {
-    return detail::initiate_member(std::forward<Token>(token), *this, &repository::exists_start,
-                                   nullptr, std::move(target));
+    return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
+                                            &repository::exists_start, nullptr, std::move(target));
   }
   template <class Token = boost::asio::deferred_t>
   auto async_exists(descriptor target, diagnostics& d, Token&& token = {}) {
-    return detail::initiate_member(std::forward<Token>(token), *this, &repository::exists_start, &d,
-                                   std::move(target));
+    return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
+                                            &repository::exists_start, &d, std::move(target));
   }
 
   /// Deletes `target` by digest (registries refuse DELETE by tag).
   /// `void(error_code)`; `errc::not_found` when it is not there.
   template <class Token = boost::asio::deferred_t>
   auto async_delete(descriptor target, Token&& token = {}) {
-    return detail::initiate_member(std::forward<Token>(token), *this, &repository::delete_start,
-                                   nullptr, std::move(target));
+    return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
+                                            &repository::delete_start, nullptr, std::move(target));
   }
   template <class Token = boost::asio::deferred_t>
   auto async_delete(descriptor target, diagnostics& d, Token&& token = {}) {
-    return detail::initiate_member(std::forward<Token>(token), *this, &repository::delete_start, &d,
-                                   std::move(target));
+    return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
+                                            &repository::delete_start, &d, std::move(target));
   }
 
   /// Makes blob `desc` of repository `from` (same registry) available here
@@ -146,15 +168,16 @@ class repository {
   template <class Token = boost::asio::deferred_t>
   auto async_mount(descriptor desc, std::string from, content_factory get_content,
                    Token&& token = {}) {
-    return detail::initiate_member(std::forward<Token>(token), *this, &repository::mount_start,
-                                   nullptr, std::move(desc), std::move(from),
-                                   std::move(get_content));
+    return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
+                                            &repository::mount_start, nullptr, std::move(desc),
+                                            std::move(from), std::move(get_content));
   }
   template <class Token = boost::asio::deferred_t>
   auto async_mount(descriptor desc, std::string from, content_factory get_content, diagnostics& d,
                    Token&& token = {}) {
-    return detail::initiate_member(std::forward<Token>(token), *this, &repository::mount_start, &d,
-                                   std::move(desc), std::move(from), std::move(get_content));
+    return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
+                                            &repository::mount_start, &d, std::move(desc),
+                                            std::move(from), std::move(get_content));
   }
 
   // ---- manifests by reference ----
@@ -163,27 +186,29 @@ class repository {
   /// list; the seed's generateDescriptor rules). `void(error_code, descriptor)`.
   template <class Token = boost::asio::deferred_t>
   auto async_resolve(std::string reference, Token&& token = {}) {
-    return detail::initiate_member(std::forward<Token>(token), *this, &repository::resolve_start,
-                                   nullptr, std::move(reference));
+    return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
+                                            &repository::resolve_start, nullptr,
+                                            std::move(reference));
   }
   template <class Token = boost::asio::deferred_t>
   auto async_resolve(std::string reference, diagnostics& d, Token&& token = {}) {
-    return detail::initiate_member(std::forward<Token>(token), *this, &repository::resolve_start,
-                                   &d, std::move(reference));
+    return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
+                                            &repository::resolve_start, &d, std::move(reference));
   }
 
   /// Fetches a manifest by tag or digest: its descriptor and reader.
   /// `void(error_code, fetched)`.
   template <class Token = boost::asio::deferred_t>
   auto async_fetch_reference(std::string reference, Token&& token = {}) {
-    return detail::initiate_member(std::forward<Token>(token), *this,
-                                   &repository::fetch_reference_start, nullptr,
-                                   std::move(reference));
+    return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
+                                            &repository::fetch_reference_start, nullptr,
+                                            std::move(reference));
   }
   template <class Token = boost::asio::deferred_t>
   auto async_fetch_reference(std::string reference, diagnostics& d, Token&& token = {}) {
-    return detail::initiate_member(std::forward<Token>(token), *this,
-                                   &repository::fetch_reference_start, &d, std::move(reference));
+    return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
+                                            &repository::fetch_reference_start, &d,
+                                            std::move(reference));
   }
 
   /// Pushes a manifest under `reference` (a tag, or its digest).
@@ -191,29 +216,31 @@ class repository {
   template <class Token = boost::asio::deferred_t>
   auto async_push_reference(descriptor expected, std::shared_ptr<http::body_source> content,
                             std::string reference, Token&& token = {}) {
-    return detail::initiate_member(std::forward<Token>(token), *this,
-                                   &repository::push_reference_start, nullptr, std::move(expected),
-                                   std::move(content), std::move(reference));
+    return ::coras::detail::initiate_member(
+        std::forward<Token>(token), *this, &repository::push_reference_start, nullptr,
+        std::move(expected), std::move(content), std::move(reference));
   }
   template <class Token = boost::asio::deferred_t>
   auto async_push_reference(descriptor expected, std::shared_ptr<http::body_source> content,
                             std::string reference, diagnostics& d, Token&& token = {}) {
-    return detail::initiate_member(std::forward<Token>(token), *this,
-                                   &repository::push_reference_start, &d, std::move(expected),
-                                   std::move(content), std::move(reference));
+    return ::coras::detail::initiate_member(
+        std::forward<Token>(token), *this, &repository::push_reference_start, &d,
+        std::move(expected), std::move(content), std::move(reference));
   }
 
   /// Tags an existing manifest: fetches it by digest and pushes it again under
   /// `reference`. `void(error_code)`.
   template <class Token = boost::asio::deferred_t>
   auto async_tag(descriptor desc, std::string reference, Token&& token = {}) {
-    return detail::initiate_member(std::forward<Token>(token), *this, &repository::tag_start,
-                                   nullptr, std::move(desc), std::move(reference));
+    return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
+                                            &repository::tag_start, nullptr, std::move(desc),
+                                            std::move(reference));
   }
   template <class Token = boost::asio::deferred_t>
   auto async_tag(descriptor desc, std::string reference, diagnostics& d, Token&& token = {}) {
-    return detail::initiate_member(std::forward<Token>(token), *this, &repository::tag_start, &d,
-                                   std::move(desc), std::move(reference));
+    return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
+                                            &repository::tag_start, &d, std::move(desc),
+                                            std::move(reference));
   }
 
   // ---- blobs by reference (the reference must hold a digest) ----
@@ -221,27 +248,29 @@ class repository {
   /// HEAD on a blob by digest: its descriptor. `void(error_code, descriptor)`.
   template <class Token = boost::asio::deferred_t>
   auto async_resolve_blob(std::string reference, Token&& token = {}) {
-    return detail::initiate_member(std::forward<Token>(token), *this,
-                                   &repository::resolve_blob_start, nullptr, std::move(reference));
+    return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
+                                            &repository::resolve_blob_start, nullptr,
+                                            std::move(reference));
   }
   template <class Token = boost::asio::deferred_t>
   auto async_resolve_blob(std::string reference, diagnostics& d, Token&& token = {}) {
-    return detail::initiate_member(std::forward<Token>(token), *this,
-                                   &repository::resolve_blob_start, &d, std::move(reference));
+    return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
+                                            &repository::resolve_blob_start, &d,
+                                            std::move(reference));
   }
 
   /// GET on a blob by digest: its descriptor and reader. `void(error_code, fetched)`.
   template <class Token = boost::asio::deferred_t>
   auto async_fetch_blob_reference(std::string reference, Token&& token = {}) {
-    return detail::initiate_member(std::forward<Token>(token), *this,
-                                   &repository::fetch_blob_reference_start, nullptr,
-                                   std::move(reference));
+    return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
+                                            &repository::fetch_blob_reference_start, nullptr,
+                                            std::move(reference));
   }
   template <class Token = boost::asio::deferred_t>
   auto async_fetch_blob_reference(std::string reference, diagnostics& d, Token&& token = {}) {
-    return detail::initiate_member(std::forward<Token>(token), *this,
-                                   &repository::fetch_blob_reference_start, &d,
-                                   std::move(reference));
+    return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
+                                            &repository::fetch_blob_reference_start, &d,
+                                            std::move(reference));
   }
 
   // ---- tags ----
@@ -250,25 +279,27 @@ class repository {
   /// page, following `Link` within the registry's origin. `void(error_code)`.
   template <class Token = boost::asio::deferred_t>
   auto async_tags(std::string last, page_handler on_page, Token&& token = {}) {
-    return detail::initiate_member(std::forward<Token>(token), *this, &repository::tags_start,
-                                   nullptr, std::move(last), std::move(on_page));
+    return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
+                                            &repository::tags_start, nullptr, std::move(last),
+                                            std::move(on_page));
   }
   template <class Token = boost::asio::deferred_t>
   auto async_tags(std::string last, page_handler on_page, diagnostics& d, Token&& token = {}) {
-    return detail::initiate_member(std::forward<Token>(token), *this, &repository::tags_start, &d,
-                                   std::move(last), std::move(on_page));
+    return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
+                                            &repository::tags_start, &d, std::move(last),
+                                            std::move(on_page));
   }
 
   /// Every tag, all pages gathered. `void(error_code, std::vector<std::string>)`.
   template <class Token = boost::asio::deferred_t>
   auto async_list_tags(Token&& token = {}) {
-    return detail::initiate_member(std::forward<Token>(token), *this, &repository::list_tags_start,
-                                   nullptr);
+    return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
+                                            &repository::list_tags_start, nullptr);
   }
   template <class Token = boost::asio::deferred_t>
   auto async_list_tags(diagnostics& d, Token&& token = {}) {
-    return detail::initiate_member(std::forward<Token>(token), *this, &repository::list_tags_start,
-                                   &d);
+    return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
+                                            &repository::list_tags_start, &d);
   }
 
   // ---- referrers (OCI 1.1) ----
@@ -281,32 +312,32 @@ class repository {
   template <class Token = boost::asio::deferred_t>
   auto async_referrers(descriptor subject, std::string artifact_type, referrers_handler on_page,
                        Token&& token = {}) {
-    return detail::initiate_member(std::forward<Token>(token), *this, &repository::referrers_start,
-                                   nullptr, std::move(subject), std::move(artifact_type),
-                                   std::move(on_page));
+    return ::coras::detail::initiate_member(
+        std::forward<Token>(token), *this, &repository::referrers_start, nullptr,
+        std::move(subject), std::move(artifact_type), std::move(on_page));
   }
   template <class Token = boost::asio::deferred_t>
   auto async_referrers(descriptor subject, std::string artifact_type, referrers_handler on_page,
                        diagnostics& d, Token&& token = {}) {
-    return detail::initiate_member(std::forward<Token>(token), *this, &repository::referrers_start,
-                                   &d, std::move(subject), std::move(artifact_type),
-                                   std::move(on_page));
+    return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
+                                            &repository::referrers_start, &d, std::move(subject),
+                                            std::move(artifact_type), std::move(on_page));
   }
 
   /// All referrers of `subject` (of `artifact_type` when not empty), every page
   /// gathered: the seed's Predecessors. `void(error_code, std::vector<descriptor>)`.
   template <class Token = boost::asio::deferred_t>
   auto async_list_referrers(descriptor subject, std::string artifact_type, Token&& token = {}) {
-    return detail::initiate_member(std::forward<Token>(token), *this,
-                                   &repository::list_referrers_start, nullptr, std::move(subject),
-                                   std::move(artifact_type));
+    return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
+                                            &repository::list_referrers_start, nullptr,
+                                            std::move(subject), std::move(artifact_type));
   }
   template <class Token = boost::asio::deferred_t>
   auto async_list_referrers(descriptor subject, std::string artifact_type, diagnostics& d,
                             Token&& token = {}) {
-    return detail::initiate_member(std::forward<Token>(token), *this,
-                                   &repository::list_referrers_start, &d, std::move(subject),
-                                   std::move(artifact_type));
+    return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
+                                            &repository::list_referrers_start, &d,
+                                            std::move(subject), std::move(artifact_type));
   }
 
   /// Tells the handle whether the registry has the Referrers API, instead of
@@ -324,27 +355,30 @@ class repository {
   /// `void(error_code, std::string)`.
   template <class Token = boost::asio::deferred_t>
   auto async_fetch_bytes(descriptor target, Token&& token = {}) {
-    return detail::initiate_member(std::forward<Token>(token), *this,
-                                   &repository::fetch_bytes_start, nullptr, std::move(target));
+    return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
+                                            &repository::fetch_bytes_start, nullptr,
+                                            std::move(target));
   }
   template <class Token = boost::asio::deferred_t>
   auto async_fetch_bytes(descriptor target, diagnostics& d, Token&& token = {}) {
-    return detail::initiate_member(std::forward<Token>(token), *this,
-                                   &repository::fetch_bytes_start, &d, std::move(target));
+    return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
+                                            &repository::fetch_bytes_start, &d, std::move(target));
   }
 
   /// Pushes `content` as a blob, or as a manifest (by digest) when
   /// `media_type` is a manifest type. `void(error_code, descriptor)`.
   template <class Token = boost::asio::deferred_t>
   auto async_push_bytes(std::string media_type, std::string content, Token&& token = {}) {
-    return detail::initiate_member(std::forward<Token>(token), *this, &repository::push_bytes_start,
-                                   nullptr, std::move(media_type), std::move(content));
+    return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
+                                            &repository::push_bytes_start, nullptr,
+                                            std::move(media_type), std::move(content));
   }
   template <class Token = boost::asio::deferred_t>
   auto async_push_bytes(std::string media_type, std::string content, diagnostics& d,
                         Token&& token = {}) {
-    return detail::initiate_member(std::forward<Token>(token), *this, &repository::push_bytes_start,
-                                   &d, std::move(media_type), std::move(content));
+    return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
+                                            &repository::push_bytes_start, &d,
+                                            std::move(media_type), std::move(content));
   }
   template <class Token = boost::asio::deferred_t>
   auto async_push_bytes(std::string media_type, std::span<const std::byte> content,
@@ -357,30 +391,32 @@ class repository {
   /// holds unverified bytes. `void(error_code)`.
   template <class Token = boost::asio::deferred_t>
   auto async_fetch_to_file(descriptor target, std::filesystem::path path, Token&& token = {}) {
-    return detail::initiate_member(std::forward<Token>(token), *this,
-                                   &repository::fetch_to_file_start, nullptr, std::move(target),
-                                   std::move(path));
+    return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
+                                            &repository::fetch_to_file_start, nullptr,
+                                            std::move(target), std::move(path));
   }
   template <class Token = boost::asio::deferred_t>
   auto async_fetch_to_file(descriptor target, std::filesystem::path path, diagnostics& d,
                            Token&& token = {}) {
-    return detail::initiate_member(std::forward<Token>(token), *this,
-                                   &repository::fetch_to_file_start, &d, std::move(target),
-                                   std::move(path));
+    return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
+                                            &repository::fetch_to_file_start, &d, std::move(target),
+                                            std::move(path));
   }
 
   /// Hashes the file at `path`, then pushes it (streamed) as a blob, or as a
   /// manifest when `media_type` is one. `void(error_code, descriptor)`.
   template <class Token = boost::asio::deferred_t>
   auto async_push_file(std::string media_type, std::filesystem::path path, Token&& token = {}) {
-    return detail::initiate_member(std::forward<Token>(token), *this, &repository::push_file_start,
-                                   nullptr, std::move(media_type), std::move(path));
+    return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
+                                            &repository::push_file_start, nullptr,
+                                            std::move(media_type), std::move(path));
   }
   template <class Token = boost::asio::deferred_t>
   auto async_push_file(std::string media_type, std::filesystem::path path, diagnostics& d,
                        Token&& token = {}) {
-    return detail::initiate_member(std::forward<Token>(token), *this, &repository::push_file_start,
-                                   &d, std::move(media_type), std::move(path));
+    return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
+                                            &repository::push_file_start, &d, std::move(media_type),
+                                            std::move(path));
   }
 
   /// Internal: the shared state (used by coras's own layers).
@@ -397,7 +433,8 @@ class repository {
   static std::string to_string(std::span<const std::byte> bytes);
 
   using fields_sig = void(error_code, http::fields);
-  void fetch_start(diagnostics*, handler<void(error_code, blob_reader)>, descriptor) const;
+  void fetch_start(diagnostics*, handler<void(error_code, blob_reader)>, descriptor,
+                   fetch_options) const;
   void fetch_head_start(diagnostics*, handler<fields_sig>, descriptor) const;
   void push_start(diagnostics*, handler<void(error_code)>, descriptor,
                   std::shared_ptr<http::body_source>) const;

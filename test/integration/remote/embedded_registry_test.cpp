@@ -196,9 +196,18 @@ TEST_CASE("remote: blobs of unknown length and corrupted content", "[remote]") {
     auto got = co_await read_streamed(f.body);
     CHECK(same(got, bytes));
 
-    // A body cut short: an error, never a clean end.
+    // A body cut short: resumed by default; with resuming off, an error,
+    // never a clean end.
     srv.cut_blob_gets(50'000);
-    auto cut = co_await repo.async_fetch(desc);
+    auto resumed = co_await repo.async_fetch(desc);
+    auto whole = co_await resumed.async_read_all(1 << 20);
+    CHECK(same(whole, bytes));
+    CHECK(resumed.resumes() == 1);
+    auto no_resume = plain();
+    no_resume.transfer.max_resumes = 0;
+    auto strict = repo_on(c, srv, "blobs/odd", no_resume);
+    srv.cut_blob_gets(50'000);
+    auto cut = co_await strict.async_fetch(desc);
     auto [e1, s1] = co_await cut.async_read_all(1 << 20, as_tuple);
     CHECK(e1);
     CHECK(s1.empty());
@@ -219,7 +228,7 @@ TEST_CASE("remote: blobs of unknown length and corrupted content", "[remote]") {
     auto [e3] = co_await repo.async_fetch_to_file(desc, target, d, as_tuple);
     CHECK(e3 == errc::digest_mismatch);
     CHECK(!fs::exists(target));
-    CHECK(!fs::exists(root / "out.bin.coras-tmp"));
+    CHECK(!fs::exists(root / "out.bin.partial"));
   });
   fs::remove_all(root);
 }

@@ -1,0 +1,258 @@
+// Blobs into files: a `.partial` file that a later attempt continues, and
+// big blobs fetched as several ranges at once over several connections,
+// written in place and verified once, in order, as the ranges complete.
+#include "blob_reader_impl.hpp"
+#include "detail/offload.hpp"
+#include "detail/spawn.hpp"
+#include "http/client_impl.hpp"
+#include "stores.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+namespace coras::remote::detail {
+
+namespace asio = boost::asio;
+using coras::detail::offload;
+
+namespace {
+
+constexpr std::size_t io_piece = 1 << 20;
+
+[[noreturn]] void file_error(std::string_view what, const std::filesystem::path& p) {
+  const int e = errno;
+  throw coras::error(error_code(e, boost::system::system_category()),
+                     std::string(what) + " " + p.string() + ": " + std::strerror(e));
+}
+
+// The open `.partial` file of one download.
+struct partial_file {
+  std::filesystem::path path;
+  int fd = -1;
+  ~partial_file() {
+    if (fd >= 0) ::close(fd);
+  }
+  void write_at(const char* data, std::size_t n, std::uint64_t at) const {
+    while (n > 0) {
+      auto w = ::pwrite(fd, data, n, static_cast<off_t>(at));
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) file_error("cannot write", path);
+      data += w;
+      n -= static_cast<std::size_t>(w);
+      at += static_cast<std::uint64_t>(w);
+    }
+  }
+  // Hashes bytes [from, to) of the file into `h`.
+  void hash_range(digester& h, std::uint64_t from, std::uint64_t to) const {
+    std::vector<std::byte> buffer(io_piece);
+    while (from < to) {
+      auto want = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), to - from));
+      auto r = ::pread(fd, buffer.data(), want, static_cast<off_t>(from));
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) file_error("cannot read", path);
+      if (r == 0) throw coras::error(errc::size_mismatch, path.string() + " shrank while in use");
+      h.update(std::span(buffer.data(), static_cast<std::size_t>(r)));
+      from += static_cast<std::uint64_t>(r);
+    }
+  }
+  void truncate(std::uint64_t size) const {
+    if (::ftruncate(fd, static_cast<off_t>(size)) != 0) file_error("cannot truncate", path);
+  }
+};
+
+// Copies a reader's bytes into the file from `at` on.
+asio::awaitable<void> drain(const state_ptr& s, blob_reader_impl& reader, const partial_file& file,
+                            std::uint64_t at, std::vector<char>& buffer) {
+  const auto& work = s->client.options().work_executor;
+  for (;;) {
+    std::size_t n = 0;
+    error_code end;
+    try {
+      n = co_await reader.read_some(asio::buffer(buffer));
+    } catch (const boost::system::system_error& e) {
+      if (e.code() != asio::error::eof) throw;
+      end = e.code();
+    }
+    if (end) break;
+    co_await offload(work, [&file, &buffer, n, at] { file.write_at(buffer.data(), n, at); });
+    at += n;
+  }
+}
+
+asio::awaitable<void> download_sequential(state_ptr s, descriptor target, const partial_file& file,
+                                          std::uint64_t have, digester prefix) {
+  fetch_options from;
+  from.offset = have;
+  from.prefix = std::make_shared<digester>(std::move(prefix));
+  auto reader = co_await fetch_blob(s, std::move(target), std::move(from));
+  std::vector<char> buffer(io_piece);
+  co_await drain(s, *reader.impl(), file, have, buffer);
+}
+
+// A parallel download's shared progress (touched only on the client's strand).
+struct parallel_job {
+  state_ptr s;
+  descriptor target;
+  const partial_file* file;
+  std::uint64_t start, size, segment;
+  std::uint64_t next;      // first byte not yet handed to a worker
+  std::vector<bool> done;  // per segment, from `start`
+  std::uint64_t hashed;    // bytes [0, hashed) are in `hasher`
+  digester hasher;
+  bool hashing = false;
+
+  std::size_t index(std::uint64_t at) const {
+    return static_cast<std::size_t>((at - start) / segment);
+  }
+
+  // Hashes completed segments in order, reading them back from the file
+  // (from the page cache) on the work executor. One worker at a time does it.
+  asio::awaitable<void> advance() {
+    if (hashing) co_return;
+    hashing = true;
+    try {
+      while (hashed < size && done[index(hashed)]) {
+        const auto from = hashed;
+        const auto to = std::min(size, from + segment);
+        co_await offload(s->client.options().work_executor,
+                         [this, from, to] { file->hash_range(hasher, from, to); });
+        hashed = to;
+      }
+    } catch (...) {
+      hashing = false;
+      throw;
+    }
+    hashing = false;
+  }
+
+  asio::awaitable<void> worker() {
+    std::vector<char> buffer(io_piece);
+    while (next < size) {
+      const auto a = next;
+      const auto b = std::min(size, a + segment);
+      next = b;
+      blob_reader_setup setup(s->client);
+      setup.repo = s;
+      setup.target = target;
+      setup.url = blob_url(*s, target.digest);
+      setup.offset = a;
+      setup.end = b;  // a raw range: hashed by advance(), in order
+      auto reader = co_await blob_reader_impl::open(std::move(setup));
+      co_await drain(s, *reader, *file, a, buffer);
+      done[index(a)] = true;
+      co_await advance();
+    }
+  }
+};
+
+// Returns the verified-contiguous prefix's hash state on failure through `job`.
+asio::awaitable<void> download_parallel(parallel_job& job, std::size_t workers) {
+  auto ex = co_await asio::this_coro::executor;
+  using op_type = decltype(asio::co_spawn(ex, job.worker(), asio::deferred));
+  std::vector<op_type> ops;
+  for (std::size_t i = 0; i < workers; ++i)
+    ops.push_back(asio::co_spawn(ex, job.worker(), asio::deferred));
+  // The first failure cancels the other workers.
+  auto [order, errors] =
+      co_await asio::experimental::make_parallel_group(std::move(ops))
+          .async_wait(asio::experimental::wait_for_one_error(), asio::use_awaitable);
+  for (auto i : order)
+    if (errors[i]) std::rethrow_exception(errors[i]);
+  if (job.hashed != job.size)
+    throw coras::error(errc::invalid_response, "parallel download ended with unhashed ranges");
+}
+
+}  // namespace
+
+asio::awaitable<void> download_blob(state_ptr s, descriptor target, std::filesystem::path path) {
+  const auto size = static_cast<std::uint64_t>(target.size);
+  const auto& opt = s->options.transfer;
+  const auto& work = s->client.options().work_executor;
+  partial_file file;
+  file.path = path;
+  file.path += ".partial";
+  file.fd = ::open(file.path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (file.fd < 0) file_error("cannot create", file.path);
+  struct stat st {};
+  if (::fstat(file.fd, &st) != 0) file_error("cannot stat", file.path);
+  auto have = static_cast<std::uint64_t>(st.st_size);
+  if (have > size) {  // not a prefix of this blob
+    file.truncate(0);
+    have = 0;
+  }
+  // The bytes a previous attempt left are hashed, not trusted: the digest
+  // covers them like the rest.
+  digester prefix(target.digest.algorithm());
+  if (have > 0) co_await offload(work, [&] { file.hash_range(prefix, 0, have); });
+
+  std::exception_ptr failure;
+  const bool parallel = opt.parallel_threshold > 0 && opt.parallel_downloads > 1 &&
+                        opt.segment_size > 0 && size - have >= opt.parallel_threshold;
+  if (parallel) {
+    parallel_job job{s,
+                     target,
+                     &file,
+                     have,
+                     size,
+                     opt.segment_size,
+                     have,
+                     std::vector<bool>(static_cast<std::size_t>(
+                         (size - have + opt.segment_size - 1) / opt.segment_size)),
+                     have,
+                     std::move(prefix)};
+    try {
+      co_await download_parallel(job, opt.parallel_downloads);
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    if (failure && coras::detail::to_error_code(failure) == errc::unsupported) {
+      // The registry ignores Range: one stream from the hashed prefix.
+      failure = nullptr;
+      file.truncate(job.hashed);
+      try {
+        co_await download_sequential(s, target, file, job.hashed, std::move(job.hasher));
+      } catch (...) {
+        failure = std::current_exception();
+      }
+    } else if (!failure) {
+      if (job.hasher.state_copy().finish() != target.digest)
+        failure = std::make_exception_ptr(coras::error(
+            errc::digest_mismatch, "GET \"" + strip_credentials(blob_url(*s, target.digest)) +
+                                       "\": content digest does not match " + target.digest.str()));
+    } else {
+      // Keep only what is contiguous from the start (and hashed).
+      file.truncate(job.hashed);
+    }
+  } else {
+    try {
+      co_await download_sequential(s, target, file, have, std::move(prefix));
+    } catch (...) {
+      failure = std::current_exception();
+    }
+  }
+  if (failure) {
+    if (coras::detail::to_error_code(failure) == errc::digest_mismatch) ::unlink(file.path.c_str());
+    std::rethrow_exception(failure);
+  }
+  const int fd = file.fd;
+  file.fd = -1;
+  if (::close(fd) != 0) file_error("cannot write", file.path);
+  std::error_code ec;
+  std::filesystem::rename(file.path, path, ec);
+  if (ec)
+    throw coras::error(
+        error_code(ec.value(), boost::system::system_category()),
+        "cannot rename " + file.path.string() + " to " + path.string() + ": " + ec.message());
+}
+
+}  // namespace coras::remote::detail
