@@ -99,6 +99,8 @@ a mismatch is then reported at the end (exit 1, nothing more written).
 
 options:
   -o, --output FILE|-       where to write the blob (required)
+  --parallel N              ranges fetched at once for a blob of 64 MiB or
+                            more (default 4; 1: one stream)
 )";
 
 constexpr std::string_view blob_put_text = R"(usage: coras blob put REPO FILE
@@ -387,7 +389,7 @@ int manifest_delete(std::span<const std::string_view> args, const global_options
 }
 
 int blob_get(std::span<const std::string_view> args, const global_options& g) {
-  static constexpr option_spec spec[] = {{"--output", "-o", true}};
+  static constexpr option_spec spec[] = {{"--output", "-o", true}, {"--parallel", "", true}};
   return command("blob get", blob_get_text, args, g, spec,
                  [](const parsed_args& a, const global_options& opts) {
                    expect_positionals(a, 1, 1);
@@ -396,6 +398,14 @@ int blob_get(std::span<const std::string_view> args, const global_options& g) {
                    if (!out) throw usage_error{"-o FILE or -o - is required"};
                    if (out->empty()) throw usage_error{"-o needs a file name or -"};
                    session s(opts);
+                   if (const auto* p = a.get("--parallel")) {
+                     if (p->empty() || p->size() > 3 ||
+                         p->find_first_not_of("0123456789") != std::string::npos || *p == "0")
+                       throw usage_error{"--parallel needs a number from 1 to 999"};
+                     const auto n = std::stoul(*p);
+                     s.transfer().parallel_downloads = n;
+                     if (n == 1) s.transfer().parallel_threshold = 0;  // one stream
+                   }
                    if (*out == "-")
                      return s.run(blob_get_stdout_op(s.repository(ref), ref.digest().str()));
                    return s.run(blob_get_file_op(s.repository(ref), ref.digest().str(), *out));

@@ -135,6 +135,8 @@ class session {
   explicit session(const global_options& g);
 
   remote::repository repository(const reference& ref) const;
+  /// The transfer settings repositories made after this call get.
+  remote::transfer_options& transfer() { return options_.transfer; }
   remote::registry registry(std::string_view name) const;
 
   /// Runs `op` to completion. Returns 0, or 1 after printing its error.

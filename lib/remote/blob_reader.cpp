@@ -111,7 +111,7 @@ asio::awaitable<void> blob_reader_impl::connect() {
     if (ranged) {
       // The registry ignored Range: the whole blob comes, and the bytes
       // before offset_ are dropped (never handed out twice).
-      if (!hasher_)
+      if (end_ < size)  // a segment of a parallel download: pointless without ranges
         throw coras::error(errc::unsupported, "GET \"" + url_ + "\": Range requests are ignored");
       ranges_ignored_ = true;
     }

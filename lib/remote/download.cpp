@@ -10,6 +10,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/error.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -70,33 +71,66 @@ struct partial_file {
   }
 };
 
-// Copies a reader's bytes into the file from `at` on.
-asio::awaitable<void> drain(const state_ptr& s, blob_reader_impl& reader, const partial_file& file,
-                            std::uint64_t at, std::vector<char>& buffer) {
-  const auto& work = s->client.options().work_executor;
-  for (;;) {
+// Reads until `buffer` is full or the reader's range ends; the count.
+asio::awaitable<std::size_t> fill_up(blob_reader_impl& reader, std::vector<char>& buffer) {
+  std::size_t got = 0;
+  while (got < buffer.size()) {
     std::size_t n = 0;
     error_code end;
     try {
-      n = co_await reader.read_some(asio::buffer(buffer));
+      n = co_await reader.read_some(asio::buffer(buffer.data() + got, buffer.size() - got));
     } catch (const boost::system::system_error& e) {
       if (e.code() != asio::error::eof) throw;
       end = e.code();
     }
     if (end) break;
-    co_await offload(work, [&file, &buffer, n, at] { file.write_at(buffer.data(), n, at); });
+    got += n;
+  }
+  co_return got;
+}
+
+// Copies a raw reader's bytes into the file from `at` on, hashing them into
+// `hasher` when given. With a work executor, a full buffer is written (and
+// hashed) there while the next one fills from the network: one stream then
+// keeps both cores busy.
+asio::awaitable<void> drain(const state_ptr& s, blob_reader_impl& reader, const partial_file& file,
+                            std::uint64_t at, digester* hasher) {
+  using namespace asio::experimental::awaitable_operators;
+  const auto& work = s->client.options().work_executor;
+  std::vector<char> current(io_piece), next(io_piece);
+  auto n = co_await fill_up(reader, current);
+  while (n > 0) {
+    auto store = [&file, &current, hasher, n, at] {
+      file.write_at(current.data(), n, at);
+      if (hasher) hasher->update(std::as_bytes(std::span(current.data(), n)));
+    };
+    std::size_t m = 0;
+    if (work) {
+      m = co_await (offload(work, store) && fill_up(reader, next));
+    } else {
+      store();
+      m = co_await fill_up(reader, next);
+    }
     at += n;
+    std::swap(current, next);
+    n = m;
   }
 }
 
+// One stream from `have` on, continuing `prefix`; verified at the end.
 asio::awaitable<void> download_sequential(state_ptr s, descriptor target, const partial_file& file,
                                           std::uint64_t have, digester prefix) {
-  fetch_options from;
-  from.offset = have;
-  from.prefix = std::make_shared<digester>(std::move(prefix));
-  auto reader = co_await fetch_blob(s, std::move(target), std::move(from));
-  std::vector<char> buffer(io_piece);
-  co_await drain(s, *reader.impl(), file, have, buffer);
+  blob_reader_setup setup(s->client);
+  setup.repo = s;
+  setup.url = blob_url(*s, target.digest);
+  setup.offset = have;
+  setup.target = target;  // raw: hashed here, with the file writes
+  auto reader = co_await blob_reader_impl::open(std::move(setup));
+  co_await drain(s, *reader, file, have, &prefix);
+  if (prefix.size() != static_cast<std::uint64_t>(target.size) || prefix.finish() != target.digest)
+    throw coras::error(errc::digest_mismatch,
+                       "GET \"" + strip_credentials(blob_url(*s, target.digest)) +
+                           "\": content digest does not match " + target.digest.str());
 }
 
 // A parallel download's shared progress (touched only on the client's strand).
@@ -136,7 +170,6 @@ struct parallel_job {
   }
 
   asio::awaitable<void> worker() {
-    std::vector<char> buffer(io_piece);
     while (next < size) {
       const auto a = next;
       const auto b = std::min(size, a + segment);
@@ -148,7 +181,7 @@ struct parallel_job {
       setup.offset = a;
       setup.end = b;  // a raw range: hashed by advance(), in order
       auto reader = co_await blob_reader_impl::open(std::move(setup));
-      co_await drain(s, *reader, *file, a, buffer);
+      co_await drain(s, *reader, *file, a, nullptr);
       done[index(a)] = true;
       co_await advance();
     }

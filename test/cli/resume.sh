@@ -30,8 +30,7 @@ for _ in $(seq 1 100); do
   [ "$size" -ge $((12 * 1024 * 1024)) ] && break
   sleep 0.05
 done
-kill -KILL "$pid" 2>/dev/null || true
-wait "$pid" 2>/dev/null || true
+{ kill -KILL "$pid" && wait "$pid"; } 2>/dev/null || true
 [ "$size" -ge $((12 * 1024 * 1024)) ] || fail "the first run wrote only $size bytes"
 [ ! -e "$work/big.back" ] || fail "the interrupted run left FILE, not only FILE.partial"
 

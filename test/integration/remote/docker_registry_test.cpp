@@ -434,3 +434,63 @@ TEST_CASE("remote vs docker-registry: 50 concurrent attaches to one subject",
   CHECK(index_deletes == index_puts - 1);
   CHECK(failed_deletes == 0);
 }
+
+TEST_CASE("remote vs docker-registry: ranged GET, chunked upload, parallel ranged download",
+          "[remote][transfer]") {
+  run([](auto ex) -> asio::awaitable<void> {
+    constexpr std::uint64_t MiB = 1 << 20;
+    auto c = make_client(ex);
+    auto o = options();
+    o.transfer.chunked_threshold = 0;  // every blob in PATCH chunks
+    o.transfer.chunk_size = 5 * MiB;
+    o.transfer.parallel_threshold = 16 * MiB;
+    o.transfer.segment_size = 16 * MiB;
+    o.transfer.parallel_downloads = 4;
+    repository repo(c, env("CORAS_TEST_REGISTRY") + "/" + unique("transfer"), o);
+
+    // 256 MiB, generated in a file and pushed from it in 52 chunks.
+    const auto dir = fs::temp_directory_path() / unique("coras-transfer");
+    fs::create_directories(dir);
+    {
+      std::ofstream out(dir / "big", std::ios::binary);
+      for (unsigned i = 0; i < 64; ++i) {
+        auto piece = random_bytes(4 * MiB, 1000 + i);
+        out.write(piece.data(), static_cast<std::streamsize>(piece.size()));
+      }
+    }
+    auto desc = co_await repo.async_push_file("application/octet-stream", dir / "big");
+    CHECK(desc.size == static_cast<std::int64_t>(256 * MiB));
+
+    // A ranged GET from an offset, verified over the whole blob.
+    const std::uint64_t at = 255 * MiB + 12345;
+    auto prefix = std::make_shared<coras::digester>();
+    {
+      std::ifstream in(dir / "big", std::ios::binary);
+      std::vector<char> buf(MiB);
+      for (std::uint64_t done = 0; done < at;) {
+        auto n = std::min<std::uint64_t>(buf.size(), at - done);
+        in.read(buf.data(), static_cast<std::streamsize>(n));
+        prefix->update(std::as_bytes(std::span(buf.data(), n)));
+        done += n;
+      }
+    }
+    coras::remote::fetch_options from;
+    from.offset = at;
+    from.prefix = prefix;
+    auto reader = co_await repo.async_fetch_at(desc, from);
+    auto tail = co_await read_streamed(reader);
+    CHECK(tail.size() == 256 * MiB - at);
+
+    // The whole blob into a file as 16 ranges over 4 connections.
+    const auto before = c.stats().connections_opened;
+    co_await repo.async_fetch_to_file(desc, dir / "back");
+    CHECK(c.stats().connections_opened - before >= 3);
+    CHECK(fs::file_size(dir / "back") == 256 * MiB);
+    std::ifstream a(dir / "big", std::ios::binary), b(dir / "back", std::ios::binary);
+    std::vector<char> x(MiB), y(MiB);
+    bool equal = true;
+    while (a.read(x.data(), MiB) && b.read(y.data(), MiB)) equal = equal && x == y;
+    CHECK(equal);
+    fs::remove_all(dir);
+  });
+}
