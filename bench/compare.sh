@@ -1,0 +1,349 @@
+#!/usr/bin/env bash
+# bench/compare.sh [options]: coras next to its peers on this machine.
+#
+# Rows (every server on 127.0.0.1; coras and the peer take turns, A/B/A/B):
+#   pull  COUNTxSIZE  docker-registry -> OCI layout     coras copy vs skopeo copy
+#   push  COUNTxSIZE  OCI layout -> a new repository    coras copy vs skopeo copy
+#   (the same for the image of many small layers, and with --tls over HTTPS)
+#   manifest HEAD, GET at concurrency 64 on `coras serve`
+#                                                       coras-bench resolve vs wrk
+# and prints the medians, coras/peer ratios and the machine.
+#
+# options:
+#   --rounds N            rounds per row (default 3)
+#   --tls                 run the registry rows over TLS as well
+#   --big COUNTxSIZE      the large image (default 8x128M)
+#   --small COUNTxSIZE    the image of many small layers (default 200x64K)
+#   --rows LIST           comma-separated subset of big-pull,big-push,small,resolve
+#                         (default: all)
+#   --copy-concurrency N  passed to `coras copy` as --concurrency (default: its own)
+#   --requests N          coras-bench requests per resolve round (default 50000)
+#   --duration SECONDS    wrk's time per round (default 3)
+#   --json FILE           also write the summary as JSON
+#
+# Needs: BUILD_DIR (default build) with cli/coras and bench/coras-bench;
+# docker-registry, skopeo, wrk, curl, python3 (scripts/run bench installs them).
+# `coras copy` rows are skipped, and marked pending, when `coras copy --help` fails.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/.." && pwd)
+build=${BUILD_DIR:-$top/build}
+case "$build" in /*) ;; *) build=$top/$build ;; esac
+coras=$build/cli/coras
+bench=$build/bench/coras-bench
+fixtures=$top/test/fixtures
+
+log() { printf '==> %s\n' "$*" >&2; }
+helpers() { python3 "$here/compare_helpers.py" "$@"; }
+
+# The skopeo blob-info cache turns a later push into cross-repository mounts:
+# it goes before every skopeo run.
+clear_skopeo_cache() {
+  rm -f /var/lib/containers/cache/blob-info-cache-v1.boltdb \
+    "${HOME:-/root}/.local/share/containers/cache/blob-info-cache-v1.boltdb"
+}
+
+# measured SLUG -- CMD...: runs CMD under `compare_helpers.py measure` (output
+# to $logs/SLUG.log, killed after $limit seconds) and prints its JSON line.
+measured() {
+  local slug=$1
+  shift
+  [ "$1" = -- ] && shift
+  helpers measure "$limit" "$logs/$slug.log" -- "$@"
+}
+
+# show_failure SLUG: the end of a failed run's output.
+show_failure() {
+  echo "    (last lines of $1)" >&2
+  tail -n 15 "$logs/$1.log" 2>/dev/null | sed 's/^/    | /' >&2 || true
+}
+
+# ---------------------------------------------------------------------------
+# Registry rows: run inside test/fixtures/with-docker-registry (MODE plain or
+# tls), which sets CORAS_TEST_REGISTRY, CORAS_TEST_SCHEME, CORAS_TEST_CERTS.
+registry_rows() {
+  local mode=$1
+  local reg=$CORAS_TEST_REGISTRY
+  local suffix="" skopeo_src skopeo_dst coras_flags curl_flags
+  if [ "$mode" = tls ]; then
+    suffix=" tls"
+    # skopeo wants a directory holding only the CA's *.crt.
+    local certdir=$work/skopeo-certs
+    mkdir -p "$certdir"
+    cp "$CORAS_TEST_CERTS/ca.crt" "$certdir/ca.crt"
+    skopeo_src=(--src-cert-dir "$certdir")
+    skopeo_dst=(--dest-cert-dir "$certdir")
+    coras_flags=(--ca-file "$CORAS_TEST_CERTS/ca.crt")
+    curl_flags=(--cacert "$CORAS_TEST_CERTS/ca.crt")
+  else
+    skopeo_src=(--src-tls-verify=false)
+    skopeo_dst=(--dest-tls-verify=false)
+    coras_flags=(--plain-http)
+    curl_flags=()
+  fi
+  [ -n "$copy_concurrency" ] && coras_flags+=(--concurrency "$copy_concurrency")
+  local skopeo=(skopeo --insecure-policy copy -q)
+
+  log "docker-registry ($mode) on $CORAS_TEST_SCHEME://$reg: seeding the images with skopeo"
+  local img
+  for img in big small; do
+    # only the pull rows read them
+    case " $rows " in *" $img-pull "*|*" $img "*) ;; *) continue ;; esac
+    clear_skopeo_cache
+    timeout --foreground 900 "${skopeo[@]}" "${skopeo_dst[@]}" \
+      "oci:$work/img-$img:v1" "docker://$reg/bench/$img:v1" >"$logs/seed-$img-$mode.log" 2>&1 ||
+      { cat "$logs/seed-$img-$mode.log" >&2; echo "seeding $img failed" >&2; return 1; }
+  done
+
+  # copy_row IMG DIRECTION: DIRECTION pull (registry -> OCI layout) or push
+  # (OCI layout -> a new repository).
+  copy_row() {
+    local img=$1 direction=$2
+    local count=${img_count[$img]} bytes=${img_bytes[$img]}
+    local row="$direction ${img_label[$img]}$suffix"
+    local limit=300
+    [ "$img" = big ] && limit=900
+    local round side slug dst src_ref out status detail check_note name
+    for round in $(seq 1 "$rounds"); do
+      for side in coras peer; do
+        slug="$img-$direction-$mode-$side-$round"
+        if [ "$side" = coras ] && [ "$have_copy" != yes ]; then
+          helpers record "$results" "" kind=copy "row=$row" side=coras peer_name=skopeo \
+            round="$round" status=skipped bytes="$bytes" \
+            "note=coras copy: pending (\`coras copy --help\` fails in this build)" >/dev/null
+          continue
+        fi
+        check_note=""
+        if [ "$direction" = pull ]; then
+          dst=$work/out/$slug
+          src_ref="$reg/bench/$img:v1"
+          if [ "$side" = coras ]; then
+            out=$(measured "$slug" -- "$coras" copy "$src_ref" "oci:$dst:v1" "${coras_flags[@]}") || true
+          else
+            clear_skopeo_cache
+            out=$(measured "$slug" -- "${skopeo[@]}" "${skopeo_src[@]}" \
+              "docker://$src_ref" "oci:$dst:v1") || true
+          fi
+          if ! helpers check "$dst" v1 "$count" >>"$logs/$slug.log" 2>&1; then
+            check_note="status=failed"
+          fi
+          rm -rf "$dst"
+        else
+          local repo="bench/$img-push-$side-$mode-r$round"
+          if [ "$side" = coras ]; then
+            out=$(measured "$slug" -- "$coras" copy "oci:$work/img-$img:v1" "$reg/$repo:v1" \
+              "${coras_flags[@]}") || true
+          else
+            clear_skopeo_cache
+            out=$(measured "$slug" -- "${skopeo[@]}" "${skopeo_dst[@]}" \
+              "oci:$work/img-$img:v1" "docker://$reg/$repo:v1") || true
+          fi
+          # The pushed manifest must be the source's (no recompression, no conversion).
+          local got
+          got=$(curl -s -I --max-time 10 "${curl_flags[@]}" \
+            -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+            "$CORAS_TEST_SCHEME://$reg/v2/$repo/manifests/v1" |
+            tr -d '\r' | awk 'tolower($1) == "docker-content-digest:" {print $2}') || true
+          if [ "$got" != "${img_manifest[$img]}" ]; then
+            echo "pushed manifest: '$got', source: ${img_manifest[$img]}" >>"$logs/$slug.log"
+            check_note="status=failed"
+          fi
+        fi
+        [ -n "$out" ] || out='{"rc": 1}'
+        read -r status detail < <(helpers record "$results" "$out" kind=copy "row=$row" \
+          side="$side" peer_name=skopeo round="$round" bytes="$bytes" $check_note)
+        name=coras
+        [ "$side" = peer ] && name=skopeo
+        printf '    %-24s %-6s round %d: %s %s\n' "$row" "$name" "$round" "$status" "$detail" >&2
+        [ "$status" = ok ] || show_failure "$slug"
+      done
+    done
+  }
+
+  case " $rows " in *" big-pull "*) copy_row big pull ;; esac
+  case " $rows " in *" big-push "*) copy_row big push ;; esac
+  case " $rows " in *" small "*) copy_row small pull; copy_row small push ;; esac
+}
+
+# ---------------------------------------------------------------------------
+# Manifest rows: coras-bench resolve and wrk against `coras serve`.
+resolve_rows() {
+  local serve_log=$work/serve.log
+  : >"$serve_log"
+  "$coras" serve --listen 127.0.0.1:0 >"$serve_log" 2>&1 &
+  serve_pid=$!
+  local url=""
+  for _ in $(seq 1 100); do
+    url=$(sed -n 's/^listening on //p' "$serve_log" | head -1)
+    [ -n "$url" ] && break
+    kill -0 "$serve_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  [ -n "$url" ] || { cat "$serve_log" >&2; echo "coras serve did not start" >&2; return 1; }
+  local reg=${url#http://}
+  log "coras serve on $url: manifest HEAD and GET at concurrency 64"
+  # coras-bench pushes its manifest (coras-bench/resolve:bench) before it times anything.
+  timeout --foreground 60 "$bench" resolve --registry "$reg" --plain-http --requests 1 \
+    --concurrency 1 --threads 1 --json >/dev/null
+  local murl="$url/v2/coras-bench/resolve/manifests/bench"
+  local wrk_args=(-t1 -c64 --latency -s "$here/wrk-manifest.lua")
+
+  # wrk 4.1 waits for a body after a HEAD answer; see whether this one does.
+  local probe wrk_head=no probed=0
+  probe=$(timeout --foreground 30 wrk "${wrk_args[@]}" -d2s --timeout 1s "$murl" -- HEAD 2>&1 |
+    helpers wrk) || true
+  probed=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["requests"])' "$probe" 2>/dev/null) || probed=0
+  if [ "$probed" -ge 1000 ] && [[ "$probe" == *'"rc": 0'* ]]; then
+    wrk_head=yes
+  fi
+
+  local method row round out slug status detail
+  for method in HEAD GET; do
+    row="manifest $method c64 (resolve)"
+    [ "$method" = GET ] && row="manifest GET c64 (fetch)"
+    for round in $(seq 1 "$rounds"); do
+      slug="resolve-$method-coras-$round"
+      out=$(timeout --foreground 300 "$bench" resolve --method "$method" --registry "$reg" \
+        --plain-http --requests "$requests" --concurrency 64 --threads 1 --json 2>"$logs/$slug.log" |
+        helpers bench) || true
+      [ -n "$out" ] || out='{"rc": 1}'
+      read -r status detail < <(helpers record "$results" "$out" kind=rate "row=$row" \
+        side=coras peer_name=wrk round="$round")
+      printf '    %-24s %-6s round %d: %s %s\n' "$row" coras "$round" "$status" "$detail" >&2
+      [ "$status" = ok ] || show_failure "$slug"
+      slug="resolve-$method-wrk-$round"
+      if [ "$method" = HEAD ] && [ "$wrk_head" != yes ]; then
+        helpers record "$results" "" kind=rate "row=$row" side=peer peer_name=wrk \
+          round="$round" status=skipped \
+          "note=wrk 4.1 cannot time HEAD: it waits for a body after each HEAD answer (wg/wrk#198); in a 2 s probe it completed $probed requests" >/dev/null
+        continue
+      fi
+      out=$(timeout --foreground $((duration + 30)) wrk "${wrk_args[@]}" -d"${duration}s" "$murl" \
+        -- "$method" 2>&1 | tee "$logs/$slug.log" | helpers wrk) || true
+      [ -n "$out" ] || out='{"rc": 1}'
+      read -r status detail < <(helpers record "$results" "$out" kind=rate "row=$row" \
+        side=peer peer_name=wrk round="$round")
+      printf '    %-24s %-6s round %d: %s %s\n' "$row" wrk "$round" "$status" "$detail" >&2
+      [ "$status" = ok ] || show_failure "$slug"
+    done
+  done
+  kill "$serve_pid" 2>/dev/null || true
+  wait "$serve_pid" 2>/dev/null || true
+  serve_pid=
+}
+
+machine_info() {
+  echo "nproc: $(nproc)"
+  echo "cpu: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
+  echo "memory: $(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
+  echo "kernel: $(uname -sr)"
+  # shellcheck disable=SC1091
+  echo "os: $(. /etc/os-release && echo "$PRETTY_NAME")"
+  echo "coras: $(git -C "$top" describe --always --dirty 2>/dev/null || echo unknown), $build"
+  echo "skopeo: $(skopeo --version | awk '{print $3}')"
+  echo "docker-registry: $(docker-registry --version | awk '{print $3}')"
+  echo "wrk: $(dpkg-query -W -f='${Version}' wrk 2>/dev/null || echo unknown)"
+  echo "coras copy: $([ "$have_copy" = yes ] && echo present || echo "absent (rows pending)")"
+  echo "run: $rounds rounds, big ${img_label[big]}, small ${img_label[small]}, tls $tls, rows ${rows# }"
+  # Other work on the machine skews everything: say how busy it was.
+  echo "load average (1/5/15 min): at start $load_start, at end $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
+# The EXIT trap: stops `coras serve` if it runs, removes the temporary
+# directory. (set -e is still on here: nothing in it may fail.)
+cleanup() {
+  if [ -n "${serve_pid:-}" ]; then
+    kill "$serve_pid" 2>/dev/null || true
+    wait "$serve_pid" 2>/dev/null || true
+  fi
+  rm -rf "$work" || true
+}
+
+# ---------------------------------------------------------------------------
+main() {
+  rounds=3 tls=no big=8x128M small=200x64K rows="big-pull big-push small resolve"
+  copy_concurrency="" requests=50000 duration=3 json_out=""
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --rounds) rounds=${2:?}; shift 2 ;;
+      --tls) tls=yes; shift ;;
+      --big) big=${2:?}; shift 2 ;;
+      --small) small=${2:?}; shift 2 ;;
+      --rows) rows=" ${2//,/ } "; shift 2 ;;
+      --copy-concurrency) copy_concurrency=${2:?}; shift 2 ;;
+      --requests) requests=${2:?}; shift 2 ;;
+      --duration) duration=${2:?}; shift 2 ;;
+      --json) json_out=$(realpath -m "${2:?}"); shift 2 ;;
+      -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+      *) echo "unknown option: $1 (--help)" >&2; exit 2 ;;
+    esac
+  done
+  rows=" ${rows# } "
+  load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+  local tool
+  for tool in docker-registry skopeo wrk curl python3; do
+    command -v "$tool" >/dev/null || { echo "$tool is not installed (scripts/run bench installs it)" >&2; exit 1; }
+  done
+  for tool in "$coras" "$bench"; do
+    [ -x "$tool" ] || { echo "$tool is missing: build first (BUILD_DIR=$build)" >&2; exit 1; }
+  done
+
+  work=$(mktemp -d /tmp/coras-compare.XXXXXX)
+  serve_pid=
+  trap cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  logs=$work/logs results=$work/results.jsonl
+  mkdir -p "$logs" "$work/out"
+  : >"$results"
+
+  have_copy=no
+  if timeout --foreground 10 "$coras" copy --help >/dev/null 2>&1; then
+    have_copy=yes
+  else
+    log "coras copy is not in this build (\`coras copy --help\` fails): the coras side of the copy rows is skipped and marked pending"
+  fi
+
+  declare -gA img_count img_size img_bytes img_label img_manifest
+  local img spec
+  for img in big small; do
+    spec=${!img}
+    img_count[$img]=${spec%%x*}
+    img_size[$img]=${spec#*x}
+    img_label[$img]=$spec
+  done
+  if [[ "$rows" == *" big-"* || "$rows" == *" small "* ]]; then
+    for img in big small; do
+      case " $rows " in *" $img-"*|*" $img "*) ;; *) continue ;; esac
+      log "making the $img image: ${img_count[$img]} gzip layers of ${img_size[$img]} random bytes"
+      img_bytes[$img]=$(timeout --foreground 600 python3 "$here/compare_helpers.py" image \
+        "$work/img-$img" v1 "${img_count[$img]}" "${img_size[$img]}")
+      img_manifest[$img]=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["manifests"][0]["digest"])' \
+        "$work/img-$img/index.json")
+    done
+    # The fixture runs this script again with --registry-rows (at the end),
+    # which takes its state from the environment.
+    CORAS_COMPARE_STATE=$(declare -p work logs results rounds rows copy_concurrency have_copy \
+      img_count img_size img_bytes img_label img_manifest)
+    export CORAS_COMPARE_STATE
+    local mode
+    for mode in plain $([ "$tls" = yes ] && echo tls); do
+      "$fixtures/with-docker-registry" "$mode" -- "$here/compare.sh" --registry-rows "$mode" || {
+        echo "registry rows ($mode) failed" >&2
+        exit 1
+      }
+    done
+  fi
+  case "$rows" in *" resolve "*) resolve_rows ;; esac
+
+  machine_info >"$work/machine.txt"
+  helpers report "$results" "$work/machine.txt" ${json_out:+"$json_out"}
+}
+
+if [ "${1:-}" = --registry-rows ]; then
+  eval "$CORAS_COMPARE_STATE"
+  registry_rows "$2"
+  exit 0
+fi
+main "$@"
