@@ -3,7 +3,11 @@
 
 #include <coras/auth/credential.hpp>
 #include <coras/auth/docker_config.hpp>
+#include <coras/content/memory_store.hpp>
+#include <coras/content/oci_layout.hpp>
+#include <coras/content/remote_store.hpp>
 #include <coras/content/store.hpp>
+#include <coras/copy/copy.hpp>
 #include <coras/core/descriptor.hpp>
 #include <coras/core/digest.hpp>
 #include <coras/core/error.hpp>

@@ -1,0 +1,658 @@
+#include "common.hpp"
+
+#include <coras/content/oci_layout.hpp>
+#include <coras/core/error.hpp>
+#include <coras/core/manifest.hpp>
+#include <coras/core/media_type.hpp>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <random>
+
+namespace coras::content {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::string_view layout_version = "1.0.0";
+constexpr std::string_view layout_file_content = R"({"imageLayoutVersion":"1.0.0"})";
+constexpr std::size_t min_piece = 256 * 1024;
+
+[[noreturn]] void throw_errno(int e, const std::string& what) {
+  throw error(error_code(e, boost::system::system_category()), what + ": " + std::strerror(e));
+}
+
+[[noreturn]] void throw_fs(const std::error_code& ec, const std::string& what) {
+  throw error(error_code(ec.value(), boost::system::system_category()), what + ": " + ec.message());
+}
+
+class unique_fd {
+ public:
+  unique_fd() = default;
+  explicit unique_fd(int fd) : fd_(fd) {}
+  unique_fd(unique_fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  unique_fd& operator=(unique_fd&& o) noexcept {
+    if (this != &o) {
+      reset();
+      fd_ = std::exchange(o.fd_, -1);
+    }
+    return *this;
+  }
+  ~unique_fd() { reset(); }
+  int get() const noexcept { return fd_; }
+  explicit operator bool() const noexcept { return fd_ >= 0; }
+  void reset() noexcept {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+  /// Closes and reports the error close() found (NFS reports write errors there).
+  void close_checked(const std::string& what) {
+    int fd = std::exchange(fd_, -1);
+    if (fd >= 0 && ::close(fd) != 0 && errno != EINTR) throw_errno(errno, "closing " + what);
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+// Reads exactly `n` bytes at `offset` unless the file ends first; returns what it read.
+std::size_t pread_full(int fd, char* p, std::size_t n, std::uint64_t offset,
+                       const std::string& what) {
+  std::size_t got = 0;
+  while (got < n) {
+    ssize_t r = ::pread(fd, p + got, n - got, static_cast<off_t>(offset + got));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      throw_errno(errno, "reading " + what);
+    }
+    if (r == 0) break;
+    got += static_cast<std::size_t>(r);
+  }
+  return got;
+}
+
+void write_full(int fd, const char* p, std::size_t n, const std::string& what) {
+  while (n > 0) {
+    ssize_t r = ::write(fd, p, n);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      throw_errno(errno, "writing " + what);
+    }
+    p += r;
+    n -= static_cast<std::size_t>(r);
+  }
+}
+
+void sync_fd(int fd, const std::string& what) {
+  if (::fsync(fd) != 0) throw_errno(errno, "syncing " + what);
+}
+
+void sync_dir(const fs::path& dir) {
+  unique_fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) throw_errno(errno, "opening " + dir.string());
+  sync_fd(fd.get(), dir.string());
+}
+
+// Opens a file of the layout for reading: never through a symbolic link in
+// its last component, and only a regular file. `st` receives its status.
+// Returns an empty fd when the file does not exist.
+unique_fd open_regular(const fs::path& path, struct stat& st) {
+  unique_fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd) {
+    if (errno == ENOENT) return fd;
+    if (errno == ELOOP)
+      throw error(errc::unsupported, path.string() + " is a symbolic link; refused in a layout");
+    throw_errno(errno, "opening " + path.string());
+  }
+  if (::fstat(fd.get(), &st) != 0) throw_errno(errno, "reading the status of " + path.string());
+  if (!S_ISREG(st.st_mode))
+    throw error(errc::unsupported, path.string() + " is not a regular file");
+  return fd;
+}
+
+// The whole of a small file; nullopt when it does not exist.
+std::optional<std::string> read_small_file(const fs::path& path, std::uint64_t limit) {
+  struct stat st {};
+  auto fd = open_regular(path, st);
+  if (!fd) return std::nullopt;
+  auto size = static_cast<std::uint64_t>(st.st_size);
+  if (size > limit)
+    throw error(errc::size_limit_exceeded, path.string() + " is " + std::to_string(size) +
+                                               " bytes, more than the limit of " +
+                                               std::to_string(limit));
+  std::string out(static_cast<std::size_t>(size), '\0');
+  auto got = pread_full(fd.get(), out.data(), out.size(), 0, path.string());
+  out.resize(got);  // a file that shrank under us reads as what is left
+  return out;
+}
+
+const std::string* ref_name_of(const descriptor& d) {
+  auto it = d.annotations.find(detail::ref_name_annotation);
+  return it == d.annotations.end() ? nullptr : &it->second;
+}
+
+descriptor strip_ref_name(descriptor d) {
+  if (auto it = d.annotations.find(detail::ref_name_annotation); it != d.annotations.end())
+    d.annotations.erase(it);
+  return d;
+}
+
+// A blob read by fetch: pieces of at least 256 KiB from the file, hashed as
+// they are read; the piece that reaches the end is handed out only once the
+// whole file hashed to the target's digest.
+class blob_source final : public http::body_source {
+ public:
+  blob_source(unique_fd fd, descriptor target, std::size_t piece, std::string what)
+      : fd_(std::move(fd)),
+        digest_(std::move(target.digest)),
+        size_(static_cast<std::uint64_t>(target.size)),
+        piece_(piece),
+        what_(std::move(what)),
+        hash_(digest_.algorithm()) {}
+
+  std::optional<std::uint64_t> size() const override { return size_; }
+  std::optional<digest> verified_digest() const override { return digest_; }
+
+  boost::asio::awaitable<std::size_t> read(boost::asio::mutable_buffer buffer) override {
+    if (failure_) std::rethrow_exception(failure_);
+    if (buffer.size() == 0) co_return 0;
+    if (pos_ < len_) co_return take(buffer);
+    if (done_ == size_) {
+      if (!checked_) check();  // an empty blob: its first read is the one that ends it
+      co_return 0;
+    }
+    std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(piece_, size_ - done_));
+    const bool direct = buffer.size() >= want;
+    if (!direct && buf_.size() < want) buf_.resize(piece_);
+    char* dst = direct ? static_cast<char*>(buffer.data()) : buf_.data();
+    std::size_t got = pread_full(fd_.get(), dst, want, done_, what_);
+    if (got != want) {
+      failure_ = std::make_exception_ptr(
+          error(errc::size_mismatch, what_ + " ended at " + std::to_string(done_ + got) +
+                                         " bytes; the descriptor says " + std::to_string(size_)));
+      std::rethrow_exception(failure_);
+    }
+    hash_.update(std::string_view(dst, want));
+    done_ += want;
+    if (done_ == size_) check();
+    if (direct) co_return want;
+    pos_ = 0;
+    len_ = want;
+    co_return take(buffer);
+  }
+
+  bool rewind() override {
+    done_ = pos_ = len_ = 0;
+    hash_ = digester(digest_.algorithm());
+    checked_ = false;
+    failure_ = nullptr;
+    return true;
+  }
+
+ private:
+  std::size_t take(boost::asio::mutable_buffer buffer) {
+    std::size_t n = std::min(buffer.size(), len_ - pos_);
+    std::memcpy(buffer.data(), buf_.data() + pos_, n);
+    pos_ += n;
+    return n;
+  }
+
+  void check() {
+    checked_ = true;
+    if (hash_.finish() != digest_) {
+      failure_ = std::make_exception_ptr(error(
+          errc::digest_mismatch, what_ + " does not hash to " + digest_.str() + " (altered?)"));
+      std::rethrow_exception(failure_);
+    }
+  }
+
+  unique_fd fd_;
+  digest digest_;
+  std::uint64_t size_;
+  std::size_t piece_;
+  std::string what_;
+  digester hash_;
+  std::vector<char> buf_;
+  std::size_t pos_ = 0, len_ = 0;  // unread part of buf_
+  std::uint64_t done_ = 0;         // bytes read from the file (and hashed)
+  bool checked_ = false;
+  std::exception_ptr failure_;
+};
+
+}  // namespace
+
+struct oci_layout::impl {
+  fs::path root;
+  oci_layout_options opt;
+  std::size_t piece;
+  std::uint64_t nonce;
+  std::atomic<std::uint64_t> counter{0};
+  std::atomic<bool> ingest_ready{false};
+
+  mutable std::mutex mu;
+  // index.json, split: `named` holds the entries with a ref.name (one per
+  // name), `others` every entry without one (read from the file or added as
+  // referrers). The file lists named + the others whose digest no name
+  // covers, so an unnamed entry comes back when its last name moves away.
+  image_index base;  // top-level members; `manifests` unused
+  std::vector<descriptor> named;
+  std::vector<descriptor> others;
+  std::string written;                                  // the index.json last read or written
+  std::map<digest, std::vector<descriptor>> referrers;  // by subject digest
+
+  impl(fs::path dir, oci_layout_options o) : root(std::move(dir)), opt(o) {
+    piece = std::max(opt.io_piece_bytes, min_piece);
+    std::random_device rd;
+    nonce = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+  }
+
+  std::string where() const { return "oci:" + root.string(); }
+  fs::path index_path() const { return root / "index.json"; }
+  fs::path ingest_dir() const { return root / "ingest"; }
+
+  // Core parses only canonical digests, but the path is what keeps reads and
+  // writes inside the layout, so it is checked here too, not assumed.
+  fs::path blob_path(const digest& d) const {
+    if (d.empty()) throw error(errc::invalid_digest, "a blob needs a digest");
+    auto alg = d.algorithm_name();
+    auto hex = d.hex();
+    const bool alg_ok = alg == "sha256" || alg == "sha512";
+    const bool hex_ok = !hex.empty() && std::all_of(hex.begin(), hex.end(), [](char c) {
+      return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+    });
+    if (!alg_ok || !hex_ok)
+      throw error(errc::invalid_digest, "digest \"" + d.str() + "\" cannot name a blob file");
+    return root / "blobs" / std::string(alg) / std::string(hex);
+  }
+
+  void make_dirs(const fs::path& dir) const {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) throw_fs(ec, "creating " + dir.string());
+  }
+
+  struct temp_file {
+    fs::path path;
+    unique_fd fd;
+    bool committed = false;
+    temp_file() = default;
+    temp_file(temp_file&& o) noexcept
+        : path(std::move(o.path)), fd(std::move(o.fd)), committed(o.committed) {
+      o.committed = true;  // the moved-from object removes nothing
+    }
+    ~temp_file() {
+      fd.reset();
+      if (!committed && !path.empty()) ::unlink(path.c_str());
+    }
+  };
+
+  temp_file create_temp(std::string_view stem) {
+    if (!ingest_ready.load(std::memory_order_acquire)) {
+      make_dirs(ingest_dir());
+      ingest_ready.store(true, std::memory_order_release);
+    }
+    temp_file t;
+    for (int attempt = 0;; ++attempt) {
+      char tail[64];
+      std::snprintf(tail, sizeof tail, ".%016llx-%llu.tmp", static_cast<unsigned long long>(nonce),
+                    static_cast<unsigned long long>(counter.fetch_add(1)));
+      t.path = ingest_dir() / (std::string(stem) + tail);
+      t.fd = unique_fd(::open(t.path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+      if (t.fd) return t;
+      // ENOENT: someone removed ingest/ (it is only scratch space); EEXIST:
+      // another process drew the same nonce. Either way, try again.
+      if (errno == ENOENT && attempt == 0)
+        make_dirs(ingest_dir());
+      else if (errno != EEXIST || attempt > 8) {
+        int e = errno;
+        t.path.clear();
+        throw_errno(e, "creating a temporary file in " + ingest_dir().string());
+      }
+    }
+  }
+
+  // Moves a complete temporary file to `target`.
+  void commit(temp_file& t, const fs::path& target) {
+    if (opt.sync) sync_fd(t.fd.get(), t.path.string());
+    t.fd.close_checked(t.path.string());
+    if (::rename(t.path.c_str(), target.c_str()) != 0)
+      throw_errno(errno, "renaming " + t.path.string() + " to " + target.string());
+    t.committed = true;
+    if (opt.sync) sync_dir(target.parent_path());
+  }
+
+  void write_atomically(const fs::path& target, std::string_view data) {
+    auto t = create_temp(target.filename().string());
+    write_full(t.fd.get(), data.data(), data.size(), t.path.string());
+    commit(t, target);
+  }
+
+  std::string render_index(const std::vector<descriptor>& n,
+                           const std::vector<descriptor>& o) const {
+    image_index doc = base;
+    doc.manifests = n;
+    for (const auto& d : o) {
+      auto covered = [&](const descriptor& x) { return x.digest == d.digest; };
+      if (std::none_of(n.begin(), n.end(), covered)) doc.manifests.push_back(d);
+    }
+    return doc.to_json();
+  }
+
+  // Writes the index of `n` and `o`, then makes them the state: on failure
+  // the state stays what the file says. Call with `mu` held.
+  void save_locked(std::vector<descriptor> n, std::vector<descriptor> o) {
+    auto json = render_index(n, o);
+    if (json != written) write_atomically(index_path(), json);
+    named = std::move(n);
+    others = std::move(o);
+    written = std::move(json);
+  }
+
+  // A blob of `size` bytes (nullopt: any) that hashes to `d`, read whole when
+  // it is at most `limit` bytes; nullopt when absent, larger, or altered.
+  std::optional<std::string> read_verified_blob(const digest& d, std::optional<std::uint64_t> size,
+                                                std::uint64_t limit) const {
+    struct stat st {};
+    auto path = blob_path(d);
+    auto fd = open_regular(path, st);
+    if (!fd) return std::nullopt;
+    auto actual = static_cast<std::uint64_t>(st.st_size);
+    if ((size && actual != *size) || actual > limit) return std::nullopt;
+    std::string out(static_cast<std::size_t>(actual), '\0');
+    if (pread_full(fd.get(), out.data(), out.size(), 0, path.string()) != out.size())
+      return std::nullopt;
+    if (digest::of(out, d.algorithm()) != d) return std::nullopt;
+    return out;
+  }
+
+  // Whether the blob file is a regular file of `size` bytes.
+  bool stored(const digest& d, std::int64_t size) const {
+    struct stat st {};
+    auto path = blob_path(d);
+    if (::lstat(path.c_str(), &st) != 0) {
+      if (errno == ENOENT || errno == ENOTDIR) return false;
+      throw_errno(errno, "reading the status of " + path.string());
+    }
+    return S_ISREG(st.st_mode) && st.st_size == size;
+  }
+
+  // The index.json entry a name or digest picks (without its name).
+  std::optional<descriptor> find_listed(const detail::parsed_reference& ref) const {
+    std::lock_guard lock(mu);
+    for (const auto* list : {&named, &others})
+      for (const auto& d : *list) {
+        const auto* name = ref_name_of(d);
+        if (ref.digest ? d.digest == *ref.digest : (name && *name == ref.name))
+          return strip_ref_name(d);
+      }
+    return std::nullopt;
+  }
+
+  void add_referrer_locked(const descriptor& m, const detail::manifest_facts& facts) {
+    auto& list = referrers[facts.subject->digest];
+    auto same = [&](const descriptor& d) { return d.digest == m.digest; };
+    if (std::none_of(list.begin(), list.end(), same))
+      list.push_back(detail::referrer_descriptor(m, facts));
+  }
+
+  void open() {
+    std::error_code ec;
+    auto st = fs::status(root, ec);
+    if (ec && ec != std::errc::no_such_file_or_directory) throw_fs(ec, "opening " + root.string());
+    const bool missing = !fs::exists(st);
+    if (!missing && !fs::is_directory(st))
+      throw error(errc::not_found, root.string() + " is not a directory");
+    std::error_code list_ec;
+    const bool empty = missing || fs::is_empty(root, list_ec);
+    if (list_ec) throw_fs(list_ec, "listing " + root.string());
+
+    if (empty) {
+      if (!opt.create) throw error(errc::not_found, root.string() + ": no OCI image layout there");
+      make_dirs(root / "blobs" / "sha256");
+      base.media_type = std::string(media_type::oci_index);
+      std::lock_guard lock(mu);
+      written = render_index({}, {});
+      write_atomically(index_path(), written);
+      // oci-layout last: a directory with it is a complete layout.
+      write_atomically(root / "oci-layout", layout_file_content);
+      return;
+    }
+
+    auto layout = read_small_file(root / "oci-layout", 64 * 1024);
+    if (!layout)
+      throw error(errc::not_found,
+                  root.string() + " is not an OCI image layout: it has no oci-layout file");
+    check_layout_file(*layout);
+
+    auto index = read_small_file(index_path(), opt.max_index_bytes);
+    std::lock_guard lock(mu);
+    if (!index) {
+      base.media_type = std::string(media_type::oci_index);
+      return;  // written on the first change
+    }
+    std::string why;
+    auto doc = image_index::try_parse(*index, &why);
+    if (!doc) throw error(errc::invalid_manifest, index_path().string() + ": " + why);
+    base = std::move(*doc);
+    for (auto& d : base.manifests) {
+      if (const auto* name = ref_name_of(d)) {
+        auto same = [&](const descriptor& x) { return *ref_name_of(x) == *name; };
+        if (auto it = std::find_if(named.begin(), named.end(), same); it != named.end())
+          *it = std::move(d);  // a repeated name: the later entry wins, as on rewrite
+        else
+          named.push_back(std::move(d));
+      } else {
+        others.push_back(std::move(d));
+      }
+    }
+    base.manifests.clear();
+    if (base.media_type.empty()) base.media_type = std::string(media_type::oci_index);
+    written = *index;
+    for (const auto* list : {&named, &others})
+      for (const auto& d : *list) scan_for_subject(d);
+  }
+
+  static void check_layout_file(const std::string& text) {
+    boost::system::error_code ec;
+    auto v = boost::json::parse(text, ec);
+    const boost::json::value* version = nullptr;
+    if (!ec && v.is_object()) version = v.get_object().if_contains("imageLayoutVersion");
+    if (!version || !version->is_string())
+      throw error(errc::unsupported,
+                  "oci-layout is not a JSON object with a string imageLayoutVersion");
+    if (version->get_string() != layout_version)
+      throw error(errc::unsupported, "oci-layout: imageLayoutVersion \"" +
+                                         std::string(version->get_string()) +
+                                         "\" is not supported (only 1.0.0)");
+  }
+
+  // At open: learn whether a listed manifest refers to a subject. A listed
+  // blob that is missing, too large or altered is left for fetch to report.
+  void scan_for_subject(const descriptor& d) {
+    if (!media_type::is_manifest(d.media_type)) return;
+    auto bytes =
+        read_verified_blob(d.digest, static_cast<std::uint64_t>(d.size), opt.max_manifest_bytes);
+    if (!bytes) return;
+    auto facts = detail::read_manifest_facts(*bytes);
+    if (facts && facts->subject) add_referrer_locked(strip_ref_name(d), *facts);
+  }
+};
+
+oci_layout::oci_layout(std::filesystem::path dir, oci_layout_options options)
+    : impl_(std::make_unique<impl>(std::move(dir), options)) {
+  impl_->open();
+}
+
+oci_layout::~oci_layout() = default;
+
+const std::filesystem::path& oci_layout::path() const noexcept { return impl_->root; }
+
+std::string oci_layout::describe() const { return impl_->where(); }
+
+std::vector<std::string> oci_layout::tags() const {
+  std::lock_guard lock(impl_->mu);
+  std::vector<std::string> out;
+  for (const auto& d : impl_->named) out.push_back(*ref_name_of(d));
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+boost::asio::awaitable<std::shared_ptr<http::body_source>> oci_layout::fetch(descriptor target) {
+  detail::check_descriptor(target, "fetch");
+  auto path = impl_->blob_path(target.digest);
+  struct stat st {};
+  auto fd = open_regular(path, st);
+  if (!fd) throw error(errc::not_found, target.digest.str() + ": not in " + impl_->where());
+  if (st.st_size != target.size)
+    throw error(errc::size_mismatch, path.string() + " is " + std::to_string(st.st_size) +
+                                         " bytes; the descriptor says " +
+                                         std::to_string(target.size));
+  co_return std::make_shared<blob_source>(std::move(fd), std::move(target), impl_->piece,
+                                          path.string());
+}
+
+boost::asio::awaitable<void> oci_layout::push(descriptor expected,
+                                              std::shared_ptr<http::body_source> content) {
+  detail::check_descriptor(expected, "push");
+  impl& s = *impl_;
+  const auto final_path = s.blob_path(expected.digest);
+  // Manifests are kept in memory on the way (they are small) to learn their subject.
+  const bool manifest = media_type::is_manifest(expected.media_type) &&
+                        static_cast<std::uint64_t>(expected.size) <= s.opt.max_manifest_bytes;
+  std::optional<std::string> kept;
+
+  bool write = !s.stored(expected.digest, expected.size);
+  if (!write && manifest) {
+    kept = s.read_verified_blob(expected.digest, static_cast<std::uint64_t>(expected.size),
+                                s.opt.max_manifest_bytes);
+    write = !kept;  // altered: replace it from the source
+  }
+  if (write) {
+    s.make_dirs(final_path.parent_path());
+    auto temp = s.create_temp(std::string(expected.digest.algorithm_name()) + "-" +
+                              std::string(expected.digest.hex()));
+    if (manifest) kept.emplace();
+    detail::byte_sink sink = [&temp, &kept](const char* p, std::size_t n) {
+      write_full(temp.fd.get(), p, n, temp.path.string());
+      if (kept) kept->append(p, n);
+    };
+    // On a throw here `temp`'s destructor removes the file.
+    co_await detail::read_verified(content, expected, std::move(sink), s.piece);
+    s.commit(temp, final_path);
+  }
+
+  if (!kept) co_return;
+  auto facts = detail::read_manifest_facts(*kept);
+  if (!facts || !facts->subject) co_return;
+  descriptor entry;
+  entry.media_type = expected.media_type;
+  entry.digest = expected.digest;
+  entry.size = expected.size;
+  entry.artifact_type = facts->artifact_type;
+  std::lock_guard lock(s.mu);
+  s.add_referrer_locked(expected, *facts);
+  auto listed = [&](const descriptor& d) { return d.digest == expected.digest; };
+  if (std::none_of(s.others.begin(), s.others.end(), listed)) {
+    auto others = s.others;
+    others.push_back(std::move(entry));
+    s.save_locked(s.named, std::move(others));
+  }
+}
+
+boost::asio::awaitable<bool> oci_layout::exists(descriptor target) {
+  detail::check_descriptor(target, "exists");
+  co_return impl_->stored(target.digest, target.size);
+}
+
+boost::asio::awaitable<descriptor> oci_layout::resolve(std::string reference) {
+  auto ref = detail::parse_reference(reference);
+  impl& s = *impl_;
+  if (auto listed = s.find_listed(ref)) co_return std::move(*listed);
+  if (!ref.digest) throw error(errc::not_found, reference + ": no such tag in " + s.where());
+
+  // A digest index.json does not list: any manifest among the blobs.
+  struct stat st {};
+  auto path = s.blob_path(*ref.digest);
+  {
+    auto fd = open_regular(path, st);
+    if (!fd) throw error(errc::not_found, reference + ": not in " + s.where());
+  }
+  auto size = static_cast<std::uint64_t>(st.st_size);
+  if (size > s.opt.max_manifest_bytes)
+    throw error(errc::not_found, reference + ": a blob of " + std::to_string(size) +
+                                     " bytes, larger than a manifest may be here");
+  auto bytes = s.read_verified_blob(*ref.digest, std::nullopt, s.opt.max_manifest_bytes);
+  if (!bytes) throw error(errc::digest_mismatch, path.string() + " does not hash to " + reference);
+  auto facts = detail::read_manifest_facts(*bytes);
+  if (!facts) throw error(errc::not_found, reference + ": the blob is not a manifest");
+  descriptor d;
+  d.media_type = facts->media_type;
+  d.digest = *ref.digest;
+  d.size = static_cast<std::int64_t>(bytes->size());
+  co_return d;
+}
+
+boost::asio::awaitable<void> oci_layout::tag(descriptor target, std::string reference) {
+  detail::check_descriptor(target, "tag");
+  auto ref = detail::parse_reference(reference);
+  impl& s = *impl_;
+  if (!s.stored(target.digest, target.size)) {
+    struct stat st {};
+    auto fd = open_regular(s.blob_path(target.digest), st);
+    if (fd)
+      throw error(errc::size_mismatch,
+                  "cannot tag " + target.digest.str() + ": it is " + std::to_string(st.st_size) +
+                      " bytes in the layout, the descriptor says " + std::to_string(target.size));
+    throw error(errc::not_found, "cannot tag " + target.digest.str() + ": not in " + s.where());
+  }
+  if (ref.digest) {
+    if (*ref.digest != target.digest)
+      throw error(errc::invalid_reference,
+                  "cannot tag " + target.digest.str() + " as another digest, " + reference);
+    co_return;
+  }
+  if (target.media_type.empty()) {
+    // An index.json entry needs one: take the manifest's own.
+    auto bytes = s.read_verified_blob(target.digest, static_cast<std::uint64_t>(target.size),
+                                      s.opt.max_manifest_bytes);
+    auto facts = bytes ? detail::read_manifest_facts(*bytes) : std::nullopt;
+    if (!facts)
+      throw error(errc::invalid_manifest, "cannot tag " + target.digest.str() +
+                                              " without a media type: it is not a manifest");
+    target.media_type = facts->media_type;
+  }
+  target.data.reset();
+  target.annotations.insert_or_assign(std::string(detail::ref_name_annotation), ref.name);
+  std::lock_guard lock(s.mu);
+  auto named = s.named;
+  auto same = [&](const descriptor& d) { return *ref_name_of(d) == ref.name; };
+  if (auto it = std::find_if(named.begin(), named.end(), same); it != named.end())
+    *it = std::move(target);
+  else
+    named.push_back(std::move(target));
+  s.save_locked(std::move(named), s.others);
+}
+
+boost::asio::awaitable<std::optional<std::vector<descriptor>>> oci_layout::predecessors(
+    descriptor subject) {
+  detail::check_descriptor(subject, "predecessors");
+  std::lock_guard lock(impl_->mu);
+  std::vector<descriptor> out;
+  if (auto it = impl_->referrers.find(subject.digest); it != impl_->referrers.end())
+    out = it->second;
+  co_return out;
+}
+
+}  // namespace coras::content
