@@ -6,6 +6,7 @@
 #include "remote/exchange.hpp"
 #include "remote/protocol.hpp"
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -322,6 +323,32 @@ asio::awaitable<void> blob_reader_impl::seek(std::uint64_t pos) {
 }
 
 // ---- the public handle ----
+
+namespace {
+class reader_body final : public http::body_source {
+ public:
+  explicit reader_body(blob_reader r) : reader_(std::move(r)) {}
+  std::optional<std::uint64_t> size() const override {
+    return static_cast<std::uint64_t>(reader_.target().size);
+  }
+  std::optional<digest> verified_digest() const override { return reader_.target().digest; }
+  asio::awaitable<std::size_t> read(asio::mutable_buffer b) override {
+    // Through the public operation: the reader's connection belongs to the
+    // client's strand, and the caller may run elsewhere.
+    auto [ec, n] = co_await reader_.async_read_some(b, asio::as_tuple(asio::use_awaitable));
+    if (ec == asio::error::eof) co_return 0;
+    if (ec) throw coras::error(ec, reader_.diag().message());
+    co_return n;
+  }
+
+ private:
+  blob_reader reader_;
+};
+}  // namespace
+
+std::shared_ptr<http::body_source> to_body_source(blob_reader reader) {
+  return std::make_shared<reader_body>(std::move(reader));
+}
 
 blob_reader::blob_reader() noexcept = default;
 blob_reader::blob_reader(blob_reader&&) noexcept = default;

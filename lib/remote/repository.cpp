@@ -5,6 +5,7 @@
 
 #include "auth/challenge.hpp"
 #include "blob_reader_impl.hpp"
+#include "detail/offload.hpp"
 #include "detail/spawn.hpp"
 #include "exchange.hpp"
 #include "http/client_impl.hpp"
@@ -86,27 +87,6 @@ reference parse_ref(const repository_state& s, std::string_view text) {
 std::string content_type_of(const http::response& resp) {
   return std::string(resp.headers().get("Content-Type").value_or(""));
 }
-
-// A blob reader as an upload body (mount's fallback without caller content).
-class reader_body final : public http::body_source {
- public:
-  explicit reader_body(blob_reader r) : reader_(std::move(r)) {}
-  std::optional<std::uint64_t> size() const override {
-    return static_cast<std::uint64_t>(reader_.target().size);
-  }
-  std::optional<digest> verified_digest() const override { return reader_.target().digest; }
-  awaitable<std::size_t> read(asio::mutable_buffer b) override {
-    try {
-      co_return co_await reader_.impl()->read_some(b);
-    } catch (const boost::system::system_error& e) {
-      if (e.code() != asio::error::eof) throw;
-    }
-    co_return 0;
-  }
-
- private:
-  blob_reader reader_;
-};
 
 // ---- blobs ----
 
@@ -229,7 +209,7 @@ awaitable<void> mount_blob(state_ptr s, descriptor desc, std::string from,
       sibling->base = detail::v2_base(s->ref.registry(), s->options.plain_http) + from + "/";
       sibling->referrers = std::make_shared<referrers_state>();  // another repository
       fetch_options whole;
-      content = std::make_shared<reader_body>(co_await fetch_blob(sibling, desc, whole));
+      content = to_body_source(co_await fetch_blob(sibling, desc, whole));
     }
   } catch (const boost::system::system_error& e) {
     throw coras::error(e.code(), std::string("cannot read source blob: ") + e.what());
@@ -535,18 +515,21 @@ awaitable<void> fetch_to_file(state_ptr s, descriptor target, std::filesystem::p
 }
 
 awaitable<descriptor> push_file(state_ptr s, std::string media_type, std::filesystem::path path) {
-  // Hashed first (the digest goes into the upload URL), then streamed.
+  // Hashed first (the digest goes into the upload URL), on the work executor
+  // when there is one, then streamed.
   fd_guard in{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
   if (in.fd < 0) file_error("cannot open", path);
   digester hasher;
-  std::vector<std::byte> buffer(1024 * 1024);
-  for (;;) {
-    auto n = ::read(in.fd, buffer.data(), buffer.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) file_error("cannot read", path);
-    if (n == 0) break;
-    hasher.update(std::span(buffer.data(), static_cast<std::size_t>(n)));
-  }
+  co_await coras::detail::offload(s->client.options().work_executor, [&] {
+    std::vector<std::byte> buffer(1024 * 1024);
+    for (;;) {
+      auto n = ::read(in.fd, buffer.data(), buffer.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) file_error("cannot read", path);
+      if (n == 0) break;
+      hasher.update(std::span(buffer.data(), static_cast<std::size_t>(n)));
+    }
+  });
   descriptor desc;
   desc.media_type = std::move(media_type);
   desc.size = static_cast<std::int64_t>(hasher.size());

@@ -5,6 +5,7 @@
 #include <coras/core/descriptor.hpp>
 #include <coras/core/error.hpp>
 #include <coras/detail/initiate.hpp>
+#include <coras/http/body.hpp>
 #include <coras/http/fields.hpp>
 
 #include <boost/asio/buffer.hpp>
@@ -104,6 +105,11 @@ class blob_reader {
   void seek_start(std::uint64_t pos, boost::asio::any_completion_handler<void(error_code)> h);
   std::unique_ptr<blob_reader_impl> impl_;
 };
+
+/// The reader as a request body (for pushing what it reads somewhere else):
+/// its size is the descriptor's, and `verified_digest()` its digest, since
+/// the reader fails its last read unless the content matched.
+std::shared_ptr<http::body_source> to_body_source(blob_reader reader);
 
 /// A descriptor and the reader of its content (what a fetch by reference gives).
 struct fetched {

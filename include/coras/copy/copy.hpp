@@ -1,0 +1,99 @@
+// Graph copy between stores (oras-go's oras.Copy, skopeo copy, crane copy):
+// an image or artifact, from its root manifest down to every config and
+// layer, from one store to another.
+#pragma once
+
+#include <coras/content/store.hpp>
+#include <coras/core/descriptor.hpp>
+#include <coras/core/error.hpp>
+#include <coras/detail/initiate.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace coras::copy {
+
+/// What happened to one node of the graph, or how far its transfer is.
+struct copy_event {
+  enum class kind {
+    skipped,   ///< the destination already had it (its subgraph too)
+    mounted,   ///< a blob mounted from the source repository (same registry)
+    copied,    ///< transferred and verified
+    progress,  ///< `done` of `total` bytes of a blob transferred so far
+  };
+  kind what = kind::copied;
+  descriptor desc;
+  std::uint64_t done = 0;
+  std::uint64_t total = 0;
+};
+
+/// How a copy runs. Every default written here is the one in force.
+struct copy_options {
+  /// Transfers (blob copies and manifest reads/writes) in flight at once.
+  /// 8 measured best for pulls and pushes of both large and small layers
+  /// against docker-registry on 2 cores (docs/copy.md).
+  std::size_t concurrency = 8;
+  /// Also copy the referrers of every manifest copied (signatures, SBOMs…),
+  /// recursively, where the source can list them.
+  bool referrers = false;
+  /// For a root that is an index: copy only the manifest for this platform,
+  /// and tag that manifest at the destination (as crane does). `os` and
+  /// `architecture` must match; `variant` when given.
+  std::optional<coras::platform> platform;
+  /// Events, for progress displays. Calls are serialized (never concurrent)
+  /// but may come from any of the executors involved.
+  std::function<void(const copy_event&)> on_event;
+  /// Manifests are read into memory up to this size (`size_limit_exceeded`).
+  std::uint64_t max_manifest_bytes = 4 * 1024 * 1024;
+};
+
+/// What a copy did.
+struct copy_result {
+  descriptor root;            ///< what the destination reference names
+  std::uint64_t copied = 0;   ///< nodes transferred
+  std::uint64_t skipped = 0;  ///< nodes the destination had
+  std::uint64_t mounted = 0;  ///< blobs mounted
+  std::uint64_t bytes = 0;    ///< bytes transferred (mounts not counted)
+};
+
+/// Copies what `src_ref` (tag or digest) names in `src`, with everything it
+/// references, into `dst`, and tags it `dst_ref` there (nothing is tagged
+/// when `dst_ref` is empty). Children are pushed before their parents, so a
+/// manifest appears only once all it references exists; each node is copied
+/// once even when shared; what the destination has is skipped (one
+/// existence check per node); blobs between two repositories of one
+/// registry are mounted. Runs on the calling coroutine's executor.
+/// Cancellation stops every transfer in flight; what was completed stays
+/// (the destination never holds a manifest whose children are missing, nor
+/// unverified content), and a second run skips it.
+boost::asio::awaitable<copy_result> copy(std::shared_ptr<content::store> src, std::string src_ref,
+                                         std::shared_ptr<content::store> dst, std::string dst_ref,
+                                         copy_options options = {});
+
+/// Internal: starts `copy` on a strand of `ex`.
+void start_copy(boost::asio::any_io_executor ex, diagnostics* d,
+                boost::asio::any_completion_handler<void(error_code, copy_result)> handler,
+                std::shared_ptr<content::store> src, std::string src_ref,
+                std::shared_ptr<content::store> dst, std::string dst_ref, copy_options options);
+
+/// The same as an asynchronous operation on `ex` (a strand of it):
+/// handler `void(error_code, copy_result)`; `d` (optional) gets the message.
+template <class Token = boost::asio::deferred_t>
+auto async_copy(boost::asio::any_io_executor ex, std::shared_ptr<content::store> src,
+                std::string src_ref, std::shared_ptr<content::store> dst, std::string dst_ref,
+                copy_options options, diagnostics* d, Token&& token = {}) {
+  return ::coras::detail::initiate<void(error_code, copy_result)>(
+      std::forward<Token>(token),
+      [ex, d](auto handler, auto&&... args) {
+        start_copy(ex, d, std::move(handler), std::forward<decltype(args)>(args)...);
+      },
+      std::move(src), std::move(src_ref), std::move(dst), std::move(dst_ref), std::move(options));
+}
+
+}  // namespace coras::copy

@@ -1,0 +1,298 @@
+// The graph copy: a depth-first walk from the root in which each node is a
+// coroutine on one strand; children are visited concurrently and pushed
+// before their parent; a node seen twice is waited for, not copied again;
+// transfers take one of `concurrency` slots, waiting for children does not
+// (so a deep graph cannot starve itself).
+#include <coras/content/remote_store.hpp>
+#include <coras/copy/copy.hpp>
+#include <coras/core/manifest.hpp>
+#include <coras/core/media_type.hpp>
+
+#include "detail/spawn.hpp"
+#include "detail/waitable.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <deque>
+#include <map>
+#include <mutex>
+
+namespace coras::copy {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+using content::store;
+
+namespace {
+
+// What a manifest references: its subject first (a referrer's subject must
+// exist before it), then config and layers, or an index's manifests.
+std::vector<descriptor> successors(const descriptor& node, std::string_view json) {
+  std::vector<descriptor> out;
+  auto summary = summarize_manifest(json);
+  if (summary.subject) out.push_back(*summary.subject);
+  if (media_type::is_index(node.media_type)) {
+    auto index = image_index::parse(json);
+    out.insert(out.end(), index.manifests.begin(), index.manifests.end());
+  } else if (node.media_type == media_type::oci_artifact_manifest) {
+    auto m = artifact_manifest::parse(json);
+    out.insert(out.end(), m.blobs.begin(), m.blobs.end());
+  } else {
+    auto m = image_manifest::parse(json);
+    out.push_back(m.config);
+    out.insert(out.end(), m.layers.begin(), m.layers.end());
+  }
+  return out;
+}
+
+bool platform_matches(const platform& want, const std::optional<platform>& have) {
+  return have && have->os == want.os && have->architecture == want.architecture &&
+         (want.variant.empty() || have->variant == want.variant);
+}
+
+// A body that reports how much of it was read.
+class counted_body final : public http::body_source {
+ public:
+  counted_body(std::shared_ptr<http::body_source> inner, std::function<void(std::uint64_t)> report)
+      : inner_(std::move(inner)), report_(std::move(report)) {}
+  std::optional<std::uint64_t> size() const override { return inner_->size(); }
+  std::optional<digest> verified_digest() const override { return inner_->verified_digest(); }
+  awaitable<std::size_t> read(asio::mutable_buffer b) override {
+    auto n = co_await inner_->read(b);
+    done_ += n;
+    if (done_ - reported_ >= (1 << 20) || (n == 0 && done_ != reported_)) {
+      reported_ = done_;
+      report_(done_);
+    }
+    co_return n;
+  }
+  bool rewind() override { return seek(0); }
+  bool seek(std::uint64_t offset) override {
+    if (!inner_->seek(offset)) return false;
+    done_ = reported_ = offset;
+    return true;
+  }
+
+ private:
+  std::shared_ptr<http::body_source> inner_;
+  std::function<void(std::uint64_t)> report_;
+  std::uint64_t done_ = 0, reported_ = 0;
+};
+
+class engine {
+ public:
+  engine(asio::any_io_executor ex, std::shared_ptr<store> src, std::shared_ptr<store> dst,
+         copy_options o)
+      : ex_(std::move(ex)), src_(std::move(src)), dst_(std::move(dst)), opts_(std::move(o)) {
+    if (opts_.concurrency == 0) opts_.concurrency = 1;
+    free_ = opts_.concurrency;
+    // Blobs between two repositories of one registry are mounted.
+    auto* a = dynamic_cast<content::remote_store*>(src_.get());
+    auto* b = dynamic_cast<content::remote_store*>(dst_.get());
+    if (a && b && a->repository().ref().registry() == b->repository().ref().registry()) {
+      same_registry_ = true;
+      same_store_ = a->repository().ref().repository() == b->repository().ref().repository();
+      mount_from_ = a->repository().ref().repository();
+    }
+  }
+
+  awaitable<copy_result> run(std::string src_ref, std::string dst_ref) {
+    auto root = co_await src_->resolve(src_ref);
+    if (opts_.platform && media_type::is_index(root.media_type)) root = co_await select(root);
+    if (!same_store_) co_await visit(root);
+    if (!dst_ref.empty()) co_await dst_->tag(root, dst_ref);
+    result_.root = root;
+    co_return result_;
+  }
+
+ private:
+  // A transfer slot (cancellable while waiting).
+  awaitable<void> acquire() {
+    if (free_ > 0) {
+      --free_;
+      co_return;
+    }
+    auto w = std::make_shared<coras::detail::waitable>(ex_);
+    waiters_.push_back(w);
+    co_await w->wait();
+  }
+  void release() {
+    while (!waiters_.empty()) {
+      auto w = std::move(waiters_.front());
+      waiters_.pop_front();
+      if (w.use_count() > 1) {  // someone still waits on it: hand the slot over
+        w->finish(nullptr);
+        return;
+      }
+    }
+    ++free_;
+  }
+  struct slot {
+    engine* e;
+    ~slot() { e->release(); }
+  };
+
+  void emit(copy_event::kind what, const descriptor& d, std::uint64_t done = 0) {
+    if (!opts_.on_event) return;
+    std::lock_guard lock(event_mutex_);
+    opts_.on_event(copy_event{what, d, done, static_cast<std::uint64_t>(d.size)});
+  }
+
+  awaitable<std::string> read_manifest(const descriptor& d) {
+    if (static_cast<std::uint64_t>(d.size) > opts_.max_manifest_bytes)
+      throw coras::error(errc::size_limit_exceeded, "manifest " + d.digest.str() + " of " +
+                                                        std::to_string(d.size) +
+                                                        " bytes exceeds max_manifest_bytes");
+    auto body = co_await src_->fetch(d);
+    std::string out(static_cast<std::size_t>(d.size), '\0');
+    std::size_t filled = 0;
+    for (;;) {
+      // Reading until the source reports the end is what verifies it.
+      char* at = out.data() + filled;
+      std::size_t room = out.size() - filled;
+      char extra;
+      auto n = co_await body->read(room ? asio::buffer(at, room) : asio::buffer(&extra, 1));
+      if (n == 0) break;
+      if (room == 0)
+        throw coras::error(errc::size_mismatch, "manifest " + d.digest.str() + " is too long");
+      filled += n;
+    }
+    if (filled != out.size())
+      throw coras::error(errc::size_mismatch, "manifest " + d.digest.str() + " is too short");
+    co_return out;
+  }
+
+  // The index entry for the wanted platform.
+  awaitable<descriptor> select(descriptor index) {
+    auto json = co_await read_manifest(index);
+    auto parsed = image_index::parse(json);
+    for (const auto& m : parsed.manifests)
+      if (platform_matches(*opts_.platform, m.platform)) co_return m;
+    throw coras::error(errc::not_found, "index " + index.digest.str() + " has no manifest for " +
+                                            opts_.platform->os + "/" +
+                                            opts_.platform->architecture);
+  }
+
+  // Copies `d` and its subgraph once; concurrent visitors wait for the first.
+  awaitable<void> visit(descriptor d) {
+    const auto key = d.digest.str();
+    if (auto it = nodes_.find(key); it != nodes_.end()) {
+      auto shared = it->second;
+      co_await shared->wait();
+      co_return;
+    }
+    auto node = std::make_shared<coras::detail::waitable>(ex_);
+    nodes_.emplace(key, node);
+    std::exception_ptr failure;
+    try {
+      co_await copy_node(d);
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    node->finish(failure);
+    if (failure) std::rethrow_exception(failure);
+    // Referrers come after their subject is complete (they reference it).
+    if (opts_.referrers && media_type::is_manifest(d.media_type)) {
+      auto referrers = co_await src_->predecessors(d);
+      if (referrers) co_await visit_all(std::move(*referrers));
+    }
+  }
+
+  awaitable<void> visit_all(std::vector<descriptor> list) {
+    if (list.empty()) co_return;
+    using op_type = decltype(asio::co_spawn(ex_, visit(list.front()), asio::deferred));
+    std::vector<op_type> ops;
+    ops.reserve(list.size());
+    for (auto& d : list) ops.push_back(asio::co_spawn(ex_, visit(std::move(d)), asio::deferred));
+    // The first failure cancels the siblings.
+    auto [order, errors] =
+        co_await asio::experimental::make_parallel_group(std::move(ops))
+            .async_wait(asio::experimental::wait_for_one_error(), asio::use_awaitable);
+    for (auto i : order)
+      if (errors[i]) std::rethrow_exception(errors[i]);
+  }
+
+  awaitable<void> copy_node(descriptor d) {
+    if (co_await dst_->exists(d)) {
+      ++result_.skipped;
+      emit(copy_event::kind::skipped, d);
+      co_return;
+    }
+    if (media_type::is_manifest(d.media_type)) {
+      std::string json;
+      {
+        co_await acquire();
+        slot held{this};
+        json = co_await read_manifest(d);
+      }
+      co_await visit_all(successors(d, json));
+      {
+        co_await acquire();
+        slot held{this};
+        co_await dst_->push(d, http::memory_body(std::move(json)));
+      }
+      ++result_.copied;
+      result_.bytes += static_cast<std::uint64_t>(d.size);
+      emit(copy_event::kind::copied, d);
+      co_return;
+    }
+    co_await acquire();
+    slot held{this};
+    if (same_registry_) {
+      co_await static_cast<content::remote_store&>(*dst_).mount(d, mount_from_);
+      ++result_.mounted;
+      emit(copy_event::kind::mounted, d);
+      co_return;
+    }
+    auto body = co_await src_->fetch(d);
+    if (opts_.on_event)
+      body = std::make_shared<counted_body>(std::move(body), [this, d](std::uint64_t done) {
+        emit(copy_event::kind::progress, d, done);
+      });
+    co_await dst_->push(d, std::move(body));
+    ++result_.copied;
+    result_.bytes += static_cast<std::uint64_t>(d.size);
+    emit(copy_event::kind::copied, d);
+  }
+
+  asio::any_io_executor ex_;
+  std::shared_ptr<store> src_, dst_;
+  copy_options opts_;
+  bool same_registry_ = false, same_store_ = false;
+  std::string mount_from_;
+  std::map<std::string, std::shared_ptr<coras::detail::waitable>> nodes_;
+  std::size_t free_ = 0;
+  std::deque<std::shared_ptr<coras::detail::waitable>> waiters_;
+  std::mutex event_mutex_;
+  copy_result result_;
+};
+
+}  // namespace
+
+awaitable<copy_result> copy(std::shared_ptr<store> src, std::string src_ref,
+                            std::shared_ptr<store> dst, std::string dst_ref, copy_options options) {
+  if (!src || !dst) throw coras::error(errc::invalid_argument, "copy needs two stores");
+  // Every node coroutine runs on one strand: the engine's state needs no lock.
+  auto strand = asio::make_strand(co_await asio::this_coro::executor);
+  auto e = std::make_shared<engine>(strand, std::move(src), std::move(dst), std::move(options));
+  co_return co_await asio::co_spawn(strand, e->run(std::move(src_ref), std::move(dst_ref)),
+                                    asio::use_awaitable);
+}
+
+void start_copy(asio::any_io_executor ex, diagnostics* d,
+                asio::any_completion_handler<void(error_code, copy_result)> handler,
+                std::shared_ptr<store> src, std::string src_ref, std::shared_ptr<store> dst,
+                std::string dst_ref, copy_options options) {
+  auto strand = asio::make_strand(ex);
+  coras::detail::spawn(strand,
+                       copy(std::move(src), std::move(src_ref), std::move(dst), std::move(dst_ref),
+                            std::move(options)),
+                       std::move(handler), d);
+}
+
+}  // namespace coras::copy

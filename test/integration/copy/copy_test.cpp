@@ -1,0 +1,282 @@
+// Graph copy between the embedded registry, OCI layouts and memory stores:
+// images and multi-platform indexes both ways, shared layers copied once,
+// skip-existing, mounts, platform selection, referrers, cancellation and a
+// second run that finishes the job.
+#include "../embedded.hpp"
+#include "../remote/content.hpp"
+
+#include <coras/content/memory_store.hpp>
+#include <coras/content/oci_layout.hpp>
+#include <coras/content/remote_store.hpp>
+#include <coras/copy/copy.hpp>
+#include <coras/core/manifest.hpp>
+#include <coras/core/media_type.hpp>
+#include <coras/http/client.hpp>
+#include <coras/remote/repository.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <random>
+
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+using asio::use_awaitable;
+using coras::descriptor;
+using coras::errc;
+using coras::content::memory_store;
+using coras::content::oci_layout;
+using coras::content::remote_store;
+using coras::copy::copy_event;
+using coras::copy::copy_options;
+using coras::copy::copy_result;
+using coras::http::client;
+using coras::remote::repository;
+using coras::test::random_bytes;
+
+namespace {
+
+constexpr auto as_tuple = asio::as_tuple(use_awaitable);
+
+struct temp_dir {
+  fs::path path;
+  temp_dir() {
+    path = fs::temp_directory_path() / ("coras-copy-" + std::to_string(::getpid()) + "-" +
+                                        std::to_string(std::random_device{}()));
+    fs::create_directories(path);
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+repository repo_on(const client& c, const coras::server::registry& srv, std::string name) {
+  coras::remote::repository_options o;
+  o.plain_http = true;
+  return repository(c, srv.host() + "/" + name, o);
+}
+
+std::shared_ptr<remote_store> store_of(repository r) { return std::make_shared<remote_store>(r); }
+
+// Pushes an image manifest over `layers` (and a config unique to `os/arch`).
+asio::awaitable<descriptor> push_image(repository& repo, std::vector<std::string> layers,
+                                       std::string os, std::string arch) {
+  coras::image_manifest m;
+  m.media_type = std::string(coras::media_type::oci_manifest);
+  for (auto& bytes : layers) {
+    auto d = co_await repo.async_push_bytes("application/vnd.oci.image.layer.v1.tar", bytes);
+    m.layers.push_back(d);
+  }
+  auto config = "{\"architecture\":\"" + arch + "\",\"os\":\"" + os + "\"}";
+  m.config = co_await repo.async_push_bytes("application/vnd.oci.image.config.v1+json", config);
+  auto json = m.to_json();
+  co_return co_await repo.async_push_bytes(std::string(coras::media_type::oci_manifest), json);
+}
+
+// An index of two platforms whose images share their first layer; tagged `tag`.
+asio::awaitable<descriptor> push_index(repository& repo, std::string tag) {
+  auto shared = random_bytes(300'000, 1);
+  std::vector<std::string> amd_layers{shared, random_bytes(200'000, 2)};
+  std::vector<std::string> arm_layers{shared, random_bytes(200'000, 3)};
+  const std::string linux_os = "linux", amd64 = "amd64", arm64 = "arm64";
+  auto amd = co_await push_image(repo, amd_layers, linux_os, amd64);
+  auto arm = co_await push_image(repo, arm_layers, linux_os, arm64);
+  amd.platform = coras::platform{"amd64", "linux", {}, {}, {}, {}};
+  arm.platform = coras::platform{"arm64", "linux", {}, {}, {}, {}};
+  coras::image_index index;
+  index.media_type = std::string(coras::media_type::oci_index);
+  index.manifests = {amd, arm};
+  auto json = index.to_json();
+  auto desc = descriptor::for_content(coras::media_type::oci_index, json);
+  co_await repo.async_push_reference(desc, coras::http::memory_body(json), tag);
+  co_return desc;
+}
+
+std::size_t requests(const coras::server::registry& srv, std::string_view method,
+                     std::string_view path_part) {
+  std::size_t n = 0;
+  for (auto& r : srv.recent_requests())
+    n += r.method == method && r.target.find(path_part) != std::string::npos;
+  return n;
+}
+
+// Whether `ref` resolves in `s` (not_found: false).
+asio::awaitable<bool> resolvable(coras::content::store& s, std::string ref) {
+  bool found = true;
+  try {
+    co_await s.resolve(std::move(ref));
+  } catch (const boost::system::system_error& e) {
+    if (e.code() != errc::not_found) throw;
+    found = false;
+  }
+  co_return found;
+}
+
+}  // namespace
+
+TEST_CASE("copy: registry → OCI layout → another repository, digests unchanged", "[copy]") {
+  coras::test::with_registry({}, [](auto ex, auto& srv) -> asio::awaitable<void> {
+    client c(ex);
+    auto src = repo_on(c, srv, "copy/src");
+    auto root = co_await push_index(src, "v1");
+    temp_dir dir;
+    auto layout = std::make_shared<oci_layout>(dir.path / "layout");
+
+    srv.clear_request_log();
+    std::vector<copy_event> events;
+    copy_options o;
+    o.on_event = [&](const copy_event& e) { events.push_back(e); };
+    auto r = co_await coras::copy::copy(store_of(src), "v1", layout, "v1", o);
+    CHECK(r.root.digest == root.digest);
+    CHECK(r.copied == 8);  // index, 2 manifests, 2 configs, 3 distinct layers
+    CHECK(r.skipped == 0);
+    // The shared layer was fetched once.
+    CHECK(requests(srv, "GET", "/blobs/") == 5);
+    auto tagged = co_await layout->resolve("v1");
+    CHECK(tagged.digest == root.digest);
+
+    // Back into a new repository: same digest, every node there.
+    auto dst = repo_on(c, srv, "copy/dst");
+    auto back = co_await coras::copy::copy(layout, "v1", store_of(dst), "v2", o);
+    CHECK(back.root.digest == root.digest);
+    auto resolved = co_await dst.async_resolve("v2");
+    CHECK(resolved.digest == root.digest);
+    CHECK(back.copied == 8);
+
+    // A second copy transfers nothing: one HEAD on the root, then the tag.
+    srv.clear_request_log();
+    auto again = co_await coras::copy::copy(layout, "v1", store_of(dst), "v2", o);
+    CHECK(again.skipped == 1);
+    CHECK(again.copied == 0);
+    CHECK(requests(srv, "PUT", "/blobs/") == 0);
+    CHECK(requests(srv, "POST", "/blobs/") == 0);
+    bool progress = false;
+    for (auto& e : events) progress = progress || e.what == copy_event::kind::progress;
+    CHECK(progress);
+  });
+}
+
+TEST_CASE("copy: between repositories of one registry, blobs are mounted", "[copy]") {
+  coras::test::with_registry({}, [](auto ex, auto& srv) -> asio::awaitable<void> {
+    client c(ex);
+    auto src = repo_on(c, srv, "mount/src");
+    auto root = co_await push_index(src, "v1");
+    srv.clear_request_log();
+    const copy_options defaults;
+    auto r = co_await coras::copy::copy(store_of(src), "v1", store_of(repo_on(c, srv, "mount/dst")),
+                                        "v1", defaults);
+    CHECK(r.root.digest == root.digest);
+    CHECK(r.mounted == 5);  // 2 configs + 3 layers
+    CHECK(requests(srv, "GET", "/blobs/") == 0);
+    CHECK(requests(srv, "POST", "mount=") == 5);
+  });
+}
+
+TEST_CASE("copy: platform selection tags the platform's manifest", "[copy]") {
+  coras::test::with_registry({}, [](auto ex, auto& srv) -> asio::awaitable<void> {
+    client c(ex);
+    auto src = repo_on(c, srv, "platform/src");
+    auto index = co_await push_index(src, "v1");
+    auto json = co_await src.async_fetch_bytes(index);
+    auto arm = coras::image_index::parse(json).manifests[1];
+    auto dst = std::make_shared<memory_store>();
+    copy_options o;
+    o.platform = coras::platform{"arm64", "linux", {}, {}, {}, {}};
+    auto r = co_await coras::copy::copy(store_of(src), "v1", dst, "v1", o);
+    CHECK(r.root.digest == arm.digest);
+    auto tagged = co_await dst->resolve("v1");
+    CHECK(tagged.digest == arm.digest);
+    CHECK(r.copied == 4);  // manifest, config, 2 layers
+    CHECK_FALSE(co_await dst->exists(index));
+
+    o.platform = coras::platform{"s390x", "linux", {}, {}, {}, {}};
+    auto [ec, none] =
+        co_await coras::copy::async_copy(ex, store_of(src), "v1", dst, "v2", o, nullptr, as_tuple);
+    CHECK(ec == errc::not_found);
+  });
+}
+
+TEST_CASE("copy: referrers come along when asked", "[copy][referrers]") {
+  coras::test::with_registry({}, [](auto ex, auto& srv) -> asio::awaitable<void> {
+    client c(ex);
+    auto src = repo_on(c, srv, "refs/src");
+    std::vector<std::string> one{random_bytes(1000, 4)};
+    const std::string linux_os = "linux", amd64 = "amd64";
+    auto image = co_await push_image(src, one, linux_os, amd64);
+    co_await src.async_tag(image, "v1");
+    co_await src.async_push_bytes(std::string(coras::media_type::oci_empty),
+                                  std::string(coras::empty_json));
+    auto sig_json = coras::test::artifact_json(image, "application/vnd.example.sig", "one");
+    auto sig =
+        co_await src.async_push_bytes(std::string(coras::media_type::oci_manifest), sig_json);
+
+    auto plain_copy = std::make_shared<memory_store>();
+    const copy_options defaults;
+    co_await coras::copy::copy(store_of(src), "v1", plain_copy, "v1", defaults);
+    CHECK_FALSE(co_await plain_copy->exists(sig));
+
+    temp_dir dir;
+    auto layout = std::make_shared<oci_layout>(dir.path / "with-refs");
+    copy_options o;
+    o.referrers = true;
+    co_await coras::copy::copy(store_of(src), "v1", layout, "v1", o);
+    CHECK(co_await layout->exists(sig));
+    auto refs = co_await layout->predecessors(image);
+    REQUIRE(refs);
+    REQUIRE(refs->size() == 1);
+    CHECK((*refs)[0].digest == sig.digest);
+  });
+}
+
+TEST_CASE("copy: cancelled half-way, run again, finished blobs are not fetched twice",
+          "[copy][cancel]") {
+  coras::test::with_registry({}, [](auto ex, auto& srv) -> asio::awaitable<void> {
+    client c(ex);
+    auto src = repo_on(c, srv, "cancel/src");
+    std::vector<std::string> layers;
+    for (unsigned i = 0; i < 8; ++i) layers.push_back(random_bytes(2'000'000, 100 + i));
+    const std::string linux_os = "linux", amd64 = "amd64";
+    auto image = co_await push_image(src, layers, linux_os, amd64);
+    co_await src.async_tag(image, "v1");
+    temp_dir dir;
+    auto layout = std::make_shared<oci_layout>(dir.path / "layout");
+
+    // Slow blob GETs, two transfers at a time; cancel once two layers are in.
+    coras::server::delay_fault slow;
+    slow.before_headers = std::chrono::milliseconds(100);
+    slow.count = 1000;
+    slow.path_contains = "/blobs/";
+    srv.inject_delay(slow);
+    asio::cancellation_signal cancel;
+    int done = 0;
+    copy_options o;
+    o.concurrency = 2;
+    o.on_event = [&](const copy_event& e) {
+      if (e.what == copy_event::kind::copied && ++done == 2)
+        asio::post(ex, [&cancel] { cancel.emit(asio::cancellation_type::terminal); });
+    };
+    auto [ec, partial] =
+        co_await coras::copy::async_copy(ex, store_of(src), "v1", layout, "v1", o, nullptr,
+                                         asio::bind_cancellation_slot(cancel.slot(), as_tuple));
+    CHECK(ec == asio::error::operation_aborted);
+    CHECK(done >= 2);
+    CHECK_FALSE(co_await resolvable(*layout, "v1"));
+
+    // Run again: what the first run finished is skipped, not fetched again.
+    srv.clear_faults();
+    srv.clear_request_log();
+    o.on_event = nullptr;
+    auto r = co_await coras::copy::copy(store_of(src), "v1", layout, "v1", o);
+    CHECK(r.root.digest == image.digest);
+    CHECK(r.skipped >= 2);
+    CHECK(requests(srv, "GET", "/blobs/") == 9 - r.skipped);  // config + 8 layers
+    CHECK(co_await resolvable(*layout, "v1"));
+  });
+}
