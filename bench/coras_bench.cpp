@@ -105,7 +105,7 @@ job:
   --requests N          resolve/http requests (default 10000)
   --method M            resolve: HEAD (default) or GET (fetch the manifest);
                         http: the request method (default HEAD)
-  --connections N       http: connections allowed (default: the concurrency)
+  --connections N       resolve/http: connections allowed (default: the concurrency)
   --threads N           client io_context threads (default 2)
   --time-limit SECONDS  give up after this long (default 300)
   --json                one JSON document on stdout instead of the table
@@ -707,7 +707,7 @@ class bench {
 
   asio::awaitable<void> resolve_phase() {
     const std::size_t concurrency = s_.resolve_concurrency;
-    auto client = make_client(concurrency);
+    auto client = make_client(s_.connections ? s_.connections : concurrency);
     auto repo = make_repo(client, resolve_repo());
     const bool get = s_.method == "GET";
     std::vector<std::vector<double>> latencies(std::min(s_.requests, concurrency));

@@ -134,10 +134,26 @@ struct origin_pool {
   std::deque<waiter*> waiters;
 };
 
+// Admission to send() per origin: at most max_connections_per_origin
+// requests are inside at once; the rest wait here, in order, before the
+// authorizer's and the exchange's frames exist, so that many thousands of
+// queued requests cost only their callers' frames (docs/http.md).
+struct gate_waiter {
+  asio::steady_timer timer;
+  bool admitted = false;
+  explicit gate_waiter(const asio::any_io_executor& ex)
+      : timer(ex, steady_clock::time_point::max()) {}
+};
+struct origin_gate {
+  std::size_t inside = 0;
+  std::deque<gate_waiter*> waiting;
+};
+
 struct client_impl::state {
   ssl::context tls{ssl::context::tls_client};
   detail::proxy_settings proxy;
   std::map<std::string, origin_pool> pools;
+  std::map<std::string, origin_gate> gates;
   std::map<std::string, SSL_SESSION*> sessions;  // for resumption, by origin
   std::mt19937_64 rng{std::random_device{}()};
   std::atomic<std::uint64_t> connections_opened{0}, tls_handshakes{0}, tls_resumed{0}, requests{0},
@@ -722,6 +738,41 @@ asio::awaitable<response> exchange(client_impl& c, const origin& to, const std::
 // ---------------------------------------------------------------- send
 
 asio::awaitable<response> client_impl::send(request req) {
+  std::string why;
+  auto parts = detail::split_url(req.url, &why);
+  const auto limit = options_.max_connections_per_origin;
+  if (!parts || limit == 0) co_return co_await auth_->send(*this, std::move(req));
+  // Leaves the gate on every way out: hands the place to the next waiter.
+  struct admission {
+    state* st;
+    std::string key;
+    ~admission() {
+      auto& g = st->gates[key];
+      if (!g.waiting.empty()) {
+        auto* next = g.waiting.front();
+        g.waiting.pop_front();
+        next->admitted = true;
+        next->timer.cancel();
+      } else {
+        --g.inside;
+      }
+    }
+  };
+  auto key = parts->origin.str();
+  auto& gate = state_->gates[key];  // std::map: the reference stays valid
+  if (gate.inside >= limit) {
+    gate_waiter w(co_await asio::this_coro::executor);
+    gate.waiting.push_back(&w);
+    auto [ec] = co_await w.timer.async_wait(tuple_awaitable);
+    if (!w.admitted) {
+      std::erase(gate.waiting, &w);
+      throw boost::system::system_error(ec ? ec : asio::error::operation_aborted,
+                                        "waiting to send");
+    }
+  } else {
+    ++gate.inside;
+  }
+  admission inside{state_.get(), std::move(key)};
   co_return co_await auth_->send(*this, std::move(req));
 }
 
