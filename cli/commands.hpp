@@ -25,6 +25,12 @@ int tag(std::span<const std::string_view> args, const global_options& g);
 int referrers(std::span<const std::string_view> args, const global_options& g);
 int attach(std::span<const std::string_view> args, const global_options& g);
 
+// Graph copy between registries and OCI layouts, and ORAS-style artifacts
+// from and to files (transfer_commands.cpp).
+int copy(std::span<const std::string_view> args, const global_options& g);
+int push(std::span<const std::string_view> args, const global_options& g);
+int pull(std::span<const std::string_view> args, const global_options& g);
+
 // Credentials in the docker config file (login_commands.cpp).
 int login(std::span<const std::string_view> args, const global_options& g);
 int logout(std::span<const std::string_view> args, const global_options& g);

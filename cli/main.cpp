@@ -29,6 +29,12 @@ commands:
                                        list the manifests that refer to REF
   attach REF --artifact-type T FILE... [--annotation KEY=VALUE]...
                                        push FILEs as an artifact that refers to REF
+  copy SRC DST [--platform OS/ARCH[/VARIANT]] [--referrers] [--format json]
+                                       copy an image and all it references
+                                       (SRC, DST: REF or oci:DIR[:TAG])
+  push REF FILE[:MEDIATYPE]... [--artifact-type T] [--annotation KEY=VALUE]...
+                                       push FILEs as an artifact, print its digest
+  pull REF [-o DIR]                    write an artifact's titled layers to DIR
   login REGISTRY -u USER (--password-stdin | -p PASSWORD)
                                        check a credential, then store it
   logout REGISTRY                      remove the stored credential
@@ -87,6 +93,9 @@ int main(int argc, char** argv) {
   if (command == "tag") return coras::cli::tag(rest, globals);
   if (command == "referrers") return coras::cli::referrers(rest, globals);
   if (command == "attach") return coras::cli::attach(rest, globals);
+  if (command == "copy") return coras::cli::copy(rest, globals);
+  if (command == "push") return coras::cli::push(rest, globals);
+  if (command == "pull") return coras::cli::pull(rest, globals);
   if (command == "login") return coras::cli::login(rest, globals);
   if (command == "logout") return coras::cli::logout(rest, globals);
   std::cerr << "coras: unknown command \"" << command << "\"\n\n" << usage;

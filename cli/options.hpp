@@ -9,6 +9,7 @@
 #include <coras/remote/registry.hpp>
 #include <coras/remote/repository.hpp>
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -138,6 +139,8 @@ class session {
   /// The transfer settings repositories made after this call get.
   remote::transfer_options& transfer() { return options_.transfer; }
   remote::registry registry(std::string_view name) const;
+  /// The pool that hashes and does the file I/O of transfers (2 threads).
+  boost::asio::any_io_executor work_executor() { return work_.get_executor(); }
 
   /// Runs `op` to completion. Returns 0, or 1 after printing its error.
   int run(boost::asio::awaitable<void> op);
