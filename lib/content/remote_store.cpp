@@ -1,45 +1,74 @@
 #include <coras/content/remote_store.hpp>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 namespace coras::content {
 
 namespace asio = boost::asio;
 using asio::awaitable;
-using asio::use_awaitable;
+
+namespace {
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+// Rethrows a failed operation with its full message and the registry's
+// answer, which the error code alone would lose.
+void check(error_code ec, const diagnostics& d) {
+  if (!ec) return;
+  if (const auto* r = d.registry()) throw coras::error(*r);
+  throw coras::error(ec, d.message().empty() ? ec.message() : d.message());
+}
+}  // namespace
 
 std::string remote_store::describe() const { return repo_.ref().name(); }
 
 awaitable<std::shared_ptr<http::body_source>> remote_store::fetch(descriptor target) {
-  auto reader = co_await repo_.async_fetch(std::move(target), use_awaitable);
+  diagnostics d;
+  auto [ec, reader] = co_await repo_.async_fetch(std::move(target), d, use_tuple);
+  check(ec, d);
   co_return remote::to_body_source(std::move(reader));
 }
 
 awaitable<void> remote_store::push(descriptor expected,
                                    std::shared_ptr<http::body_source> content) {
-  co_await repo_.async_push(std::move(expected), std::move(content), use_awaitable);
+  diagnostics d;
+  auto [ec] = co_await repo_.async_push(std::move(expected), std::move(content), d, use_tuple);
+  check(ec, d);
 }
 
 awaitable<bool> remote_store::exists(descriptor target) {
-  co_return co_await repo_.async_exists(std::move(target), use_awaitable);
+  diagnostics d;
+  auto [ec, found] = co_await repo_.async_exists(std::move(target), d, use_tuple);
+  check(ec, d);
+  co_return found;
 }
 
 awaitable<descriptor> remote_store::resolve(std::string reference) {
-  co_return co_await repo_.async_resolve(std::move(reference), use_awaitable);
+  diagnostics d;
+  auto [ec, desc] = co_await repo_.async_resolve(std::move(reference), d, use_tuple);
+  check(ec, d);
+  co_return desc;
 }
 
 awaitable<void> remote_store::tag(descriptor target, std::string reference) {
-  co_await repo_.async_tag(std::move(target), std::move(reference), use_awaitable);
+  diagnostics d;
+  auto [ec] = co_await repo_.async_tag(std::move(target), std::move(reference), d, use_tuple);
+  check(ec, d);
 }
 
 awaitable<std::optional<std::vector<descriptor>>> remote_store::predecessors(descriptor subject) {
+  diagnostics d;
   std::string any_type;
-  co_return co_await repo_.async_list_referrers(std::move(subject), std::move(any_type),
-                                                use_awaitable);
+  auto [ec, list] =
+      co_await repo_.async_list_referrers(std::move(subject), std::move(any_type), d, use_tuple);
+  check(ec, d);
+  co_return list;
 }
 
 awaitable<void> remote_store::mount(descriptor desc, std::string from) {
-  co_await repo_.async_mount(std::move(desc), std::move(from), nullptr, use_awaitable);
+  diagnostics d;
+  auto [ec] = co_await repo_.async_mount(std::move(desc), std::move(from), nullptr, d, use_tuple);
+  check(ec, d);
 }
 
 }  // namespace coras::content

@@ -214,7 +214,8 @@ asio::awaitable<void> download_blob(state_ptr s, descriptor target, std::filesys
   partial_file file;
   file.path = path;
   file.path += ".partial";
-  file.fd = ::open(file.path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  // O_NOFOLLOW: a symlink planted at the partial name is refused, not written through.
+  file.fd = ::open(file.path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (file.fd < 0) file_error("cannot create", file.path);
   struct stat st {};
   if (::fstat(file.fd, &st) != 0) file_error("cannot stat", file.path);

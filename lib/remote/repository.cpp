@@ -474,7 +474,7 @@ awaitable<void> fetch_to_file(state_ptr s, descriptor target, std::filesystem::p
   auto reader = co_await fetch_any(s, target, whole);
   auto temp = path;
   temp += ".partial";
-  fd_guard out{::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)};
+  fd_guard out{::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644)};
   if (out.fd < 0) file_error("cannot create", temp);
   struct remove_unless_renamed {
     const std::filesystem::path& p;

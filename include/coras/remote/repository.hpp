@@ -386,9 +386,13 @@ class repository {
     return async_push_bytes(std::move(media_type), to_string(content), std::forward<Token>(token));
   }
 
-  /// Streams `target` into the file `path`: written to `path` + ".coras-tmp"
+  /// Streams `target` into the file `path`: written to `path` + ".partial"
   /// and renamed over `path` only after the digest verified, so `path` never
-  /// holds unverified bytes. `void(error_code)`.
+  /// holds unverified bytes. A blob's partial file left by an interrupted
+  /// call is continued (its bytes hashed again, not trusted); big blobs come
+  /// as parallel ranges (`repository_options::transfer`). A failure keeps the
+  /// partial file for the next call, except a digest mismatch, which removes
+  /// it. A symlink at the partial name is refused. `void(error_code)`.
   template <class Token = boost::asio::deferred_t>
   auto async_fetch_to_file(descriptor target, std::filesystem::path path, Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,

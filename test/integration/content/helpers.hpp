@@ -3,6 +3,7 @@
 // small OCI image (config + 2 tar layers + manifest) real tools can unpack.
 #pragma once
 
+#include "../remote/content.hpp"  // random_bytes, same
 #include "../support.hpp"
 
 #include <coras/content/store.hpp>
@@ -49,17 +50,6 @@ struct temp_dir {
   temp_dir& operator=(const temp_dir&) = delete;
   fs::path operator/(const std::string& s) const { return path / s; }
 };
-
-/// `n` pseudo-random (incompressible) bytes, the same for the same `seed`.
-inline std::string random_bytes(std::size_t n, unsigned seed) {
-  std::mt19937_64 rng(seed);
-  std::string s(n, '\0');
-  for (auto& c : s) c = static_cast<char>(rng());
-  return s;
-}
-
-/// Equal content, compared without Catch2 printing (and wrapping) megabytes on failure.
-inline bool same(const std::string& a, const std::string& b) { return a == b; }
 
 inline std::string read_file(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);

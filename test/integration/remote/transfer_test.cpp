@@ -95,6 +95,25 @@ std::uint64_t range_start(const coras::server::request_record& r) {
   return std::stoull(h.substr(6, h.find('-') - 6));
 }
 
+// What a reader hands out until its first error (eof included), and that error.
+struct read_outcome {
+  std::string bytes;
+  error_code end;
+};
+asio::awaitable<read_outcome> read_until_error(coras::remote::blob_reader& reader,
+                                               std::size_t piece) {
+  read_outcome out;
+  std::vector<char> buf(piece);
+  for (;;) {
+    auto [ec, n] = co_await reader.async_read_some(asio::buffer(buf), as_tuple);
+    if (ec) {
+      out.end = ec;
+      co_return out;
+    }
+    out.bytes.append(buf.data(), n);
+  }
+}
+
 }  // namespace
 
 TEST_CASE("transfer: a 64 MiB download cut 10 times resumes to the right digest",
@@ -117,15 +136,9 @@ TEST_CASE("transfer: a 64 MiB download cut 10 times resumes to the right digest"
     srv.clear_request_log();
     srv.cut_blob_gets(cuts);
     auto reader = co_await repo.async_fetch(desc);
-    std::string got;
-    std::vector<char> buf(256 * 1024);
-    for (;;) {
-      auto [ec, n] = co_await reader.async_read_some(asio::buffer(buf), as_tuple);
-      if (ec == asio::error::eof) break;
-      REQUIRE_FALSE(ec);
-      got.append(buf.data(), n);
-    }
-    CHECK(same(got, content));
+    auto got = co_await read_until_error(reader, 256 * 1024);
+    CHECK(got.end == asio::error::eof);
+    CHECK(same(got.bytes, content));
     CHECK(reader.resumes() == 10);
 
     // Each resumed GET starts where the client stood; what the registry sent
@@ -193,20 +206,10 @@ TEST_CASE("transfer: a 206 with the wrong Content-Range is an error, never data"
     srv.cut_blob_gets(MiB / 2);
     auto r2 = co_await repo.async_fetch(desc);
     srv.inject_headers(f);  // the first response's header is out: this hits the resume
-    std::string got;
-    std::vector<char> buf(64 * 1024);
-    error_code last;
-    for (;;) {
-      auto [e, n] = co_await r2.async_read_some(asio::buffer(buf), as_tuple);
-      if (e) {
-        last = e;
-        break;
-      }
-      got.append(buf.data(), n);
-    }
-    CHECK(last == errc::invalid_response);
-    CHECK(got.size() <= MiB / 2);
-    CHECK(content.compare(0, got.size(), got) == 0);
+    auto got = co_await read_until_error(r2, 64 * 1024);
+    CHECK(got.end == errc::invalid_response);
+    CHECK(got.bytes.size() <= MiB / 2);
+    CHECK(content.compare(0, got.bytes.size(), got.bytes) == 0);
   });
 }
 
@@ -238,16 +241,8 @@ TEST_CASE("transfer: fetch_at continues from a caller's prefix and verifies the 
     bad->update(std::as_bytes(std::span(junk)));
     from.prefix = bad;
     auto r2 = co_await repo.async_fetch_at(desc, from);
-    std::vector<char> buf(1 << 20);
-    error_code last;
-    for (;;) {
-      auto [e, n] = co_await r2.async_read_some(asio::buffer(buf), as_tuple);
-      if (e) {
-        last = e;
-        break;
-      }
-    }
-    CHECK(last == errc::digest_mismatch);
+    auto got = co_await read_until_error(r2, 1 << 20);
+    CHECK(got.end == errc::digest_mismatch);
 
     // An offset without the hash of what precedes it is refused.
     coras::remote::fetch_options blind;
