@@ -284,7 +284,8 @@ std::string copy_failure_message(std::exception_ptr failed, const std::string& w
 awaitable<void> copy_op(std::shared_ptr<content::store> src, std::string src_ref,
                         std::shared_ptr<content::store> dst, std::string dst_ref,
                         coras::copy::copy_options options, bool json,
-                        std::shared_ptr<progress> display, std::string what) {
+                        std::shared_ptr<progress> display, std::string what,
+                        asio::any_io_executor work) {
   const auto started = std::chrono::steady_clock::now();
   // A registry SRC is resolved here first, with diagnostics, so that a
   // missing tag or a refused credential is reported with the registry's
@@ -298,9 +299,10 @@ awaitable<void> copy_op(std::shared_ptr<content::store> src, std::string src_ref
   }
   display->start();
   progress_stopper stopper{display};
-  auto ex = co_await asio::this_coro::executor;
+  // The walk and the stores' file I/O run on the work pool; the HTTP
+  // client's sockets stay on the io_context's thread.
   auto [failed, result] =
-      co_await asio::co_spawn(ex,
+      co_await asio::co_spawn(work,
                               coras::copy::copy(std::move(src), std::move(src_ref), std::move(dst),
                                                 std::move(dst_ref), std::move(options)),
                               asio::as_tuple(asio::use_awaitable));
@@ -728,7 +730,8 @@ int copy(std::span<const std::string_view> args, const global_options& g) {
                    };
                    return s.run(copy_op(std::move(src_store), src.object, std::move(dst_store),
                                         std::move(dst_ref), std::move(o), json, display,
-                                        "copy " + src.text + " to " + dst.text));
+                                        "copy " + src.text + " to " + dst.text,
+                                        s.work_executor()));
                  });
 }
 

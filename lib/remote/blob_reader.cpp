@@ -24,6 +24,8 @@ namespace {
 // Reads at least this big are hashed on the work executor (when there is one);
 // smaller ones cost less than the hop.
 constexpr std::size_t offload_min = 64 * 1024;
+// A read gathers this much when the caller's buffer has room for it.
+constexpr std::size_t gather_min = 256 * 1024;
 // A seek back restarts from the nearest hash state kept at this spacing.
 constexpr std::uint64_t checkpoint_every = 32ull << 20;
 
@@ -263,9 +265,20 @@ asio::awaitable<std::size_t> blob_reader_impl::read_some(asio::mutable_buffer bu
   // bytes into the caller's buffer.
   buffer = asio::buffer(
       buffer, static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), end_ - offset_)));
-  const auto n = co_await fill(buffer);
+  // Bulk readers pass big buffers: gather at least `gather_min` bytes (or
+  // what the buffer holds) per call, so that hashing, hops to the work
+  // executor and the caller's own per-read work happen per 256 KiB rather
+  // than per socket read.
+  const auto want = std::min(buffer.size(), gather_min);
+  // offset_ moves with every piece: a resume in between must ask for the
+  // bytes after those already gathered.
+  std::size_t n = 0;
+  do {
+    const auto k = co_await fill(asio::buffer(buffer + n));
+    n += k;
+    offset_ += k;
+  } while (n < want && offset_ < end_);
   co_await hash(buffer.data(), n);
-  offset_ += n;
   if (hasher_ && offset_ - checkpoints_.back().first >= checkpoint_every)
     checkpoints_.emplace_back(offset_, hasher_->state_copy());
   // The last piece is handed out only once the whole content verified.
