@@ -730,8 +730,7 @@ int copy(std::span<const std::string_view> args, const global_options& g) {
                    };
                    return s.run(copy_op(std::move(src_store), src.object, std::move(dst_store),
                                         std::move(dst_ref), std::move(o), json, display,
-                                        "copy " + src.text + " to " + dst.text,
-                                        s.work_executor()));
+                                        "copy " + src.text + " to " + dst.text, s.work_executor()));
                  });
 }
 

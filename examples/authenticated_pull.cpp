@@ -27,8 +27,8 @@ asio::awaitable<void> run(coras::reference ref, bool plain_http, int& status) {
   coras::remote::repository repo(http, ref, options);
 
   coras::diagnostics diag;  // keeps the registry's own words for the message
-  auto [ec, desc] = co_await repo.async_resolve(ref.tag_or_digest(), diag,
-                                                asio::as_tuple(asio::use_awaitable));
+  auto [ec, desc] =
+      co_await repo.async_resolve(ref.tag_or_digest(), diag, asio::as_tuple(asio::use_awaitable));
   if (ec) {
     std::cerr << "error: " << diag.message() << '\n';
     status = 1;

@@ -49,9 +49,9 @@ asio::awaitable<void> for_each_parallel(int n, int concurrency, Job job) {
   std::vector<op_type> workers;
   for (int w = 0; w < std::min(n, concurrency); ++w)
     workers.push_back(asio::co_spawn(ex, worker(), asio::deferred));
-  auto [order, errors] = co_await asio::experimental::make_parallel_group(std::move(workers))
-                             .async_wait(asio::experimental::wait_for_one_error(),
-                                         asio::use_awaitable);
+  auto [order, errors] =
+      co_await asio::experimental::make_parallel_group(std::move(workers))
+          .async_wait(asio::experimental::wait_for_one_error(), asio::use_awaitable);
   for (auto& e : errors)
     if (e) std::rethrow_exception(e);
 }
@@ -81,8 +81,8 @@ asio::awaitable<void> run(settings s) {
   std::vector<coras::descriptor> layers(contents.size());
   auto t0 = clock_type::now();
   co_await for_each_parallel(s.blobs, s.concurrency, [&](int i) -> asio::awaitable<void> {
-    layers[i] = co_await repo.async_push_bytes(std::string(coras::media_type::oci_layer),
-                                               contents[i]);
+    layers[i] =
+        co_await repo.async_push_bytes(std::string(coras::media_type::oci_layer), contents[i]);
   });
   co_await repo.async_push_bytes(std::string(coras::media_type::oci_empty),
                                  std::string(coras::empty_json));

@@ -28,7 +28,8 @@ asio::awaitable<void> run(coras::reference ref, bool plain_http) {
 
   // The artifact: its content as a blob, and an image manifest with
   // `artifactType`, the empty config, and `subject` (OCI 1.1 guidance).
-  auto sbom = co_await repo.async_push_bytes("application/spdx+json", R"({"spdxVersion":"SPDX-2.3"})");
+  auto sbom =
+      co_await repo.async_push_bytes("application/spdx+json", R"({"spdxVersion":"SPDX-2.3"})");
   co_await repo.async_push_bytes(std::string(coras::media_type::oci_empty),
                                  std::string(coras::empty_json));
   coras::image_manifest m;
