@@ -376,33 +376,6 @@ void check_regular_file(const fs::path& path) {
     throw failure("cannot push " + path.string() + ": not a regular file");
 }
 
-// A body that reports how much of it was read (uploads report their progress).
-class counted_body final : public http::body_source {
- public:
-  counted_body(std::shared_ptr<http::body_source> inner, std::function<void(std::uint64_t)> report)
-      : inner_(std::move(inner)), report_(std::move(report)) {}
-  std::optional<std::uint64_t> size() const override { return inner_->size(); }
-  std::optional<digest> verified_digest() const override { return inner_->verified_digest(); }
-  awaitable<std::size_t> read(asio::mutable_buffer b) override {
-    auto n = co_await inner_->read(b);
-    done_ += n;
-    report_(done_);
-    co_return n;
-  }
-  bool rewind() override { return seek(0); }
-  bool seek(std::uint64_t offset) override {
-    if (!inner_->seek(offset)) return false;
-    done_ = offset;
-    report_(done_);
-    return true;
-  }
-
- private:
-  std::shared_ptr<http::body_source> inner_;
-  std::function<void(std::uint64_t)> report_;
-  std::uint64_t done_ = 0;
-};
-
 // Hashes a file (blocking reads: run it on the work pool).
 awaitable<descriptor> hash_file(fs::path path, std::string media_type) {
   struct fd_guard {
@@ -451,9 +424,10 @@ awaitable<void> push_layer(std::shared_ptr<push_job> job, std::size_t i) {
   } else {
     auto display = job->display;
     auto title = f.title;
-    auto body = std::make_shared<counted_body>(
+    auto body = http::counted_body(
         http::file_body(f.path),
-        [display, id, title, size](std::uint64_t done) { display->update(id, title, done, size); });
+        [display, id, title, size](std::uint64_t done) { display->update(id, title, done, size); },
+        64 * 1024);
     auto [push_ec] = co_await job->repo.async_push(desc, std::move(body), d, use_tuple);
     check(push_ec, d);
     job->display->end(id, f.title, "pushed", size);

@@ -55,35 +55,6 @@ bool platform_matches(const platform& want, const std::optional<platform>& have)
          (want.variant.empty() || have->variant == want.variant);
 }
 
-// A body that reports how much of it was read.
-class counted_body final : public http::body_source {
- public:
-  counted_body(std::shared_ptr<http::body_source> inner, std::function<void(std::uint64_t)> report)
-      : inner_(std::move(inner)), report_(std::move(report)) {}
-  std::optional<std::uint64_t> size() const override { return inner_->size(); }
-  std::optional<digest> verified_digest() const override { return inner_->verified_digest(); }
-  awaitable<std::size_t> read(asio::mutable_buffer b) override {
-    auto n = co_await inner_->read(b);
-    done_ += n;
-    if (done_ - reported_ >= (1 << 20) || (n == 0 && done_ != reported_)) {
-      reported_ = done_;
-      report_(done_);
-    }
-    co_return n;
-  }
-  bool rewind() override { return seek(0); }
-  bool seek(std::uint64_t offset) override {
-    if (!inner_->seek(offset)) return false;
-    done_ = reported_ = offset;
-    return true;
-  }
-
- private:
-  std::shared_ptr<http::body_source> inner_;
-  std::function<void(std::uint64_t)> report_;
-  std::uint64_t done_ = 0, reported_ = 0;
-};
-
 class engine {
  public:
   engine(asio::any_io_executor ex, std::shared_ptr<store> src, std::shared_ptr<store> dst,
@@ -251,7 +222,7 @@ class engine {
     }
     auto body = co_await src_->fetch(d);
     if (opts_.on_event)
-      body = std::make_shared<counted_body>(std::move(body), [this, d](std::uint64_t done) {
+      body = http::counted_body(std::move(body), [this, d](std::uint64_t done) {
         emit(copy_event::kind::progress, d, done);
       });
     co_await dst_->push(d, std::move(body));

@@ -78,7 +78,44 @@ class file_source final : public body_source {
   std::uint64_t done_ = 0;
 };
 
+class counting_source final : public body_source {
+ public:
+  counting_source(std::shared_ptr<body_source> inner, std::function<void(std::uint64_t)> report,
+                  std::uint64_t every)
+      : inner_(std::move(inner)), report_(std::move(report)), every_(every) {}
+  std::optional<std::uint64_t> size() const override { return inner_->size(); }
+  std::optional<digest> verified_digest() const override { return inner_->verified_digest(); }
+  boost::asio::awaitable<std::size_t> read(boost::asio::mutable_buffer b) override {
+    auto n = co_await inner_->read(b);
+    done_ += n;
+    if (done_ - reported_ >= every_ || (n == 0 && done_ != reported_)) {
+      reported_ = done_;
+      report_(done_);
+    }
+    co_return n;
+  }
+  bool rewind() override { return seek(0); }
+  bool seek(std::uint64_t offset) override {
+    if (!inner_->seek(offset)) return false;
+    done_ = reported_ = offset;
+    report_(done_);
+    return true;
+  }
+
+ private:
+  std::shared_ptr<body_source> inner_;
+  std::function<void(std::uint64_t)> report_;
+  std::uint64_t every_;
+  std::uint64_t done_ = 0, reported_ = 0;
+};
+
 }  // namespace
+
+std::shared_ptr<body_source> counted_body(std::shared_ptr<body_source> inner,
+                                          std::function<void(std::uint64_t)> report,
+                                          std::uint64_t every) {
+  return std::make_shared<counting_source>(std::move(inner), std::move(report), every);
+}
 
 std::shared_ptr<body_source> memory_body(std::shared_ptr<const std::string> bytes) {
   return std::make_shared<memory_source>(std::move(bytes));

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -51,6 +52,13 @@ class body_source {
 /// A body held in memory (shared, so a retry or redirect re-sends it without a copy).
 std::shared_ptr<body_source> memory_body(std::shared_ptr<const std::string> bytes);
 std::shared_ptr<body_source> memory_body(std::string bytes);
+
+/// `inner`, reporting how many of its bytes were read so far (progress
+/// displays): `report(done)` after each `every` bytes and at the end, on the
+/// thread that reads the body. Forwards size, seeking and `verified_digest`.
+std::shared_ptr<body_source> counted_body(std::shared_ptr<body_source> inner,
+                                          std::function<void(std::uint64_t done)> report,
+                                          std::uint64_t every = 1 << 20);
 
 /// `length` bytes of a file from `offset` (to the end when `length` is nullopt).
 /// The file is opened when the body is created; throws `coras::error` if it cannot be.
