@@ -176,6 +176,16 @@ TEST_CASE("copy: between repositories of one registry, blobs are mounted", "[cop
     CHECK(r.mounted == 5);  // 2 configs + 3 layers
     CHECK(requests(srv, "GET", "/blobs/") == 0);
     CHECK(requests(srv, "POST", "mount=") == 5);
+
+    // Onto itself: nothing moves, only the tag is written.
+    srv.clear_request_log();
+    auto self = co_await coras::copy::copy(store_of(src), "v1", store_of(src), "v2", defaults);
+    CHECK(self.root.digest == root.digest);
+    CHECK(self.copied + self.skipped + self.mounted == 0);
+    CHECK(requests(srv, "GET", "/blobs/") == 0);
+    CHECK(requests(srv, "POST", "/blobs/") == 0);
+    auto v2 = co_await src.async_resolve("v2");
+    CHECK(v2.digest == root.digest);
   });
 }
 
