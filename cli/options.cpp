@@ -317,4 +317,29 @@ std::string synopsis(std::string_view text) {
   return std::string(text.substr(0, text.find("\n\n") + 1));
 }
 
+const std::string* single(const parsed_args& a, std::string_view name) {
+  if (a.get_all(name).size() > 1) throw usage_error{std::string(name) + " given more than once"};
+  return a.get(name);
+}
+
+annotations parse_annotations(std::span<const std::string> options) {
+  annotations out;
+  for (const auto& o : options) {
+    const auto eq = o.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw usage_error{"--annotation \"" + o + "\" is not KEY=VALUE"};
+    if (!out.emplace(o.substr(0, eq), o.substr(eq + 1)).second)
+      throw usage_error{"--annotation: key \"" + o.substr(0, eq) + "\" given more than once"};
+  }
+  return out;
+}
+
+void check_regular_file(const std::filesystem::path& path, std::string_view verb) {
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (ec) throw failure("cannot open " + path.string() + ": " + ec.message());
+  if (!std::filesystem::is_regular_file(status))
+    throw failure("cannot " + std::string(verb) + " " + path.string() + ": not a regular file");
+}
+
 }  // namespace coras::cli

@@ -119,6 +119,18 @@ enum class ref_kind {
 /// a usage_error that says why.
 reference parse_ref(std::string_view text, ref_kind kind);
 
+/// The value of an option given at most once; nullptr when absent
+/// (usage_error when repeated).
+const std::string* single(const parsed_args& a, std::string_view name);
+
+/// Annotations from repeated `--annotation KEY=VALUE` options (usage_error on
+/// a malformed or repeated key).
+annotations parse_annotations(std::span<const std::string> options);
+
+/// Fails (exit 1, before any request) unless `path` is a regular file:
+/// "cannot VERB PATH: not a regular file".
+void check_regular_file(const std::filesystem::path& path, std::string_view verb);
+
 /// Throws `failure` with the diagnostics' message (or the code's) when `ec` is set.
 void check(error_code ec, const diagnostics& d);
 

@@ -55,12 +55,6 @@ options:
 
 constexpr std::string_view title_annotation = "org.opencontainers.image.title";
 
-// The value of an option given at most once; nullptr when absent.
-const std::string* single(const parsed_args& a, std::string_view name) {
-  if (a.get_all(name).size() > 1) throw usage_error{std::string(name) + " given more than once"};
-  return a.get(name);
-}
-
 // Checks an --artifact-type value: a media type, "type/subtype".
 void check_artifact_type(const std::string& type) {
   if (type.empty()) throw usage_error{"--artifact-type is empty"};
@@ -68,28 +62,6 @@ void check_artifact_type(const std::string& type) {
   if (slash == 0 || slash == std::string::npos || slash + 1 == type.size() ||
       type.find_first_of(" \t\r\n") != std::string::npos)
     throw usage_error{"--artifact-type \"" + type + "\" is not a media type (type/subtype)"};
-}
-
-// The manifest's annotations from the --annotation KEY=VALUE options.
-annotations parse_annotations(std::span<const std::string> options) {
-  annotations out;
-  for (const auto& o : options) {
-    const auto eq = o.find('=');
-    if (eq == std::string::npos || eq == 0)
-      throw usage_error{"--annotation \"" + o + "\" is not KEY=VALUE"};
-    if (!out.emplace(o.substr(0, eq), o.substr(eq + 1)).second)
-      throw usage_error{"--annotation: key \"" + o.substr(0, eq) + "\" given more than once"};
-  }
-  return out;
-}
-
-// Fails (exit 1, before any request) unless `path` is a regular file.
-void check_file(const std::filesystem::path& path) {
-  std::error_code ec;
-  const auto status = std::filesystem::status(path, ec);
-  if (ec) throw failure("cannot open " + path.string() + ": " + ec.message());
-  if (!std::filesystem::is_regular_file(status))
-    throw failure("cannot attach " + path.string() + ": not a regular file");
 }
 
 // ---- the operations (named coroutines with by-value parameters) ----
@@ -203,7 +175,7 @@ int attach(std::span<const std::string_view> args, const global_options& g) {
         auto notes = parse_annotations(a.get_all("--annotation"));
         if (a.positionals.size() < 2) throw usage_error{"no FILE to attach"};
         std::vector<std::filesystem::path> files(a.positionals.begin() + 1, a.positionals.end());
-        for (const auto& f : files) check_file(f);
+        for (const auto& f : files) check_regular_file(f, "attach");
         session s(opts);
         return s.run(attach_op(s.repository(ref), ref.tag_or_digest(), *type, std::move(files),
                                std::move(notes)));

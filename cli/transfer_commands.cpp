@@ -131,12 +131,6 @@ options:
 
 // ---- argument checks ----
 
-// The value of an option given at most once; nullptr when absent.
-const std::string* single(const parsed_args& a, std::string_view name) {
-  if (a.get_all(name).size() > 1) throw usage_error{std::string(name) + " given more than once"};
-  return a.get(name);
-}
-
 bool is_media_type(std::string_view type) {
   const auto slash = type.find('/');
   return !type.empty() && slash != 0 && slash != std::string_view::npos &&
@@ -148,18 +142,6 @@ void check_media_type_option(std::string_view option, const std::string& type) {
   if (type.empty()) throw usage_error{std::string(option) + " is empty"};
   if (!is_media_type(type))
     throw usage_error{std::string(option) + " \"" + type + "\" is not a media type (type/subtype)"};
-}
-
-annotations parse_annotations(std::span<const std::string> options) {
-  annotations out;
-  for (const auto& o : options) {
-    const auto eq = o.find('=');
-    if (eq == std::string::npos || eq == 0)
-      throw usage_error{"--annotation \"" + o + "\" is not KEY=VALUE"};
-    if (!out.emplace(o.substr(0, eq), o.substr(eq + 1)).second)
-      throw usage_error{"--annotation: key \"" + o.substr(0, eq) + "\" given more than once"};
-  }
-  return out;
 }
 
 // --concurrency N: 1 to 256; `fallback` when absent.
@@ -365,15 +347,6 @@ push_file parse_push_file(const std::string& arg) {
   if (f.title.empty() || f.title == "." || f.title == "..")
     throw usage_error{"\"" + arg + "\" does not name a file"};
   return f;
-}
-
-// Fails (exit 1, before any request) unless `path` is a regular file.
-void check_regular_file(const fs::path& path) {
-  std::error_code ec;
-  const auto status = fs::status(path, ec);
-  if (ec) throw failure("cannot open " + path.string() + ": " + ec.message());
-  if (!fs::is_regular_file(status))
-    throw failure("cannot push " + path.string() + ": not a regular file");
 }
 
 // Hashes a file (blocking reads: run it on the work pool).
@@ -739,7 +712,7 @@ int push(std::span<const std::string_view> args, const global_options& g) {
           files.push_back(std::move(f));
         }
         auto display = progress_for(a, opts, "pushed", "file");
-        for (const auto& f : files) check_regular_file(f.path);
+        for (const auto& f : files) check_regular_file(f.path, "push");
         session s(opts);
         const auto count = files.size();
         auto job = std::make_shared<push_job>(push_job{s.repository(ref), s.work_executor(),
