@@ -20,13 +20,14 @@
 // opened and TLS handshakes (from a fresh `http::client`'s stats()), client CPU
 // seconds (getrusage, minus the embedded registry's thread), the registry
 // thread's CPU (embedded only), and the peak RSS of the process during the phase.
+#include <coras/auth/authorizer.hpp>
 #include <coras/auth/credential.hpp>
 #include <coras/core/descriptor.hpp>
 #include <coras/core/digest.hpp>
 #include <coras/core/error.hpp>
 #include <coras/core/manifest.hpp>
 #include <coras/core/media_type.hpp>
-#include <coras/http/body.hpp>
+#include <coras/core/byte_source.hpp>
 #include <coras/http/client.hpp>
 #include <coras/remote/repository.hpp>
 #include <coras/server/registry.hpp>
@@ -312,7 +313,7 @@ digest digest_of_generated(std::uint64_t seed, std::uint64_t size) {
 }
 
 // A request body generated as it is sent.
-class generated_body final : public http::body_source {
+class generated_body final : public byte_source {
  public:
   generated_body(std::uint64_t seed, std::uint64_t size)
       : seed_(seed), size_(size), block_(block_size) {}
@@ -699,7 +700,7 @@ class bench {
     m.layers.push_back(layer_desc);
     const std::string doc = m.to_json();
     manifest_ = descriptor::for_content(media_type::oci_manifest, doc);
-    auto body = http::memory_body(doc);
+    auto body = memory_source(doc);
     auto [ec3] = co_await repo.async_push_reference(manifest_, body, std::string("bench"), d,
                                                     asio::as_tuple(asio::deferred));
     if (ec3) fail("resolve setup: push manifest", ec3, d);
@@ -946,7 +947,7 @@ int run(const settings& s) {
     auth::credential login;
     login.username = s.username;
     login.password = s.password;
-    t.http.credentials = auth::static_credentials(t.host, login);
+    t.http.auth = coras::auth::make_authorizer(auth::static_credentials(t.host, login));
   }
 
   watchdog guard(s.time_limit, dir ? &dir->path : nullptr);

@@ -1,6 +1,7 @@
 // The client commands' shared parts: options, arguments, references, sessions.
 #include "options.hpp"
 
+#include <coras/auth/authorizer.hpp>
 #include <coras/auth/docker_config.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -88,11 +89,10 @@ http::client_options client_options_for(const global_options& g,
   http::client_options o;
   o.work_executor = std::move(work);
   if (scope->credential)
-    o.credentials = [scope](std::string registry) {
-      return scoped_credential(scope, std::move(registry));
-    };
+    o.auth = auth::make_authorizer(
+        [scope](std::string registry) { return scoped_credential(scope, std::move(registry)); });
   else
-    o.credentials = auth::docker_config_credentials(registry_config_path(g));
+    o.auth = auth::make_authorizer(auth::docker_config_credentials(registry_config_path(g)));
   o.tls.ca_file = g.ca_file;
   o.tls.insecure_skip_verify = g.insecure;
   if (g.verbose) {

@@ -4,6 +4,7 @@
 // the registry asks for one.
 //
 //   example_authenticated_pull REGISTRY/REPOSITORY:TAG [--plain-http]
+#include <coras/auth/authorizer.hpp>
 #include <coras/auth/docker_config.hpp>
 #include <coras/remote/repository.hpp>
 
@@ -19,7 +20,7 @@ namespace asio = boost::asio;
 
 asio::awaitable<void> run(coras::reference ref, bool plain_http, int& status) {
   coras::http::client_options http_options;
-  http_options.credentials = coras::auth::docker_config_credentials();
+  http_options.auth = coras::auth::make_authorizer(coras::auth::docker_config_credentials());
   auto ex = co_await asio::this_coro::executor;
   coras::http::client http(ex, http_options);
   coras::remote::repository_options options;

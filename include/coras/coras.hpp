@@ -1,11 +1,11 @@
 // Umbrella header: everything public in coras.
 #pragma once
 
+#include <coras/auth/authorizer.hpp>
 #include <coras/auth/credential.hpp>
 #include <coras/auth/docker_config.hpp>
 #include <coras/content/memory_store.hpp>
 #include <coras/content/oci_layout.hpp>
-#include <coras/content/remote_store.hpp>
 #include <coras/content/store.hpp>
 #include <coras/copy/copy.hpp>
 #include <coras/core/descriptor.hpp>
@@ -14,7 +14,7 @@
 #include <coras/core/manifest.hpp>
 #include <coras/core/media_type.hpp>
 #include <coras/core/reference.hpp>
-#include <coras/http/body.hpp>
+#include <coras/core/byte_source.hpp>
 #include <coras/http/client.hpp>
 #include <coras/http/fields.hpp>
 #include <coras/http/options.hpp>
@@ -22,4 +22,5 @@
 #include <coras/remote/options.hpp>
 #include <coras/remote/registry.hpp>
 #include <coras/remote/repository.hpp>
+#include <coras/remote/repository_store.hpp>
 #include <coras/server/registry.hpp>

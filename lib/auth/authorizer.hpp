@@ -1,8 +1,11 @@
 // Answers registries' 401 challenges for the HTTP client: Basic credentials,
 // and bearer tokens fetched from the realm the registry names, cached per
 // origin and scope set until they expire, one fetch however many requests
-// wait for the same token. Lives in the client and runs on its strand.
+// wait for the same token. Plugged into an http::client through
+// client_options::auth (the http layer's hook); runs on the client's strand.
 #pragma once
+
+#include "http/authorizer.hpp"
 
 #include <coras/auth/credential.hpp>
 #include <coras/http/client.hpp>
@@ -15,23 +18,19 @@
 #include <memory>
 #include <string>
 
-namespace coras::http {
-class client_impl;
-}
-
 namespace coras::auth::detail {
 
-class authorizer {
+class authorizer final : public http::authorizer {
  public:
   explicit authorizer(credential_provider credentials);
-  ~authorizer();
+  ~authorizer() override;
 
   /// Sends `req` through `c.send_plain`, adding a cached Authorization first
   /// and answering one 401 challenge (a second 401 is returned as it is).
-  boost::asio::awaitable<http::response> send(http::client_impl& c, http::request req);
+  boost::asio::awaitable<http::response> send(http::client_impl& c, http::request req) override;
 
   /// Tokens fetched so far (client_stats).
-  std::uint64_t tokens_fetched() const noexcept { return tokens_fetched_.load(); }
+  std::uint64_t tokens_fetched() const noexcept override { return tokens_fetched_.load(); }
 
  private:
   struct cached {

@@ -1,5 +1,7 @@
 #include "authorizer.hpp"
 
+#include <coras/auth/authorizer.hpp>
+
 #include "challenge.hpp"
 #include "core/base64.hpp"
 #include "detail/waitable.hpp"
@@ -60,7 +62,7 @@ http::request oauth2_request(const std::string& realm, std::string grant,
   if (!service.empty()) grant += "&service=" + form_escape(service);
   if (!scopes.empty()) grant += "&scope=" + form_escape(join(scopes));
   req.headers.set("Content-Type", "application/x-www-form-urlencoded");
-  req.body = http::memory_body(std::move(grant));
+  req.body = coras::memory_source(std::move(grant));
   return req;
 }
 
@@ -239,3 +241,11 @@ asio::awaitable<http::response> authorizer::send(http::client_impl& c, http::req
 }
 
 }  // namespace coras::auth::detail
+
+namespace coras::auth {
+
+std::shared_ptr<http::authorizer> make_authorizer(credential_provider credentials) {
+  return std::make_shared<detail::authorizer>(std::move(credentials));
+}
+
+}  // namespace coras::auth

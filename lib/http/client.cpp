@@ -3,7 +3,7 @@
 // that instantiates Beast.
 #include "client_impl.hpp"
 
-#include "auth/authorizer.hpp"
+#include "authorizer.hpp"
 #include "detail/spawn.hpp"
 #include "protocol.hpp"
 
@@ -462,8 +462,7 @@ void check_proxy(const std::string& p, const char* what) {
 client_impl::client_impl(asio::any_io_executor ex, client_options options)
     : strand_(asio::make_strand(ex)),
       options_(std::move(options)),
-      state_(std::make_unique<state>()),
-      auth_(std::make_unique<auth::detail::authorizer>(options_.credentials)) {
+      state_(std::make_unique<state>()) {
   if (options_.max_connections_per_origin == 0) options_.max_connections_per_origin = 1;
   load_tls(state_->tls, options_.tls);
   state_->proxy = detail::resolve_proxy_settings([](const char* n) { return std::getenv(n); },
@@ -481,7 +480,7 @@ client_stats client_impl::stats() const {
   s.tls_resumed = state_->tls_resumed;
   s.requests = state_->requests;
   s.connections_reused = state_->connections_reused;
-  s.tokens_fetched = auth_->tokens_fetched();
+  if (options_.auth) s.tokens_fetched = options_.auth->tokens_fetched();
   return s;
 }
 
@@ -596,7 +595,7 @@ bool has_body_method(std::string_view m) { return m == "POST" || m == "PUT" || m
 // Sends one request on one connection and reads the response header.
 asio::awaitable<response> exchange(client_impl& c, const origin& to, const std::string& target,
                                    const std::string& url, const std::string& method,
-                                   const fields& headers, body_source* body) {
+                                   const fields& headers, byte_source* body) {
   auto& st = c.st();
   const auto& opt = c.options();
   auto rs = std::make_unique<response_impl::state>();
@@ -741,7 +740,7 @@ asio::awaitable<response> client_impl::send(request req) {
   std::string why;
   auto parts = detail::split_url(req.url, &why);
   const auto limit = options_.max_connections_per_origin;
-  if (!parts || limit == 0) co_return co_await auth_->send(*this, std::move(req));
+  if (!parts || limit == 0) co_return co_await authorized(std::move(req));
   // Leaves the gate on every way out: hands the place to the next waiter.
   struct admission {
     state* st;
@@ -773,7 +772,12 @@ asio::awaitable<response> client_impl::send(request req) {
     ++gate.inside;
   }
   admission inside{state_.get(), std::move(key)};
-  co_return co_await auth_->send(*this, std::move(req));
+  co_return co_await authorized(std::move(req));
+}
+
+asio::awaitable<response> client_impl::authorized(request req) {
+  if (options_.auth) co_return co_await options_.auth->send(*this, std::move(req));
+  co_return co_await send_plain(std::move(req));
 }
 
 asio::awaitable<response> client_impl::send_plain(request req) {
@@ -781,7 +785,7 @@ asio::awaitable<response> client_impl::send_plain(request req) {
   std::string url = req.url;
   std::string method = req.method;
   fields headers = req.headers;
-  std::shared_ptr<body_source> body = req.body;
+  std::shared_ptr<byte_source> body = req.body;
   // A body that cannot be rewound is sent once: no retry, no 307/308 replay.
   bool replayable = !body || body->rewind();
   bool retryable = req.retryable.value_or(detail::is_idempotent(method)) && replayable;

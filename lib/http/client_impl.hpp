@@ -11,10 +11,6 @@
 #include <atomic>
 #include <memory>
 
-namespace coras::auth::detail {
-class authorizer;
-}
-
 namespace coras::http {
 
 class client_impl : public std::enable_shared_from_this<client_impl> {
@@ -24,10 +20,11 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   client_impl(boost::asio::any_io_executor ex, client_options options);
   ~client_impl();
 
-  /// Sends a request (redirects, retries, and answering one 401 challenge
-  /// with credentials or a token); runs on `strand()`.
+  /// Sends a request through the admission gate, then the authorizer (when
+  /// the options name one), then send_plain; runs on `strand()`.
   boost::asio::awaitable<response> send(request req);
-  /// The same without authentication (what the token service itself gets).
+  /// Redirects and retries without authentication (what the authorizer
+  /// calls, and what a token service gets).
   boost::asio::awaitable<response> send_plain(request req);
 
   const strand_type& strand() const noexcept { return strand_; }
@@ -38,10 +35,11 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   state& st() noexcept { return *state_; }
 
  private:
+  boost::asio::awaitable<response> authorized(request req);
+
   strand_type strand_;
   client_options options_;
   std::unique_ptr<state> state_;
-  std::unique_ptr<auth::detail::authorizer> auth_;
 };
 
 class response_impl {

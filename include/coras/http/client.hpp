@@ -3,7 +3,7 @@
 #pragma once
 
 #include <coras/detail/initiate.hpp>
-#include <coras/http/body.hpp>
+#include <coras/core/byte_source.hpp>
 #include <coras/http/fields.hpp>
 #include <coras/http/options.hpp>
 
@@ -27,7 +27,7 @@ struct request {
   std::string url;
   http::fields headers;
   /// nullptr: no body.
-  std::shared_ptr<body_source> body;
+  std::shared_ptr<byte_source> body;
   /// Whether the request may be sent again after a connection failure or a
   /// 429/502/503/504. Defaults to true for GET, HEAD, PUT, DELETE and OPTIONS.
   /// A body that cannot be rewound is never re-sent whatever this says.

@@ -1,7 +1,6 @@
 // Options of the HTTP client: every default written here is the one in force.
 #pragma once
 
-#include <coras/auth/credential.hpp>
 #include <coras/core/error.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -9,12 +8,17 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
 namespace coras::http {
 
 using std::chrono::milliseconds;
+
+/// Authenticates requests for a client (answers 401 challenges). Implemented
+/// by the auth layer: make one with `coras::auth::make_authorizer`.
+class authorizer;
 
 /// TLS settings. Verification of the certificate chain and of the host name
 /// is on unless `insecure_skip_verify` is set.
@@ -96,10 +100,12 @@ struct client_options {
   std::function<void(const warning&)> on_warning;
   /// Called once per request exchange (each redirect hop and retry counts).
   std::function<void(const request_event&)> on_request;
-  /// Where credentials come from when a registry answers 401 with a
-  /// `WWW-Authenticate` challenge (Basic or Bearer). Empty: anonymous only
-  /// (anonymous bearer tokens are still fetched). See docs/auth.md.
-  auth::credential_provider credentials;
+  /// Answers a registry's 401 `WWW-Authenticate` challenges (Basic, Bearer)
+  /// and keeps the tokens it fetched: `coras::auth::make_authorizer(credentials)`
+  /// (coras/auth/authorizer.hpp). Null (the default): requests are sent as
+  /// they are and a 401 reaches the caller as `errc::unauthorized`. Give one
+  /// authorizer to one client; see docs/auth.md.
+  std::shared_ptr<authorizer> auth;
   /// Where the CPU work of transfers goes (hashing large reads, file reads
   /// and writes of downloads): an executor with threads of its own (e.g. an
   /// `asio::thread_pool`'s), so that a transfer uses more than the one thread
@@ -115,7 +121,7 @@ struct client_stats {
   std::uint64_t tls_resumed = 0;         ///< handshakes that resumed a session
   std::uint64_t requests = 0;            ///< exchanges started (hops and retries count)
   std::uint64_t connections_reused = 0;  ///< exchanges that used a pooled connection
-  std::uint64_t tokens_fetched = 0;      ///< bearer tokens fetched from token services
+  std::uint64_t tokens_fetched = 0;      ///< bearer tokens fetched by the authorizer
 };
 
 }  // namespace coras::http

@@ -5,6 +5,7 @@
 #include "../remote/content.hpp"
 #include "../support.hpp"
 
+#include <coras/auth/authorizer.hpp>
 #include <coras/auth/credential.hpp>
 #include <coras/core/error.hpp>
 #include <coras/http/client.hpp>
@@ -36,8 +37,8 @@ constexpr auto as_tuple = asio::as_tuple(use_awaitable);
 client client_as(asio::any_io_executor ex, std::string user, std::string pass) {
   coras::http::client_options o;
   if (!user.empty())
-    o.credentials =
-        coras::auth::static_credentials(env("CORAS_TEST_REGISTRY"), credential{user, pass, "", ""});
+    o.auth = coras::auth::make_authorizer(coras::auth::static_credentials(
+        env("CORAS_TEST_REGISTRY"), credential{user, pass, "", ""}));
   return client(ex, o);
 }
 

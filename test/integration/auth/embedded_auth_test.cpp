@@ -6,6 +6,7 @@
 #include "../remote/content.hpp"
 #include "../support.hpp"
 
+#include <coras/auth/authorizer.hpp>
 #include <coras/auth/credential.hpp>
 #include <coras/core/error.hpp>
 #include <coras/http/client.hpp>
@@ -54,7 +55,7 @@ std::size_t count(const coras::server::registry& srv, std::string_view method,
 
 client_options with_credentials(const coras::server::registry& srv, credential c) {
   client_options o;
-  o.credentials = coras::auth::static_credentials(srv.host(), std::move(c));
+  o.auth = coras::auth::make_authorizer(coras::auth::static_credentials(srv.host(), std::move(c)));
   return o;
 }
 
@@ -161,7 +162,7 @@ TEST_CASE("auth: expiry, a token the registry forgot, and refresh tokens", "[aut
     get_refresh.method = "POST";
     get_refresh.url = srv.url() + "/token";
     get_refresh.headers.set("Content-Type", "application/x-www-form-urlencoded");
-    get_refresh.body = coras::http::memory_body(
+    get_refresh.body = coras::memory_source(
         "grant_type=password&username=bob&password=pw&service=coras&access_type=offline");
     auto resp = co_await c.async_send(get_refresh);
     auto json = co_await resp.async_read_all(1 << 16);
@@ -188,7 +189,8 @@ TEST_CASE("auth: a cached token the registry refuses is refreshed once", "[auth]
   o.port = first->port();
   client c(ioc.get_executor(), [&] {
     client_options co;
-    co.credentials = coras::auth::static_credentials(host, {"bob", "pw", "", ""});
+    co.auth =
+        coras::auth::make_authorizer(coras::auth::static_credentials(host, {"bob", "pw", "", ""}));
     return co;
   }());
   auto repo = repository(c, host + "/again/app", [] {
@@ -233,10 +235,11 @@ TEST_CASE("auth: what never gets credentials", "[auth][safety]") {
     elsewhere.start();
     bool asked_for_elsewhere = false;
     client_options co;
-    co.credentials = coras::auth::callback_credentials([&](std::string_view registry) {
-      if (registry == elsewhere.host()) asked_for_elsewhere = true;
-      return credential{"alice", "s3cret", "", ""};
-    });
+    co.auth = coras::auth::make_authorizer(
+        coras::auth::callback_credentials([&](std::string_view registry) {
+          if (registry == elsewhere.host()) asked_for_elsewhere = true;
+          return credential{"alice", "s3cret", "", ""};
+        }));
     client c(ex, co);
     auto repo = repo_on(c, srv, "safe/app");
     auto desc = co_await repo.async_push_bytes("application/octet-stream", "secret stuff");
@@ -260,8 +263,8 @@ TEST_CASE("auth: what never gets credentials", "[auth][safety]") {
   with_registry(tls, [&](auto ex, coras::server::registry& srv) -> asio::awaitable<void> {
     client_options co;
     co.tls.ca_file = certs + "/ca.crt";
-    co.credentials = coras::auth::static_credentials("localhost:" + std::to_string(srv.port()),
-                                                     {"bob", "pw", "", ""});
+    co.auth = coras::auth::make_authorizer(coras::auth::static_credentials(
+        "localhost:" + std::to_string(srv.port()), {"bob", "pw", "", ""}));
     client c(ex, co);
     repository repo(c, "localhost:" + std::to_string(srv.port()) + "/tls/app");
     diagnostics d;

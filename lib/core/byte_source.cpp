@@ -1,5 +1,6 @@
+#include <coras/core/byte_source.hpp>
+
 #include <coras/core/error.hpp>
-#include <coras/http/body.hpp>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -7,12 +8,12 @@
 #include <cerrno>
 #include <cstring>
 
-namespace coras::http {
+namespace coras {
 namespace {
 
-class memory_source final : public body_source {
+class in_memory final : public byte_source {
  public:
-  explicit memory_source(std::shared_ptr<const std::string> bytes) : bytes_(std::move(bytes)) {}
+  explicit in_memory(std::shared_ptr<const std::string> bytes) : bytes_(std::move(bytes)) {}
   std::optional<std::uint64_t> size() const override { return bytes_->size(); }
   boost::asio::awaitable<std::size_t> read(boost::asio::mutable_buffer buffer) override {
     std::size_t n = std::min(buffer.size(), bytes_->size() - offset_);
@@ -41,11 +42,11 @@ class memory_source final : public body_source {
 // Reads with pread on the calling thread: page-cache reads cost microseconds
 // per 64 KiB piece, cheaper than a hop to another thread. A thread-pool
 // variant for slow disks is future work.
-class file_source final : public body_source {
+class file_range final : public byte_source {
  public:
-  file_source(int fd, std::uint64_t offset, std::uint64_t length)
+  file_range(int fd, std::uint64_t offset, std::uint64_t length)
       : fd_(fd), start_(offset), length_(length) {}
-  ~file_source() override { ::close(fd_); }
+  ~file_range() override { ::close(fd_); }
   std::optional<std::uint64_t> size() const override { return length_; }
   boost::asio::awaitable<std::size_t> read(boost::asio::mutable_buffer buffer) override {
     std::uint64_t left = length_ - done_;
@@ -57,7 +58,7 @@ class file_source final : public body_source {
     } while (n < 0 && errno == EINTR);
     if (n < 0)
       throw error(error_code(errno, boost::system::system_category()), "reading request body file");
-    if (n == 0) throw error(errc::size_mismatch, "request body file is shorter than announced");
+    if (n == 0) throw error(errc::size_mismatch, "body file is shorter than announced");
     done_ += static_cast<std::uint64_t>(n);
     co_return static_cast<std::size_t>(n);
   }
@@ -78,9 +79,9 @@ class file_source final : public body_source {
   std::uint64_t done_ = 0;
 };
 
-class counting_source final : public body_source {
+class counting_source final : public byte_source {
  public:
-  counting_source(std::shared_ptr<body_source> inner, std::function<void(std::uint64_t)> report,
+  counting_source(std::shared_ptr<byte_source> inner, std::function<void(std::uint64_t)> report,
                   std::uint64_t every)
       : inner_(std::move(inner)), report_(std::move(report)), every_(every) {}
   std::optional<std::uint64_t> size() const override { return inner_->size(); }
@@ -103,7 +104,7 @@ class counting_source final : public body_source {
   }
 
  private:
-  std::shared_ptr<body_source> inner_;
+  std::shared_ptr<byte_source> inner_;
   std::function<void(std::uint64_t)> report_;
   std::uint64_t every_;
   std::uint64_t done_ = 0, reported_ = 0;
@@ -111,22 +112,22 @@ class counting_source final : public body_source {
 
 }  // namespace
 
-std::shared_ptr<body_source> counted_body(std::shared_ptr<body_source> inner,
-                                          std::function<void(std::uint64_t)> report,
-                                          std::uint64_t every) {
+std::shared_ptr<byte_source> counted_source(std::shared_ptr<byte_source> inner,
+                                            std::function<void(std::uint64_t)> report,
+                                            std::uint64_t every) {
   return std::make_shared<counting_source>(std::move(inner), std::move(report), every);
 }
 
-std::shared_ptr<body_source> memory_body(std::shared_ptr<const std::string> bytes) {
-  return std::make_shared<memory_source>(std::move(bytes));
+std::shared_ptr<byte_source> memory_source(std::shared_ptr<const std::string> bytes) {
+  return std::make_shared<in_memory>(std::move(bytes));
 }
 
-std::shared_ptr<body_source> memory_body(std::string bytes) {
-  return memory_body(std::make_shared<const std::string>(std::move(bytes)));
+std::shared_ptr<byte_source> memory_source(std::string bytes) {
+  return memory_source(std::make_shared<const std::string>(std::move(bytes)));
 }
 
-std::shared_ptr<body_source> file_body(const std::filesystem::path& path, std::uint64_t offset,
-                                       std::optional<std::uint64_t> length) {
+std::shared_ptr<byte_source> file_source(const std::filesystem::path& path, std::uint64_t offset,
+                                         std::optional<std::uint64_t> length) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     throw error(error_code(errno, boost::system::system_category()), "opening " + path.string());
@@ -140,7 +141,7 @@ std::shared_ptr<body_source> file_body(const std::filesystem::path& path, std::u
     ::close(fd);
     throw error(errc::size_mismatch, path.string() + " is shorter than the requested range");
   }
-  return std::make_shared<file_source>(fd, offset, length.value_or(available));
+  return std::make_shared<file_range>(fd, offset, length.value_or(available));
 }
 
-}  // namespace coras::http
+}  // namespace coras
