@@ -1,6 +1,7 @@
 #include "credential_helper.hpp"
 
 #include "core/text.hpp"
+#include "detail/posix_file.hpp"
 
 #include <coras/core/error.hpp>
 
@@ -47,24 +48,7 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::string_view not_found_text = "credentials not found in native keychain";
 constexpr std::string_view token_username = "<token>";
 
-// A file descriptor closed on scope exit unless released.
-class unique_fd {
- public:
-  unique_fd() = default;
-  explicit unique_fd(int fd) : fd_(fd) {}
-  unique_fd(const unique_fd&) = delete;
-  unique_fd& operator=(const unique_fd&) = delete;
-  ~unique_fd() { reset(); }
-  int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-  void reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_ = -1;
-};
+using coras::detail::unique_fd;
 
 [[noreturn]] void throw_errno(int err, const std::string& what) {
   throw coras::error(error_code(err, boost::system::generic_category()),

@@ -2,6 +2,7 @@
 
 #include "core/base64.hpp"
 #include "credential_helper.hpp"
+#include "detail/posix_file.hpp"
 
 #include <coras/core/error.hpp>
 
@@ -314,15 +315,6 @@ fs::path write_target(const fs::path& config) {
   return config;
 }
 
-void write_all(int fd, std::string_view bytes) {
-  while (!bytes.empty()) {
-    const auto n = ::write(fd, bytes.data(), bytes.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw_errno(errno, "write");
-    bytes.remove_prefix(static_cast<std::size_t>(n));
-  }
-}
-
 void write_atomically(const fs::path& file, const json::object& doc) {
   auto dir = file.parent_path();
   if (dir.empty()) dir = ".";
@@ -336,37 +328,10 @@ void write_atomically(const fs::path& file, const json::object& doc) {
   pretty(text, doc, 0);
   text += '\n';
 
-  std::string temp = (dir / (file.filename().string() + ".tmp-XXXXXX")).string();
-  const int fd = ::mkostemp(temp.data(), O_CLOEXEC);  // mode 0600
-  if (fd < 0) throw_errno(errno, "cannot write docker config " + quoted(file));
-  std::exception_ptr failed;
   try {
-    if (::fchmod(fd, 0600) != 0) throw_errno(errno, "fchmod");
-    write_all(fd, text);
-    if (::fsync(fd) != 0) throw_errno(errno, "fsync");
-  } catch (...) {
-    failed = std::current_exception();
-  }
-  if (::close(fd) != 0 && !failed)
-    failed =
-        std::make_exception_ptr(coras::error(error_code(errno, boost::system::generic_category()),
-                                             std::string("close: ") + std::strerror(errno)));
-  if (!failed && ::rename(temp.c_str(), file.c_str()) != 0)
-    failed =
-        std::make_exception_ptr(coras::error(error_code(errno, boost::system::generic_category()),
-                                             std::string("rename: ") + std::strerror(errno)));
-  if (failed) {
-    ::unlink(temp.c_str());
-    try {
-      std::rethrow_exception(failed);
-    } catch (const coras::error& e) {
-      throw coras::error(e.code(), "cannot write docker config " + quoted(file) + ": " + e.what());
-    }
-  }
-  // The rename is durable once the directory is synced.
-  if (const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
+    coras::detail::atomic_replace(file, text, /*durable=*/true, 0600);
+  } catch (const coras::error& e) {
+    throw coras::error(e.code(), "cannot write docker config " + quoted(file) + ": " + e.what());
   }
 }
 

@@ -1,4 +1,5 @@
 #include "common.hpp"
+#include "detail/posix_file.hpp"
 
 #include <coras/content/oci_layout.hpp>
 #include <coras/core/error.hpp>
@@ -19,123 +20,24 @@
 #include <cstring>
 #include <map>
 #include <mutex>
-#include <random>
 
 namespace coras::content {
 namespace {
 
 namespace fs = std::filesystem;
+using coras::detail::open_regular;
+using coras::detail::pread_full;
+using coras::detail::read_small_file;
+using coras::detail::temp_file;
+using coras::detail::throw_errno;
+using coras::detail::unique_fd;
 
 constexpr std::string_view layout_version = "1.0.0";
 constexpr std::string_view layout_file_content = R"({"imageLayoutVersion":"1.0.0"})";
 constexpr std::size_t min_piece = 256 * 1024;
 
-[[noreturn]] void throw_errno(int e, const std::string& what) {
-  throw error(error_code(e, boost::system::system_category()), what + ": " + std::strerror(e));
-}
-
 [[noreturn]] void throw_fs(const std::error_code& ec, const std::string& what) {
   throw error(error_code(ec.value(), boost::system::system_category()), what + ": " + ec.message());
-}
-
-class unique_fd {
- public:
-  unique_fd() = default;
-  explicit unique_fd(int fd) : fd_(fd) {}
-  unique_fd(unique_fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  unique_fd& operator=(unique_fd&& o) noexcept {
-    if (this != &o) {
-      reset();
-      fd_ = std::exchange(o.fd_, -1);
-    }
-    return *this;
-  }
-  ~unique_fd() { reset(); }
-  int get() const noexcept { return fd_; }
-  explicit operator bool() const noexcept { return fd_ >= 0; }
-  void reset() noexcept {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-  /// Closes and reports the error close() found (NFS reports write errors there).
-  void close_checked(const std::string& what) {
-    int fd = std::exchange(fd_, -1);
-    if (fd >= 0 && ::close(fd) != 0 && errno != EINTR) throw_errno(errno, "closing " + what);
-  }
-
- private:
-  int fd_ = -1;
-};
-
-// Reads exactly `n` bytes at `offset` unless the file ends first; returns what it read.
-std::size_t pread_full(int fd, char* p, std::size_t n, std::uint64_t offset,
-                       const std::string& what) {
-  std::size_t got = 0;
-  while (got < n) {
-    ssize_t r = ::pread(fd, p + got, n - got, static_cast<off_t>(offset + got));
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      throw_errno(errno, "reading " + what);
-    }
-    if (r == 0) break;
-    got += static_cast<std::size_t>(r);
-  }
-  return got;
-}
-
-void write_full(int fd, const char* p, std::size_t n, const std::string& what) {
-  while (n > 0) {
-    ssize_t r = ::write(fd, p, n);
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      throw_errno(errno, "writing " + what);
-    }
-    p += r;
-    n -= static_cast<std::size_t>(r);
-  }
-}
-
-void sync_fd(int fd, const std::string& what) {
-  if (::fsync(fd) != 0) throw_errno(errno, "syncing " + what);
-}
-
-void sync_dir(const fs::path& dir) {
-  unique_fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd) throw_errno(errno, "opening " + dir.string());
-  sync_fd(fd.get(), dir.string());
-}
-
-// Opens a file of the layout for reading: never through a symbolic link in
-// its last component, and only a regular file. `st` receives its status.
-// Returns an empty fd when the file does not exist.
-unique_fd open_regular(const fs::path& path, struct stat& st) {
-  unique_fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-  if (!fd) {
-    if (errno == ENOENT) return fd;
-    if (errno == ELOOP)
-      throw error(errc::unsupported, path.string() + " is a symbolic link; refused in a layout");
-    throw_errno(errno, "opening " + path.string());
-  }
-  if (::fstat(fd.get(), &st) != 0) throw_errno(errno, "reading the status of " + path.string());
-  if (!S_ISREG(st.st_mode))
-    throw error(errc::unsupported, path.string() + " is not a regular file");
-  return fd;
-}
-
-// The whole of a small file; nullopt when it does not exist.
-std::optional<std::string> read_small_file(const fs::path& path, std::uint64_t limit) {
-  struct stat st {};
-  auto fd = open_regular(path, st);
-  if (!fd) return std::nullopt;
-  auto size = static_cast<std::uint64_t>(st.st_size);
-  if (size > limit)
-    throw error(errc::size_limit_exceeded, path.string() + " is " + std::to_string(size) +
-                                               " bytes, more than the limit of " +
-                                               std::to_string(limit));
-  std::string out(static_cast<std::size_t>(size), '\0');
-  auto got = pread_full(fd.get(), out.data(), out.size(), 0, path.string());
-  out.resize(got);  // a file that shrank under us reads as what is left
-  return out;
 }
 
 const std::string* ref_name_of(const descriptor& d) {
@@ -152,7 +54,7 @@ descriptor strip_ref_name(descriptor d) {
 // A blob read by fetch: pieces of at least 256 KiB from the file, hashed as
 // they are read; the piece that reaches the end is handed out only once the
 // whole file hashed to the target's digest.
-class blob_source final : public http::body_source {
+class blob_source final : public byte_source {
  public:
   blob_source(unique_fd fd, descriptor target, std::size_t piece, std::string what)
       : fd_(std::move(fd)),
@@ -237,8 +139,6 @@ struct oci_layout::impl {
   fs::path root;
   oci_layout_options opt;
   std::size_t piece;
-  std::uint64_t nonce;
-  std::atomic<std::uint64_t> counter{0};
   std::atomic<bool> ingest_ready{false};
 
   mutable std::mutex mu;
@@ -254,8 +154,6 @@ struct oci_layout::impl {
 
   impl(fs::path dir, oci_layout_options o) : root(std::move(dir)), opt(o) {
     piece = std::max(opt.io_piece_bytes, min_piece);
-    std::random_device rd;
-    nonce = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
   }
 
   std::string where() const { return "oci:" + root.string(); }
@@ -283,59 +181,27 @@ struct oci_layout::impl {
     if (ec) throw_fs(ec, "creating " + dir.string());
   }
 
-  struct temp_file {
-    fs::path path;
-    unique_fd fd;
-    bool committed = false;
-    temp_file() = default;
-    temp_file(temp_file&& o) noexcept
-        : path(std::move(o.path)), fd(std::move(o.fd)), committed(o.committed) {
-      o.committed = true;  // the moved-from object removes nothing
-    }
-    ~temp_file() {
-      fd.reset();
-      if (!committed && !path.empty()) ::unlink(path.c_str());
-    }
-  };
-
   temp_file create_temp(std::string_view stem) {
     if (!ingest_ready.load(std::memory_order_acquire)) {
       make_dirs(ingest_dir());
       ingest_ready.store(true, std::memory_order_release);
     }
-    temp_file t;
-    for (int attempt = 0;; ++attempt) {
-      char tail[64];
-      std::snprintf(tail, sizeof tail, ".%016llx-%llu.tmp", static_cast<unsigned long long>(nonce),
-                    static_cast<unsigned long long>(counter.fetch_add(1)));
-      t.path = ingest_dir() / (std::string(stem) + tail);
-      t.fd = unique_fd(::open(t.path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
-      if (t.fd) return t;
-      // ENOENT: someone removed ingest/ (it is only scratch space); EEXIST:
-      // another process drew the same nonce. Either way, try again.
-      if (errno == ENOENT && attempt == 0)
-        make_dirs(ingest_dir());
-      else if (errno != EEXIST || attempt > 8) {
-        int e = errno;
-        t.path.clear();
-        throw_errno(e, "creating a temporary file in " + ingest_dir().string());
-      }
+    // ENOENT: someone removed ingest/ (it is only scratch space): once more.
+    try {
+      return temp_file(ingest_dir(), stem);
+    } catch (const error& e) {
+      if (e.code() != error_code(ENOENT, boost::system::system_category())) throw;
     }
+    make_dirs(ingest_dir());
+    return temp_file(ingest_dir(), stem);
   }
 
   // Moves a complete temporary file to `target`.
-  void commit(temp_file& t, const fs::path& target) {
-    if (opt.sync) sync_fd(t.fd.get(), t.path.string());
-    t.fd.close_checked(t.path.string());
-    if (::rename(t.path.c_str(), target.c_str()) != 0)
-      throw_errno(errno, "renaming " + t.path.string() + " to " + target.string());
-    t.committed = true;
-    if (opt.sync) sync_dir(target.parent_path());
-  }
+  void commit(temp_file& t, const fs::path& target) { t.commit(target, opt.sync); }
 
   void write_atomically(const fs::path& target, std::string_view data) {
     auto t = create_temp(target.filename().string());
-    write_full(t.fd.get(), data.data(), data.size(), t.path.string());
+    t.write(data);
     commit(t, target);
   }
 
@@ -509,7 +375,7 @@ std::vector<std::string> oci_layout::tags() const {
   return out;
 }
 
-boost::asio::awaitable<std::shared_ptr<http::body_source>> oci_layout::fetch(descriptor target) {
+boost::asio::awaitable<std::shared_ptr<byte_source>> oci_layout::fetch(descriptor target) {
   detail::check_descriptor(target, "fetch");
   auto path = impl_->blob_path(target.digest);
   struct stat st {};
@@ -524,7 +390,7 @@ boost::asio::awaitable<std::shared_ptr<http::body_source>> oci_layout::fetch(des
 }
 
 boost::asio::awaitable<void> oci_layout::push(descriptor expected,
-                                              std::shared_ptr<http::body_source> content) {
+                                              std::shared_ptr<byte_source> content) {
   detail::check_descriptor(expected, "push");
   impl& s = *impl_;
   const auto final_path = s.blob_path(expected.digest);
@@ -545,7 +411,7 @@ boost::asio::awaitable<void> oci_layout::push(descriptor expected,
                               std::string(expected.digest.hex()));
     if (manifest) kept.emplace();
     detail::byte_sink sink = [&temp, &kept](const char* p, std::size_t n) {
-      write_full(temp.fd.get(), p, n, temp.path.string());
+      temp.write(std::string_view(p, n));
       if (kept) kept->append(p, n);
     };
     // On a throw here `temp`'s destructor removes the file.

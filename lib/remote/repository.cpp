@@ -6,6 +6,7 @@
 #include "auth/challenge.hpp"
 #include "blob_reader_impl.hpp"
 #include "detail/offload.hpp"
+#include "detail/posix_file.hpp"
 #include "detail/spawn.hpp"
 #include "exchange.hpp"
 #include "http/client_impl.hpp"
@@ -199,7 +200,7 @@ awaitable<void> mount_blob(state_ptr s, descriptor desc, std::string from,
   if (resp.status() != 202) co_await raise_error(resp, "POST", url);
   // 202: the registry did not mount and opened an upload session instead
   // (the spec allows it); upload the content ourselves.
-  std::shared_ptr<http::body_source> content;
+  std::shared_ptr<byte_source> content;
   try {
     if (get_content) {
       content = get_content();
@@ -316,7 +317,7 @@ awaitable<fetched> detail::fetch_manifest_reference(state_ptr s, std::string tex
 }
 
 awaitable<bool> detail::put_manifest(state_ptr s, descriptor expected,
-                                     std::shared_ptr<http::body_source> content, std::string ref) {
+                                     std::shared_ptr<byte_source> content, std::string ref) {
   auto url = manifest_url(*s, ref);
   auto req = make_request(*s, "PUT", url);
   req.headers.set("Content-Type", expected.media_type);
@@ -326,7 +327,7 @@ awaitable<bool> detail::put_manifest(state_ptr s, descriptor expected,
     if (static_cast<std::uint64_t>(expected.size) > s->options.max_metadata_bytes)
       throw coras::error(errc::size_limit_exceeded, "manifest of " + std::to_string(expected.size) +
                                                         " bytes exceeds max_metadata_bytes");
-    content = http::memory_body(co_await read_body(std::move(content), expected));
+    content = coras::memory_source(co_await read_body(std::move(content), expected));
   }
   req.body = upload_body(std::move(content), expected);
   auto resp = co_await send(s->client, s->options, std::move(req));
@@ -340,7 +341,7 @@ awaitable<bool> detail::put_manifest(state_ptr s, descriptor expected,
   co_return subject_processed;
 }
 
-awaitable<std::string> detail::read_body(std::shared_ptr<http::body_source> content,
+awaitable<std::string> detail::read_body(std::shared_ptr<byte_source> content,
                                          const descriptor& expected) {
   content = upload_body(std::move(content), expected);  // size checks as for an upload
   std::string out(static_cast<std::size_t>(expected.size), '\0');
@@ -363,8 +364,7 @@ awaitable<std::string> detail::read_body(std::shared_ptr<http::body_source> cont
 namespace {
 
 awaitable<void> push_manifest_reference(state_ptr s, descriptor expected,
-                                        std::shared_ptr<http::body_source> content,
-                                        std::string text) {
+                                        std::shared_ptr<byte_source> content, std::string text) {
   auto ref = parse_ref(*s, text);
   co_await detail::push_manifest(s, std::move(expected), std::move(content), ref.tag_or_digest());
 }
@@ -373,7 +373,7 @@ awaitable<void> tag_manifest(state_ptr s, descriptor desc, std::string text) {
   auto ref = parse_ref(*s, text);
   auto reader = co_await fetch_manifest(s, desc);
   auto bytes = co_await reader.impl()->read_all(s->options.max_metadata_bytes);
-  co_await put_manifest(s, std::move(desc), http::memory_body(std::move(bytes)),
+  co_await put_manifest(s, std::move(desc), coras::memory_source(std::move(bytes)),
                         ref.tag_or_digest());
 }
 
@@ -388,8 +388,7 @@ awaitable<blob_reader> fetch_any(state_ptr s, descriptor target, fetch_options o
   co_return co_await fetch_blob(s, std::move(target), std::move(opts));
 }
 
-awaitable<void> push_any(state_ptr s, descriptor expected,
-                         std::shared_ptr<http::body_source> content) {
+awaitable<void> push_any(state_ptr s, descriptor expected, std::shared_ptr<byte_source> content) {
   if (names_manifest(s->options, expected)) {
     auto ref = expected.digest.str();
     co_await detail::push_manifest(s, std::move(expected), std::move(content), std::move(ref));
@@ -447,17 +446,9 @@ awaitable<std::string> fetch_bytes(state_ptr s, descriptor target) {
 
 awaitable<descriptor> push_bytes(state_ptr s, std::string media_type, std::string content) {
   auto desc = descriptor::for_content(media_type, content);
-  co_await push_any(s, desc, http::memory_body(std::move(content)));
+  co_await push_any(s, desc, coras::memory_source(std::move(content)));
   co_return desc;
 }
-
-// A file descriptor closed on scope exit.
-struct fd_guard {
-  int fd = -1;
-  ~fd_guard() {
-    if (fd >= 0) ::close(fd);
-  }
-};
 
 [[noreturn]] void file_error(std::string_view what, const std::filesystem::path& p) {
   const int e = errno;
@@ -472,17 +463,9 @@ awaitable<void> fetch_to_file(state_ptr s, descriptor target, std::filesystem::p
   }
   fetch_options whole;
   auto reader = co_await fetch_any(s, target, whole);
-  auto temp = path;
-  temp += ".partial";
-  fd_guard out{::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644)};
-  if (out.fd < 0) file_error("cannot create", temp);
-  struct remove_unless_renamed {
-    const std::filesystem::path& p;
-    bool keep = false;
-    ~remove_unless_renamed() {
-      if (!keep) ::unlink(p.c_str());
-    }
-  } cleanup{temp};
+  // A private name beside the target (never a name another file could
+  // have), renamed only once the reader verified the last byte.
+  coras::detail::temp_file out(path.parent_path(), path.filename().string());
   std::vector<char> buffer(256 * 1024);
   for (;;) {
     std::size_t n = 0;
@@ -492,38 +475,21 @@ awaitable<void> fetch_to_file(state_ptr s, descriptor target, std::filesystem::p
       if (e.code() == asio::error::eof) break;
       throw;
     }
-    for (std::size_t done = 0; done < n;) {
-      auto w = ::write(out.fd, buffer.data() + done, n - done);
-      if (w < 0 && errno == EINTR) continue;
-      if (w < 0) file_error("cannot write", temp);
-      done += static_cast<std::size_t>(w);
-    }
+    out.write(std::string_view(buffer.data(), n));
   }
-  if (::close(out.fd) != 0) {
-    out.fd = -1;
-    file_error("cannot write", temp);
-  }
-  out.fd = -1;
-  std::error_code ec;
-  std::filesystem::rename(temp, path, ec);
-  if (ec)
-    throw coras::error(
-        ec.value() ? error_code(ec.value(), boost::system::system_category())
-                   : make_error_code(errc::invalid_response),
-        "cannot rename " + temp.string() + " to " + path.string() + ": " + ec.message());
-  cleanup.keep = true;
+  out.commit(path, /*durable=*/false);
 }
 
 awaitable<descriptor> push_file(state_ptr s, std::string media_type, std::filesystem::path path) {
   // Hashed first (the digest goes into the upload URL), on the work executor
   // when there is one, then streamed.
-  fd_guard in{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
-  if (in.fd < 0) file_error("cannot open", path);
+  coras::detail::unique_fd in(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!in) file_error("cannot open", path);
   digester hasher;
   co_await coras::detail::offload(s->client.options().work_executor, [&] {
     std::vector<std::byte> buffer(1024 * 1024);
     for (;;) {
-      auto n = ::read(in.fd, buffer.data(), buffer.size());
+      auto n = ::read(in.get(), buffer.data(), buffer.size());
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) file_error("cannot read", path);
       if (n == 0) break;
@@ -534,7 +500,7 @@ awaitable<descriptor> push_file(state_ptr s, std::string media_type, std::filesy
   desc.media_type = std::move(media_type);
   desc.size = static_cast<std::int64_t>(hasher.size());
   desc.digest = hasher.finish();
-  co_await push_any(s, desc, http::file_body(path));
+  co_await push_any(s, desc, coras::file_source(path));
   co_return desc;
 }
 
@@ -585,7 +551,7 @@ void repository::fetch_head_start(diagnostics* d, handler<fields_sig> h, descrip
   start(state_, d, fetch_head_any(state_, std::move(t)), std::move(h));
 }
 void repository::push_start(diagnostics* d, handler<void(error_code)> h, descriptor e,
-                            std::shared_ptr<http::body_source> c) const {
+                            std::shared_ptr<byte_source> c) const {
   start(state_, d, push_any(state_, std::move(e), std::move(c)), std::move(h));
 }
 void repository::exists_start(diagnostics* d, handler<void(error_code, bool)> h,
@@ -637,7 +603,7 @@ void repository::fetch_reference_start(diagnostics* d, handler<void(error_code, 
   start(state_, d, fetch_manifest_reference(state_, std::move(r)), std::move(h));
 }
 void repository::push_reference_start(diagnostics* d, handler<void(error_code)> h, descriptor e,
-                                      std::shared_ptr<http::body_source> c, std::string r) const {
+                                      std::shared_ptr<byte_source> c, std::string r) const {
   start(state_, d, push_manifest_reference(state_, std::move(e), std::move(c), std::move(r)),
         std::move(h));
 }
