@@ -213,7 +213,7 @@ awaitable<void> manifest_get_op(remote::repository repo, std::string ref, std::s
 awaitable<void> manifest_put_op(remote::repository repo, descriptor desc, std::string bytes,
                                 std::string ref) {
   diagnostics d;
-  auto [ec] = co_await repo.async_push_reference(desc, http::memory_body(std::move(bytes)), ref, d,
+  auto [ec] = co_await repo.async_push_reference(desc, memory_source(std::move(bytes)), ref, d,
                                                  use_tuple);
   check(ec, d);
   std::cout << desc.digest.str() << '\n';

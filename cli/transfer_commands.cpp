@@ -8,7 +8,7 @@
 #include "progress.hpp"
 
 #include <coras/content/oci_layout.hpp>
-#include <coras/content/remote_store.hpp>
+#include <coras/remote/repository_store.hpp>
 #include <coras/copy/copy.hpp>
 #include <coras/core/descriptor.hpp>
 #include <coras/core/digest.hpp>
@@ -272,7 +272,7 @@ awaitable<void> copy_op(std::shared_ptr<content::store> src, std::string src_ref
   // A registry SRC is resolved here first, with diagnostics, so that a
   // missing tag or a refused credential is reported with the registry's
   // answer; the copy then starts from that digest.
-  if (auto* remote = dynamic_cast<content::remote_store*>(src.get())) {
+  if (auto* remote = dynamic_cast<remote::repository_store*>(src.get())) {
     auto repo = remote->repository();
     diagnostics d;
     auto [ec, root] = co_await repo.async_resolve(src_ref, d, use_tuple);
@@ -312,7 +312,7 @@ awaitable<void> copy_op(std::shared_ptr<content::store> src, std::string src_ref
 }
 
 std::shared_ptr<content::store> open_store(session& s, const location& loc, bool source) {
-  if (!loc.oci) return std::make_shared<content::remote_store>(s.repository(loc.ref));
+  if (!loc.oci) return std::make_shared<remote::repository_store>(s.repository(loc.ref));
   content::oci_layout_options o;
   o.create = !source;  // a missing source is an error, not an empty layout
   return std::make_shared<content::oci_layout>(loc.dir, o);
@@ -397,8 +397,8 @@ awaitable<void> push_layer(std::shared_ptr<push_job> job, std::size_t i) {
   } else {
     auto display = job->display;
     auto title = f.title;
-    auto body = http::counted_body(
-        http::file_body(f.path),
+    auto body = counted_source(
+        file_source(f.path),
         [display, id, title, size](std::uint64_t done) { display->update(id, title, done, size); },
         64 * 1024);
     auto [push_ec] = co_await job->repo.async_push(desc, std::move(body), d, use_tuple);
@@ -463,7 +463,7 @@ awaitable<void> push_op(std::shared_ptr<push_job> job, std::size_t concurrency, 
   const auto desc = descriptor::for_content(media_type::oci_manifest, json);
   auto target = tag.empty() ? desc.digest.str() : tag;
   auto [manifest_ec] = co_await job->repo.async_push_reference(
-      desc, http::memory_body(std::move(json)), std::move(target), d, use_tuple);
+      desc, memory_source(std::move(json)), std::move(target), d, use_tuple);
   check(manifest_ec, d);
   job->display->stop();
   std::cout << desc.digest.str() << '\n';

@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
   ro.plain_http = argc > 3 && std::string_view(argv[3]) == "--plain-http";
   const auto ref = coras::reference::parse(argv[1]);
   auto src =
-      std::make_shared<coras::content::remote_store>(coras::remote::repository(http, ref, ro));
+      std::make_shared<coras::remote::repository_store>(coras::remote::repository(http, ref, ro));
   auto dst = std::make_shared<coras::content::oci_layout>(argv[2]);
 
   coras::copy::copy_options o;

@@ -19,7 +19,7 @@ namespace asio = boost::asio;
 
 // Reads a fetched source to its end; the store's source verifies the digest
 // on the last read and throws instead of returning altered content.
-asio::awaitable<std::string> read_all(std::shared_ptr<coras::http::body_source> source) {
+asio::awaitable<std::string> read_all(std::shared_ptr<coras::byte_source> source) {
   std::string out;
   std::vector<char> buffer(256 * 1024);
   for (;;) {
@@ -36,10 +36,10 @@ asio::awaitable<void> write(std::string dir, std::string tag, std::string text) 
   // The file as a blob, the empty config, and a manifest that names both.
   auto file = coras::descriptor::for_content("text/plain", text);
   file.annotations["org.opencontainers.image.title"] = "hello.txt";
-  auto file_body = coras::http::memory_body(text);
-  co_await layout.push(file, file_body);
+  auto file_source = coras::memory_source(text);
+  co_await layout.push(file, file_source);
   auto config = coras::empty_json_descriptor();
-  auto config_body = coras::http::memory_body(std::string(coras::empty_json));
+  auto config_body = coras::memory_source(std::string(coras::empty_json));
   co_await layout.push(config, config_body);
 
   coras::image_manifest m;
@@ -49,7 +49,7 @@ asio::awaitable<void> write(std::string dir, std::string tag, std::string text) 
   m.layers = {file};
   auto json = m.to_json();
   auto manifest = coras::descriptor::for_content(coras::media_type::oci_manifest, json);
-  auto manifest_body = coras::http::memory_body(json);
+  auto manifest_body = coras::memory_source(json);
   co_await layout.push(manifest, manifest_body);
   co_await layout.tag(manifest, tag);
   std::cout << "wrote " << manifest.digest.str() << " as " << layout.describe() << ':' << tag

@@ -92,7 +92,7 @@ asio::awaitable<void> run(settings s) {
   manifest.layers = layers;
   const auto json = manifest.to_json();
   auto mdesc = coras::descriptor::for_content(coras::media_type::oci_manifest, json);
-  co_await repo.async_push_reference(mdesc, coras::http::memory_body(json), "v1");
+  co_await repo.async_push_reference(mdesc, coras::memory_source(json), "v1");
   const double push_s = seconds_since(t0);
   std::printf("pushed %d blobs of %zu bytes and manifest %s as %s:v1\n", s.blobs, s.size,
               mdesc.digest.str().c_str(), repo.ref().name().c_str());

@@ -80,7 +80,7 @@ parsed_reference parse_reference(std::string_view reference) {
   return out;
 }
 
-boost::asio::awaitable<void> read_verified(std::shared_ptr<http::body_source> content,
+boost::asio::awaitable<void> read_verified(std::shared_ptr<byte_source> content,
                                            descriptor expected, byte_sink sink, std::size_t piece) {
   const auto want = static_cast<std::uint64_t>(expected.size);
   const std::string& name = expected.digest.str();

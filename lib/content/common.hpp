@@ -5,7 +5,7 @@
 
 #include <coras/core/descriptor.hpp>
 #include <coras/core/manifest.hpp>
-#include <coras/http/body.hpp>
+#include <coras/core/byte_source.hpp>
 
 #include <boost/asio/awaitable.hpp>
 
@@ -50,7 +50,7 @@ using byte_sink = std::function<void(const char* data, std::size_t n)>;
 /// `errc::size_mismatch` / `errc::digest_mismatch`; the sink has then seen
 /// unverified bytes, which the caller must discard. Reads in `piece`-byte
 /// buffers.
-boost::asio::awaitable<void> read_verified(std::shared_ptr<http::body_source> content,
+boost::asio::awaitable<void> read_verified(std::shared_ptr<byte_source> content,
                                            descriptor expected, byte_sink sink, std::size_t piece);
 
 /// What a manifest says about itself, when `json` is one.

@@ -14,7 +14,7 @@ namespace {
 
 // Stored bytes were verified on the way in and are immutable, so this source
 // keeps its verified_digest() promise without hashing again.
-class stored_source final : public http::body_source {
+class stored_source final : public byte_source {
  public:
   stored_source(std::shared_ptr<const std::string> bytes, digest d)
       : bytes_(std::move(bytes)), digest_(std::move(d)) {}
@@ -60,7 +60,7 @@ memory_store::~memory_store() = default;
 
 std::string memory_store::describe() const { return "memory"; }
 
-boost::asio::awaitable<std::shared_ptr<http::body_source>> memory_store::fetch(descriptor target) {
+boost::asio::awaitable<std::shared_ptr<byte_source>> memory_store::fetch(descriptor target) {
   detail::check_descriptor(target, "fetch");
   std::shared_ptr<const std::string> bytes;
   {
@@ -77,7 +77,7 @@ boost::asio::awaitable<std::shared_ptr<http::body_source>> memory_store::fetch(d
 }
 
 boost::asio::awaitable<void> memory_store::push(descriptor expected,
-                                                std::shared_ptr<http::body_source> content) {
+                                                std::shared_ptr<byte_source> content) {
   detail::check_descriptor(expected, "push");
   bool held;
   {

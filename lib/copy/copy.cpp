@@ -3,7 +3,7 @@
 // before their parent; a node seen twice is waited for, not copied again;
 // transfers take one of `concurrency` slots, waiting for children does not
 // (so a deep graph cannot starve itself).
-#include <coras/content/remote_store.hpp>
+#include <coras/content/store.hpp>
 #include <coras/copy/copy.hpp>
 #include <coras/core/manifest.hpp>
 #include <coras/core/media_type.hpp>
@@ -63,12 +63,13 @@ class engine {
     if (opts_.concurrency == 0) opts_.concurrency = 1;
     free_ = opts_.concurrency;
     // Blobs between two repositories of one registry are mounted.
-    auto* a = dynamic_cast<content::remote_store*>(src_.get());
-    auto* b = dynamic_cast<content::remote_store*>(dst_.get());
-    if (a && b && a->repository().ref().registry() == b->repository().ref().registry()) {
-      same_registry_ = true;
-      same_store_ = a->repository().ref().repository() == b->repository().ref().repository();
-      mount_from_ = a->repository().ref().repository();
+    auto* a = src_->as_mounter();
+    mounter_ = dst_->as_mounter();
+    if (a && mounter_ && a->domain() == mounter_->domain()) {
+      same_store_ = a->name() == mounter_->name();
+      mount_from_ = a->name();
+    } else {
+      mounter_ = nullptr;
     }
   }
 
@@ -205,7 +206,7 @@ class engine {
       {
         co_await acquire();
         slot held{this};
-        co_await dst_->push(d, http::memory_body(std::move(json)));
+        co_await dst_->push(d, coras::memory_source(std::move(json)));
       }
       ++result_.copied;
       result_.bytes += static_cast<std::uint64_t>(d.size);
@@ -214,15 +215,15 @@ class engine {
     }
     co_await acquire();
     slot held{this};
-    if (same_registry_) {
-      co_await static_cast<content::remote_store&>(*dst_).mount(d, mount_from_);
+    if (mounter_) {
+      co_await mounter_->mount(d, mount_from_);
       ++result_.mounted;
       emit(copy_event::kind::mounted, d);
       co_return;
     }
     auto body = co_await src_->fetch(d);
     if (opts_.on_event)
-      body = http::counted_body(std::move(body), [this, d](std::uint64_t done) {
+      body = coras::counted_source(std::move(body), [this, d](std::uint64_t done) {
         emit(copy_event::kind::progress, d, done);
       });
     co_await dst_->push(d, std::move(body));
@@ -234,7 +235,8 @@ class engine {
   asio::any_io_executor ex_;
   std::shared_ptr<store> src_, dst_;
   copy_options opts_;
-  bool same_registry_ = false, same_store_ = false;
+  content::mounter* mounter_ = nullptr;  // dst_, when blobs can be mounted from src_
+  bool same_store_ = false;
   std::string mount_from_;
   std::map<std::string, std::shared_ptr<coras::detail::waitable>> nodes_;
   std::size_t free_ = 0;

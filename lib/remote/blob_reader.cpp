@@ -338,7 +338,7 @@ asio::awaitable<void> blob_reader_impl::seek(std::uint64_t pos) {
 // ---- the public handle ----
 
 namespace {
-class reader_body final : public http::body_source {
+class reader_body final : public byte_source {
  public:
   explicit reader_body(blob_reader r) : reader_(std::move(r)) {}
   std::optional<std::uint64_t> size() const override {
@@ -359,7 +359,7 @@ class reader_body final : public http::body_source {
 };
 }  // namespace
 
-std::shared_ptr<http::body_source> to_body_source(blob_reader reader) {
+std::shared_ptr<byte_source> to_body_source(blob_reader reader) {
   return std::make_shared<reader_body>(std::move(reader));
 }
 

@@ -215,7 +215,7 @@ awaitable<void> rewrite_index(state_ptr s, const descriptor& subject, const std:
     index.manifests = std::move(*updated);
     auto json = index.to_json();
     auto desc = descriptor::for_content(media_type::oci_index, json);
-    co_await put_manifest(s, desc, http::memory_body(std::move(json)), tag);
+    co_await put_manifest(s, desc, coras::memory_source(std::move(json)), tag);
   }
   if (keep_old || !old) co_return;
   std::exception_ptr gc_failure;
@@ -299,7 +299,7 @@ bool set_capability(referrers_state& r, bool supported) noexcept {
 }
 
 awaitable<void> push_manifest(state_ptr s, descriptor expected,
-                              std::shared_ptr<http::body_source> content, std::string ref) {
+                              std::shared_ptr<byte_source> content, std::string ref) {
   auto& r = *s->referrers;
   if (!indexable(expected.media_type) || r.capability == referrers_state::supported) {
     co_await put_manifest(s, std::move(expected), std::move(content), std::move(ref));
@@ -308,7 +308,7 @@ awaitable<void> push_manifest(state_ptr s, descriptor expected,
   // Read once: the bytes go up and are then searched for a subject.
   check_metadata_size(s, expected);
   auto json = co_await read_body(std::move(content), expected);
-  co_await put_manifest(s, expected, http::memory_body(json), std::move(ref));
+  co_await put_manifest(s, expected, coras::memory_source(json), std::move(ref));
   if (r.capability == referrers_state::supported) co_return;  // learnt from OCI-Subject
   auto referrer = referrer_of(expected, json);
   if (!referrer) co_return;

@@ -1,9 +1,9 @@
-#include <coras/content/remote_store.hpp>
+#include <coras/remote/repository_store.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-namespace coras::content {
+namespace coras::remote {
 
 namespace asio = boost::asio;
 using asio::awaitable;
@@ -20,43 +20,45 @@ void check(error_code ec, const diagnostics& d) {
 }
 }  // namespace
 
-std::string remote_store::describe() const { return repo_.ref().name(); }
+std::string repository_store::describe() const { return repo_.ref().name(); }
+std::string repository_store::domain() const { return repo_.ref().registry(); }
+std::string repository_store::name() const { return repo_.ref().repository(); }
 
-awaitable<std::shared_ptr<http::body_source>> remote_store::fetch(descriptor target) {
+awaitable<std::shared_ptr<byte_source>> repository_store::fetch(descriptor target) {
   diagnostics d;
   auto [ec, reader] = co_await repo_.async_fetch(std::move(target), d, use_tuple);
   check(ec, d);
-  co_return remote::to_body_source(std::move(reader));
+  co_return to_body_source(std::move(reader));
 }
 
-awaitable<void> remote_store::push(descriptor expected,
-                                   std::shared_ptr<http::body_source> content) {
+awaitable<void> repository_store::push(descriptor expected, std::shared_ptr<byte_source> content) {
   diagnostics d;
   auto [ec] = co_await repo_.async_push(std::move(expected), std::move(content), d, use_tuple);
   check(ec, d);
 }
 
-awaitable<bool> remote_store::exists(descriptor target) {
+awaitable<bool> repository_store::exists(descriptor target) {
   diagnostics d;
   auto [ec, found] = co_await repo_.async_exists(std::move(target), d, use_tuple);
   check(ec, d);
   co_return found;
 }
 
-awaitable<descriptor> remote_store::resolve(std::string reference) {
+awaitable<descriptor> repository_store::resolve(std::string reference) {
   diagnostics d;
   auto [ec, desc] = co_await repo_.async_resolve(std::move(reference), d, use_tuple);
   check(ec, d);
   co_return desc;
 }
 
-awaitable<void> remote_store::tag(descriptor target, std::string reference) {
+awaitable<void> repository_store::tag(descriptor target, std::string reference) {
   diagnostics d;
   auto [ec] = co_await repo_.async_tag(std::move(target), std::move(reference), d, use_tuple);
   check(ec, d);
 }
 
-awaitable<std::optional<std::vector<descriptor>>> remote_store::predecessors(descriptor subject) {
+awaitable<std::optional<std::vector<descriptor>>> repository_store::predecessors(
+    descriptor subject) {
   diagnostics d;
   std::string any_type;
   auto [ec, list] =
@@ -65,10 +67,10 @@ awaitable<std::optional<std::vector<descriptor>>> remote_store::predecessors(des
   co_return list;
 }
 
-awaitable<void> remote_store::mount(descriptor desc, std::string from) {
+awaitable<void> repository_store::mount(descriptor desc, std::string from) {
   diagnostics d;
   auto [ec] = co_await repo_.async_mount(std::move(desc), std::move(from), nullptr, d, use_tuple);
   check(ec, d);
 }
 
-}  // namespace coras::content
+}  // namespace coras::remote

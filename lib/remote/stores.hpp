@@ -51,11 +51,11 @@ awaitable<fetched> fetch_manifest_reference(state_ptr s, std::string text);
 /// PUT a manifest under `ref` (no referrers indexing). True when the registry
 /// answered with an `OCI-Subject` header (it processed a subject itself).
 awaitable<bool> put_manifest(state_ptr s, descriptor expected,
-                             std::shared_ptr<http::body_source> content, std::string ref);
+                             std::shared_ptr<byte_source> content, std::string ref);
 /// DELETE by digest on the manifest or blob endpoint.
 awaitable<void> delete_content(state_ptr s, descriptor target, bool manifest);
 /// The whole of `content`, checked against `expected`'s size and digest.
-awaitable<std::string> read_body(std::shared_ptr<http::body_source> content,
+awaitable<std::string> read_body(std::shared_ptr<byte_source> content,
                                  const descriptor& expected);
 
 // ---- download.cpp ----
@@ -69,14 +69,14 @@ awaitable<void> download_blob(state_ptr s, descriptor target, std::filesystem::p
 /// POST, then the content in one PUT or in PATCH chunks, resuming after a
 /// broken connection from the offset the registry reports.
 awaitable<void> push_blob(state_ptr s, descriptor expected,
-                          std::shared_ptr<http::body_source> content);
+                          std::shared_ptr<byte_source> content);
 /// The same from an upload session already open (a mount answered 202):
 /// `post` is that answer, `post_url` the request's URL.
 awaitable<void> upload_to_session(state_ptr s, std::string post_url, http::response& post,
-                                  descriptor expected, std::shared_ptr<http::body_source> content);
+                                  descriptor expected, std::shared_ptr<byte_source> content);
 /// The upload body for `expected`: checked against its size up front when the
 /// source knows it, else wrapped so that it is checked while sent.
-std::shared_ptr<http::body_source> upload_body(std::shared_ptr<http::body_source> content,
+std::shared_ptr<byte_source> upload_body(std::shared_ptr<byte_source> content,
                                                const descriptor& expected);
 
 // ---- referrers.cpp ----
@@ -84,7 +84,7 @@ std::shared_ptr<http::body_source> upload_body(std::shared_ptr<http::body_source
 /// The seed's pushWithIndexing: a manifest push that keeps the referrers
 /// index up to date on a registry without the Referrers API.
 awaitable<void> push_manifest(state_ptr s, descriptor expected,
-                              std::shared_ptr<http::body_source> content, std::string ref);
+                              std::shared_ptr<byte_source> content, std::string ref);
 /// The seed's deleteWithIndexing.
 awaitable<void> delete_manifest(state_ptr s, descriptor target);
 /// The seed's Referrers.

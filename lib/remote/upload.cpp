@@ -22,9 +22,9 @@ namespace {
 // A body whose length is known only from the descriptor: it reports that
 // length (so the upload has a Content-Length) and fails the request when the
 // source gives more or fewer bytes.
-class sized_body final : public http::body_source {
+class sized_body final : public byte_source {
  public:
-  sized_body(std::shared_ptr<http::body_source> inner, std::uint64_t size)
+  sized_body(std::shared_ptr<byte_source> inner, std::uint64_t size)
       : inner_(std::move(inner)), size_(size) {}
   std::optional<std::uint64_t> size() const override { return size_; }
   awaitable<std::size_t> read(asio::mutable_buffer b) override {
@@ -44,16 +44,16 @@ class sized_body final : public http::body_source {
   }
 
  private:
-  std::shared_ptr<http::body_source> inner_;
+  std::shared_ptr<byte_source> inner_;
   std::uint64_t size_;
   std::uint64_t sent_ = 0;
 };
 
 // `length` bytes of `inner` from `start`, where `inner` stands: the body of
 // one PATCH (or of the PUT that sends the rest).
-class window_body final : public http::body_source {
+class window_body final : public byte_source {
  public:
-  window_body(std::shared_ptr<http::body_source> inner, std::uint64_t start, std::uint64_t length)
+  window_body(std::shared_ptr<byte_source> inner, std::uint64_t start, std::uint64_t length)
       : inner_(std::move(inner)), start_(start), length_(length) {}
   std::optional<std::uint64_t> size() const override { return length_; }
   awaitable<std::size_t> read(asio::mutable_buffer b) override {
@@ -73,7 +73,7 @@ class window_body final : public http::body_source {
   }
 
  private:
-  std::shared_ptr<http::body_source> inner_;
+  std::shared_ptr<byte_source> inner_;
   std::uint64_t start_, length_, done_ = 0;
 };
 
@@ -116,7 +116,7 @@ std::optional<std::uint64_t> received(const http::response& resp) {
 }
 
 awaitable<void> send_chunk(const state_ptr& s, session& ses,
-                           const std::shared_ptr<http::body_source>& content,
+                           const std::shared_ptr<byte_source>& content,
                            std::uint64_t length) {
   auto req = make_request(*s, "PATCH", ses.location);
   req.headers.set("Content-Type", "application/octet-stream");
@@ -134,7 +134,7 @@ awaitable<void> send_chunk(const state_ptr& s, session& ses,
 
 // The PUT that completes the session, carrying the bytes not sent yet.
 awaitable<void> complete(const state_ptr& s, session& ses, const descriptor& expected,
-                         const std::shared_ptr<http::body_source>& content) {
+                         const std::shared_ptr<byte_source>& content) {
   const auto size = static_cast<std::uint64_t>(expected.size);
   auto req = make_request(*s, "PUT", ses.location);
   req.url += (req.url.find('?') == std::string::npos ? "?" : "&");
@@ -144,7 +144,7 @@ awaitable<void> complete(const state_ptr& s, session& ses, const descriptor& exp
   if (ses.offset < size)
     req.body = std::make_shared<window_body>(content, ses.offset, size - ses.offset);
   else
-    req.body = http::memory_body(std::string());
+    req.body = coras::memory_source(std::string());
   req.retryable = false;
   const auto url = req.url;
   auto resp = co_await send(s->client, s->options, std::move(req));
@@ -206,7 +206,7 @@ bool digest_refused(const std::exception_ptr& e) {
 }
 
 awaitable<void> upload(state_ptr s, session ses, descriptor expected,
-                       std::shared_ptr<http::body_source> content) {
+                       std::shared_ptr<byte_source> content) {
   const auto size = static_cast<std::uint64_t>(expected.size);
   const auto& opt = s->options.transfer;
   const bool chunked =
@@ -268,7 +268,7 @@ awaitable<void> upload(state_ptr s, session ses, descriptor expected,
 
 }  // namespace
 
-std::shared_ptr<http::body_source> upload_body(std::shared_ptr<http::body_source> content,
+std::shared_ptr<byte_source> upload_body(std::shared_ptr<byte_source> content,
                                                const descriptor& expected) {
   if (!content) throw coras::error(errc::invalid_response, "no content to push");
   const auto want = static_cast<std::uint64_t>(expected.size);
@@ -282,7 +282,7 @@ std::shared_ptr<http::body_source> upload_body(std::shared_ptr<http::body_source
 }
 
 awaitable<void> push_blob(state_ptr s, descriptor expected,
-                          std::shared_ptr<http::body_source> content) {
+                          std::shared_ptr<byte_source> content) {
   // Checked before the POST so that a wrong size opens no upload session.
   content = upload_body(std::move(content), expected);
   auto ses = co_await open_session(s);
@@ -290,7 +290,7 @@ awaitable<void> push_blob(state_ptr s, descriptor expected,
 }
 
 awaitable<void> upload_to_session(state_ptr s, std::string post_url, http::response& post,
-                                  descriptor expected, std::shared_ptr<http::body_source> content) {
+                                  descriptor expected, std::shared_ptr<byte_source> content) {
   co_await post.impl()->discard();
   session ses;
   follow_location(ses, post, "POST", post_url);

@@ -52,9 +52,9 @@ class memory_store final : public store {
 
   /// `errc::not_found` when absent; `errc::size_mismatch` when `target.size`
   /// is not the stored size.
-  boost::asio::awaitable<std::shared_ptr<http::body_source>> fetch(descriptor target) override;
+  boost::asio::awaitable<std::shared_ptr<byte_source>> fetch(descriptor target) override;
   boost::asio::awaitable<void> push(descriptor expected,
-                                    std::shared_ptr<http::body_source> content) override;
+                                    std::shared_ptr<byte_source> content) override;
   boost::asio::awaitable<bool> exists(descriptor target) override;
   boost::asio::awaitable<descriptor> resolve(std::string reference) override;
   /// `target` must be held (`errc::not_found`); a `reference` that is a

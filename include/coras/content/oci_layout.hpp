@@ -116,11 +116,11 @@ class oci_layout final : public store {
   std::string describe() const override;
   /// `errc::not_found` when the blob is absent; `errc::size_mismatch` when
   /// its file is not `target.size` bytes.
-  boost::asio::awaitable<std::shared_ptr<http::body_source>> fetch(descriptor target) override;
+  boost::asio::awaitable<std::shared_ptr<byte_source>> fetch(descriptor target) override;
   /// A manifest with a `subject` is added to index.json (unnamed) and to
   /// `predecessors`; content is stored untagged otherwise.
   boost::asio::awaitable<void> push(descriptor expected,
-                                    std::shared_ptr<http::body_source> content) override;
+                                    std::shared_ptr<byte_source> content) override;
   /// True when `blobs/<alg>/<hex>` is a regular file of `target.size` bytes.
   boost::asio::awaitable<bool> exists(descriptor target) override;
   /// The descriptor as index.json lists it (without the name annotation).

@@ -6,7 +6,7 @@
 #include <coras/core/error.hpp>
 #include <coras/core/reference.hpp>
 #include <coras/detail/initiate.hpp>
-#include <coras/http/body.hpp>
+#include <coras/core/byte_source.hpp>
 #include <coras/http/client.hpp>
 #include <coras/remote/blob_reader.hpp>
 #include <coras/remote/options.hpp>
@@ -26,7 +26,7 @@ namespace coras::remote {
 struct repository_state;
 
 /// Supplies the content of a blob when a mount falls back to an upload.
-using content_factory = std::function<std::shared_ptr<http::body_source>()>;
+using content_factory = std::function<std::shared_ptr<byte_source>()>;
 
 /// A handle to one repository. Copies are cheap and share state. Every
 /// operation is `async_x(args…, token)` with a handler `void(error_code, T)`
@@ -122,14 +122,14 @@ class repository {
   /// A blob goes up as POST then PUT (monolithic); a manifest as a PUT by
   /// digest. Existing content is not checked first. `void(error_code)`.
   template <class Token = boost::asio::deferred_t>
-  auto async_push(descriptor expected, std::shared_ptr<http::body_source> content,
+  auto async_push(descriptor expected, std::shared_ptr<byte_source> content,
                   Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
                                             &repository::push_start, nullptr, std::move(expected),
                                             std::move(content));
   }
   template <class Token = boost::asio::deferred_t>
-  auto async_push(descriptor expected, std::shared_ptr<http::body_source> content, diagnostics& d,
+  auto async_push(descriptor expected, std::shared_ptr<byte_source> content, diagnostics& d,
                   Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
                                             &repository::push_start, &d, std::move(expected),
@@ -214,14 +214,14 @@ class repository {
   /// Pushes a manifest under `reference` (a tag, or its digest).
   /// `void(error_code)`.
   template <class Token = boost::asio::deferred_t>
-  auto async_push_reference(descriptor expected, std::shared_ptr<http::body_source> content,
+  auto async_push_reference(descriptor expected, std::shared_ptr<byte_source> content,
                             std::string reference, Token&& token = {}) {
     return ::coras::detail::initiate_member(
         std::forward<Token>(token), *this, &repository::push_reference_start, nullptr,
         std::move(expected), std::move(content), std::move(reference));
   }
   template <class Token = boost::asio::deferred_t>
-  auto async_push_reference(descriptor expected, std::shared_ptr<http::body_source> content,
+  auto async_push_reference(descriptor expected, std::shared_ptr<byte_source> content,
                             std::string reference, diagnostics& d, Token&& token = {}) {
     return ::coras::detail::initiate_member(
         std::forward<Token>(token), *this, &repository::push_reference_start, &d,
@@ -441,7 +441,7 @@ class repository {
                    fetch_options) const;
   void fetch_head_start(diagnostics*, handler<fields_sig>, descriptor) const;
   void push_start(diagnostics*, handler<void(error_code)>, descriptor,
-                  std::shared_ptr<http::body_source>) const;
+                  std::shared_ptr<byte_source>) const;
   void exists_start(diagnostics*, handler<void(error_code, bool)>, descriptor) const;
   void delete_start(diagnostics*, handler<void(error_code)>, descriptor) const;
   void mount_start(diagnostics*, handler<void(error_code)>, descriptor, std::string,
@@ -449,7 +449,7 @@ class repository {
   void resolve_start(diagnostics*, handler<void(error_code, descriptor)>, std::string) const;
   void fetch_reference_start(diagnostics*, handler<void(error_code, fetched)>, std::string) const;
   void push_reference_start(diagnostics*, handler<void(error_code)>, descriptor,
-                            std::shared_ptr<http::body_source>, std::string) const;
+                            std::shared_ptr<byte_source>, std::string) const;
   void tag_start(diagnostics*, handler<void(error_code)>, descriptor, std::string) const;
   void resolve_blob_start(diagnostics*, handler<void(error_code, descriptor)>, std::string) const;
   void fetch_blob_reference_start(diagnostics*, handler<void(error_code, fetched)>,

@@ -11,7 +11,7 @@
 #include <coras/core/error.hpp>
 #include <coras/core/manifest.hpp>
 #include <coras/core/media_type.hpp>
-#include <coras/http/body.hpp>
+#include <coras/core/byte_source.hpp>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/buffer.hpp>
@@ -77,7 +77,7 @@ inline std::vector<fs::path> files_under(const fs::path& dir) {
 /// an optional hop through the executor between pieces (so concurrent
 /// coroutines interleave), an optional claimed `verified_digest`, an
 /// optional failure after `fail_after` bytes, and a count of reads.
-class test_source final : public http::body_source {
+class test_source final : public byte_source {
  public:
   explicit test_source(std::string bytes, std::size_t piece = 64 * 1024)
       : bytes_(std::move(bytes)), piece_(piece) {}
@@ -118,7 +118,7 @@ class test_source final : public http::body_source {
 };
 
 /// Reads `src` to its end with a caller buffer of `piece` bytes.
-inline boost::asio::awaitable<std::string> read_all(std::shared_ptr<http::body_source> src,
+inline boost::asio::awaitable<std::string> read_all(std::shared_ptr<byte_source> src,
                                                     std::size_t piece) {
   std::string out;
   std::vector<char> buf(piece);
@@ -221,7 +221,7 @@ inline image make_image(const std::string& tag_note) {
 inline boost::asio::awaitable<void> push_image(content::store& s, const image& img,
                                                std::string tag) {
   for (const auto& b : img.all()) {
-    auto src = http::memory_body(b.bytes);
+    auto src = coras::memory_source(b.bytes);
     co_await s.push(b.desc, src);
   }
   co_await s.tag(img.manifest.desc, tag);

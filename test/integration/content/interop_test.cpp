@@ -120,9 +120,9 @@ TEST_CASE("oci layout: skopeo copies what coras writes, coras reads what skopeo 
     run([&]() -> asio::awaitable<void> {
       co_await coras::test::push_image(s, img, "v1");
       auto e = coras::empty_json_descriptor();
-      auto esrc = coras::http::memory_body(std::string(coras::empty_json));
+      auto esrc = coras::memory_source(std::string(coras::empty_json));
       co_await s.push(e, esrc);
-      auto rsrc = coras::http::memory_body(referrer.bytes);
+      auto rsrc = coras::memory_source(referrer.bytes);
       co_await s.push(referrer.desc, rsrc);  // an unnamed entry skopeo must tolerate
     });
   }

@@ -118,11 +118,11 @@ asio::awaitable<void> check_contract(store& s) {
   auto sbom = coras::test::make_referrer(img.manifest.desc, "application/spdx+json", "b");
   auto elsewhere = coras::test::make_referrer(other.manifest.desc, "application/x", "c");
   auto empty = coras::empty_json_descriptor();
-  auto empty_src = coras::http::memory_body(std::string(coras::empty_json));
+  auto empty_src = coras::memory_source(std::string(coras::empty_json));
   co_await s.push(empty, empty_src);
   std::vector<const coras::test::image::blob*> referrers{&sig, &sbom, &elsewhere, &sig};
   for (const auto* r : referrers) {  // sig twice: listed once
-    auto rs = coras::http::memory_body(r->bytes);
+    auto rs = coras::memory_source(r->bytes);
     co_await s.push(r->desc, rs);
   }
   auto preds = co_await s.predecessors(img.manifest.desc);
@@ -286,11 +286,11 @@ TEST_CASE("oci layout: an altered or truncated blob is never handed out", "[cont
   auto ds = descriptor::for_content(coras::media_type::oci_layer, small);
   auto empty = descriptor::for_content(coras::media_type::oci_layer, "");
   run([&]() -> asio::awaitable<void> {
-    auto src = coras::http::memory_body(bytes);
+    auto src = coras::memory_source(bytes);
     co_await s.push(d, src);
-    auto src2 = coras::http::memory_body(small);
+    auto src2 = coras::memory_source(small);
     co_await s.push(ds, src2);
-    auto src3 = coras::http::memory_body(std::string());
+    auto src3 = coras::memory_source(std::string());
     co_await s.push(empty, src3);
   });
   auto path = tmp / "layout" / "blobs" / "sha256" / std::string(d.digest.hex());
@@ -342,7 +342,7 @@ TEST_CASE("oci layout: an altered or truncated blob is never handed out", "[cont
 
   // A push of the real content repairs it (the file's size is wrong, so it is rewritten).
   run([&]() -> asio::awaitable<void> {
-    auto src = coras::http::memory_body(bytes);
+    auto src = coras::memory_source(bytes);
     co_await s.push(d, src);
   });
   auto repaired = run([&]() { return fetch_all(s, d); });
@@ -475,12 +475,12 @@ TEST_CASE("oci layout: resolving a digest index.json does not list", "[content][
   auto [r1, r2, e_layer] =
       run([&]() -> asio::awaitable<std::tuple<descriptor, descriptor, error_code>> {
         for (const auto& b : img.all()) {
-          auto src = coras::http::memory_body(b.bytes);
+          auto src = coras::memory_source(b.bytes);
           co_await s.push(b.desc, src);
         }
-        auto src = coras::http::memory_body(bare);
+        auto src = coras::memory_source(bare);
         co_await s.push(bare_desc, src);
-        auto src2 = coras::http::memory_body(ix_json);
+        auto src2 = coras::memory_source(ix_json);
         co_await s.push(ix_desc, src2);
         auto a = co_await s.resolve(bare_desc.digest.str());
         auto b = co_await s.resolve(ix_desc.digest.str());
@@ -509,9 +509,9 @@ TEST_CASE("oci layout: a moved tag leaves its old referrer listed, unnamed entri
       co_await coras::test::push_image(s, img, "base");
       co_await coras::test::push_image(s, other, "other");
       auto e = coras::empty_json_descriptor();
-      auto esrc = coras::http::memory_body(std::string(coras::empty_json));
+      auto esrc = coras::memory_source(std::string(coras::empty_json));
       co_await s.push(e, esrc);
-      auto rsrc = coras::http::memory_body(ref.bytes);
+      auto rsrc = coras::memory_source(ref.bytes);
       co_await s.push(ref.desc, rsrc);
       co_await s.tag(ref.desc, "sig");  // now named: listed once, with its name
     });
@@ -568,7 +568,7 @@ asio::awaitable<void> write_one(store& s, int i) {
   auto json = m.to_json();
   auto md = descriptor::for_content(coras::media_type::oci_manifest, json);
   auto empty = coras::empty_json_descriptor();
-  auto empty_src = coras::http::memory_body(std::string(coras::empty_json));
+  auto empty_src = coras::memory_source(std::string(coras::empty_json));
   co_await s.push(empty, empty_src);  // all 50 push this one
   auto msrc = std::make_shared<test_source>(json, 100);
   msrc->yield_between_reads = true;

@@ -7,7 +7,7 @@
 
 #include <coras/content/memory_store.hpp>
 #include <coras/content/oci_layout.hpp>
-#include <coras/content/remote_store.hpp>
+#include <coras/remote/repository_store.hpp>
 #include <coras/copy/copy.hpp>
 #include <coras/core/manifest.hpp>
 #include <coras/core/media_type.hpp>
@@ -32,7 +32,7 @@ using coras::descriptor;
 using coras::errc;
 using coras::content::memory_store;
 using coras::content::oci_layout;
-using coras::content::remote_store;
+using coras::remote::repository_store;
 using coras::copy::copy_event;
 using coras::copy::copy_options;
 using coras::copy::copy_result;
@@ -63,7 +63,7 @@ repository repo_on(const client& c, const coras::server::registry& srv, std::str
   return repository(c, srv.host() + "/" + name, o);
 }
 
-std::shared_ptr<remote_store> store_of(repository r) { return std::make_shared<remote_store>(r); }
+std::shared_ptr<repository_store> store_of(repository r) { return std::make_shared<repository_store>(r); }
 
 // Pushes an image manifest over `layers` (and a config unique to `os/arch`).
 asio::awaitable<descriptor> push_image(repository& repo, std::vector<std::string> layers,
@@ -95,7 +95,7 @@ asio::awaitable<descriptor> push_index(repository& repo, std::string tag) {
   index.manifests = {amd, arm};
   auto json = index.to_json();
   auto desc = descriptor::for_content(coras::media_type::oci_index, json);
-  co_await repo.async_push_reference(desc, coras::http::memory_body(json), tag);
+  co_await repo.async_push_reference(desc, coras::memory_source(json), tag);
   co_return desc;
 }
 

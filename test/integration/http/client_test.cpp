@@ -57,7 +57,7 @@ asio::awaitable<coras::digest> push_blob(client& c, const registry& srv, const s
   if (location.front() == '/') location = srv.url() + location;
   auto put = make("PUT", location + (location.find('?') == std::string::npos ? "?" : "&") +
                              "digest=" + d.str());
-  put.body = coras::http::memory_body(bytes);
+  put.body = coras::memory_source(bytes);
   auto done = co_await c.async_send(put);
   REQUIRE(done.status() == 201);
   co_await done.async_read_all(1 << 16);
@@ -158,7 +158,7 @@ TEST_CASE("client: redirects keep Authorization on the same origin and drop it o
           auto post = make("POST", main_srv.url() + "/v2/r/blobs/uploads/?digest=" +
                                        coras::digest::of("hello").str());
           post.headers.set("Authorization", auth);
-          post.body = coras::http::memory_body(std::string("hello"));
+          post.body = coras::memory_source(std::string("hello"));
           auto pushed = co_await c.async_send(post);
           CHECK(pushed.status() == 201);
           co_await pushed.async_read_all(1 << 16);

@@ -94,7 +94,7 @@ TEST_CASE("docker-registry: streamed upload, download, Range, and error bodies",
         get(location + (location.find('?') == std::string::npos ? "?" : "&") + "digest=" + d.str(),
             "PUT");
     put.headers.set("Content-Type", "application/octet-stream");
-    put.body = coras::http::memory_body(blob);
+    put.body = coras::memory_source(blob);
     auto done = co_await c.async_send(put);
     CHECK(done.status() == 201);
     CHECK(done.headers().get("Docker-Content-Digest") == std::string_view(d.str()));

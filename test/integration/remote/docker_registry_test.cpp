@@ -199,10 +199,10 @@ TEST_CASE("remote vs docker-registry: digest and size mismatches are detected", 
     // checked before sending, the digest by the registry.
     auto bad = desc;
     bad.size = 10;
-    auto [ec2] = co_await repo.async_push(bad, coras::http::memory_body(bytes), d, as_tuple);
+    auto [ec2] = co_await repo.async_push(bad, coras::memory_source(bytes), d, as_tuple);
     CHECK(ec2 == errc::size_mismatch);
     auto other = descriptor::for_content("application/octet-stream", random_bytes(5000, 4));
-    auto [ec3] = co_await repo.async_push(other, coras::http::memory_body(bytes), d, as_tuple);
+    auto [ec3] = co_await repo.async_push(other, coras::memory_source(bytes), d, as_tuple);
     CHECK(ec3);
     REQUIRE(d.registry() != nullptr);
     CHECK(d.registry()->errors.at(0).code == "DIGEST_INVALID");
@@ -228,7 +228,7 @@ TEST_CASE("remote vs docker-registry: manifests, tags and resolve", "[remote]") 
     auto mdesc = descriptor::for_content(coras::media_type::oci_manifest, json);
     CHECK(repo.is_manifest(mdesc));
 
-    co_await repo.async_push_reference(mdesc, coras::http::memory_body(json), "v1");
+    co_await repo.async_push_reference(mdesc, coras::memory_source(json), "v1");
     auto by_tag = co_await repo.async_resolve("v1");
     CHECK(by_tag.digest == mdesc.digest);
     CHECK(by_tag.size == mdesc.size);
@@ -302,7 +302,7 @@ TEST_CASE("remote vs docker-registry: mount across repositories", "[remote]") {
     int calls = 0;
     co_await dst2.async_mount(other, src.ref().repository(), [&] {
       ++calls;
-      return coras::http::memory_body(random_bytes(3000, 7));
+      return coras::memory_source(random_bytes(3000, 7));
     });
     CHECK(calls == 1);
     auto uploaded = co_await dst2.async_fetch_bytes(other);
@@ -320,7 +320,7 @@ asio::awaitable<descriptor> push_subject(repository& repo) {
                                  std::string(coras::empty_json));
   const auto json = image_manifest_json({layer});
   auto desc = descriptor::for_content(coras::media_type::oci_manifest, json);
-  co_await repo.async_push_reference(desc, coras::http::memory_body(json), "subject");
+  co_await repo.async_push_reference(desc, coras::memory_source(json), "subject");
   co_return desc;
 }
 

@@ -76,7 +76,7 @@ asio::awaitable<descriptor> push_image(repository& repo, std::string tag) {
   m.layers = {layer};
   auto json = m.to_json();
   auto desc = descriptor::for_content(coras::media_type::oci_manifest, json);
-  co_await repo.async_push_reference(desc, coras::http::memory_body(json), tag);
+  co_await repo.async_push_reference(desc, coras::memory_source(json), tag);
   co_return desc;
 }
 
@@ -552,7 +552,7 @@ TEST_CASE("remote: a push whose size is wrong opens no upload session", "[remote
     srv.clear_request_log();
     diagnostics d;
     auto [ec] =
-        co_await repo.async_push(desc, coras::http::memory_body("twelve bytes"), d, as_tuple);
+        co_await repo.async_push(desc, coras::memory_source("twelve bytes"), d, as_tuple);
     CHECK(ec == errc::size_mismatch);
     CHECK(srv.recent_requests().empty());
   });

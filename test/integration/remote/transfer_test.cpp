@@ -404,10 +404,10 @@ std::size_t count(const coras::server::registry& srv, std::string_view method) {
 }
 
 // A seekable in-memory source that runs `hook` once, after `after` bytes.
-class hooked_body final : public coras::http::body_source {
+class hooked_body final : public coras::byte_source {
  public:
   hooked_body(std::string bytes, std::uint64_t after, std::function<void()> hook)
-      : inner_(coras::http::memory_body(std::move(bytes))), after_(after), hook_(std::move(hook)) {}
+      : inner_(coras::memory_source(std::move(bytes))), after_(after), hook_(std::move(hook)) {}
   std::optional<std::uint64_t> size() const override { return inner_->size(); }
   asio::awaitable<std::size_t> read(asio::mutable_buffer b) override {
     auto n = co_await inner_->read(b);
@@ -423,7 +423,7 @@ class hooked_body final : public coras::http::body_source {
   }
 
  private:
-  std::shared_ptr<coras::http::body_source> inner_;
+  std::shared_ptr<coras::byte_source> inner_;
   std::uint64_t after_, pos_ = 0;
   std::function<void()> hook_;
 };
@@ -442,7 +442,7 @@ TEST_CASE("transfer: uploads interrupted twice complete, chunked and monolithic"
     auto desc = descriptor::for_content("application/octet-stream", content);
     srv.clear_request_log();
     srv.cut_uploads(std::vector<std::uint64_t>{300 * 1024, 700 * 1024});
-    co_await chunked.async_push(desc, coras::http::memory_body(content));
+    co_await chunked.async_push(desc, coras::memory_source(content));
     CHECK(count(srv, "POST") == 1);
     CHECK(count(srv, "GET") == 2);  // two status queries
     std::uint64_t patched = 0, cut = 0;
@@ -461,7 +461,7 @@ TEST_CASE("transfer: uploads interrupted twice complete, chunked and monolithic"
     auto d2 = descriptor::for_content("application/octet-stream", other);
     srv.clear_request_log();
     srv.cut_uploads(std::vector<std::uint64_t>{MiB, 2 * MiB});
-    co_await mono.async_push(d2, coras::http::memory_body(other));
+    co_await mono.async_push(d2, coras::memory_source(other));
     CHECK(count(srv, "POST") == 1);
     CHECK(count(srv, "PUT") == 3);
     CHECK(count(srv, "PATCH") == 0);
@@ -487,8 +487,8 @@ TEST_CASE("transfer: an upload whose session the registry lost starts over", "[t
     // Content that cannot be read again: a clear error, no retry loop.
     auto once =
         std::make_shared<hooked_body>(content, MiB / 2, [&srv] { srv.drop_upload_sessions(); });
-    struct no_seek final : coras::http::body_source {
-      std::shared_ptr<coras::http::body_source> inner;
+    struct no_seek final : coras::byte_source {
+      std::shared_ptr<coras::byte_source> inner;
       std::optional<std::uint64_t> size() const override { return inner->size(); }
       asio::awaitable<std::size_t> read(asio::mutable_buffer b) override {
         co_return co_await inner->read(b);

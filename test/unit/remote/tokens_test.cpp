@@ -27,7 +27,7 @@ asio::awaitable<void> every_token(Op op) {
                                                        coras::descriptor desc,
                                                        coras::remote::blob_reader& reader) {
   coras::diagnostics d;
-  auto body = coras::http::memory_body("x");
+  auto body = coras::memory_source("x");
   auto page = [](std::span<const std::string>) { return true; };
   std::filesystem::path file = "f";
   char buf[8];
