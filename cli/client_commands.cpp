@@ -5,9 +5,9 @@
 #include "commands.hpp"
 #include "options.hpp"
 
+#include <coras/core/byte_source.hpp>
 #include <coras/core/digest.hpp>
 #include <coras/core/media_type.hpp>
-#include <coras/http/body.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
@@ -213,8 +213,8 @@ awaitable<void> manifest_get_op(remote::repository repo, std::string ref, std::s
 awaitable<void> manifest_put_op(remote::repository repo, descriptor desc, std::string bytes,
                                 std::string ref) {
   diagnostics d;
-  auto [ec] = co_await repo.async_push_reference(desc, memory_source(std::move(bytes)), ref, d,
-                                                 use_tuple);
+  auto [ec] =
+      co_await repo.async_push_reference(desc, memory_source(std::move(bytes)), ref, d, use_tuple);
   check(ec, d);
   std::cout << desc.digest.str() << '\n';
 }

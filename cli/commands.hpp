@@ -25,8 +25,8 @@ int tag(std::span<const std::string_view> args, const global_options& g);
 int referrers(std::span<const std::string_view> args, const global_options& g);
 int attach(std::span<const std::string_view> args, const global_options& g);
 
-// Graph copy between registries and OCI layouts, and ORAS-style artifacts
-// from and to files (transfer_commands.cpp).
+// Graph copy between registries and OCI layouts (copy_command.cpp), and
+// ORAS-style artifacts from and to files (push_command.cpp, pull_command.cpp).
 int copy(std::span<const std::string_view> args, const global_options& g);
 int push(std::span<const std::string_view> args, const global_options& g);
 int pull(std::span<const std::string_view> args, const global_options& g);

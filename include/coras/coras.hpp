@@ -6,7 +6,9 @@
 #include <coras/auth/docker_config.hpp>
 #include <coras/content/memory_store.hpp>
 #include <coras/content/oci_layout.hpp>
+#include <coras/content/pack.hpp>
 #include <coras/content/store.hpp>
+#include <coras/content/titles.hpp>
 #include <coras/copy/copy.hpp>
 #include <coras/core/descriptor.hpp>
 #include <coras/core/digest.hpp>

@@ -359,7 +359,7 @@ class reader_body final : public byte_source {
 };
 }  // namespace
 
-std::shared_ptr<byte_source> to_body_source(blob_reader reader) {
+std::shared_ptr<byte_source> to_byte_source(blob_reader reader) {
   return std::make_shared<reader_body>(std::move(reader));
 }
 

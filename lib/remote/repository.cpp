@@ -210,7 +210,7 @@ awaitable<void> mount_blob(state_ptr s, descriptor desc, std::string from,
       sibling->base = detail::v2_base(s->ref.registry(), s->options.plain_http) + from + "/";
       sibling->referrers = std::make_shared<referrers_state>();  // another repository
       fetch_options whole;
-      content = to_body_source(co_await fetch_blob(sibling, desc, whole));
+      content = to_byte_source(co_await fetch_blob(sibling, desc, whole));
     }
   } catch (const boost::system::system_error& e) {
     throw coras::error(e.code(), std::string("cannot read source blob: ") + e.what());

@@ -28,7 +28,7 @@ awaitable<std::shared_ptr<byte_source>> repository_store::fetch(descriptor targe
   diagnostics d;
   auto [ec, reader] = co_await repo_.async_fetch(std::move(target), d, use_tuple);
   check(ec, d);
-  co_return to_body_source(std::move(reader));
+  co_return to_byte_source(std::move(reader));
 }
 
 awaitable<void> repository_store::push(descriptor expected, std::shared_ptr<byte_source> content) {

@@ -109,7 +109,7 @@ class blob_reader {
 /// The reader as a request body (for pushing what it reads somewhere else):
 /// its size is the descriptor's, and `verified_digest()` its digest, since
 /// the reader fails its last read unless the content matched.
-std::shared_ptr<byte_source> to_body_source(blob_reader reader);
+std::shared_ptr<byte_source> to_byte_source(blob_reader reader);
 
 /// A descriptor and the reader of its content (what a fetch by reference gives).
 struct fetched {

@@ -1,0 +1,67 @@
+// coras-bench's parts, and what they share: the settings main.cpp parses,
+// the registry measured (target), and the phases and reports run on them.
+//
+//   main.cpp              arguments, the target, the watchdog, main
+//   phases.cpp            the measured phases (push, pull, resolve, http)
+//   report.cpp            the table and the JSON document
+//   measure.{hpp,cpp}     CPU, peak RSS, percentiles; a phase's result
+//   generated_body.*      the seeded, incompressible blob content
+//   embedded_registry.*   the registry run in this process, by default
+#pragma once
+
+#include "measure.hpp"
+
+#include <coras/http/options.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace coras::bench_tool {
+
+class embedded_registry;  // embedded_registry.hpp
+
+// What the command line asks for (main.cpp's parse_args).
+struct settings {
+  std::string command = "transfer";
+  std::string url;  // http
+  std::string registry;
+  bool plain_http = false;
+  std::string ca_file;
+  bool insecure = false;
+  std::string username, password;
+  bool tls = false;
+  bool memory = false;
+  std::string repo;
+  std::size_t count = 32;
+  std::uint64_t size = 4 << 20;
+  std::size_t concurrency = 0;  // 0: the command's default
+  std::size_t resolve_concurrency = 0;
+  std::size_t requests = 10000;
+  std::string method;
+  std::size_t connections = 0;
+  unsigned threads = 2;
+  unsigned time_limit = 300;
+  bool json = false;
+};
+
+// The registry (or, for `http`, the URL's host) a run measures.
+struct target {
+  std::string host;  // what goes into references
+  std::string description;
+  bool plain_http = false;
+  http::client_options http;
+};
+
+// Runs the phases `s.command` names against `t` on an io_context with
+// `s.threads` threads and returns their results; the first failure is
+// rethrown. `embedded` (or nullptr) is asked for the registry thread's CPU.
+std::vector<phase_result> run_phases(const settings& s, const target& t,
+                                     const embedded_registry* embedded);
+
+// The results on stdout: a table, or one JSON document (--json).
+void print_table(const settings& s, const target& t, const std::vector<phase_result>& results);
+void print_json(const settings& s, const target& t, const std::vector<phase_result>& results);
+
+}  // namespace coras::bench_tool
