@@ -52,7 +52,7 @@ struct exchange {
   std::shared_ptr<upload> session;
   bool session_acquired = false;
   std::optional<digest> expected;  // upload finishing with ?digest=
-  // Upload cut (fault f): this request's body is cut after this many bytes.
+  // Upload cut: this request's body is cut after this many bytes.
   std::optional<std::uint64_t> cut_after;
   std::uint64_t received = 0;  // body bytes appended to `session` by this request
   std::string token_grant;     // token POST: the form is parsed in finish()
@@ -81,7 +81,7 @@ class dispatcher {
   // dispatcher.cpp
   bool authorize(exchange& ex, const boost::urls::params_view& params);
   void handle(exchange& ex, const boost::urls::params_view& params);
-  /// Upload cut (fault f): releases the session and asks for no response.
+  /// Upload cut: releases the session and asks for no response.
   void drop_request(exchange& ex);
   std::string realm(const exchange& ex) const;
   // token_endpoint.cpp

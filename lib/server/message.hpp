@@ -53,7 +53,7 @@ struct reply {
   std::uint64_t length = 0;
   bool head_only = false;  // HEAD: announce the body's length, send no body
   bool close = false;      // close the connection after this response
-  bool drop = false;       // send nothing, close the connection (an upload cut, fault f)
+  bool drop = false;       // send nothing, close the connection (an upload cut)
 
   // Faults chosen for this response.
   std::chrono::milliseconds delay{0};  // before the headers

@@ -436,7 +436,7 @@ asio::awaitable<void> serve(impl_ptr self, Stream& stream, bool tls) {
         ex.out.close = true;
     }
 
-    if (ex.out.drop) {  // an upload cut (fault f): no response, the connection closes
+    if (ex.out.drop) {  // an upload cut: no response, the connection closes
       self->hooks.record(make_record(parser, 0));
       break;
     }
