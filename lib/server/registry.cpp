@@ -1,6 +1,6 @@
 // The registry's I/O: accepting, TLS, reading request heads and streaming
 // bodies with Beast, writing responses. Every decision is made by the
-// dispatcher (handler.cpp); this is the only translation unit of the server
+// dispatcher (handler.hpp); this is the only translation unit of the server
 // that sees Asio and Beast.
 #include "server/handler.hpp"
 #include "server/storage.hpp"
