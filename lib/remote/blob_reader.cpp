@@ -3,6 +3,7 @@
 #include "detail/offload.hpp"
 #include "detail/spawn.hpp"
 #include "http/client_impl.hpp"
+#include "http/grammar.hpp"
 #include "remote/exchange.hpp"
 #include "remote/protocol.hpp"
 
@@ -99,7 +100,7 @@ asio::awaitable<void> blob_reader_impl::connect() {
   const auto status = resp.status();
   if (status == 206 && ranged) {
     auto header = resp.headers().get("Content-Range").value_or("");
-    auto r = detail::parse_byte_range(header, true);
+    auto r = http::grammar::parse_content_range(header);
     if (!r || r->first != offset_ || r->last != end_ - 1 || (r->total && *r->total != size))
       protocol_error("GET", url_,
                      "206 with Content-Range \"" + std::string(header) + "\" for the range bytes " +

@@ -1,5 +1,6 @@
 #include "protocol.hpp"
 
+#include "http/grammar.hpp"
 #include "http/protocol.hpp"
 
 #include <coras/core/error.hpp>
@@ -18,11 +19,7 @@ boost::system::result<T> fail(std::string* why, errc e, std::string msg) {
   return make_error_code(e);
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
+using http::grammar::trim_ows;
 
 // `reference` resolved against `base`, or an error message.
 boost::system::result<std::string> resolve(std::string_view base, std::string_view reference,
@@ -62,8 +59,8 @@ boost::system::result<std::optional<std::string>> next_page(std::string_view req
                                                             std::optional<std::string_view> link,
                                                             std::string* why) {
   using result = boost::system::result<std::optional<std::string>>;
-  if (!link || trim(*link).empty()) return std::optional<std::string>();
-  auto value = trim(*link);
+  if (!link || trim_ows(*link).empty()) return std::optional<std::string>();
+  auto value = trim_ows(*link);
   if (value.front() != '<')
     return fail<std::optional<std::string>>(
         why, errc::invalid_response,
@@ -85,32 +82,15 @@ boost::system::result<std::optional<std::string>> next_page(std::string_view req
 
 boost::system::result<std::string> upload_location(std::string_view request_url,
                                                    std::string_view location, std::string* why) {
-  if (trim(location).empty())
+  if (trim_ows(location).empty())
     return fail<std::string>(why, errc::invalid_response, "upload response has no Location");
-  auto url = resolve(request_url, trim(location), why);
+  auto url = resolve(request_url, trim_ows(location), why);
   if (!url) return url;
   if (!same_origin_or_upgrade(request_url, *url))
     return fail<std::string>(
         why, errc::invalid_response,
         "refusing an upload Location on another origin or without TLS: " + *url);
   return url;
-}
-
-std::string media_type_of(std::string_view content_type) {
-  auto semi = content_type.find(';');
-  auto type = trim(content_type.substr(0, semi));
-  auto slash = type.find('/');
-  if (slash == std::string_view::npos || slash == 0 || slash + 1 == type.size()) return {};
-  std::string out;
-  for (char c : type) {
-    // RFC 9110 token characters only.
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              std::string_view("!#$%&'*+-.^_`|~/").find(c) != std::string_view::npos;
-    if (!ok) return {};
-    out += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-  }
-  if (out.find('/') != out.rfind('/')) return {};
-  return out;
 }
 
 bool needs_body_digest(const manifest_response& r) noexcept {
@@ -121,7 +101,7 @@ boost::system::result<descriptor> manifest_descriptor(const manifest_response& r
                                                       const digest* reference_digest,
                                                       const digest* body_digest, std::string* why) {
   descriptor d;
-  d.media_type = media_type_of(r.content_type);
+  d.media_type = http::grammar::media_type_of(r.content_type);
   if (d.media_type.empty())
     return fail<descriptor>(
         why, errc::invalid_response,
@@ -205,7 +185,7 @@ std::optional<std::vector<descriptor>> apply_referrer_changes(
 bool filter_applied(std::string_view list, std::string_view filter) {
   while (!list.empty()) {
     auto comma = list.find(',');
-    if (trim(list.substr(0, comma)) == filter) return true;
+    if (trim_ows(list.substr(0, comma)) == filter) return true;
     if (comma == std::string_view::npos) break;
     list.remove_prefix(comma + 1);
   }
@@ -217,49 +197,6 @@ std::vector<descriptor> filter_referrers(std::vector<descriptor> list,
   if (artifact_type.empty()) return list;
   std::erase_if(list, [&](const descriptor& d) { return d.artifact_type != artifact_type; });
   return list;
-}
-
-namespace {
-bool parse_number(std::string_view s, std::uint64_t& out) {
-  if (s.empty() || s.size() > 19) return false;
-  std::uint64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + static_cast<std::uint64_t>(c - '0');
-  }
-  out = v;
-  return true;
-}
-}  // namespace
-
-std::optional<byte_range> parse_byte_range(std::string_view h, bool with_unit) {
-  auto trim = [](std::string_view v) {
-    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-    return v;
-  };
-  h = trim(h);
-  byte_range r;
-  if (with_unit) {
-    if (h.size() < 6 || h.substr(0, 6) != "bytes ") return std::nullopt;
-    h = trim(h.substr(6));
-    auto slash = h.find('/');
-    if (slash == std::string_view::npos) return std::nullopt;
-    auto total = h.substr(slash + 1);
-    if (total != "*") {
-      std::uint64_t t;
-      if (!parse_number(total, t)) return std::nullopt;
-      r.total = t;
-    }
-    h = h.substr(0, slash);
-  }
-  auto dash = h.find('-');
-  if (dash == std::string_view::npos) return std::nullopt;
-  if (!parse_number(h.substr(0, dash), r.first) || !parse_number(h.substr(dash + 1), r.last) ||
-      r.first > r.last)
-    return std::nullopt;
-  if (r.total && r.last >= *r.total) return std::nullopt;
-  return r;
 }
 
 }  // namespace coras::remote::detail

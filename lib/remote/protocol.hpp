@@ -97,21 +97,4 @@ bool filter_applied(std::string_view list, std::string_view filter);
 std::vector<descriptor> filter_referrers(std::vector<descriptor> list,
                                          std::string_view artifact_type);
 
-/// The media type of a Content-Type value without parameters, lower-cased;
-/// empty when the value is not `type/subtype`.
-std::string media_type_of(std::string_view content_type);
-
-/// A `Content-Range: bytes first-last/total` (206) or the upload status
-/// `Range: 0-last` (no total); `total` is nullopt for `*` or when absent.
-struct byte_range {
-  std::uint64_t first = 0;
-  std::uint64_t last = 0;  // inclusive
-  std::optional<std::uint64_t> total;
-};
-/// Parses `bytes first-last/total` (with_unit) or `first-last` (the upload
-/// status form, where distribution also writes `0-0` for an empty session:
-/// returned as {0, 0}; callers treat that as nothing received only together
-/// with other evidence). Nullopt when malformed or first > last.
-std::optional<byte_range> parse_byte_range(std::string_view header, bool with_unit);
-
 }  // namespace coras::remote::detail

@@ -5,6 +5,7 @@
 #include "blob_reader_impl.hpp"
 #include "detail/waitable.hpp"
 #include "http/client_impl.hpp"
+#include "http/grammar.hpp"
 #include "stores.hpp"
 
 #include <coras/core/manifest.hpp>
@@ -103,7 +104,8 @@ awaitable<bool> referrers_by_api(state_ptr s, descriptor subject, std::string ar
       co_return false;
     }
     if (resp.status() != 200) co_await raise_error(resp, "GET", url);
-    if (media_type_of(resp.headers().get("Content-Type").value_or("")) != media_type::oci_index) {
+    if (http::grammar::media_type_of(resp.headers().get("Content-Type").value_or("")) !=
+        media_type::oci_index) {
       if (pages == 0) co_return false;  // not an index: not the Referrers API
       protocol_error("GET", url, "referrers page is not an image index");
     }
@@ -178,8 +180,8 @@ awaitable<bool> ping_referrers(state_ptr s) {
     req.scopes = {auth::detail::repository_scope(s->ref.repository(), "pull")};
     auto resp = co_await send(s->client, s->options, std::move(req));
     if (resp.status() == 200) {
-      f->supported =
-          media_type_of(resp.headers().get("Content-Type").value_or("")) == media_type::oci_index;
+      f->supported = http::grammar::media_type_of(
+                         resp.headers().get("Content-Type").value_or("")) == media_type::oci_index;
       co_await resp.impl()->discard();
       set_capability(r, f->supported);
     } else if (resp.status() == 404) {

@@ -10,6 +10,7 @@
 #include "detail/spawn.hpp"
 #include "exchange.hpp"
 #include "http/client_impl.hpp"
+#include "http/grammar.hpp"
 #include "protocol.hpp"
 #include "stores.hpp"
 
@@ -138,7 +139,7 @@ awaitable<http::fields> fetch_blob_head(state_ptr s, descriptor target) {
 descriptor blob_descriptor(const http::response& resp, std::string_view method,
                            std::string_view url, const digest& d) {
   descriptor out;
-  out.media_type = detail::media_type_of(content_type_of(resp));
+  out.media_type = http::grammar::media_type_of(content_type_of(resp));
   if (out.media_type.empty()) out.media_type = "application/octet-stream";
   auto n = resp.content_length();
   if (!n) protocol_error(method, url, "unknown response Content-Length");
@@ -259,7 +260,7 @@ awaitable<blob_reader> detail::fetch_manifest(state_ptr s, descriptor target) {
   req.headers.set("Accept", target.media_type);
   auto resp = co_await send(s->client, s->options, std::move(req));
   if (resp.status() != 200) co_await raise_error(resp, "GET", url);
-  auto type = detail::media_type_of(content_type_of(resp));
+  auto type = http::grammar::media_type_of(content_type_of(resp));
   if (type.empty())
     protocol_error("GET", url, "invalid response Content-Type \"" + content_type_of(resp) + "\"");
   if (type != target.media_type)

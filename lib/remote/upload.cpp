@@ -5,6 +5,7 @@
 // the upload continues from there, or starts over only if the registry lost
 // the session.
 #include "http/client_impl.hpp"
+#include "http/grammar.hpp"
 #include "remote/protocol.hpp"
 #include "stores.hpp"
 
@@ -107,7 +108,7 @@ awaitable<session> open_session(const state_ptr& s) {
 std::optional<std::uint64_t> received(const http::response& resp) {
   auto header = resp.headers().get("Range");
   if (!header) return std::nullopt;
-  auto r = parse_byte_range(*header, false);
+  auto r = http::grammar::parse_content_range(*header);
   if (!r || r->first != 0) return std::nullopt;
   // `0-0` is what distribution says for an empty session as well as for one
   // byte; reading it as empty is safe: a wrong guess ends in a digest error

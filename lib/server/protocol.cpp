@@ -2,10 +2,12 @@
 
 #include "core/base64.hpp"
 #include "core/text.hpp"
+#include "http/grammar.hpp"
 
 #include <coras/core/manifest.hpp>
 #include <coras/core/media_type.hpp>
 #include <coras/core/reference.hpp>
+#include <coras/http/fields.hpp>
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
@@ -24,14 +26,10 @@
 namespace coras::server::detail {
 namespace {
 
-bool starts_with_ci(std::string_view s, std::string_view prefix) noexcept {
-  return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
-}
+using http::grammar::trim_ows;
 
-std::string_view trim(std::string_view s) noexcept {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
+bool starts_with_ci(std::string_view s, std::string_view prefix) noexcept {
+  return s.size() >= prefix.size() && http::iequals(s.substr(0, prefix.size()), prefix);
 }
 
 // Digits only (no sign, no spaces), without overflow.
@@ -46,17 +44,6 @@ void random_bytes(unsigned char* p, std::size_t n) {
 }
 
 }  // namespace
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; };
-           return lower(x) == lower(y);
-         });
-}
-
-std::string_view media_type_of(std::string_view content_type) noexcept {
-  return trim(content_type.substr(0, content_type.find(';')));
-}
 
 route parse_route(std::string_view path) {
   route r;
@@ -122,48 +109,6 @@ route parse_route(std::string_view path) {
   r.name = name;
   r.reference = tail;
   r.name_problem = check_repository(name);
-  return r;
-}
-
-range_result parse_range(std::string_view header, std::uint64_t total, byte_range& out) {
-  header = trim(header);
-  if (!starts_with_ci(header, "bytes=")) return range_result::whole;
-  std::string_view spec = trim(header.substr(6));
-  if (spec.find(',') != std::string_view::npos) return range_result::whole;  // multipart: no
-  auto dash = spec.find('-');
-  if (dash == std::string_view::npos) return range_result::whole;
-  std::string_view a = trim(spec.substr(0, dash)), b = trim(spec.substr(dash + 1));
-  std::uint64_t first = 0, last = 0;
-  if (a.empty()) {  // suffix: the last b bytes
-    if (!parse_u64(b, last)) return range_result::whole;
-    if (last == 0 || total == 0) return range_result::unsatisfiable;
-    out.first = total > last ? total - last : 0;
-    out.last = total - 1;
-    return range_result::partial;
-  }
-  if (!parse_u64(a, first)) return range_result::whole;
-  if (b.empty()) {
-    last = total == 0 ? 0 : total - 1;
-  } else if (!parse_u64(b, last) || last < first) {
-    return range_result::whole;
-  }
-  if (first >= total) return range_result::unsatisfiable;
-  out.first = first;
-  out.last = std::min(last, total - 1);
-  return range_result::partial;
-}
-
-std::optional<byte_range> parse_content_range(std::string_view header) {
-  header = trim(header);
-  if (starts_with_ci(header, "bytes")) header = trim(header.substr(5));
-  if (!header.empty() && header.front() == '=') header = header.substr(1);
-  header = header.substr(0, header.find('/'));
-  auto dash = header.find('-');
-  if (dash == std::string_view::npos) return std::nullopt;
-  byte_range r;
-  if (!parse_u64(trim(header.substr(0, dash)), r.first) ||
-      !parse_u64(trim(header.substr(dash + 1)), r.last) || r.last < r.first)
-    return std::nullopt;
   return r;
 }
 
@@ -262,9 +207,9 @@ std::string error_body(registry_errc code, std::string_view message, std::string
 }
 
 std::optional<credentials> parse_basic(std::string_view authorization) {
-  authorization = trim(authorization);
+  authorization = trim_ows(authorization);
   if (!starts_with_ci(authorization, "basic ")) return std::nullopt;
-  auto decoded = coras::detail::base64_decode(trim(authorization.substr(6)));
+  auto decoded = coras::detail::base64_decode(trim_ows(authorization.substr(6)));
   if (!decoded) return std::nullopt;
   auto colon = decoded->find(':');
   if (colon == std::string::npos) return std::nullopt;
@@ -272,9 +217,9 @@ std::optional<credentials> parse_basic(std::string_view authorization) {
 }
 
 std::string_view parse_bearer(std::string_view authorization) {
-  authorization = trim(authorization);
+  authorization = trim_ows(authorization);
   if (!starts_with_ci(authorization, "bearer ")) return {};
-  return trim(authorization.substr(7));
+  return trim_ows(authorization.substr(7));
 }
 
 std::string random_uuid() {
@@ -306,7 +251,7 @@ boost::system::result<manifest_facts> analyze_manifest(std::string_view content_
     return fail(e.what());
   }
   std::string type;
-  const auto header_type = media_type_of(content_type);
+  const auto header_type = http::grammar::media_type_of(content_type);
   if (media_type::is_manifest(header_type)) type = header_type;
   if (!summary.media_type.empty()) {
     if (!type.empty() && type != summary.media_type)
@@ -375,6 +320,57 @@ std::string catalog_json(const std::vector<std::string>& repos, std::size_t begi
   boost::json::object o;
   o["repositories"] = std::move(list);
   return boost::json::serialize(o);
+}
+
+bool is_protected(std::string_view name, bool send_body) {
+  return http::iequals(name, "Connection") ||
+         (send_body &&
+          (http::iequals(name, "Content-Length") || http::iequals(name, "Transfer-Encoding")));
+}
+
+void render_head(std::string& out, const reply& r, std::string_view reason, bool keep_alive,
+                 bool send_body, bool chunked) {
+  const auto* fault = r.header_edits ? &*r.header_edits : nullptr;
+  auto faulted = [&](std::string_view name) {  // dropped or replaced by the fault
+    if (!fault || is_protected(name, send_body)) return false;
+    for (const auto& n : fault->remove)
+      if (http::iequals(n, name)) return true;
+    for (const auto& h : fault->set)
+      if (http::iequals(h.first, name)) return true;
+    return false;
+  };
+  auto add = [&](std::string_view name, std::string_view value) {
+    out += name;
+    out += ": ";
+    out += value;
+    out += "\r\n";
+  };
+  auto add_unless_faulted = [&](std::string_view name, std::string_view value) {
+    if (!faulted(name)) add(name, value);
+  };
+
+  out.clear();
+  out += "HTTP/1.1 ";
+  out += std::to_string(r.status);
+  out += ' ';
+  out += reason;
+  out += "\r\n";
+  add_unless_faulted("Docker-Distribution-Api-Version", "registry/2.0");
+  for (const auto& h : r.headers) add_unless_faulted(h.name, h.value);
+  if (chunked)
+    add("Transfer-Encoding", "chunked");
+  else if (r.status != 204 && r.status >= 200 && !(fault && fault->unknown_length))
+    add_unless_faulted("Content-Length", std::to_string(r.body_size()));
+  if (fault)
+    for (const auto& [name, value] : fault->set)
+      if (!is_protected(name, send_body)) add(name, value);
+  if (!keep_alive) out += "Connection: close\r\n";
+  out += "\r\n";
+  if (chunked && r.body_size() > 0) {
+    char size[16];
+    out.append(size, std::to_chars(size, size + sizeof size, r.body_size(), 16).ptr);
+    out += "\r\n";
+  }
 }
 
 }  // namespace coras::server::detail

@@ -1,7 +1,11 @@
-// The registry's protocol decisions as pure functions: routing, header grammars
-// (Range, Content-Range, Authorization), pagination, the spec's JSON bodies and
-// manifest checks. No I/O here, so all of it is testable without sockets.
+// The registry's protocol decisions as pure functions: routing, Authorization,
+// pagination, the spec's JSON bodies, manifest checks and the response head.
+// No I/O here, so all of it is testable without sockets. The header grammars
+// the client shares (Range, Content-Range, media types) are in
+// lib/http/grammar.hpp.
 #pragma once
+
+#include "server/message.hpp"
 
 #include <coras/core/descriptor.hpp>
 #include <coras/core/digest.hpp>
@@ -42,20 +46,6 @@ struct route {
 /// last `/manifests/`, `/blobs/`, `/referrers/` or `/tags/list` decides.
 route parse_route(std::string_view path);
 
-struct byte_range {
-  std::uint64_t first = 0;
-  std::uint64_t last = 0;  // inclusive
-};
-enum class range_result { whole, partial, unsatisfiable };
-/// Reads a request's `Range` against a blob of `total` bytes. Forms:
-/// `bytes=a-b`, `bytes=a-`, `bytes=-n`. A malformed or multi-range header is
-/// ignored (`whole`), as RFC 9110 allows.
-range_result parse_range(std::string_view header, std::uint64_t total, byte_range& out);
-
-/// Reads a PATCH's `Content-Range`: `a-b` as the OCI spec writes it, also
-/// `bytes a-b/…` as HTTP does.
-std::optional<byte_range> parse_content_range(std::string_view header);
-
 /// A page of a lexically sorted list after `last`, at most `n` entries.
 struct page {
   std::size_t begin = 0;
@@ -86,11 +76,6 @@ std::optional<credentials> parse_basic(std::string_view authorization);
 /// The token of `Bearer <token>`; empty when it is not that.
 std::string_view parse_bearer(std::string_view authorization);
 
-/// Case-insensitive ASCII comparison (header names, auth schemes).
-bool iequals(std::string_view a, std::string_view b) noexcept;
-/// "application/json; charset=utf-8" → "application/json".
-std::string_view media_type_of(std::string_view content_type) noexcept;
-
 /// A random RFC 4122 version-4 UUID (OpenSSL's RAND_bytes).
 std::string random_uuid();
 /// `bytes` random bytes as lower-case hex.
@@ -117,5 +102,19 @@ std::string tags_json(std::string_view name, const std::vector<std::string>& tag
                       std::size_t begin, std::size_t end);
 /// `{"repositories":[…]}`
 std::string catalog_json(const std::vector<std::string>& repos, std::size_t begin, std::size_t end);
+
+/// Whether a header fault leaves header `name` alone: `Connection` always, and
+/// the framing headers (`Content-Length`, `Transfer-Encoding`) when a body
+/// follows, so that the connection stays usable.
+bool is_protected(std::string_view name, bool send_body);
+
+/// The status line and headers of `r` into `out` (replacing its contents),
+/// `reason` being the status's reason phrase. With `chunked`,
+/// Transfer-Encoding replaces Content-Length and the head ends with the size
+/// line of the body's only chunk. `r.header_edits` (a header fault) is applied
+/// here because its names and values are arbitrary strings, which `r.headers`
+/// cannot hold.
+void render_head(std::string& out, const reply& r, std::string_view reason, bool keep_alive,
+                 bool send_body, bool chunked);
 
 }  // namespace coras::server::detail

@@ -1,10 +1,11 @@
 // The registry's I/O: accepting, TLS, reading request heads and streaming
 // bodies with Beast, writing responses. Every decision is made by the
-// dispatcher (handler.cpp); this is the only translation unit of the server
+// dispatcher (handler.hpp); this is the only translation unit of the server
 // that sees Asio and Beast.
 #include "server/handler.hpp"
 #include "server/storage.hpp"
 
+#include <coras/http/fields.hpp>
 #include <coras/server/registry.hpp>
 
 #include <boost/asio/as_tuple.hpp>
@@ -36,7 +37,6 @@
 #include <array>
 #include <atomic>
 #include <cerrno>
-#include <charconv>
 #include <stdexcept>
 #include <type_traits>
 #include <unordered_set>
@@ -155,62 +155,6 @@ struct connection_entry {
   ~connection_entry() { self.connections.erase(stream); }
 };
 
-// Headers a header fault leaves alone, so that the connection stays usable.
-bool is_protected(std::string_view name, bool send_body) {
-  return detail::iequals(name, "Connection") ||
-         (send_body &&
-          (detail::iequals(name, "Content-Length") || detail::iequals(name, "Transfer-Encoding")));
-}
-
-// The status line and headers of `r`. With `chunked`, Transfer-Encoding
-// replaces Content-Length and the head ends with the size line of the body's
-// only chunk. `r.header_edits` (a header fault) is applied here because its
-// names and values are arbitrary strings, which `r.headers` cannot hold.
-void render_head(std::string& out, const detail::reply& r, bool keep_alive, bool send_body,
-                 bool chunked) {
-  const auto* fault = r.header_edits ? &*r.header_edits : nullptr;
-  auto faulted = [&](std::string_view name) {  // dropped or replaced by the fault
-    if (!fault || is_protected(name, send_body)) return false;
-    for (const auto& n : fault->remove)
-      if (detail::iequals(n, name)) return true;
-    for (const auto& h : fault->set)
-      if (detail::iequals(h.first, name)) return true;
-    return false;
-  };
-  auto add = [&](std::string_view name, std::string_view value) {
-    out += name;
-    out += ": ";
-    out += value;
-    out += "\r\n";
-  };
-  auto add_unless_faulted = [&](std::string_view name, std::string_view value) {
-    if (!faulted(name)) add(name, value);
-  };
-
-  out.clear();
-  out += "HTTP/1.1 ";
-  out += std::to_string(r.status);
-  out += ' ';
-  out += http::obsolete_reason(static_cast<http::status>(r.status));
-  out += "\r\n";
-  add_unless_faulted("Docker-Distribution-Api-Version", "registry/2.0");
-  for (const auto& h : r.headers) add_unless_faulted(h.name, h.value);
-  if (chunked)
-    add("Transfer-Encoding", "chunked");
-  else if (r.status != 204 && r.status >= 200 && !(fault && fault->unknown_length))
-    add_unless_faulted("Content-Length", std::to_string(r.body_size()));
-  if (fault)
-    for (const auto& [name, value] : fault->set)
-      if (!is_protected(name, send_body)) add(name, value);
-  if (!keep_alive) out += "Connection: close\r\n";
-  out += "\r\n";
-  if (chunked && r.body_size() > 0) {
-    char size[16];
-    out.append(size, std::to_chars(size, size + sizeof size, r.body_size(), 16).ptr);
-    out += "\r\n";
-  }
-}
-
 request_record make_record(const http::request_parser<http::buffer_body>& parser, unsigned status) {
   static constexpr std::array<http::field, 9> logged{
       http::field::host,           http::field::range,         http::field::content_type,
@@ -299,7 +243,8 @@ asio::awaitable<bool> write_reply(Stream& stream, detail::reply& r, bool keep_al
   }
   const bool send_body = !r.head_only && r.status != 204 && r.status >= 200;
   const bool chunked = send_body && r.header_edits && r.header_edits->unknown_length;
-  render_head(head, r, keep_alive, send_body, chunked);
+  detail::render_head(head, r, http::obsolete_reason(static_cast<http::status>(r.status)),
+                      keep_alive, send_body, chunked);
   // Chunked: the body is one chunk, its size line ending `head`.
   const std::string_view trailer = !chunked            ? ""
                                    : r.body_size() > 0 ? "\r\n0\r\n\r\n"
@@ -423,7 +368,7 @@ asio::awaitable<void> serve(impl_ptr self, Stream& stream, bool tls) {
     if (auto cl = parser.content_length()) ex.head.content_length = *cl;
     ex.head.chunked = parser.chunked();
     ex.head.tls = tls;
-    const bool expects_continue = detail::iequals(req[http::field::expect], "100-continue");
+    const bool expects_continue = coras::http::iequals(req[http::field::expect], "100-continue");
 
     auto fail = [&](const std::exception& e) {
       self->dispatch.abort(ex);
@@ -491,7 +436,7 @@ asio::awaitable<void> serve(impl_ptr self, Stream& stream, bool tls) {
         ex.out.close = true;
     }
 
-    if (ex.out.drop) {  // an upload cut (fault f): no response, the connection closes
+    if (ex.out.drop) {  // an upload cut: no response, the connection closes
       self->hooks.record(make_record(parser, 0));
       break;
     }

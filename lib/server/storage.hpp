@@ -92,7 +92,7 @@ class storage {
   /// The session `id` of `repository`, or null.
   std::shared_ptr<upload> find_upload(std::string_view repository, std::string_view id) const;
   void drop_upload(std::string_view id);
-  /// Ends every upload session (fault g); returns how many there were.
+  /// Ends every upload session (`registry::drop_upload_sessions`); returns how many there were.
   std::size_t drop_uploads();
 
   enum class commit_status { committed, digest_mismatch, io_error };

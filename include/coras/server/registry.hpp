@@ -123,7 +123,7 @@ struct request_record {
   std::string target;  ///< path and query, as sent
   bool authorization = false;
   /// The status answered; 0 when no response was sent: an upload request cut
-  /// by `registry::cut_uploads` (fault f).
+  /// by `registry::cut_uploads` (an upload cut).
   unsigned status = 0;
   /// Selected request headers, when present: Host, Range, Content-Type,
   /// Content-Length, Content-Range, Transfer-Encoding, Accept, Expect, User-Agent.
@@ -133,9 +133,10 @@ struct request_record {
   std::string header(std::string_view name) const;
 };
 
-/// Fault (b): answer the next `count` requests whose path contains
-/// `path_contains` (every request when empty) with `status`, a JSON error body
-/// and, when non-empty, `Retry-After: <retry_after>`.
+/// Status fault (`registry::inject_status`): answer the next `count`
+/// requests whose path contains `path_contains` (every request when empty)
+/// with `status`, a JSON error body and, when non-empty,
+/// `Retry-After: <retry_after>`.
 struct status_fault {
   unsigned status = 503;
   unsigned count = 1;
@@ -146,9 +147,10 @@ struct status_fault {
   std::string code;
 };
 
-/// Fault (c): for the next `count` requests whose path contains
-/// `path_contains`, wait `before_headers` before sending the response, and
-/// for blob GETs also `mid_body` after half of the body was sent.
+/// Delay fault (`registry::inject_delay`): for the next `count` requests
+/// whose path contains `path_contains`, wait `before_headers` before sending
+/// the response, and for blob GETs also `mid_body` after half of the body was
+/// sent.
 struct delay_fault {
   std::chrono::milliseconds before_headers{0};
   std::chrono::milliseconds mid_body{0};
@@ -156,17 +158,18 @@ struct delay_fault {
   std::string path_contains;
 };
 
-/// Fault (e): for the next `count` responses whose request path contains
-/// `path_contains` (every path when empty) and whose method is `method` (any
-/// when empty, else e.g. "GET" or "HEAD"; case-insensitive), change the
-/// response headers: drop every header named in `remove` (case-insensitive),
-/// then send each (name, value) of `set` (replacing a header of that name).
-/// With `unknown_length`, a body is sent with `Transfer-Encoding: chunked`
-/// instead of `Content-Length`, and a HEAD response carries neither.
-/// Whatever response the matching request gets is changed (errors too).
-/// The body bytes never change, and the connection stays usable: the framing
-/// headers (`Content-Length`, `Transfer-Encoding`) are left alone by
-/// `remove`/`set` when a body follows (not for HEAD), `Connection` always.
+/// Header fault (`registry::inject_headers`): for the next `count` responses
+/// whose request path contains `path_contains` (every path when empty) and
+/// whose method is `method` (any when empty, else e.g. "GET" or "HEAD";
+/// case-insensitive), change the response headers: drop every header named in
+/// `remove` (case-insensitive), then send each (name, value) of `set`
+/// (replacing a header of that name). With `unknown_length`, a body is sent
+/// with `Transfer-Encoding: chunked` instead of `Content-Length`, and a HEAD
+/// response carries neither. Whatever response the matching request gets is
+/// changed (errors too). The body bytes never change, and the connection stays
+/// usable: the framing headers (`Content-Length`, `Transfer-Encoding`) are
+/// left alone by `remove`/`set` when a body follows (not for HEAD),
+/// `Connection` always.
 struct header_fault {
   std::string path_contains;
   std::string method;
@@ -221,23 +224,23 @@ class registry {
   std::vector<request_record> recent_requests() const;
   void clear_request_log();
 
-  /// Fault (a): cut the next `count` blob GET responses (200 or 206) after
+  /// Blob GET cut: cut the next `count` blob GET responses (200 or 206) after
   /// `after_bytes` body bytes by closing the connection.
   void cut_blob_gets(std::uint64_t after_bytes, unsigned count = 1);
-  /// Fault (a), one offset per response: the next blob GET is cut after
+  /// Blob GET cut, one offset per response: the next blob GET is cut after
   /// `offsets[0]` body bytes, the one after it after `offsets[1]`, and so on.
   void cut_blob_gets(std::vector<std::uint64_t> offsets);
-  /// Fault (b), see `status_fault`. Replaces a pending status fault.
+  /// Status fault, see `status_fault`. Replaces a pending status fault.
   void inject_status(status_fault fault);
-  /// Fault (c), see `delay_fault`. Replaces a pending delay fault.
+  /// Delay fault, see `delay_fault`. Replaces a pending delay fault.
   void inject_delay(delay_fault fault);
-  /// Fault (d): answer every blob GET with `307 Temporary Redirect` to
+  /// Blob GET redirect: answer every blob GET with `307 Temporary Redirect` to
   /// `base_url + "/v2/<name>/blobs/<digest>"` (an empty `base_url` turns this
   /// off). Point it at a second registry sharing this one's storage.
   void redirect_blob_gets(std::string base_url);
-  /// Fault (e), see `header_fault`. Replaces a pending header fault.
+  /// Header fault, see `header_fault`. Replaces a pending header fault.
   void inject_headers(header_fault fault);
-  /// Fault (f): cut the next `count` upload requests that carry a body — PATCH
+  /// Upload cut: cut the next `count` upload requests that carry a body — PATCH
   /// or PUT (`?digest=` with a last chunk) on `/v2/<name>/blobs/uploads/<uuid>`
   /// — after `after_bytes` bytes of that request's body. The bytes received up
   /// to the cut stay in the session, as distribution keeps them: the status
@@ -251,11 +254,11 @@ class registry {
   /// never cut and do not count. The request log records a cut request with
   /// status 0. Replaces pending upload cuts; `count == 0` removes them.
   void cut_uploads(std::uint64_t after_bytes, unsigned count = 1);
-  /// Fault (f), one offset per request: the next upload request with a body is
+  /// Upload cut, one offset per request: the next upload request with a body is
   /// cut after `offsets[0]` bytes of its body, the one after it after
   /// `offsets[1]`, and so on. Replaces pending upload cuts.
   void cut_uploads(std::vector<std::uint64_t> offsets);
-  /// Fault (g), immediate: the registry "loses" every upload session in
+  /// Lost upload sessions, immediate: the registry "loses" every upload session in
   /// progress. The next GET, PATCH, PUT or DELETE on any of them answers 404
   /// `BLOB_UPLOAD_UNKNOWN`; their bytes are discarded (disk storage: the files
   /// under root/uploads are removed). The sessions live in the storage, so with

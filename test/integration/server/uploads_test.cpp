@@ -1,5 +1,5 @@
 // The embedded registry's chunked-upload protocol as a resuming client sees
-// it, and the upload faults: cut_uploads (f) and drop_upload_sessions (g).
+// it, and the upload faults: cut_uploads and drop_upload_sessions.
 #include "support.hpp"
 
 #include <catch2/catch.hpp>

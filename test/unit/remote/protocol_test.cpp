@@ -64,17 +64,6 @@ TEST_CASE("remote: upload Location rules (GHSA-jxpm-75mh-9fp7, port 443)", "[rem
   CHECK_FALSE(upload_location(post, "", &why).has_value());
 }
 
-TEST_CASE("remote: Content-Type media types", "[remote]") {
-  CHECK(media_type_of("application/vnd.oci.image.manifest.v1+json") ==
-        "application/vnd.oci.image.manifest.v1+json");
-  CHECK(media_type_of("Application/JSON; charset=utf-8") == "application/json");
-  CHECK(media_type_of("").empty());
-  CHECK(media_type_of("text").empty());
-  CHECK(media_type_of("a/b/c").empty());
-  CHECK(media_type_of("a b/c").empty());
-  CHECK(media_type_of("/json").empty());
-}
-
 TEST_CASE("remote: the seed's generateDescriptor truth table", "[remote][descriptor]") {
   const auto body = digest::of("{\"schemaVersion\":2}");
   const auto other = digest::of("other");

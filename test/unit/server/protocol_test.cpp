@@ -1,9 +1,16 @@
 // The registry's pure protocol functions (lib/server/protocol.hpp, auth.hpp):
-// routing, header grammars, pagination, scopes and manifest checks.
+// routing, pagination, scopes, credentials, manifest checks and the response
+// head. The header grammars it shares with the client are tested in
+// test/unit/http/grammar_test.cpp.
 #include "server/protocol.hpp"
 #include "server/auth.hpp"
 
 #include <catch2/catch.hpp>
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
 
 using namespace coras::server::detail;
 
@@ -52,41 +59,6 @@ TEST_CASE("routes", "[server][protocol]") {
   r = parse_route("/v2/UP/manifests/v1");
   CHECK(r.kind == route_kind::manifest);
   CHECK_FALSE(r.name_problem.empty());
-}
-
-TEST_CASE("Range header", "[server][protocol]") {
-  byte_range b;
-  CHECK(parse_range("bytes=0-9", 100, b) == range_result::partial);
-  CHECK((b.first == 0 && b.last == 9));
-  CHECK(parse_range("bytes=90-", 100, b) == range_result::partial);
-  CHECK((b.first == 90 && b.last == 99));
-  CHECK(parse_range("bytes=90-500", 100, b) == range_result::partial);
-  CHECK(b.last == 99);
-  CHECK(parse_range("bytes=-10", 100, b) == range_result::partial);
-  CHECK((b.first == 90 && b.last == 99));
-  CHECK(parse_range("bytes=-500", 100, b) == range_result::partial);
-  CHECK(b.first == 0);
-  CHECK(parse_range("BYTES=1-1", 100, b) == range_result::partial);
-  CHECK(parse_range("bytes=100-", 100, b) == range_result::unsatisfiable);
-  CHECK(parse_range("bytes=-0", 100, b) == range_result::unsatisfiable);
-  CHECK(parse_range("bytes=0-", 0, b) == range_result::unsatisfiable);
-  CHECK(parse_range("bytes=5-1", 100, b) == range_result::whole);
-  CHECK(parse_range("bytes=1-2,4-5", 100, b) == range_result::whole);
-  CHECK(parse_range("items=1-2", 100, b) == range_result::whole);
-  CHECK(parse_range("bytes=a-b", 100, b) == range_result::whole);
-  CHECK(parse_range("bytes=99999999999999999999-", 100, b) == range_result::whole);
-}
-
-TEST_CASE("Content-Range of PATCH", "[server][protocol]") {
-  auto r = parse_content_range("0-99");
-  REQUIRE(r);
-  CHECK((r->first == 0 && r->last == 99));
-  r = parse_content_range("bytes 100-199/*");
-  REQUIRE(r);
-  CHECK(r->first == 100);
-  CHECK_FALSE(parse_content_range("5-1"));
-  CHECK_FALSE(parse_content_range("x"));
-  CHECK_FALSE(parse_content_range("-5"));
 }
 
 TEST_CASE("pagination and Link", "[server][protocol]") {
@@ -169,4 +141,87 @@ TEST_CASE("manifest analysis", "[server][protocol]") {
   CHECK_FALSE(
       analyze_manifest("application/vnd.oci.image.manifest.v1+json", R"({"schemaVersion":2})", &why)
           .has_value());
+}
+
+namespace {
+
+struct head_row {
+  const char* name;
+  reply r;
+  bool keep_alive = true;
+  bool send_body = true;
+  bool chunked = false;
+  std::string want;
+};
+
+reply with_text(unsigned status, std::string text) {
+  reply r;
+  r.status = status;
+  r.text = std::move(text);
+  r.set("Content-Type", "text/plain");
+  return r;
+}
+
+reply with_fault(reply r, coras::server::header_fault f) {
+  r.header_edits = std::move(f);
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("response head", "[server][protocol]") {
+  coras::server::header_fault drop_type;
+  drop_type.remove = {"content-type", "Content-Length", "Connection"};
+  coras::server::header_fault replace_type;
+  replace_type.set = {{"Content-Type", "x/y"}, {"Transfer-Encoding", "gzip"}};
+  coras::server::header_fault unknown_length;
+  unknown_length.unknown_length = true;
+
+  const std::vector<head_row> rows = {
+      {"a body with its length", with_text(200, "hi"), true, true, false,
+       "HTTP/1.1 200 OK\r\nDocker-Distribution-Api-Version: registry/2.0\r\n"
+       "Content-Type: text/plain\r\nContent-Length: 2\r\n\r\n"},
+      {"closing the connection", with_text(404, ""), false, true, false,
+       "HTTP/1.1 404 Not Found\r\nDocker-Distribution-Api-Version: registry/2.0\r\n"
+       "Content-Type: text/plain\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"},
+      {"204 has no length", with_text(204, ""), true, false, false,
+       "HTTP/1.1 204 No Content\r\nDocker-Distribution-Api-Version: registry/2.0\r\n"
+       "Content-Type: text/plain\r\n\r\n"},
+      {"a header fault drops headers, framing ones excepted",
+       with_fault(with_text(200, "hi"), drop_type), true, true, false,
+       "HTTP/1.1 200 OK\r\nDocker-Distribution-Api-Version: registry/2.0\r\n"
+       "Content-Length: 2\r\n\r\n"},
+      {"on a HEAD, Content-Length is an ordinary header",
+       with_fault(with_text(200, "hi"), drop_type), true, false, false,
+       "HTTP/1.1 200 OK\r\nDocker-Distribution-Api-Version: registry/2.0\r\n\r\n"},
+      {"a header fault replaces headers, framing ones excepted",
+       with_fault(with_text(200, "hi"), replace_type), true, true, false,
+       "HTTP/1.1 200 OK\r\nDocker-Distribution-Api-Version: registry/2.0\r\n"
+       "Content-Length: 2\r\nContent-Type: x/y\r\n\r\n"},
+      {"unknown length: one chunk", with_fault(with_text(200, "hello world!!!!!"), unknown_length),
+       true, true, true,
+       "HTTP/1.1 200 OK\r\nDocker-Distribution-Api-Version: registry/2.0\r\n"
+       "Content-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n"},
+      {"unknown length on a HEAD: no length at all",
+       with_fault(with_text(200, "hi"), unknown_length), true, false, false,
+       "HTTP/1.1 200 OK\r\nDocker-Distribution-Api-Version: registry/2.0\r\n"
+       "Content-Type: text/plain\r\n\r\n"},
+  };
+  const std::map<unsigned, std::string_view> reasons{
+      {200, "OK"}, {204, "No Content"}, {404, "Not Found"}};
+  for (const auto& row : rows) {
+    DYNAMIC_SECTION(row.name) {
+      std::string out = "left over";
+      render_head(out, row.r, reasons.at(row.r.status), row.keep_alive, row.send_body, row.chunked);
+      CHECK(out == row.want);
+    }
+  }
+}
+
+TEST_CASE("header fault: protected headers", "[server][protocol]") {
+  CHECK(is_protected("connection", false));
+  CHECK(is_protected("Content-Length", true));
+  CHECK(is_protected("transfer-encoding", true));
+  CHECK_FALSE(is_protected("Content-Length", false));
+  CHECK_FALSE(is_protected("Content-Type", true));
 }
