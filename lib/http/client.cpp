@@ -3,8 +3,9 @@
 // that instantiates Beast.
 #include "client_impl.hpp"
 
-#include "authorizer.hpp"
 #include "detail/spawn.hpp"
+#include "authorizer.hpp"
+#include "exchange.hpp"
 #include "protocol.hpp"
 
 #include <coras/core/error.hpp>
@@ -134,28 +135,11 @@ struct origin_pool {
   std::deque<waiter*> waiters;
 };
 
-// Admission to send() per origin: at most max_connections_per_origin
-// requests are inside at once; the rest wait here, in order, before the
-// authorizer's and the exchange's frames exist, so that many thousands of
-// queued requests cost only their callers' frames (docs/http.md).
-struct gate_waiter {
-  asio::steady_timer timer;
-  bool admitted = false;
-  explicit gate_waiter(const asio::any_io_executor& ex)
-      : timer(ex, steady_clock::time_point::max()) {}
-};
-struct origin_gate {
-  std::size_t inside = 0;
-  std::deque<gate_waiter*> waiting;
-};
-
 struct client_impl::state {
   ssl::context tls{ssl::context::tls_client};
   detail::proxy_settings proxy;
   std::map<std::string, origin_pool> pools;
-  std::map<std::string, origin_gate> gates;
   std::map<std::string, SSL_SESSION*> sessions;  // for resumption, by origin
-  std::mt19937_64 rng{std::random_device{}()};
   std::atomic<std::uint64_t> connections_opened{0}, tls_handshakes{0}, tls_resumed{0}, requests{0},
       connections_reused{0};
 
@@ -582,20 +566,15 @@ asio::awaitable<std::unique_ptr<connection>> open_connection(client_impl& c, con
 // ---------------------------------------------------------------- exchange
 
 namespace {
-
-// A failure before any byte of the response arrived: the request may be sent
-// again (on another connection) when it is retryable.
-// A failure before any response byte: worth a retry for idempotent requests.
-struct connection_failure : error {
-  using error::error;
-};
-
 bool has_body_method(std::string_view m) { return m == "POST" || m == "PUT" || m == "PATCH"; }
+}  // namespace
 
-// Sends one request on one connection and reads the response header.
-asio::awaitable<response> exchange(client_impl& c, const origin& to, const std::string& target,
-                                   const std::string& url, const std::string& method,
-                                   const fields& headers, byte_source* body) {
+using detail::connection_failure;
+
+asio::awaitable<response> detail::exchange(client_impl& c, const origin& to,
+                                           const std::string& target, const std::string& url,
+                                           const std::string& method, const fields& headers,
+                                           byte_source* body) {
   auto& st = c.st();
   const auto& opt = c.options();
   auto rs = std::make_unique<response_impl::state>();
@@ -730,169 +709,6 @@ asio::awaitable<response> exchange(client_impl& c, const origin& to, const std::
   impl->url_ = url;
   impl->content_length_ = length;
   co_return response(std::move(impl));
-}
-
-}  // namespace
-
-// ---------------------------------------------------------------- send
-
-asio::awaitable<response> client_impl::send(request req) {
-  std::string why;
-  auto parts = detail::split_url(req.url, &why);
-  const auto limit = options_.max_connections_per_origin;
-  if (!parts || limit == 0) co_return co_await authorized(std::move(req));
-  // Leaves the gate on every way out: hands the place to the next waiter.
-  struct admission {
-    state* st;
-    std::string key;
-    ~admission() {
-      auto& g = st->gates[key];
-      if (!g.waiting.empty()) {
-        auto* next = g.waiting.front();
-        g.waiting.pop_front();
-        next->admitted = true;
-        next->timer.cancel();
-      } else {
-        --g.inside;
-      }
-    }
-  };
-  auto key = parts->origin.str();
-  auto& gate = state_->gates[key];  // std::map: the reference stays valid
-  if (gate.inside >= limit) {
-    gate_waiter w(co_await asio::this_coro::executor);
-    gate.waiting.push_back(&w);
-    auto [ec] = co_await w.timer.async_wait(tuple_awaitable);
-    if (!w.admitted) {
-      std::erase(gate.waiting, &w);
-      throw boost::system::system_error(ec ? ec : asio::error::operation_aborted,
-                                        "waiting to send");
-    }
-  } else {
-    ++gate.inside;
-  }
-  admission inside{state_.get(), std::move(key)};
-  co_return co_await authorized(std::move(req));
-}
-
-asio::awaitable<response> client_impl::authorized(request req) {
-  if (options_.auth) co_return co_await options_.auth->send(*this, std::move(req));
-  co_return co_await send_plain(std::move(req));
-}
-
-asio::awaitable<response> client_impl::send_plain(request req) {
-  const auto& opt = options_;
-  std::string url = req.url;
-  std::string method = req.method;
-  fields headers = req.headers;
-  std::shared_ptr<byte_source> body = req.body;
-  // A body that cannot be rewound is sent once: no retry, no 307/308 replay.
-  bool replayable = !body || body->rewind();
-  bool retryable = req.retryable.value_or(detail::is_idempotent(method)) && replayable;
-  int redirects = 0;
-  int attempt = 0;
-  auto self = shared_from_this();  // keeps the pool alive while this runs
-
-  auto sleep_for = [&](std::chrono::milliseconds d) -> asio::awaitable<void> {
-    asio::steady_timer timer(co_await asio::this_coro::executor, d);
-    co_await timer.async_wait(use_awaitable);
-  };
-  auto random01 = [&] { return std::uniform_real_distribution<double>(0.0, 1.0)(state_->rng); };
-
-  for (;;) {
-    std::string why;
-    auto parts = detail::split_url(url, &why);
-    if (!parts)
-      throw error(errc::invalid_reference,
-                  "cannot send to \"" + strip_credentials(url) + "\": " + why);
-
-    response resp;
-    bool failed_before_response = false;
-    try {
-      resp =
-          co_await exchange(*this, parts->origin, parts->target, url, method, headers, body.get());
-    } catch (const connection_failure& e) {
-      if (!retryable || attempt >= opt.retry.max_retries) throw error(e.code(), e.what());
-      failed_before_response = true;
-    }
-    if (failed_before_response) {  // (no co_await inside a catch block)
-      co_await sleep_for(detail::backoff(opt.retry, attempt++, random01()));
-      if (body) body->rewind();
-      continue;
-    }
-    unsigned status = resp.status();
-
-    if (opt.on_warning) {
-      for (auto value : resp.headers().get_all("Warning")) {
-        if (auto text = detail::parse_warning(value))
-          opt.on_warning(warning{*text, strip_credentials(url)});
-      }
-    }
-
-    if (req.follow_redirects && detail::is_redirect(status) &&
-        resp.headers().contains("Location")) {
-      if (++redirects > opt.max_redirects)
-        throw error(errc::too_many_redirects, "more than " + std::to_string(opt.max_redirects) +
-                                                  " redirects from " + strip_credentials(req.url));
-      auto step = detail::next_redirect(url, method, status, *resp.headers().get("Location"), &why);
-      if (!step) throw error(errc::invalid_response, why);
-      if (step->keep_body && body && !body->rewind())
-        co_return resp;  // cannot re-send: the caller decides
-      co_await resp.impl()->discard();
-      if (!step->keep_body) {
-        body.reset();
-        headers.erase("Content-Type");
-        headers.erase("Content-Length");
-      }
-      if (step->drop_authorization) headers.erase("Authorization");
-      method = step->method;
-      url = step->url;
-      continue;
-    }
-
-    if (detail::is_retryable_status(status) && retryable && attempt < opt.retry.max_retries) {
-      auto wait = detail::backoff(opt.retry, attempt, random01());
-      if (auto ra = resp.headers().get("Retry-After")) {
-        auto parsed = detail::parse_retry_after(*ra, std::chrono::system_clock::now());
-        if (parsed) {
-          // Waiting longer than the caller allows is pointless: hand back the answer.
-          if (*parsed > opt.retry.max_retry_after) co_return resp;
-          wait = std::max(wait, *parsed);
-        }
-      }
-      ++attempt;
-      co_await resp.impl()->discard();
-      co_await sleep_for(wait);
-      if (body) body->rewind();
-      continue;
-    }
-    co_return resp;
-  }
-}
-
-// ---------------------------------------------------------------- public shims
-
-client::client(executor_type executor, client_options options)
-    : impl_(std::make_shared<client_impl>(std::move(executor), std::move(options))) {}
-
-client::executor_type client::get_executor() const noexcept { return impl_->strand(); }
-const client_options& client::options() const noexcept { return impl_->options(); }
-client_stats client::stats() const { return impl_->stats(); }
-
-void client::send_start(request req, asio::any_completion_handler<void(error_code, response)> h) {
-  coras::detail::spawn(impl_->strand(), impl_->send(std::move(req)), std::move(h));
-}
-
-void response::read_some_start(asio::mutable_buffer b,
-                               asio::any_completion_handler<void(error_code, std::size_t)> h) {
-  if (!impl_) throw error(errc::invalid_response, "reading the body of an empty response");
-  coras::detail::spawn(impl_->strand(), impl_->read_some(b), std::move(h));
-}
-
-void response::read_all_start(std::uint64_t limit,
-                              asio::any_completion_handler<void(error_code, std::string)> h) {
-  if (!impl_) throw error(errc::invalid_response, "reading the body of an empty response");
-  coras::detail::spawn(impl_->strand(), impl_->read_all(limit), std::move(h));
 }
 
 }  // namespace coras::http

@@ -3,6 +3,8 @@
 // everything Beast lives in client.cpp.
 #pragma once
 
+#include "admission.hpp"
+
 #include <coras/http/client.hpp>
 
 #include <boost/asio/awaitable.hpp>
@@ -10,6 +12,7 @@
 
 #include <atomic>
 #include <memory>
+#include <random>
 
 namespace coras::http {
 
@@ -40,6 +43,8 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   strand_type strand_;
   client_options options_;
   std::unique_ptr<state> state_;
+  detail::admission admission_;
+  std::mt19937_64 rng_{std::random_device{}()};  // retry jitter
 };
 
 class response_impl {

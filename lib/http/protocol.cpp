@@ -243,4 +243,42 @@ std::optional<origin> proxy_for(const proxy_settings& s, const origin& target) {
   return parts->origin;
 }
 
+send_step next_step(const send_state& s, int max_redirects, const retry_options& retry,
+                    double random01, std::chrono::system_clock::time_point now) {
+  send_step out;
+  if (s.follow_redirects && is_redirect(s.status) && s.location) {
+    if (s.redirects + 1 > max_redirects) {
+      out.what = send_step::action::fail;
+      out.error = errc::too_many_redirects;
+      out.why = "more than " + std::to_string(max_redirects) + " redirects";
+      return out;
+    }
+    std::string why;
+    auto hop = next_redirect(s.url, s.method, s.status, *s.location, &why);
+    if (!hop) {
+      out.what = send_step::action::fail;
+      out.why = std::move(why);
+      return out;
+    }
+    // Cannot re-send the body: the caller gets the 307/308 and decides.
+    if (hop->keep_body && s.rewind_body && !s.rewind_body()) return out;
+    out.what = send_step::action::redirect;
+    out.redirect = std::move(*hop);
+    return out;
+  }
+  if (is_retryable_status(s.status) && s.retryable && s.attempt < retry.max_retries) {
+    auto wait = backoff(retry, s.attempt, random01);
+    if (s.retry_after) {
+      if (auto asked = parse_retry_after(*s.retry_after, now)) {
+        // Waiting longer than the caller allows is pointless: hand back the answer.
+        if (*asked > retry.max_retry_after) return out;
+        wait = std::max(wait, *asked);
+      }
+    }
+    out.what = send_step::action::retry;
+    out.wait = wait;
+  }
+  return out;
+}
+
 }  // namespace coras::http::detail

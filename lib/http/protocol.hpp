@@ -76,6 +76,46 @@ boost::system::result<redirect_step> next_redirect(std::string_view current,
                                                    std::string_view location,
                                                    std::string* why = nullptr);
 
+/// What the client does with a response it received: hand it to the caller,
+/// follow a redirect, wait and send again, or fail. The one place the order
+/// of the redirect, retry and Retry-After rules is written (send_plain only
+/// carries it out).
+struct send_step {
+  enum class action { deliver, redirect, retry, fail };
+  action what = action::deliver;
+  redirect_step redirect;               ///< for `redirect`
+  std::chrono::milliseconds wait{};     ///< for `retry`
+  errc error = errc::invalid_response;  ///< for `fail`
+  std::string why;                      ///< for `fail`
+};
+
+/// The facts `next_step` decides on.
+struct send_state {
+  unsigned status = 0;
+  std::optional<std::string_view> location;     ///< the Location header
+  std::optional<std::string_view> retry_after;  ///< the Retry-After header
+  std::string_view url;                         ///< the URL that answered
+  std::string_view method;
+  bool follow_redirects = true;
+  int redirects = 0;       ///< redirects followed so far
+  int attempt = 0;         ///< retries made so far
+  bool retryable = false;  ///< the request may be sent again (idempotent, replayable body)
+  /// Rewinds the request's body for sending it again; false when it cannot
+  /// be. Called only for a redirect that keeps the body (a rewind is visible:
+  /// a progress display goes back to 0). Empty: the request has no body.
+  std::function<bool()> rewind_body;
+};
+
+/// Redirects first (a 3xx with Location, when following): past
+/// `max_redirects` fails with `errc::too_many_redirects`; a redirect that
+/// must keep a body that cannot be re-sent is delivered to the caller as it
+/// is. Then retries (429/502/503/504, retryable, attempts left): the backoff
+/// for this attempt (`random01` in [0, 1)), raised to a Retry-After; a
+/// Retry-After beyond `retry.max_retry_after` delivers the answer instead.
+/// Everything else is delivered.
+send_step next_step(const send_state& s, int max_redirects, const retry_options& retry,
+                    double random01, std::chrono::system_clock::time_point now);
+
 /// Proxy settings as the environment conventions have them.
 struct proxy_settings {
   std::string http_proxy;   ///< for http:// origins

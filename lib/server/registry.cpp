@@ -5,6 +5,8 @@
 #include "server/handler.hpp"
 #include "server/storage.hpp"
 
+#include "detail/posix_file.hpp"
+
 #include <coras/http/fields.hpp>
 #include <coras/server/registry.hpp>
 
@@ -88,14 +90,6 @@ ssize_t sendfile_nosignal(int socket, int fd, off_t* offset, std::size_t count) 
   errno = saved;
   return n;
 }
-
-// Closes a file descriptor on every path out of a coroutine.
-struct fd_guard {
-  int fd = -1;
-  ~fd_guard() {
-    if (fd >= 0) ::close(fd);
-  }
-};
 
 }  // namespace
 
@@ -231,10 +225,10 @@ asio::awaitable<bool> write_reply(Stream& stream, detail::reply& r, bool keep_al
                                   std::string& head, char* chunk) {
   if (r.delay.count() > 0 && !co_await sleep_for(r.delay)) co_return false;
 
-  fd_guard file;
+  coras::detail::unique_fd file;
   if (!r.head_only && r.has_blob_body() && !r.memory) {
-    file.fd = ::open(r.file.c_str(), O_RDONLY | O_CLOEXEC);
-    if (file.fd < 0) {  // deleted since the dispatcher looked
+    file = coras::detail::unique_fd(::open(r.file.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!file) {  // deleted since the dispatcher looked
       detail::reply gone;
       detail::set_error(gone, registry_errc::blob_unknown);
       gone.header_edits = std::move(r.header_edits);
@@ -275,7 +269,7 @@ asio::awaitable<bool> write_reply(Stream& stream, detail::reply& r, bool keep_al
       auto [ec, n] = co_await asio::async_write(stream, asio::buffer(head), use_tuple);
       if (ec) co_return false;
     }
-    co_return co_await send_file(stream, file.fd, r.offset + from, to - from, chunk);
+    co_return co_await send_file(stream, file.get(), r.offset + from, to - from, chunk);
   };
   if (!co_await send_range(0, stall_at, true)) co_return false;
   if (stall_at < end) {

@@ -1,5 +1,7 @@
 #include "server/storage.hpp"
 
+#include "detail/posix_file.hpp"
+
 #include <coras/core/reference.hpp>
 
 #include <fcntl.h>
@@ -19,18 +21,12 @@ namespace {
 
 // Writes `content` under a temporary name beside `path`, then renames it over
 // `path`, so a crash never leaves a half-written tag or link behind.
+// (The temporary name starts with a dot: neither a tag nor a digest, so
+// load() never mistakes it.) Not fsynced: a test registry trades durability
+// for speed.
 void write_file_atomic(const fs::path& path, std::string_view content) {
   fs::create_directories(path.parent_path());
-  // A leading dot is neither a tag nor a digest, so load() never mistakes it.
-  const fs::path temp = path.parent_path() / (".tmp-" + detail::random_hex(8));
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    out.write(content.data(), static_cast<std::streamsize>(content.size()));
-    out.close();
-    if (!out)
-      throw fs::filesystem_error("cannot write", temp, std::make_error_code(std::errc::io_error));
-  }
-  fs::rename(temp, path);
+  coras::detail::atomic_replace(path, content, /*durable=*/false);
 }
 
 std::string read_file(const fs::path& path) {
@@ -40,19 +36,6 @@ std::string read_file(const fs::path& path) {
   std::ostringstream s;
   s << in.rdbuf();
   return std::move(s).str();
-}
-
-bool write_all(int fd, const char* p, std::size_t n) {
-  while (n > 0) {
-    ssize_t w = ::write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    p += w;
-    n -= static_cast<std::size_t>(w);
-  }
-  return true;
 }
 
 // The digest of a file's bytes under `a` (for sha512 uploads, which the
@@ -112,7 +95,9 @@ void upload::reserve(std::uint64_t n) {
 bool upload::append(std::string_view bytes) {
   if (failed_) return false;
   if (fd_ >= 0) {
-    if (!write_all(fd_, bytes.data(), bytes.size())) {
+    try {
+      coras::detail::write_all(fd_, bytes, temp_file_.string());
+    } catch (const coras::error&) {
       failed_ = true;
       return false;
     }
@@ -368,7 +353,9 @@ storage::commit_status storage::commit_upload(const std::shared_ptr<upload>& ses
       write_file_atomic(repo_path(u.repository()) / "_blobs" / std::string(got.algorithm_name()) /
                             std::string(got.hex()),
                         "");
-    } catch (const fs::filesystem_error&) {
+    } catch (const std::system_error&) {
+      return commit_status::io_error;
+    } catch (const coras::error&) {
       return commit_status::io_error;
     }
   }

@@ -1,0 +1,25 @@
+// One request on one pooled connection (client.cpp, the Beast translation
+// unit), as the send loop (send.cpp) uses it.
+#pragma once
+
+#include "client_impl.hpp"
+#include "protocol.hpp"
+
+#include <coras/core/error.hpp>
+
+namespace coras::http::detail {
+
+/// A failure before any byte of the response arrived: the request may be
+/// sent again (on another connection) when it is retryable.
+struct connection_failure : error {
+  using error::error;
+};
+
+/// Sends one request to `to` on a pooled or new connection and reads the
+/// response header.
+boost::asio::awaitable<response> exchange(client_impl& c, const origin& to,
+                                          const std::string& target, const std::string& url,
+                                          const std::string& method, const fields& headers,
+                                          byte_source* body);
+
+}  // namespace coras::http::detail

@@ -1,0 +1,191 @@
+// The send loop: the per-origin admission gate, the authorizer hook, and
+// redirects and retries as decided by detail::next_step (protocol.cpp); plus
+// the public shims. Beast-free: one request's exchange is in client.cpp.
+#include "admission.hpp"
+#include "authorizer.hpp"
+#include "client_impl.hpp"
+#include "detail/spawn.hpp"
+#include "exchange.hpp"
+#include "protocol.hpp"
+
+#include <coras/core/error.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <random>
+
+namespace coras::http {
+namespace asio = boost::asio;
+
+// ---------------------------------------------------------------- admission
+
+struct detail::admission::waiter {
+  asio::steady_timer timer;
+  bool admitted = false;
+  explicit waiter(const asio::any_io_executor& ex)
+      : timer(ex, std::chrono::steady_clock::time_point::max()) {}
+};
+
+asio::awaitable<detail::admission::ticket> detail::admission::enter(std::string key,
+                                                                    std::size_t limit) {
+  auto& gate = gates_[key];
+  if (gate.inside < limit) {
+    ++gate.inside;
+    co_return ticket(this, std::move(key));
+  }
+  waiter w(co_await asio::this_coro::executor);
+  gate.waiting.push_back(&w);
+  auto [ec] = co_await w.timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  if (!w.admitted) {
+    std::erase(gate.waiting, &w);
+    throw boost::system::system_error(ec ? ec : asio::error::operation_aborted, "waiting to send");
+  }
+  // The leaver handed its place over: `inside` already counts this one.
+  co_return ticket(this, std::move(key));
+}
+
+void detail::admission::leave(const std::string& key) noexcept {
+  auto& g = gates_[key];
+  if (!g.waiting.empty()) {
+    auto* next = g.waiting.front();
+    g.waiting.pop_front();
+    next->admitted = true;
+    next->timer.cancel();
+  } else {
+    --g.inside;
+  }
+}
+
+// ---------------------------------------------------------------- send
+
+asio::awaitable<response> client_impl::send(request req) {
+  auto parts = detail::split_url(req.url);
+  const auto limit = options_.max_connections_per_origin;
+  if (!parts || limit == 0) co_return co_await authorized(std::move(req));
+  auto inside = co_await admission_.enter(parts->origin.str(), limit);
+  co_return co_await authorized(std::move(req));
+}
+
+asio::awaitable<response> client_impl::authorized(request req) {
+  if (options_.auth) co_return co_await options_.auth->send(*this, std::move(req));
+  co_return co_await send_plain(std::move(req));
+}
+
+asio::awaitable<response> client_impl::send_plain(request req) {
+  const auto& opt = options_;
+  std::string url = req.url;
+  std::string method = req.method;
+  fields headers = req.headers;
+  std::shared_ptr<byte_source> body = req.body;
+  // A body that cannot be rewound is sent once: no retry, no 307/308 replay.
+  bool replayable = !body || body->rewind();
+  bool retryable = req.retryable.value_or(detail::is_idempotent(method)) && replayable;
+  int redirects = 0;
+  int attempt = 0;
+  auto self = shared_from_this();  // keeps the pool alive while this runs
+
+  auto sleep_for = [&](std::chrono::milliseconds d) -> asio::awaitable<void> {
+    asio::steady_timer timer(co_await asio::this_coro::executor, d);
+    co_await timer.async_wait(asio::use_awaitable);
+  };
+  auto random01 = [&] { return std::uniform_real_distribution<double>(0.0, 1.0)(rng_); };
+
+  for (;;) {
+    std::string why;
+    auto parts = detail::split_url(url, &why);
+    if (!parts)
+      throw error(errc::invalid_reference,
+                  "cannot send to \"" + strip_credentials(url) + "\": " + why);
+
+    response resp;
+    bool failed_before_response = false;
+    try {
+      resp = co_await detail::exchange(*this, parts->origin, parts->target, url, method, headers,
+                                       body.get());
+    } catch (const detail::connection_failure& e) {
+      if (!retryable || attempt >= opt.retry.max_retries) throw error(e.code(), e.what());
+      failed_before_response = true;
+    }
+    if (failed_before_response) {  // (no co_await inside a catch block)
+      co_await sleep_for(detail::backoff(opt.retry, attempt++, random01()));
+      if (body) body->rewind();
+      continue;
+    }
+
+    if (opt.on_warning) {
+      for (auto value : resp.headers().get_all("Warning")) {
+        if (auto text = detail::parse_warning(value))
+          opt.on_warning(warning{*text, strip_credentials(url)});
+      }
+    }
+
+    detail::send_state st;
+    st.status = resp.status();
+    st.location = resp.headers().get("Location");
+    st.retry_after = resp.headers().get("Retry-After");
+    st.url = url;
+    st.method = method;
+    st.follow_redirects = req.follow_redirects;
+    st.redirects = redirects;
+    st.attempt = attempt;
+    st.retryable = retryable;
+    if (body) st.rewind_body = [&body] { return body->rewind(); };
+    auto step = detail::next_step(st, opt.max_redirects, opt.retry, random01(),
+                                  std::chrono::system_clock::now());
+    switch (step.what) {
+      case detail::send_step::action::deliver: co_return resp;
+      case detail::send_step::action::fail:
+        throw error(step.error, step.error == errc::too_many_redirects
+                                    ? step.why + " from " + strip_credentials(req.url)
+                                    : step.why);
+      case detail::send_step::action::redirect:
+        co_await resp.impl()->discard();
+        ++redirects;
+        if (!step.redirect.keep_body) {
+          body.reset();
+          headers.erase("Content-Type");
+          headers.erase("Content-Length");
+        }
+        if (step.redirect.drop_authorization) headers.erase("Authorization");
+        method = std::move(step.redirect.method);
+        url = std::move(step.redirect.url);
+        continue;
+      case detail::send_step::action::retry:
+        ++attempt;
+        co_await resp.impl()->discard();
+        co_await sleep_for(step.wait);
+        if (body) body->rewind();
+        continue;
+    }
+  }
+}
+
+// ---------------------------------------------------------------- public shims
+
+client::client(executor_type executor, client_options options)
+    : impl_(std::make_shared<client_impl>(std::move(executor), std::move(options))) {}
+
+client::executor_type client::get_executor() const noexcept { return impl_->strand(); }
+const client_options& client::options() const noexcept { return impl_->options(); }
+client_stats client::stats() const { return impl_->stats(); }
+
+void client::send_start(request req, asio::any_completion_handler<void(error_code, response)> h) {
+  coras::detail::spawn(impl_->strand(), impl_->send(std::move(req)), std::move(h));
+}
+
+void response::read_some_start(asio::mutable_buffer b,
+                               asio::any_completion_handler<void(error_code, std::size_t)> h) {
+  if (!impl_) throw error(errc::invalid_response, "reading the body of an empty response");
+  coras::detail::spawn(impl_->strand(), impl_->read_some(b), std::move(h));
+}
+
+void response::read_all_start(std::uint64_t limit,
+                              asio::any_completion_handler<void(error_code, std::string)> h) {
+  if (!impl_) throw error(errc::invalid_response, "reading the body of an empty response");
+  coras::detail::spawn(impl_->strand(), impl_->read_all(limit), std::move(h));
+}
+
+}  // namespace coras::http
