@@ -2,8 +2,8 @@
 // htpasswd Basic auth ([basic]) and `auth: token` with the test suite's own
 // JWT issuer ([token], test/fixtures/token-issuer.py). Started by
 // test/fixtures/with-docker-registry.
-#include "../remote/content.hpp"
-#include "../support.hpp"
+#include <coras_test/remote_content.hpp>
+#include <coras_test/run.hpp>
 
 #include <coras/auth/authorizer.hpp>
 #include <coras/auth/credential.hpp>

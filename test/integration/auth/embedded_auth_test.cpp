@@ -2,9 +2,9 @@
 // tokens with scopes, one token fetch for many concurrent requests, expiry,
 // a token the registry forgot, OAuth2 refresh tokens, and what must never
 // receive credentials.
-#include "../embedded.hpp"
-#include "../remote/content.hpp"
-#include "../support.hpp"
+#include <coras_test/embedded.hpp>
+#include <coras_test/remote_content.hpp>
+#include <coras_test/run.hpp>
 
 #include <coras/auth/authorizer.hpp>
 #include <coras/auth/credential.hpp>

@@ -3,15 +3,18 @@
 // small OCI image (config + 2 tar layers + manifest) real tools can unpack.
 #pragma once
 
-#include "../remote/content.hpp"  // random_bytes, same
-#include "../support.hpp"
+#include <coras_test/files.hpp>
+#include <coras_test/random_bytes.hpp>
+#include <coras_test/remote_content.hpp>
+#include <coras_test/run.hpp>
+#include <coras_test/temp_dir.hpp>
 
 #include <coras/content/store.hpp>
+#include <coras/core/byte_source.hpp>
 #include <coras/core/descriptor.hpp>
 #include <coras/core/error.hpp>
 #include <coras/core/manifest.hpp>
 #include <coras/core/media_type.hpp>
-#include <coras/core/byte_source.hpp>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/buffer.hpp>
@@ -31,37 +34,6 @@
 namespace coras::test {
 
 namespace fs = std::filesystem;
-
-/// A fresh directory under the system's temporary directory, removed with its content.
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::random_device rd;
-    char name[64];
-    std::snprintf(name, sizeof name, "coras-content-%08x%08x", rd(), rd());
-    path = fs::temp_directory_path() / name;
-    fs::create_directories(path);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  fs::path operator/(const std::string& s) const { return path / s; }
-};
-
-inline std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-inline void write_file(const fs::path& p, std::string_view data) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out.write(data.data(), static_cast<std::streamsize>(data.size()));
-}
 
 /// Regular files under `dir`, recursively (empty when `dir` is missing).
 inline std::vector<fs::path> files_under(const fs::path& dir) {
@@ -230,14 +202,7 @@ inline boost::asio::awaitable<void> push_image(content::store& s, const image& i
 /// A referrer of `subject`: an artifact manifest (empty config, one layer).
 inline image::blob make_referrer(const descriptor& subject, std::string artifact_type,
                                  std::string note) {
-  image_manifest m;
-  m.media_type = std::string(media_type::oci_manifest);
-  m.artifact_type = std::move(artifact_type);
-  m.config = empty_json_descriptor();
-  m.layers = {empty_json_descriptor()};
-  m.subject = subject;
-  m.annotations["note"] = std::move(note);
-  auto json = m.to_json();
+  auto json = artifact_json(subject, std::move(artifact_type), std::move(note));
   return {descriptor::for_content(media_type::oci_manifest, json), json};
 }
 

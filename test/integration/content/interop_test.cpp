@@ -51,7 +51,7 @@ struct command_result {
 // there), stdout and stderr captured.
 command_result sh(const temp_dir& home, const std::string& cmd) {
   auto out = home / "command-output";
-  auto full = "HOME=" + quote(home.path) + " " + cmd + " >" + quote(out) + " 2>&1";
+  auto full = "HOME=" + quote(home.path()) + " " + cmd + " >" + quote(out) + " 2>&1";
   int raw = std::system(full.c_str());
   command_result r;
   r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;

@@ -2,17 +2,18 @@
 // images and multi-platform indexes both ways, shared layers copied once,
 // skip-existing, mounts, platform selection, referrers, cancellation and a
 // second run that finishes the job.
-#include "../embedded.hpp"
-#include "../remote/content.hpp"
+#include <coras_test/embedded.hpp>
+#include <coras_test/remote_content.hpp>
+#include <coras_test/temp_dir.hpp>
 
 #include <coras/content/memory_store.hpp>
 #include <coras/content/oci_layout.hpp>
-#include <coras/remote/repository_store.hpp>
 #include <coras/copy/copy.hpp>
 #include <coras/core/manifest.hpp>
 #include <coras/core/media_type.hpp>
 #include <coras/http/client.hpp>
 #include <coras/remote/repository.hpp>
+#include <coras/remote/repository_store.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -32,30 +33,18 @@ using coras::descriptor;
 using coras::errc;
 using coras::content::memory_store;
 using coras::content::oci_layout;
-using coras::remote::repository_store;
 using coras::copy::copy_event;
 using coras::copy::copy_options;
 using coras::copy::copy_result;
 using coras::http::client;
 using coras::remote::repository;
+using coras::remote::repository_store;
 using coras::test::random_bytes;
+using coras::test::temp_dir;
 
 namespace {
 
 constexpr auto as_tuple = asio::as_tuple(use_awaitable);
-
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    path = fs::temp_directory_path() / ("coras-copy-" + std::to_string(::getpid()) + "-" +
-                                        std::to_string(std::random_device{}()));
-    fs::create_directories(path);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 repository repo_on(const client& c, const coras::server::registry& srv, std::string name) {
   coras::remote::repository_options o;
@@ -63,7 +52,9 @@ repository repo_on(const client& c, const coras::server::registry& srv, std::str
   return repository(c, srv.host() + "/" + name, o);
 }
 
-std::shared_ptr<repository_store> store_of(repository r) { return std::make_shared<repository_store>(r); }
+std::shared_ptr<repository_store> store_of(repository r) {
+  return std::make_shared<repository_store>(r);
+}
 
 // Pushes an image manifest over `layers` (and a config unique to `os/arch`).
 asio::awaitable<descriptor> push_image(repository& repo, std::vector<std::string> layers,
@@ -127,7 +118,7 @@ TEST_CASE("copy: registry → OCI layout → another repository, digests unchang
     auto src = repo_on(c, srv, "copy/src");
     auto root = co_await push_index(src, "v1");
     temp_dir dir;
-    auto layout = std::make_shared<oci_layout>(dir.path / "layout");
+    auto layout = std::make_shared<oci_layout>(dir.path() / "layout");
 
     srv.clear_request_log();
     std::vector<copy_event> events;
@@ -233,7 +224,7 @@ TEST_CASE("copy: referrers come along when asked", "[copy][referrers]") {
     CHECK_FALSE(co_await plain_copy->exists(sig));
 
     temp_dir dir;
-    auto layout = std::make_shared<oci_layout>(dir.path / "with-refs");
+    auto layout = std::make_shared<oci_layout>(dir.path() / "with-refs");
     copy_options o;
     o.referrers = true;
     co_await coras::copy::copy(store_of(src), "v1", layout, "v1", o);
@@ -256,7 +247,7 @@ TEST_CASE("copy: cancelled half-way, run again, finished blobs are not fetched t
     auto image = co_await push_image(src, layers, linux_os, amd64);
     co_await src.async_tag(image, "v1");
     temp_dir dir;
-    auto layout = std::make_shared<oci_layout>(dir.path / "layout");
+    auto layout = std::make_shared<oci_layout>(dir.path() / "layout");
 
     // Slow blob GETs, two transfers at a time; cancel once two layers are in.
     coras::server::delay_fault slow;

@@ -1,7 +1,7 @@
 // The HTTP client against the embedded registry (in-process, same io_context):
 // pooling, redirects, retries, time limits, cancellation, events, limits.
-#include "../embedded.hpp"
-#include "../support.hpp"
+#include <coras_test/embedded.hpp>
+#include <coras_test/run.hpp>
 
 #include <coras/core/digest.hpp>
 #include <coras/core/error.hpp>

@@ -1,6 +1,7 @@
 // The HTTP client against Debian's docker-registry (CNCF distribution 2.8.2),
 // started by test/fixtures/with-docker-registry in plain, TLS or basic-auth mode.
-#include "../support.hpp"
+#include <coras_test/random_bytes.hpp>
+#include <coras_test/run.hpp>
 #include "core/base64.hpp"
 
 #include <coras/core/digest.hpp>
@@ -47,13 +48,6 @@ asio::awaitable<std::string> read_streamed(coras::http::response& resp) {
   co_return out;
 }
 
-std::string random_bytes(std::size_t n) {
-  std::mt19937_64 rng(42);
-  std::string s(n, '\0');
-  for (auto& c : s) c = static_cast<char>(rng());
-  return s;
-}
-
 }  // namespace
 
 TEST_CASE("docker-registry: ping, and 1000 sequential requests on one connection", "[plain]") {
@@ -80,7 +74,7 @@ TEST_CASE("docker-registry: ping, and 1000 sequential requests on one connection
 TEST_CASE("docker-registry: streamed upload, download, Range, and error bodies", "[plain]") {
   run([](auto ex) -> asio::awaitable<void> {
     client c(ex);
-    const std::string blob = random_bytes(3 * 1024 * 1024 + 17);
+    const std::string blob = coras::test::random_bytes(3 * 1024 * 1024 + 17, 42);
     const auto d = coras::digest::of(blob);
     const std::string repo = base_url() + "/v2/test/http";
 

@@ -1,8 +1,8 @@
 // The repository and registry operations against Debian's docker-registry
 // (CNCF distribution 2.8.2), started by test/fixtures/with-docker-registry in
 // plain or TLS mode. Each test case uses its own repositories.
-#include "../support.hpp"
-#include "content.hpp"
+#include <coras_test/remote_content.hpp>
+#include <coras_test/run.hpp>
 
 #include <coras/core/digest.hpp>
 #include <coras/core/error.hpp>

@@ -3,9 +3,10 @@
 // without or with a wrong Docker-Content-Digest, bodies of unknown length,
 // tag pagination, hostile Link headers, warnings, corrupted content, and a
 // registry that refuses to mount.
-#include "../embedded.hpp"
-#include "../support.hpp"
-#include "content.hpp"
+#include <coras_test/embedded.hpp>
+#include <coras_test/remote_content.hpp>
+#include <coras_test/run.hpp>
+#include <coras_test/temp_dir.hpp>
 
 #include <coras/core/digest.hpp>
 #include <coras/core/error.hpp>
@@ -39,19 +40,12 @@ using coras::server::registry_options;
 using coras::test::random_bytes;
 using coras::test::read_streamed;
 using coras::test::same;
+using coras::test::temp_dir;
+using coras::test::with_client;
 
 namespace {
 
 constexpr auto as_tuple = asio::as_tuple(use_awaitable);
-
-// Runs `body(client, server)`: an HTTP client and a started embedded registry.
-template <class Body>
-void with_registry(registry_options o, Body body) {
-  coras::test::with_registry(std::move(o), [&](auto ex, auto& srv) -> asio::awaitable<void> {
-    client c(ex);
-    co_await body(c, srv);
-  });
-}
 
 coras::remote::repository_options plain() {
   coras::remote::repository_options o;
@@ -90,7 +84,7 @@ header_fault fault(std::string path, std::string method) {
 }  // namespace
 
 TEST_CASE("remote: the generateDescriptor truth table", "[remote][truth-table]") {
-  with_registry({}, [](client& c, coras::server::registry& srv) -> asio::awaitable<void> {
+  with_client({}, [](client& c, coras::server::registry& srv) -> asio::awaitable<void> {
     auto repo = repo_on(c, srv, "truth/table");
     auto m = co_await push_image(repo, "v1");
     diagnostics d;
@@ -181,7 +175,7 @@ TEST_CASE("remote: blobs of unknown length and corrupted content", "[remote]") {
   fs::remove_all(root);
   registry_options o;
   o.root = root;
-  with_registry(o, [root](client& c, coras::server::registry& srv) -> asio::awaitable<void> {
+  with_client(o, [root](client& c, coras::server::registry& srv) -> asio::awaitable<void> {
     auto repo = repo_on(c, srv, "blobs/odd");
     const auto bytes = random_bytes(100'000, 11);
     auto desc = co_await repo.async_push_bytes("application/octet-stream", bytes);
@@ -236,7 +230,7 @@ TEST_CASE("remote: blobs of unknown length and corrupted content", "[remote]") {
 TEST_CASE("remote: 404s and error bodies keep the registry's codes", "[remote]") {
   registry_options o;
   o.referrers_api = false;
-  with_registry(o, [](client& c, coras::server::registry& srv) -> asio::awaitable<void> {
+  with_client(o, [](client& c, coras::server::registry& srv) -> asio::awaitable<void> {
     auto repo = repo_on(c, srv, "errors/here");
     co_await push_image(repo, "v1");
     diagnostics d;
@@ -283,7 +277,7 @@ TEST_CASE("remote: 404s and error bodies keep the registry's codes", "[remote]")
 }
 
 TEST_CASE("remote: tag pagination, hostile Link headers, the page cap, warnings", "[remote]") {
-  with_registry({}, [](client& c, coras::server::registry& srv) -> asio::awaitable<void> {
+  with_client({}, [](client& c, coras::server::registry& srv) -> asio::awaitable<void> {
     auto o = plain();
     o.tag_list_page_size = 2;
     std::vector<std::string> warnings;
@@ -348,7 +342,7 @@ TEST_CASE("remote: tag pagination, hostile Link headers, the page cap, warnings"
 TEST_CASE("remote: a registry that does not mount gets the blob uploaded", "[remote]") {
   registry_options o;
   o.mount = false;
-  with_registry(o, [](client& c, coras::server::registry& srv) -> asio::awaitable<void> {
+  with_client(o, [](client& c, coras::server::registry& srv) -> asio::awaitable<void> {
     auto src = repo_on(c, srv, "mount/src");
     auto dst = repo_on(c, srv, "mount/dst");
     const auto bytes = random_bytes(40'000, 13);
@@ -408,7 +402,7 @@ std::size_t count_requests(const coras::server::registry& srv, std::string_view 
 }  // namespace
 
 TEST_CASE("remote: the Referrers API, its filter, pages, and OCI-Subject", "[remote][referrers]") {
-  with_registry({}, [](client& c, coras::server::registry& srv) -> asio::awaitable<void> {
+  with_client({}, [](client& c, coras::server::registry& srv) -> asio::awaitable<void> {
     auto o = plain();
     o.referrer_list_page_size = 2;
     auto repo = repo_on(c, srv, "referrers/api", o);
@@ -458,7 +452,7 @@ TEST_CASE("remote: without the Referrers API: fallback, shared ping, NAME_UNKNOW
           "[remote][referrers]") {
   registry_options ro;
   ro.referrers_api = false;
-  with_registry(ro, [](client& c, coras::server::registry& srv) -> asio::awaitable<void> {
+  with_client(ro, [](client& c, coras::server::registry& srv) -> asio::awaitable<void> {
     // Listing with the capability unknown: 404 without NAME_UNKNOWN → tag schema.
     auto repo = repo_on(c, srv, "referrers/none");
     auto subject = co_await push_image(repo, "v1");
@@ -488,7 +482,7 @@ TEST_CASE("remote: without the Referrers API: fallback, shared ping, NAME_UNKNOW
 
 TEST_CASE("remote: a referrers 404 with NAME_UNKNOWN is an error, not a fallback",
           "[remote][referrers]") {
-  with_registry({}, [](client& c, coras::server::registry& srv) -> asio::awaitable<void> {
+  with_client({}, [](client& c, coras::server::registry& srv) -> asio::awaitable<void> {
     auto repo = repo_on(c, srv, "referrers/absent");
     auto subject = descriptor::for_content(coras::media_type::oci_manifest, "{}");
     coras::server::status_fault f;
@@ -521,7 +515,7 @@ TEST_CASE("remote: a failed delete of the old referrers index is referrers_gc_fa
           "[remote][referrers]") {
   registry_options ro;
   ro.referrers_api = false;
-  with_registry(ro, [](client& c, coras::server::registry& srv) -> asio::awaitable<void> {
+  with_client(ro, [](client& c, coras::server::registry& srv) -> asio::awaitable<void> {
     auto repo = repo_on(c, srv, "referrers/gc");
     auto subject = co_await push_image(repo, "v1");
     co_await attach(repo, subject, "application/vnd.example.sbom", "1");
@@ -545,14 +539,13 @@ TEST_CASE("remote: a failed delete of the old referrers index is referrers_gc_fa
 }
 
 TEST_CASE("remote: a push whose size is wrong opens no upload session", "[remote]") {
-  with_registry({}, [](client& c, coras::server::registry& srv) -> asio::awaitable<void> {
+  with_client({}, [](client& c, coras::server::registry& srv) -> asio::awaitable<void> {
     auto repo = repo_on(c, srv, "size/check");
     auto desc = descriptor::for_content("application/octet-stream", "twelve bytes");
     desc.size = 11;
     srv.clear_request_log();
     diagnostics d;
-    auto [ec] =
-        co_await repo.async_push(desc, coras::memory_source("twelve bytes"), d, as_tuple);
+    auto [ec] = co_await repo.async_push(desc, coras::memory_source("twelve bytes"), d, as_tuple);
     CHECK(ec == errc::size_mismatch);
     CHECK(srv.recent_requests().empty());
   });

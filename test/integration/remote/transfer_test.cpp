@@ -2,8 +2,10 @@
 // downloads that lose their connection, registries that ignore or garble
 // Range, seeks, parallel ranged downloads into files, `.partial` resume, and
 // chunked uploads.
-#include "../embedded.hpp"
-#include "content.hpp"
+#include <coras_test/embedded.hpp>
+#include <coras_test/files.hpp>
+#include <coras_test/remote_content.hpp>
+#include <coras_test/temp_dir.hpp>
 
 #include <coras/core/digest.hpp>
 #include <coras/core/error.hpp>
@@ -33,8 +35,12 @@ using coras::http::client;
 using coras::remote::repository;
 using coras::server::registry_options;
 using coras::test::random_bytes;
+using coras::test::read_file;
 using coras::test::read_streamed;
 using coras::test::same;
+using coras::test::temp_dir;
+using coras::test::with_client;
+using coras::test::write_file;
 
 namespace {
 
@@ -47,37 +53,6 @@ coras::remote::repository_options plain() {
   o.transfer.resume_backoff = std::chrono::milliseconds(1);
   return o;
 }
-
-template <class Body>
-void with_registry(registry_options o, Body body) {
-  coras::test::with_registry(std::move(o), [&](auto ex, auto& srv) -> asio::awaitable<void> {
-    client c(ex);
-    co_await body(c, srv);
-  });
-}
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-void write_file(const fs::path& p, std::string_view bytes) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
-
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    path = fs::temp_directory_path() / ("coras-transfer-" + std::to_string(::getpid()) + "-" +
-                                        std::to_string(std::random_device{}()));
-    fs::create_directories(path);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 // The GETs of one blob in the registry's log, oldest first.
 std::vector<coras::server::request_record> blob_gets(const coras::server::registry& srv,
@@ -118,7 +93,7 @@ asio::awaitable<read_outcome> read_until_error(coras::remote::blob_reader& reade
 
 TEST_CASE("transfer: a 64 MiB download cut 10 times resumes to the right digest",
           "[transfer][resume]") {
-  with_registry({}, [](client& c, auto& srv) -> asio::awaitable<void> {
+  with_client({}, [](client& c, auto& srv) -> asio::awaitable<void> {
     repository repo(c, srv.host() + "/big", plain());
     const auto content = random_bytes(64 * MiB, 71);
     auto desc = co_await repo.async_push_bytes("application/octet-stream", content);
@@ -161,7 +136,7 @@ TEST_CASE("transfer: a registry that ignores Range resends everything, handed ou
           "[transfer][resume]") {
   registry_options o;
   o.range_requests = false;
-  with_registry(o, [](client& c, auto& srv) -> asio::awaitable<void> {
+  with_client(o, [](client& c, auto& srv) -> asio::awaitable<void> {
     repository repo(c, srv.host() + "/norange", plain());
     const auto content = random_bytes(8 * MiB, 72);
     auto desc = co_await repo.async_push_bytes("application/octet-stream", content);
@@ -181,7 +156,7 @@ TEST_CASE("transfer: a registry that ignores Range resends everything, handed ou
 
 TEST_CASE("transfer: a 206 with the wrong Content-Range is an error, never data",
           "[transfer][resume]") {
-  with_registry({}, [](client& c, auto& srv) -> asio::awaitable<void> {
+  with_client({}, [](client& c, auto& srv) -> asio::awaitable<void> {
     repository repo(c, srv.host() + "/garbled", plain());
     const auto content = random_bytes(2 * MiB, 73);
     auto desc = co_await repo.async_push_bytes("application/octet-stream", content);
@@ -215,7 +190,7 @@ TEST_CASE("transfer: a 206 with the wrong Content-Range is an error, never data"
 
 TEST_CASE("transfer: fetch_at continues from a caller's prefix and verifies the whole blob",
           "[transfer]") {
-  with_registry({}, [](client& c, auto& srv) -> asio::awaitable<void> {
+  with_client({}, [](client& c, auto& srv) -> asio::awaitable<void> {
     repository repo(c, srv.host() + "/offset", plain());
     const auto content = random_bytes(3 * MiB + 5, 74);
     auto desc = co_await repo.async_push_bytes("application/octet-stream", content);
@@ -254,7 +229,7 @@ TEST_CASE("transfer: fetch_at continues from a caller's prefix and verifies the 
 }
 
 TEST_CASE("transfer: seek forward and back keeps the digest check", "[transfer][seek]") {
-  with_registry({}, [](client& c, auto& srv) -> asio::awaitable<void> {
+  with_client({}, [](client& c, auto& srv) -> asio::awaitable<void> {
     auto opts = plain();
     repository repo(c, srv.host() + "/seek", opts);
     const auto content = random_bytes(40 * MiB, 75);
@@ -291,13 +266,13 @@ TEST_CASE("transfer: parallel ranged download into a file, with cuts and a work 
     const auto content = random_bytes(40 * MiB + 11, 76);
     auto desc = co_await repo.async_push_bytes("application/octet-stream", content);
     temp_dir dir;
-    auto file = dir.path / "blob";
+    auto file = dir.path() / "blob";
 
     srv.clear_request_log();
     srv.cut_blob_gets(std::vector<std::uint64_t>{MiB, 2 * MiB, 100});
     co_await repo.async_fetch_to_file(desc, file);
     CHECK(same(read_file(file), content));
-    CHECK_FALSE(fs::exists(dir.path / "blob.partial"));
+    CHECK_FALSE(fs::exists(dir.path() / "blob.partial"));
     auto gets = blob_gets(srv, desc);
     CHECK(gets.size() == 14 + 3);  // 14 ranges, 3 of them resumed
     std::size_t ranged = 0;
@@ -310,7 +285,7 @@ TEST_CASE("transfer: parallel ranged download into a file, with cuts and a work 
 TEST_CASE("transfer: a registry without ranges gets one stream instead", "[transfer][parallel]") {
   registry_options o;
   o.range_requests = false;
-  with_registry(o, [](client& c, auto& srv) -> asio::awaitable<void> {
+  with_client(o, [](client& c, auto& srv) -> asio::awaitable<void> {
     auto opts = plain();
     opts.transfer.parallel_threshold = MiB;
     opts.transfer.segment_size = MiB;
@@ -318,20 +293,20 @@ TEST_CASE("transfer: a registry without ranges gets one stream instead", "[trans
     const auto content = random_bytes(6 * MiB, 77);
     auto desc = co_await repo.async_push_bytes("application/octet-stream", content);
     temp_dir dir;
-    co_await repo.async_fetch_to_file(desc, dir.path / "blob");
-    CHECK(same(read_file(dir.path / "blob"), content));
+    co_await repo.async_fetch_to_file(desc, dir.path() / "blob");
+    CHECK(same(read_file(dir.path() / "blob"), content));
   });
 }
 
 TEST_CASE("transfer: fetch_to_file resumes a .partial file and discards a corrupt one",
           "[transfer][partial]") {
-  with_registry({}, [](client& c, auto& srv) -> asio::awaitable<void> {
+  with_client({}, [](client& c, auto& srv) -> asio::awaitable<void> {
     repository repo(c, srv.host() + "/partial", plain());
     const auto content = random_bytes(5 * MiB + 99, 78);
     auto desc = co_await repo.async_push_bytes("application/octet-stream", content);
     temp_dir dir;
-    auto file = dir.path / "blob";
-    auto partial = dir.path / "blob.partial";
+    auto file = dir.path() / "blob";
+    auto partial = dir.path() / "blob.partial";
 
     write_file(partial, std::string_view(content).substr(0, 2 * MiB));
     srv.clear_request_log();
@@ -370,7 +345,7 @@ TEST_CASE("transfer: fetch_to_file resumes a .partial file and discards a corrup
 }
 
 TEST_CASE("transfer: chunked upload in PATCHes", "[transfer][upload]") {
-  with_registry({}, [](client& c, auto& srv) -> asio::awaitable<void> {
+  with_client({}, [](client& c, auto& srv) -> asio::awaitable<void> {
     auto opts = plain();
     opts.transfer.chunked_threshold = 0;
     opts.transfer.chunk_size = MiB;
@@ -432,7 +407,7 @@ class hooked_body final : public coras::byte_source {
 
 TEST_CASE("transfer: uploads interrupted twice complete, chunked and monolithic",
           "[transfer][upload]") {
-  with_registry({}, [](client& c, auto& srv) -> asio::awaitable<void> {
+  with_client({}, [](client& c, auto& srv) -> asio::awaitable<void> {
     // Chunked: two PATCHes cut mid-body; each resumes from the registry's offset.
     auto opts = plain();
     opts.transfer.chunked_threshold = 0;
@@ -470,7 +445,7 @@ TEST_CASE("transfer: uploads interrupted twice complete, chunked and monolithic"
 }
 
 TEST_CASE("transfer: an upload whose session the registry lost starts over", "[transfer][upload]") {
-  with_registry({}, [](client& c, auto& srv) -> asio::awaitable<void> {
+  with_client({}, [](client& c, auto& srv) -> asio::awaitable<void> {
     auto opts = plain();
     opts.transfer.chunked_threshold = 0;
     opts.transfer.chunk_size = MiB;

@@ -223,26 +223,6 @@ running_registry::~running_registry() {
   registry_.reset();
 }
 
-// ---- temp_dir ----
-
-temp_dir::temp_dir() {
-  auto base = std::filesystem::temp_directory_path();
-  std::random_device rd;
-  for (int i = 0; i < 100; ++i) {
-    auto p = base / ("coras-server-test-" + std::to_string(rd()));
-    if (std::filesystem::create_directory(p)) {
-      path_ = p;
-      return;
-    }
-  }
-  throw std::runtime_error("cannot create a temporary directory");
-}
-
-temp_dir::~temp_dir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
-
 // ---- content helpers ----
 
 void write_self_signed(const std::filesystem::path& cert, const std::filesystem::path& key) {
@@ -270,13 +250,6 @@ void write_self_signed(const std::filesystem::path& cert, const std::filesystem:
 }
 
 std::string sha256(std::string_view data) { return digest::of(data).str(); }
-
-std::string random_bytes(std::size_t n, unsigned seed) {
-  std::mt19937 gen(seed);
-  std::string s(n, '\0');
-  for (auto& c : s) c = static_cast<char>(gen() & 0xff);
-  return s;
-}
 
 std::string push_blob(http_client& c, std::string_view repo, std::string_view data,
                       const header_list& headers) {

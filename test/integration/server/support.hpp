@@ -4,6 +4,8 @@
 #pragma once
 
 #include <coras/server/registry.hpp>
+#include <coras_test/random_bytes.hpp>
+#include <coras_test/temp_dir.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -81,24 +83,11 @@ class running_registry {
   bool tls_ = false;
 };
 
-/// A fresh directory under the system temp dir, removed by the destructor.
-class temp_dir {
- public:
-  temp_dir();
-  ~temp_dir();
-  const std::filesystem::path& path() const noexcept { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
-
 /// Writes a self-signed P-256 certificate for 127.0.0.1 and its key (PEM).
 void write_self_signed(const std::filesystem::path& cert, const std::filesystem::path& key);
 
 /// `sha256:<hex>` of `data`.
 std::string sha256(std::string_view data);
-/// `n` pseudo-random bytes (deterministic per seed).
-std::string random_bytes(std::size_t n, unsigned seed = 1);
 
 /// Pushes `data` into `repo` with one POST ?digest=; returns its digest.
 std::string push_blob(http_client& c, std::string_view repo, std::string_view data,

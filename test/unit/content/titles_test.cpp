@@ -1,6 +1,7 @@
 #include <coras/content/titles.hpp>
 #include <coras/core/descriptor.hpp>
 #include <coras/core/error.hpp>
+#include <coras_test/temp_dir.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -16,6 +17,7 @@ namespace fs = std::filesystem;
 using coras::descriptor;
 using coras::errc;
 namespace content = coras::content;
+using coras::test::temp_dir;
 
 namespace {
 
@@ -43,22 +45,6 @@ std::string refusal_of(F&& f) {
   FAIL("no coras::error was thrown");
   return {};
 }
-
-// A fresh directory under the system's temporary directory, removed after.
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::string tmpl = (fs::temp_directory_path() / "coras-titles.XXXXXX").string();
-    if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-    path = fs::canonical(tmpl);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-};
 
 descriptor layer(char hex, std::optional<std::string> title) {
   descriptor d;
@@ -155,8 +141,8 @@ TEST_CASE("titles: path_is_within compares whole components", "[content][titles]
 
 TEST_CASE("titles: title_to_target_path checks the file system", "[content][titles]") {
   temp_dir work;
-  const auto base = work.path / "dest";
-  const auto outside = work.path / "outside";
+  const auto base = work.path() / "dest";
+  const auto outside = work.path() / "outside";
   fs::create_directories(base / "subdir");
   fs::create_directories(outside);
   fs::create_directory_symlink(outside, base / "link");           // leads out
@@ -214,7 +200,7 @@ TEST_CASE("titles: title_to_target_path checks the file system", "[content][titl
 
 TEST_CASE("titles: titled_layer_targets plans a whole manifest", "[content][titles]") {
   temp_dir work;
-  const auto base = work.path;
+  const auto base = work.path();
   fs::create_directory_symlink("/", base / "root");
 
   SECTION("titled layers in order, untitled ones left out") {

@@ -6,6 +6,9 @@
 #include <catch2/catch.hpp>
 
 #include <map>
+#include <optional>
+#include <string>
+#include <vector>
 
 using namespace coras::http::detail;
 using namespace std::chrono_literals;
@@ -51,21 +54,46 @@ TEST_CASE("http: Warning headers, as oras-go accepts them", "[http][warning]") {
   CHECK_FALSE(parse_warning("garbage").has_value());
 }
 
+namespace {
+
+// One Retry-After value and the wait it gives: `wait` exactly, at least
+// `wait` when `at_least`, or nothing (malformed) when `wait` is empty.
+struct retry_after_row {
+  std::string name;
+  std::string value;
+  std::optional<std::chrono::milliseconds> wait;
+  bool at_least = false;
+};
+
+}  // namespace
+
 TEST_CASE("http: Retry-After in seconds and as an HTTP-date", "[http][retry]") {
   auto now = std::chrono::system_clock::from_time_t(784111777);  // Sun, 06 Nov 1994 08:49:37 GMT
-  CHECK(parse_retry_after("5", now) == std::chrono::milliseconds(5000));
-  CHECK(parse_retry_after(" 0 ", now) == std::chrono::milliseconds(0));
-  CHECK(parse_retry_after("Sun, 06 Nov 1994 08:49:47 GMT", now) ==
-        std::chrono::milliseconds(10000));
-  CHECK(parse_retry_after("Sun, 06 Nov 1994 08:49:00 GMT", now) == std::chrono::milliseconds(0));
-  CHECK(parse_retry_after("99999999999999999999999", now) >=
-        std::chrono::milliseconds(1000LL * 10'000'000));
-  CHECK_FALSE(parse_retry_after("", now).has_value());
-  CHECK_FALSE(parse_retry_after("-1", now).has_value());
-  CHECK_FALSE(parse_retry_after("1.5", now).has_value());
-  CHECK_FALSE(parse_retry_after("Sunday, 06-Nov-94 08:49:37 GMT", now).has_value());
-  CHECK_FALSE(parse_retry_after("Sun, 06 Xyz 1994 08:49:37 GMT", now).has_value());
-  CHECK_FALSE(parse_retry_after("Sun, 06 Nov 1994 25:49:37 GMT", now).has_value());
+  const std::vector<retry_after_row> rows = {
+      {"1. Seconds", "5", 5000ms},
+      {"2. Seconds:Zero & Spaces", " 0 ", 0ms},
+      {"3. Date:Future", "Sun, 06 Nov 1994 08:49:47 GMT", 10000ms},
+      {"4. Date:Past is zero", "Sun, 06 Nov 1994 08:49:00 GMT", 0ms},
+      {"5. Seconds:Overflow is a long wait", "99999999999999999999999",
+       std::chrono::milliseconds(1000LL * 10'000'000), true},
+      {"6. Malformed:Empty", "", std::nullopt},
+      {"7. Malformed:Negative", "-1", std::nullopt},
+      {"8. Malformed:Fraction", "1.5", std::nullopt},
+      {"9. Malformed:RFC850 date", "Sunday, 06-Nov-94 08:49:37 GMT", std::nullopt},
+      {"10. Malformed:Month", "Sun, 06 Xyz 1994 08:49:37 GMT", std::nullopt},
+      {"11. Malformed:Hour", "Sun, 06 Nov 1994 25:49:37 GMT", std::nullopt},
+  };
+  for (const auto& row : rows) {
+    DYNAMIC_SECTION(row.name) {
+      auto got = parse_retry_after(row.value, now);
+      if (!row.wait)
+        CHECK_FALSE(got.has_value());
+      else if (row.at_least)
+        CHECK(got >= row.wait);
+      else
+        CHECK(got == row.wait);
+    }
+  }
 }
 
 TEST_CASE("http: backoff is capped exponential with equal jitter", "[http][retry]") {
@@ -88,38 +116,99 @@ TEST_CASE("http: retryable statuses and idempotent methods", "[http][retry]") {
   for (auto m : {"POST", "PATCH"}) CHECK_FALSE(is_idempotent(m));
 }
 
+namespace {
+
+// One redirect and the step next_redirect gives. Empty fields are not
+// checked; `why` is set for a refused redirect (its text must hold `why`
+// unless that is "-").
+struct redirect_row {
+  std::string name;
+  std::string current;
+  std::string method;
+  unsigned status;
+  std::string location;
+  std::string url = {};
+  std::string next_method = {};
+  std::optional<bool> keep_body = {};
+  std::optional<bool> drop_authorization = {};
+  std::string why = {};
+};
+
+}  // namespace
+
 TEST_CASE("http: redirects", "[http][redirect]") {
-  auto same =
-      next_redirect("https://r.example/v2/a/blobs/sha256:1", "GET", 307, "/storage/x?sig=1");
-  REQUIRE(same.has_value());
-  CHECK(same->url == "https://r.example/storage/x?sig=1");
-  CHECK(same->method == "GET");
-  CHECK_FALSE(same->drop_authorization);
-
-  auto other = next_redirect("https://r.example/v2/a/blobs/sha256:1", "GET", 302,
-                             "https://bucket.s3.example/blob?X-Amz=1");
-  REQUIRE(other.has_value());
-  CHECK(other->drop_authorization);
-
-  // Same host, another port is another origin.
-  CHECK(next_redirect("http://h:5000/a", "GET", 301, "http://h:5001/a")->drop_authorization);
-
-  auto post = next_redirect("https://r/v2/a/blobs/uploads/", "POST", 302, "/elsewhere");
-  CHECK(post->method == "GET");
-  CHECK_FALSE(post->keep_body);
-  auto put307 = next_redirect("https://r/x", "PUT", 307, "/y");
-  CHECK(put307->method == "PUT");
-  CHECK(put307->keep_body);
-  auto see_other = next_redirect("https://r/x", "PUT", 303, "/y");
-  CHECK(see_other->method == "GET");
-  CHECK(next_redirect("https://r/x", "HEAD", 303, "/y")->method == "HEAD");
-
-  std::string why;
-  CHECK_FALSE(next_redirect("https://r/x", "GET", 302, "http://r/x", &why).has_value());
-  CHECK_THAT(why, Catch::Contains("https to http"));
-  CHECK_FALSE(next_redirect("https://r/x", "GET", 302, "", &why).has_value());
-  CHECK_FALSE(next_redirect("https://r/x", "GET", 302, "ftp://r/x", &why).has_value());
-  CHECK_FALSE(next_redirect("https://r/x", "GET", 302, "https://u:p@r/x", &why).has_value());
+  const std::vector<redirect_row> rows = {
+      {"1. GET 307 & Location:SameOrigin",
+       "https://r.example/v2/a/blobs/sha256:1",
+       "GET",
+       307,
+       "/storage/x?sig=1",
+       "https://r.example/storage/x?sig=1",
+       "GET",
+       {},
+       false},
+      {"2. GET 302 & Location:OtherHost",
+       "https://r.example/v2/a/blobs/sha256:1",
+       "GET",
+       302,
+       "https://bucket.s3.example/blob?X-Amz=1",
+       "",
+       "",
+       {},
+       true},
+      {"3. GET 301 & Location:OtherPort",
+       "http://h:5000/a",
+       "GET",
+       301,
+       "http://h:5001/a",
+       "",
+       "",
+       {},
+       true},
+      {"4. POST 302 becomes a bodiless GET", "https://r/v2/a/blobs/uploads/", "POST", 302,
+       "/elsewhere", "", "GET", false},
+      {"5. PUT 307 keeps method and body", "https://r/x", "PUT", 307, "/y", "", "PUT", true},
+      {"6. PUT 303 becomes GET", "https://r/x", "PUT", 303, "/y", "", "GET"},
+      {"7. HEAD 303 stays HEAD", "https://r/x", "HEAD", 303, "/y", "", "HEAD"},
+      {"8. Refused:https to http",
+       "https://r/x",
+       "GET",
+       302,
+       "http://r/x",
+       "",
+       "",
+       {},
+       {},
+       "https to http"},
+      {"9. Refused:Location empty", "https://r/x", "GET", 302, "", "", "", {}, {}, "-"},
+      {"10. Refused:Location ftp", "https://r/x", "GET", 302, "ftp://r/x", "", "", {}, {}, "-"},
+      {"11. Refused:Location with userinfo",
+       "https://r/x",
+       "GET",
+       302,
+       "https://u:p@r/x",
+       "",
+       "",
+       {},
+       {},
+       "-"},
+  };
+  for (const auto& row : rows) {
+    DYNAMIC_SECTION(row.name) {
+      std::string why;
+      auto step = next_redirect(row.current, row.method, row.status, row.location, &why);
+      if (!row.why.empty()) {
+        CHECK_FALSE(step.has_value());
+        if (row.why != "-") CHECK_THAT(why, Catch::Contains(row.why));
+      } else {
+        REQUIRE(step.has_value());
+        if (!row.url.empty()) CHECK(step->url == row.url);
+        if (!row.next_method.empty()) CHECK(step->method == row.next_method);
+        if (row.keep_body) CHECK(step->keep_body == *row.keep_body);
+        if (row.drop_authorization) CHECK(step->drop_authorization == *row.drop_authorization);
+      }
+    }
+  }
   CHECK(is_redirect(308));
   CHECK_FALSE(is_redirect(304));
 }

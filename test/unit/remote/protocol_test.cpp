@@ -5,6 +5,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <optional>
+#include <string>
+#include <vector>
+
 using namespace coras::remote::detail;
 using coras::digest;
 using coras::errc;
@@ -64,51 +68,109 @@ TEST_CASE("remote: upload Location rules (GHSA-jxpm-75mh-9fp7, port 443)", "[rem
   CHECK_FALSE(upload_location(post, "", &why).has_value());
 }
 
+namespace {
+
+// One row of manifest_descriptor's truth table (lib/remote/protocol.hpp),
+// named as oras-go names its rows (registry/remote/repository_test.go).
+enum class client_ref { tag, body_digest, other_digest };
+enum class server_header { missing, valid, malformed };
+struct descriptor_row {
+  std::string name;
+  std::string method;
+  client_ref reference;
+  server_header header;
+  bool needs_body_digest;
+  // The expected outcome: the body's digest (with the response's size and
+  // type), or a failure with this code (when set) and this text in `why`
+  // (when not empty).
+  bool ok;
+  std::optional<errc> code = {};
+  std::string why = {};
+  bool drop_content_length = false;
+  bool drop_content_type = false;
+};
+
+}  // namespace
+
 TEST_CASE("remote: the seed's generateDescriptor truth table", "[remote][descriptor]") {
   const auto body = digest::of("{\"schemaVersion\":2}");
   const auto other = digest::of("other");
-  auto resp = [](std::string method, std::string dcd) {
-    return manifest_response{std::move(method), "application/vnd.oci.image.manifest.v1+json", 19,
-                             std::move(dcd)};
+  using enum client_ref;
+  using enum server_header;
+  const std::vector<descriptor_row> rows = {
+      {"1. HEAD Client:Tag & Server:DigestMissing",
+       "HEAD",
+       tag,
+       missing,
+       false,
+       false,
+       {},
+       "missing required header"},
+      {"2. HEAD Client:Digest & Server:DigestMissing", "HEAD", body_digest, missing, false, true},
+      {"3. GET Client:Tag & Server:DigestMissing", "GET", tag, missing, true, true},
+      {"4. GET Client:Digest & Server:DigestMissing", "GET", body_digest, missing, true, true},
+      {"5. GET Client:DigestWrong & Server:DigestMissing", "GET", other_digest, missing, true,
+       false, errc::digest_mismatch},
+      {"6. HEAD Client:Tag & Server:DigestValid", "HEAD", tag, valid, false, true},
+      {"7. HEAD Client:Digest & Server:DigestValid", "HEAD", body_digest, valid, false, true},
+      {"8. HEAD Client:DigestWrong & Server:DigestValid", "HEAD", other_digest, valid, false, false,
+       errc::digest_mismatch},
+      {"9. HEAD Client:Tag & Server:DigestMalformed", "HEAD", tag, malformed, false, false,
+       errc::invalid_response},
+      {"10. GET Client:Tag & Server:DigestValid", "GET", tag, valid, false, true},
+      {"11. GET Client:Digest & Server:DigestValid", "GET", body_digest, valid, false, true},
+      {"12. GET Client:DigestWrong & Server:DigestValid", "GET", other_digest, valid, false, false,
+       errc::digest_mismatch},
+      {"13. GET Client:Tag & Server:DigestMalformed", "GET", tag, malformed, false, false,
+       errc::invalid_response},
+      {"14. GET Client:Tag & Server:DigestValid, no Content-Length",
+       "GET",
+       tag,
+       valid,
+       false,
+       false,
+       {},
+       "unknown response Content-Length",
+       true},
+      {"15. GET Client:Tag & Server:DigestValid, no Content-Type",
+       "GET",
+       tag,
+       valid,
+       false,
+       false,
+       {},
+       "Content-Type",
+       false,
+       true},
   };
-  std::string why;
-
-  // HEAD, no header, by tag: fails.
-  auto r1 = manifest_descriptor(resp("HEAD", ""), nullptr, nullptr, &why);
-  REQUIRE_FALSE(r1.has_value());
-  CHECK_THAT(why, Catch::Contains("missing required header"));
-  // HEAD, no header, by digest: the reference's digest.
-  CHECK(manifest_descriptor(resp("HEAD", ""), &body, nullptr)->digest == body);
-  // GET, no header: the body's digest, checked against a digest reference.
-  CHECK(needs_body_digest(resp("GET", "")));
-  CHECK_FALSE(needs_body_digest(resp("HEAD", "")));
-  CHECK_FALSE(needs_body_digest(resp("GET", body.str())));
-  CHECK(manifest_descriptor(resp("GET", ""), nullptr, &body)->digest == body);
-  CHECK(manifest_descriptor(resp("GET", ""), &body, &body)->digest == body);
-  auto r2 = manifest_descriptor(resp("GET", ""), &other, &body, &why);
-  REQUIRE_FALSE(r2.has_value());
-  CHECK(r2.error() == errc::digest_mismatch);
-  // Header present: trusted by tag, compared by digest.
-  for (const char* m : {"HEAD", "GET"}) {
-    CHECK(manifest_descriptor(resp(m, body.str()), nullptr, nullptr)->digest == body);
-    CHECK(manifest_descriptor(resp(m, body.str()), &body, nullptr)->digest == body);
-    CHECK(manifest_descriptor(resp(m, body.str()), &other, nullptr).error() ==
-          errc::digest_mismatch);
-    CHECK(manifest_descriptor(resp(m, "sha256:nothex"), nullptr, nullptr).error() ==
-          errc::invalid_response);
+  for (const auto& row : rows) {
+    DYNAMIC_SECTION(row.name) {
+      manifest_response resp{row.method, "application/vnd.oci.image.manifest.v1+json", 19,
+                             row.header == missing     ? ""
+                             : row.header == malformed ? "sha256:nothex"
+                                                       : body.str()};
+      if (row.drop_content_length) resp.content_length.reset();
+      if (row.drop_content_type) resp.content_type = "";
+      const digest* reference = row.reference == tag           ? nullptr
+                                : row.reference == body_digest ? &body
+                                                               : &other;
+      CHECK(needs_body_digest(resp) == row.needs_body_digest);
+      std::string why;
+      auto got =
+          manifest_descriptor(resp, reference, row.needs_body_digest ? &body : nullptr, &why);
+      if (row.ok) {
+        REQUIRE(got.has_value());
+        // Digest from the table; size and type from the response.
+        CHECK(got->digest == body);
+        CHECK(got->size == 19);
+        CHECK(got->media_type == "application/vnd.oci.image.manifest.v1+json");
+      } else {
+        REQUIRE_FALSE(got.has_value());
+        if (row.code) CHECK(got.error() == *row.code);
+        if (!row.why.empty()) CHECK_THAT(why, Catch::Contains(row.why));
+      }
+    }
   }
-  // Size and type come from the response.
-  auto d = *manifest_descriptor(resp("GET", body.str()), nullptr, nullptr);
-  CHECK(d.size == 19);
-  CHECK(d.media_type == "application/vnd.oci.image.manifest.v1+json");
-  auto no_length = resp("GET", body.str());
-  no_length.content_length.reset();
-  CHECK_FALSE(manifest_descriptor(no_length, nullptr, nullptr, &why).has_value());
-  CHECK_THAT(why, Catch::Contains("unknown response Content-Length"));
-  auto bad_type = resp("GET", body.str());
-  bad_type.content_type = "";
-  CHECK_FALSE(manifest_descriptor(bad_type, nullptr, nullptr, &why).has_value());
-  CHECK_THAT(why, Catch::Contains("Content-Type"));
 }
 
 TEST_CASE("remote: the referrers tag schema's tag", "[remote][referrers]") {

@@ -1,5 +1,5 @@
-// Helpers shared by the integration tests: run a coroutine to completion on a
-// private io_context, and read the fixtures' environment.
+// Run a coroutine to completion on a private io_context, and read the
+// fixtures' environment.
 #pragma once
 
 #include <boost/asio/co_spawn.hpp>

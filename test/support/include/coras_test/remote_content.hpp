@@ -1,38 +1,27 @@
-// Content helpers shared by the remote layer's integration tests.
+// Content helpers shared by the tests that talk to a registry: streamed
+// reads, concurrent coroutines, and referrer artifacts.
 #pragma once
 
+#include <coras_test/random_bytes.hpp>
+
+#include <coras/core/manifest.hpp>
+#include <coras/core/media_type.hpp>
 #include <coras/remote/blob_reader.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/error.hpp>
-#include <boost/asio/use_awaitable.hpp>
-
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
+#include <boost/asio/error.hpp>
 #include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/this_coro.hpp>
-
-#include <coras/core/manifest.hpp>
-#include <coras/core/media_type.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <exception>
-#include <random>
 #include <string>
 #include <vector>
 
 namespace coras::test {
-
-/// `n` pseudo-random (incompressible) bytes, the same for the same `seed`.
-inline std::string random_bytes(std::size_t n, unsigned seed) {
-  std::mt19937_64 rng(seed);
-  std::string s(n, '\0');
-  for (auto& c : s) c = static_cast<char>(rng());
-  return s;
-}
-
-/// Equal content, compared without printing megabytes of binary on failure.
-inline bool same(const std::string& a, const std::string& b) { return a == b; }
 
 /// Reads a blob reader to its verified end in small pieces (the streaming path).
 inline boost::asio::awaitable<std::string> read_streamed(remote::blob_reader& r) {

@@ -1,6 +1,7 @@
 // Runs a test body against the embedded registry, in-process.
 #pragma once
 
+#include <coras/http/client.hpp>
 #include <coras/server/registry.hpp>
 
 #include <boost/asio/awaitable.hpp>
@@ -34,6 +35,16 @@ void with_registry(server::registry_options o, Body body) {
       boost::asio::detached);
   ioc.run();
   if (failure) std::rethrow_exception(failure);
+}
+
+/// Runs `body(client, server)` (a coroutine): an HTTP client and a started
+/// embedded registry on the same fresh io_context, as `with_registry`.
+template <class Body>
+void with_client(server::registry_options o, Body body) {
+  with_registry(std::move(o), [&](auto ex, server::registry& srv) -> boost::asio::awaitable<void> {
+    http::client c(ex);
+    co_await body(c, srv);
+  });
 }
 
 }  // namespace coras::test
