@@ -172,20 +172,21 @@ client::executor_type client::get_executor() const noexcept { return impl_->stra
 const client_options& client::options() const noexcept { return impl_->options(); }
 client_stats client::stats() const { return impl_->stats(); }
 
-void client::send_start(request req, asio::any_completion_handler<void(error_code, response)> h) {
-  coras::detail::spawn(impl_->strand(), impl_->send(std::move(req)), std::move(h));
+void client::send_start(std::shared_ptr<client_impl> impl, diagnostics* d, request req,
+                        asio::any_completion_handler<void(error_code, response)> h) {
+  coras::detail::spawn(impl->strand(), impl->send(std::move(req)), std::move(h), d);
 }
 
-void response::read_some_start(asio::mutable_buffer b,
+void response::read_some_start(response_impl* impl, diagnostics* d, asio::mutable_buffer b,
                                asio::any_completion_handler<void(error_code, std::size_t)> h) {
-  if (!impl_) throw error(errc::invalid_response, "reading the body of an empty response");
-  coras::detail::spawn(impl_->strand(), impl_->read_some(b), std::move(h));
+  if (!impl) throw error(errc::invalid_response, "reading the body of an empty response");
+  coras::detail::spawn(impl->strand(), impl->read_some(b), std::move(h), d);
 }
 
-void response::read_all_start(std::uint64_t limit,
+void response::read_all_start(response_impl* impl, diagnostics* d, std::uint64_t limit,
                               asio::any_completion_handler<void(error_code, std::string)> h) {
-  if (!impl_) throw error(errc::invalid_response, "reading the body of an empty response");
-  coras::detail::spawn(impl_->strand(), impl_->read_all(limit), std::move(h));
+  if (!impl) throw error(errc::invalid_response, "reading the body of an empty response");
+  coras::detail::spawn(impl->strand(), impl->read_all(limit), std::move(h), d);
 }
 
 }  // namespace coras::http

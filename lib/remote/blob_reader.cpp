@@ -393,26 +393,27 @@ const diagnostics& blob_reader::diag() const noexcept {
   return impl_ ? impl_->diag : empty_diagnostics;
 }
 
-void blob_reader::read_some_start(asio::mutable_buffer b,
+// `d`: the caller's diagnostics (a diagnostics& overload or the default
+// token); else the reader's own, which diag() reports.
+void blob_reader::read_some_start(blob_reader_impl* impl, diagnostics* d, asio::mutable_buffer b,
                                   asio::any_completion_handler<void(error_code, std::size_t)> h) {
-  if (!impl_) no_reader();
-  auto* impl = impl_.get();
+  if (!impl) no_reader();
   coras::detail::spawn(impl->client().impl()->strand(), impl->read_some(b), std::move(h),
-                       &impl->diag);
+                       d ? d : &impl->diag);
 }
 
-void blob_reader::read_all_start(std::uint64_t limit,
+void blob_reader::read_all_start(blob_reader_impl* impl, diagnostics* d, std::uint64_t limit,
                                  asio::any_completion_handler<void(error_code, std::string)> h) {
-  if (!impl_) no_reader();
-  auto* impl = impl_.get();
+  if (!impl) no_reader();
   coras::detail::spawn(impl->client().impl()->strand(), impl->read_all(limit), std::move(h),
-                       &impl->diag);
+                       d ? d : &impl->diag);
 }
 
-void blob_reader::seek_start(std::uint64_t pos, asio::any_completion_handler<void(error_code)> h) {
-  if (!impl_) no_reader();
-  auto* impl = impl_.get();
-  coras::detail::spawn(impl->client().impl()->strand(), impl->seek(pos), std::move(h), &impl->diag);
+void blob_reader::seek_start(blob_reader_impl* impl, diagnostics* d, std::uint64_t pos,
+                             asio::any_completion_handler<void(error_code)> h) {
+  if (!impl) no_reader();
+  coras::detail::spawn(impl->client().impl()->strand(), impl->seek(pos), std::move(h),
+                       d ? d : &impl->diag);
 }
 
 }  // namespace coras::remote

@@ -83,17 +83,32 @@ void start_copy(boost::asio::any_io_executor ex, diagnostics* d,
                 std::shared_ptr<content::store> dst, std::string dst_ref, copy_options options);
 
 /// The same as an asynchronous operation on `ex` (a strand of it):
-/// handler `void(error_code, copy_result)`; `d` (optional) gets the message.
-template <class Token = boost::asio::deferred_t>
+/// handler `void(error_code, copy_result)`. With the default token a failure
+/// throws `coras::error` with the whole message; the second form fills `d`
+/// instead (for `as_tuple`, callbacks and futures), as every coras operation does.
+template <class Token = ::coras::default_completion_token_t>
 auto async_copy(boost::asio::any_io_executor ex, std::shared_ptr<content::store> src,
                 std::string src_ref, std::shared_ptr<content::store> dst, std::string dst_ref,
-                copy_options options, diagnostics* d, Token&& token = {}) {
+                copy_options options, Token&& token = {}) {
   return ::coras::detail::initiate<void(error_code, copy_result)>(
       std::forward<Token>(token),
-      [ex, d](auto handler, auto&&... args) {
+      [ex](diagnostics* d, auto handler, auto&&... args) {
         start_copy(ex, d, std::move(handler), std::forward<decltype(args)>(args)...);
       },
-      std::move(src), std::move(src_ref), std::move(dst), std::move(dst_ref), std::move(options));
+      nullptr, std::move(src), std::move(src_ref), std::move(dst), std::move(dst_ref),
+      std::move(options));
+}
+template <class Token = ::coras::default_completion_token_t>
+auto async_copy(boost::asio::any_io_executor ex, std::shared_ptr<content::store> src,
+                std::string src_ref, std::shared_ptr<content::store> dst, std::string dst_ref,
+                copy_options options, diagnostics& d, Token&& token = {}) {
+  return ::coras::detail::initiate<void(error_code, copy_result)>(
+      std::forward<Token>(token),
+      [ex](diagnostics* dp, auto handler, auto&&... args) {
+        start_copy(ex, dp, std::move(handler), std::forward<decltype(args)>(args)...);
+      },
+      &d, std::move(src), std::move(src_ref), std::move(dst), std::move(dst_ref),
+      std::move(options));
 }
 
 }  // namespace coras::copy

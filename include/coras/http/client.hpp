@@ -2,8 +2,8 @@
 // origin, TLS, redirects, retries, time limits and streamed bodies.
 #pragma once
 
-#include <coras/detail/initiate.hpp>
 #include <coras/core/byte_source.hpp>
+#include <coras/detail/initiate.hpp>
 #include <coras/http/fields.hpp>
 #include <coras/http/options.hpp>
 
@@ -64,25 +64,28 @@ class response {
   /// read; `boost::asio::error::eof` once the body is done. Handler signature
   /// `void(error_code, std::size_t)`; runs on the client's executor.
   /// Cancellation: terminal; the connection is closed.
-  template <class Token = boost::asio::deferred_t>
+  template <class Token = ::coras::default_completion_token_t>
   auto async_read_some(boost::asio::mutable_buffer buffer, Token&& token = {}) {
     return ::coras::detail::initiate<void(error_code, std::size_t)>(
         std::forward<Token>(token),
-        [this](auto handler, boost::asio::mutable_buffer b) {
-          read_some_start(b, std::move(handler));
+        [impl = impl_.get()](diagnostics* d, auto handler, boost::asio::mutable_buffer b) {
+          read_some_start(impl, d, b, std::move(handler));
         },
-        buffer);
+        nullptr, buffer);
   }
 
   /// Reads the rest of the body into a string, failing with
   /// `errc::size_limit_exceeded` past `limit` bytes (checked against
   /// Content-Length first, so an oversized body is not read at all).
   /// Handler signature `void(error_code, std::string)`.
-  template <class Token = boost::asio::deferred_t>
+  template <class Token = ::coras::default_completion_token_t>
   auto async_read_all(std::uint64_t limit, Token&& token = {}) {
     return ::coras::detail::initiate<void(error_code, std::string)>(
         std::forward<Token>(token),
-        [this](auto handler, std::uint64_t l) { read_all_start(l, std::move(handler)); }, limit);
+        [impl = impl_.get()](diagnostics* d, auto handler, std::uint64_t l) {
+          read_all_start(impl, d, l, std::move(handler));
+        },
+        nullptr, limit);
   }
 
   /// Internal: the implementation object (used by coras's own layers).
@@ -90,10 +93,10 @@ class response {
   explicit response(std::unique_ptr<response_impl> impl) noexcept;
 
  private:
-  void read_some_start(boost::asio::mutable_buffer b,
-                       boost::asio::any_completion_handler<void(error_code, std::size_t)> h);
-  void read_all_start(std::uint64_t limit,
-                      boost::asio::any_completion_handler<void(error_code, std::string)> h);
+  static void read_some_start(response_impl* impl, diagnostics* d, boost::asio::mutable_buffer b,
+                              boost::asio::any_completion_handler<void(error_code, std::size_t)> h);
+  static void read_all_start(response_impl* impl, diagnostics* d, std::uint64_t limit,
+                             boost::asio::any_completion_handler<void(error_code, std::string)> h);
   std::unique_ptr<response_impl> impl_;
 };
 
@@ -118,12 +121,14 @@ class client {
   /// Handler signature `void(error_code, response)`. Errors: `errc::timeout`,
   /// `errc::too_many_redirects`, connection and TLS errors from Asio/OpenSSL.
   /// Cancellation: terminal; the connection in use is closed.
-  template <class Token = boost::asio::deferred_t>
+  template <class Token = ::coras::default_completion_token_t>
   auto async_send(request req, Token&& token = {}) {
     return ::coras::detail::initiate<void(error_code, response)>(
         std::forward<Token>(token),
-        [this](auto handler, request r) { send_start(std::move(r), std::move(handler)); },
-        std::move(req));
+        [impl = impl_](diagnostics* d, auto handler, request r) {
+          send_start(impl, d, std::move(r), std::move(handler));
+        },
+        nullptr, std::move(req));
   }
 
   /// A snapshot of the counters.
@@ -133,7 +138,8 @@ class client {
   const std::shared_ptr<client_impl>& impl() const noexcept { return impl_; }
 
  private:
-  void send_start(request req, boost::asio::any_completion_handler<void(error_code, response)> h);
+  static void send_start(std::shared_ptr<client_impl> impl, diagnostics* d, request req,
+                         boost::asio::any_completion_handler<void(error_code, response)> h);
   std::shared_ptr<client_impl> impl_;
 };
 

@@ -2,10 +2,10 @@
 // checked against its descriptor's size and digest as it goes.
 #pragma once
 
+#include <coras/core/byte_source.hpp>
 #include <coras/core/descriptor.hpp>
 #include <coras/core/error.hpp>
 #include <coras/detail/initiate.hpp>
-#include <coras/core/byte_source.hpp>
 #include <coras/http/fields.hpp>
 
 #include <boost/asio/buffer.hpp>
@@ -60,24 +60,27 @@ class blob_reader {
   /// run on the HTTP client's executor. Errors: `errc::size_mismatch`,
   /// `errc::digest_mismatch`, connection errors, `errc::timeout`.
   /// Cancellation: terminal (the connection is closed).
-  template <class Token = boost::asio::deferred_t>
+  template <class Token = ::coras::default_completion_token_t>
   auto async_read_some(boost::asio::mutable_buffer buffer, Token&& token = {}) {
     return ::coras::detail::initiate<void(error_code, std::size_t)>(
         std::forward<Token>(token),
-        [this](auto handler, boost::asio::mutable_buffer b) {
-          read_some_start(b, std::move(handler));
+        [impl = impl_.get()](diagnostics* d, auto handler, boost::asio::mutable_buffer b) {
+          read_some_start(impl, d, b, std::move(handler));
         },
-        buffer);
+        nullptr, buffer);
   }
 
   /// Reads the rest of the content into a string and verifies it; fails with
   /// `errc::size_limit_exceeded` when the descriptor's size is above `limit`
   /// (before reading anything). Handler `void(error_code, std::string)`.
-  template <class Token = boost::asio::deferred_t>
+  template <class Token = ::coras::default_completion_token_t>
   auto async_read_all(std::uint64_t limit, Token&& token = {}) {
     return ::coras::detail::initiate<void(error_code, std::string)>(
         std::forward<Token>(token),
-        [this](auto handler, std::uint64_t l) { read_all_start(l, std::move(handler)); }, limit);
+        [impl = impl_.get()](diagnostics* d, auto handler, std::uint64_t l) {
+          read_all_start(impl, d, l, std::move(handler));
+        },
+        nullptr, limit);
   }
 
   /// Moves to byte `pos` of the content (the seed's ReadSeekCloser), keeping
@@ -86,11 +89,14 @@ class blob_reader {
   /// from the nearest hash state kept every 32 MiB and rehashes from there.
   /// So `eof` still means the bytes of the last pass verified. Handler
   /// `void(error_code)`; `errc::invalid_argument` past the end.
-  template <class Token = boost::asio::deferred_t>
+  template <class Token = ::coras::default_completion_token_t>
   auto async_seek(std::uint64_t pos, Token&& token = {}) {
     return ::coras::detail::initiate<void(error_code)>(
         std::forward<Token>(token),
-        [this](auto handler, std::uint64_t p) { seek_start(p, std::move(handler)); }, pos);
+        [impl = impl_.get()](diagnostics* d, auto handler, std::uint64_t p) {
+          seek_start(impl, d, p, std::move(handler));
+        },
+        nullptr, pos);
   }
 
   /// Internal: coras's own layers read through the implementation object.
@@ -98,11 +104,12 @@ class blob_reader {
   blob_reader_impl* impl() const noexcept { return impl_.get(); }
 
  private:
-  void read_some_start(boost::asio::mutable_buffer b,
-                       boost::asio::any_completion_handler<void(error_code, std::size_t)> h);
-  void read_all_start(std::uint64_t limit,
-                      boost::asio::any_completion_handler<void(error_code, std::string)> h);
-  void seek_start(std::uint64_t pos, boost::asio::any_completion_handler<void(error_code)> h);
+  static void read_some_start(blob_reader_impl* impl, diagnostics* d, boost::asio::mutable_buffer b,
+                              boost::asio::any_completion_handler<void(error_code, std::size_t)> h);
+  static void read_all_start(blob_reader_impl* impl, diagnostics* d, std::uint64_t limit,
+                             boost::asio::any_completion_handler<void(error_code, std::string)> h);
+  static void seek_start(blob_reader_impl* impl, diagnostics* d, std::uint64_t pos,
+                         boost::asio::any_completion_handler<void(error_code)> h);
   std::unique_ptr<blob_reader_impl> impl_;
 };
 

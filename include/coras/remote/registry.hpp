@@ -37,12 +37,12 @@ class registry {
   /// `GET /v2/`: succeeds when the registry speaks the distribution API (a
   /// 200); `errc::not_found` for 404, the registry's error otherwise (401 is
   /// `errc::unauthorized`). `void(error_code)`.
-  template <class Token = boost::asio::deferred_t>
+  template <class Token = ::coras::default_completion_token_t>
   auto async_ping(Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
                                             &registry::ping_start, nullptr);
   }
-  template <class Token = boost::asio::deferred_t>
+  template <class Token = ::coras::default_completion_token_t>
   auto async_ping(diagnostics& d, Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
                                             &registry::ping_start, &d);
@@ -51,13 +51,13 @@ class registry {
   /// Lists repositories after `last` (empty: from the start) through
   /// `/v2/_catalog`, one `on_page` call per page, following `Link` within the
   /// registry's origin. `void(error_code)`.
-  template <class Token = boost::asio::deferred_t>
+  template <class Token = ::coras::default_completion_token_t>
   auto async_repositories(std::string last, page_handler on_page, Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
                                             &registry::repositories_start, nullptr, std::move(last),
                                             std::move(on_page));
   }
-  template <class Token = boost::asio::deferred_t>
+  template <class Token = ::coras::default_completion_token_t>
   auto async_repositories(std::string last, page_handler on_page, diagnostics& d,
                           Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
@@ -66,12 +66,12 @@ class registry {
   }
 
   /// Every repository, all pages gathered. `void(error_code, std::vector<std::string>)`.
-  template <class Token = boost::asio::deferred_t>
+  template <class Token = ::coras::default_completion_token_t>
   auto async_list_repositories(Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
                                             &registry::list_repositories_start, nullptr);
   }
-  template <class Token = boost::asio::deferred_t>
+  template <class Token = ::coras::default_completion_token_t>
   auto async_list_repositories(diagnostics& d, Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
                                             &registry::list_repositories_start, &d);

@@ -2,11 +2,11 @@
 // `Repository`, `blobStore` and `manifestStore`), as asynchronous operations.
 #pragma once
 
+#include <coras/core/byte_source.hpp>
 #include <coras/core/descriptor.hpp>
 #include <coras/core/error.hpp>
 #include <coras/core/reference.hpp>
 #include <coras/detail/initiate.hpp>
-#include <coras/core/byte_source.hpp>
 #include <coras/http/client.hpp>
 #include <coras/remote/blob_reader.hpp>
 #include <coras/remote/options.hpp>
@@ -72,13 +72,13 @@ class repository {
   /// Starts fetching `target`; completes once the response header is checked
   /// (status, Content-Length, and for manifests Content-Type and
   /// Docker-Content-Digest). `void(error_code, blob_reader)`.
-  template <class Token = boost::asio::deferred_t>
+  template <class Token = ::coras::default_completion_token_t>
   auto async_fetch(descriptor target, Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
                                             &repository::fetch_start, nullptr, std::move(target),
                                             fetch_options{});
   }
-  template <class Token = boost::asio::deferred_t>
+  template <class Token = ::coras::default_completion_token_t>
   auto async_fetch(descriptor target, diagnostics& d, Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
                                             &repository::fetch_start, &d, std::move(target),
@@ -88,13 +88,13 @@ class repository {
   /// resuming a download it holds the first bytes of: the reader continues
   /// from `options.prefix`'s hash state and verifies the whole blob's digest
   /// at the end. Blobs only (`errc::invalid_argument` for a manifest).
-  template <class Token = boost::asio::deferred_t>
+  template <class Token = ::coras::default_completion_token_t>
   auto async_fetch_at(descriptor target, fetch_options options, Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
                                             &repository::fetch_start, nullptr, std::move(target),
                                             std::move(options));
   }
-  template <class Token = boost::asio::deferred_t>
+  template <class Token = ::coras::default_completion_token_t>
   auto async_fetch_at(descriptor target, fetch_options options, diagnostics& d,
                       Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
@@ -105,13 +105,13 @@ class repository {
   /// HEAD on a blob: its response headers after checking the status and
   /// Content-Length (the seed's FetchHead). For a manifest descriptor:
   /// `errc::unsupported`. `void(error_code, http::fields)`.
-  template <class Token = boost::asio::deferred_t>
+  template <class Token = ::coras::default_completion_token_t>
   auto async_fetch_head(descriptor target, Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
                                             &repository::fetch_head_start, nullptr,
                                             std::move(target));
   }
-  template <class Token = boost::asio::deferred_t>
+  template <class Token = ::coras::default_completion_token_t>
   auto async_fetch_head(descriptor target, diagnostics& d, Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
                                             &repository::fetch_head_start, &d, std::move(target));
@@ -121,14 +121,13 @@ class repository {
   /// sending when the body knows its size; the registry checks the digest).
   /// A blob goes up as POST then PUT (monolithic); a manifest as a PUT by
   /// digest. Existing content is not checked first. `void(error_code)`.
-  template <class Token = boost::asio::deferred_t>
-  auto async_push(descriptor expected, std::shared_ptr<byte_source> content,
-                  Token&& token = {}) {
+  template <class Token = ::coras::default_completion_token_t>
+  auto async_push(descriptor expected, std::shared_ptr<byte_source> content, Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
                                             &repository::push_start, nullptr, std::move(expected),
                                             std::move(content));
   }
-  template <class Token = boost::asio::deferred_t>
+  template <class Token = ::coras::default_completion_token_t>
   auto async_push(descriptor expected, std::shared_ptr<byte_source> content, diagnostics& d,
                   Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
@@ -137,12 +136,12 @@ class repository {
   }
 
   /// Whether `target` exists (HEAD). `void(error_code, bool)`.
-  template <class Token = boost::asio::deferred_t>
+  template <class Token = ::coras::default_completion_token_t>
   auto async_exists(descriptor target, Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
                                             &repository::exists_start, nullptr, std::move(target));
   }
-  template <class Token = boost::asio::deferred_t>
+  template <class Token = ::coras::default_completion_token_t>
   auto async_exists(descriptor target, diagnostics& d, Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
                                             &repository::exists_start, &d, std::move(target));
@@ -150,12 +149,12 @@ class repository {
 
   /// Deletes `target` by digest (registries refuse DELETE by tag).
   /// `void(error_code)`; `errc::not_found` when it is not there.
-  template <class Token = boost::asio::deferred_t>
+  template <class Token = ::coras::default_completion_token_t>
   auto async_delete(descriptor target, Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
                                             &repository::delete_start, nullptr, std::move(target));
   }
-  template <class Token = boost::asio::deferred_t>
+  template <class Token = ::coras::default_completion_token_t>
   auto async_delete(descriptor target, diagnostics& d, Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
                                             &repository::delete_start, &d, std::move(target));
@@ -165,14 +164,14 @@ class repository {
   /// without uploading it. A registry that cannot mount answers 202 and opens
   /// an upload; the blob is then pushed from `get_content()` when given, else
   /// streamed from `from` (verified on the way). `void(error_code)`.
-  template <class Token = boost::asio::deferred_t>
+  template <class Token = ::coras::default_completion_token_t>
   auto async_mount(descriptor desc, std::string from, content_factory get_content,
                    Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
                                             &repository::mount_start, nullptr, std::move(desc),
                                             std::move(from), std::move(get_content));
   }
-  template <class Token = boost::asio::deferred_t>
+  template <class Token = ::coras::default_completion_token_t>
   auto async_mount(descriptor desc, std::string from, content_factory get_content, diagnostics& d,
                    Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
@@ -184,13 +183,13 @@ class repository {
 
   /// Resolves a tag or digest to a manifest descriptor (HEAD with the Accept
   /// list; the seed's generateDescriptor rules). `void(error_code, descriptor)`.
-  template <class Token = boost::asio::deferred_t>
+  template <class Token = ::coras::default_completion_token_t>
   auto async_resolve(std::string reference, Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
                                             &repository::resolve_start, nullptr,
                                             std::move(reference));
   }
-  template <class Token = boost::asio::deferred_t>
+  template <class Token = ::coras::default_completion_token_t>
   auto async_resolve(std::string reference, diagnostics& d, Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
                                             &repository::resolve_start, &d, std::move(reference));
@@ -198,13 +197,13 @@ class repository {
 
   /// Fetches a manifest by tag or digest: its descriptor and reader.
   /// `void(error_code, fetched)`.
-  template <class Token = boost::asio::deferred_t>
+  template <class Token = ::coras::default_completion_token_t>
   auto async_fetch_reference(std::string reference, Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
                                             &repository::fetch_reference_start, nullptr,
                                             std::move(reference));
   }
-  template <class Token = boost::asio::deferred_t>
+  template <class Token = ::coras::default_completion_token_t>
   auto async_fetch_reference(std::string reference, diagnostics& d, Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
                                             &repository::fetch_reference_start, &d,
@@ -213,14 +212,14 @@ class repository {
 
   /// Pushes a manifest under `reference` (a tag, or its digest).
   /// `void(error_code)`.
-  template <class Token = boost::asio::deferred_t>
+  template <class Token = ::coras::default_completion_token_t>
   auto async_push_reference(descriptor expected, std::shared_ptr<byte_source> content,
                             std::string reference, Token&& token = {}) {
     return ::coras::detail::initiate_member(
         std::forward<Token>(token), *this, &repository::push_reference_start, nullptr,
         std::move(expected), std::move(content), std::move(reference));
   }
-  template <class Token = boost::asio::deferred_t>
+  template <class Token = ::coras::default_completion_token_t>
   auto async_push_reference(descriptor expected, std::shared_ptr<byte_source> content,
                             std::string reference, diagnostics& d, Token&& token = {}) {
     return ::coras::detail::initiate_member(
@@ -230,13 +229,13 @@ class repository {
 
   /// Tags an existing manifest: fetches it by digest and pushes it again under
   /// `reference`. `void(error_code)`.
-  template <class Token = boost::asio::deferred_t>
+  template <class Token = ::coras::default_completion_token_t>
   auto async_tag(descriptor desc, std::string reference, Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
                                             &repository::tag_start, nullptr, std::move(desc),
                                             std::move(reference));
   }
-  template <class Token = boost::asio::deferred_t>
+  template <class Token = ::coras::default_completion_token_t>
   auto async_tag(descriptor desc, std::string reference, diagnostics& d, Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
                                             &repository::tag_start, &d, std::move(desc),
@@ -246,13 +245,13 @@ class repository {
   // ---- blobs by reference (the reference must hold a digest) ----
 
   /// HEAD on a blob by digest: its descriptor. `void(error_code, descriptor)`.
-  template <class Token = boost::asio::deferred_t>
+  template <class Token = ::coras::default_completion_token_t>
   auto async_resolve_blob(std::string reference, Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
                                             &repository::resolve_blob_start, nullptr,
                                             std::move(reference));
   }
-  template <class Token = boost::asio::deferred_t>
+  template <class Token = ::coras::default_completion_token_t>
   auto async_resolve_blob(std::string reference, diagnostics& d, Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
                                             &repository::resolve_blob_start, &d,
@@ -260,13 +259,13 @@ class repository {
   }
 
   /// GET on a blob by digest: its descriptor and reader. `void(error_code, fetched)`.
-  template <class Token = boost::asio::deferred_t>
+  template <class Token = ::coras::default_completion_token_t>
   auto async_fetch_blob_reference(std::string reference, Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
                                             &repository::fetch_blob_reference_start, nullptr,
                                             std::move(reference));
   }
-  template <class Token = boost::asio::deferred_t>
+  template <class Token = ::coras::default_completion_token_t>
   auto async_fetch_blob_reference(std::string reference, diagnostics& d, Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
                                             &repository::fetch_blob_reference_start, &d,
@@ -277,13 +276,13 @@ class repository {
 
   /// Lists tags after `last` (empty: from the start), one `on_page` call per
   /// page, following `Link` within the registry's origin. `void(error_code)`.
-  template <class Token = boost::asio::deferred_t>
+  template <class Token = ::coras::default_completion_token_t>
   auto async_tags(std::string last, page_handler on_page, Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
                                             &repository::tags_start, nullptr, std::move(last),
                                             std::move(on_page));
   }
-  template <class Token = boost::asio::deferred_t>
+  template <class Token = ::coras::default_completion_token_t>
   auto async_tags(std::string last, page_handler on_page, diagnostics& d, Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
                                             &repository::tags_start, &d, std::move(last),
@@ -291,12 +290,12 @@ class repository {
   }
 
   /// Every tag, all pages gathered. `void(error_code, std::vector<std::string>)`.
-  template <class Token = boost::asio::deferred_t>
+  template <class Token = ::coras::default_completion_token_t>
   auto async_list_tags(Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
                                             &repository::list_tags_start, nullptr);
   }
-  template <class Token = boost::asio::deferred_t>
+  template <class Token = ::coras::default_completion_token_t>
   auto async_list_tags(diagnostics& d, Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
                                             &repository::list_tags_start, &d);
@@ -309,14 +308,14 @@ class repository {
   /// the Referrers API (`/v2/NAME/referrers/DIGEST`), or the referrers tag
   /// schema (`sha256-<hex>` tag holding an index) on a registry without it,
   /// deciding as the seed does and remembering the answer. `void(error_code)`.
-  template <class Token = boost::asio::deferred_t>
+  template <class Token = ::coras::default_completion_token_t>
   auto async_referrers(descriptor subject, std::string artifact_type, referrers_handler on_page,
                        Token&& token = {}) {
     return ::coras::detail::initiate_member(
         std::forward<Token>(token), *this, &repository::referrers_start, nullptr,
         std::move(subject), std::move(artifact_type), std::move(on_page));
   }
-  template <class Token = boost::asio::deferred_t>
+  template <class Token = ::coras::default_completion_token_t>
   auto async_referrers(descriptor subject, std::string artifact_type, referrers_handler on_page,
                        diagnostics& d, Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
@@ -326,13 +325,13 @@ class repository {
 
   /// All referrers of `subject` (of `artifact_type` when not empty), every page
   /// gathered: the seed's Predecessors. `void(error_code, std::vector<descriptor>)`.
-  template <class Token = boost::asio::deferred_t>
+  template <class Token = ::coras::default_completion_token_t>
   auto async_list_referrers(descriptor subject, std::string artifact_type, Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
                                             &repository::list_referrers_start, nullptr,
                                             std::move(subject), std::move(artifact_type));
   }
-  template <class Token = boost::asio::deferred_t>
+  template <class Token = ::coras::default_completion_token_t>
   auto async_list_referrers(descriptor subject, std::string artifact_type, diagnostics& d,
                             Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
@@ -353,13 +352,13 @@ class repository {
 
   /// Fetches `target` whole into memory, verified before it is handed out.
   /// `void(error_code, std::string)`.
-  template <class Token = boost::asio::deferred_t>
+  template <class Token = ::coras::default_completion_token_t>
   auto async_fetch_bytes(descriptor target, Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
                                             &repository::fetch_bytes_start, nullptr,
                                             std::move(target));
   }
-  template <class Token = boost::asio::deferred_t>
+  template <class Token = ::coras::default_completion_token_t>
   auto async_fetch_bytes(descriptor target, diagnostics& d, Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
                                             &repository::fetch_bytes_start, &d, std::move(target));
@@ -367,20 +366,20 @@ class repository {
 
   /// Pushes `content` as a blob, or as a manifest (by digest) when
   /// `media_type` is a manifest type. `void(error_code, descriptor)`.
-  template <class Token = boost::asio::deferred_t>
+  template <class Token = ::coras::default_completion_token_t>
   auto async_push_bytes(std::string media_type, std::string content, Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
                                             &repository::push_bytes_start, nullptr,
                                             std::move(media_type), std::move(content));
   }
-  template <class Token = boost::asio::deferred_t>
+  template <class Token = ::coras::default_completion_token_t>
   auto async_push_bytes(std::string media_type, std::string content, diagnostics& d,
                         Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
                                             &repository::push_bytes_start, &d,
                                             std::move(media_type), std::move(content));
   }
-  template <class Token = boost::asio::deferred_t>
+  template <class Token = ::coras::default_completion_token_t>
   auto async_push_bytes(std::string media_type, std::span<const std::byte> content,
                         Token&& token = {}) {
     return async_push_bytes(std::move(media_type), to_string(content), std::forward<Token>(token));
@@ -393,13 +392,13 @@ class repository {
   /// as parallel ranges (`repository_options::transfer`). A failure keeps the
   /// partial file for the next call, except a digest mismatch, which removes
   /// it. A symlink at the partial name is refused. `void(error_code)`.
-  template <class Token = boost::asio::deferred_t>
+  template <class Token = ::coras::default_completion_token_t>
   auto async_fetch_to_file(descriptor target, std::filesystem::path path, Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
                                             &repository::fetch_to_file_start, nullptr,
                                             std::move(target), std::move(path));
   }
-  template <class Token = boost::asio::deferred_t>
+  template <class Token = ::coras::default_completion_token_t>
   auto async_fetch_to_file(descriptor target, std::filesystem::path path, diagnostics& d,
                            Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
@@ -409,13 +408,13 @@ class repository {
 
   /// Hashes the file at `path`, then pushes it (streamed) as a blob, or as a
   /// manifest when `media_type` is one. `void(error_code, descriptor)`.
-  template <class Token = boost::asio::deferred_t>
+  template <class Token = ::coras::default_completion_token_t>
   auto async_push_file(std::string media_type, std::filesystem::path path, Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
                                             &repository::push_file_start, nullptr,
                                             std::move(media_type), std::move(path));
   }
-  template <class Token = boost::asio::deferred_t>
+  template <class Token = ::coras::default_completion_token_t>
   auto async_push_file(std::string media_type, std::filesystem::path path, diagnostics& d,
                        Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,

@@ -199,7 +199,7 @@ TEST_CASE("copy: platform selection tags the platform's manifest", "[copy]") {
 
     o.platform = coras::platform{"s390x", "linux", {}, {}, {}, {}};
     auto [ec, none] =
-        co_await coras::copy::async_copy(ex, store_of(src), "v1", dst, "v2", o, nullptr, as_tuple);
+        co_await coras::copy::async_copy(ex, store_of(src), "v1", dst, "v2", o, as_tuple);
     CHECK(ec == errc::not_found);
   });
 }
@@ -264,7 +264,7 @@ TEST_CASE("copy: cancelled half-way, run again, finished blobs are not fetched t
         asio::post(ex, [&cancel] { cancel.emit(asio::cancellation_type::terminal); });
     };
     auto [ec, partial] =
-        co_await coras::copy::async_copy(ex, store_of(src), "v1", layout, "v1", o, nullptr,
+        co_await coras::copy::async_copy(ex, store_of(src), "v1", layout, "v1", o,
                                          asio::bind_cancellation_slot(cancel.slot(), as_tuple));
     CHECK(ec == asio::error::operation_aborted);
     CHECK(done >= 2);

@@ -25,6 +25,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <random>
 
 namespace asio = boost::asio;
@@ -273,6 +274,42 @@ TEST_CASE("remote: 404s and error bodies keep the registry's codes", "[remote]")
     auto [e6, r6] = co_await repo.async_resolve("v1", d, as_tuple);
     CHECK(!e6);
     CHECK(d.message().empty());
+  });
+}
+
+TEST_CASE("remote: the default token throws the words, not only the code", "[remote][errors]") {
+  with_client({}, [](client& c, coras::server::registry& srv) -> asio::awaitable<void> {
+    auto repo = repo_on(c, srv, "words/here");
+    co_await push_image(repo, "v1");
+
+    // A registry's answer: code, sentence and the errors[] list, no diagnostics object.
+    std::optional<coras::error> caught;
+    try {
+      co_await repo.async_fetch_reference("nope");
+    } catch (const coras::error& e) {
+      caught = e;
+    }
+    REQUIRE(caught);
+    CHECK(caught->code() == errc::not_found);
+    CHECK(std::string(caught->what()).find("response status code 404") != std::string::npos);
+    REQUIRE(caught->registry() != nullptr);
+    CHECK(caught->registry()->errors.at(0).code == "MANIFEST_UNKNOWN");
+
+    // A client-side failure: its sentence, not the category's text.
+    caught.reset();
+    try {
+      co_await repo.async_resolve("not a tag!");
+    } catch (const coras::error& e) {
+      caught = e;
+    }
+    REQUIRE(caught);
+    CHECK(caught->code() == errc::invalid_reference);
+    CHECK(caught->registry() == nullptr);
+    CHECK(std::string(caught->what()).find("not a tag!") != std::string::npos);
+
+    // The same through with_diagnostics around another token, and success.
+    auto desc = co_await repo.async_resolve("v1", coras::with_diagnostics(use_awaitable));
+    CHECK(desc.size > 0);
   });
 }
 

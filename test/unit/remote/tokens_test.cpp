@@ -6,6 +6,7 @@
 #include <coras/remote/repository.hpp>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
 
@@ -15,6 +16,9 @@ namespace {
 
 template <class Op>
 asio::awaitable<void> every_token(Op op) {
+  co_await op(coras::default_completion_token_t{});  // what no token gives: throws coras::error
+  co_await op(coras::with_diagnostics(asio::use_awaitable));
+  (void)op(coras::with_diagnostics(asio::use_future));
   co_await op(asio::deferred);
   co_await op(asio::use_awaitable);
   co_await op(asio::as_tuple(asio::use_awaitable));
