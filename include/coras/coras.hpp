@@ -23,3 +23,4 @@
 #include <coras/remote/registry.hpp>
 #include <coras/remote/repository.hpp>
 #include <coras/server/registry.hpp>
+#include <coras/version.hpp>
