@@ -26,3 +26,4 @@
 #include <coras/remote/repository.hpp>
 #include <coras/remote/repository_store.hpp>
 #include <coras/server/registry.hpp>
+#include <coras/version.hpp>
