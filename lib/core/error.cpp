@@ -1,5 +1,4 @@
 #include <coras/core/error.hpp>
-#include <coras/core/with_diagnostics.hpp>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -280,12 +279,3 @@ void diagnostics::assign(const std::exception_ptr& e) {
 }
 
 }  // namespace coras
-
-namespace coras::detail {
-
-error error_of(error_code ec, const diagnostics& d) {
-  if (const auto* r = d.registry()) return error(*r);
-  return error(ec, d.message().empty() ? ec.message() : d.message());
-}
-
-}  // namespace coras::detail

@@ -44,8 +44,12 @@ using default_completion_token_t = with_diagnostics_t<boost::asio::use_awaitable
 namespace detail {
 
 /// The `coras::error` a failed operation stands for: the registry's answer
-/// when there was one, else the sentence the operation recorded.
-error error_of(error_code ec, const diagnostics& d);
+/// when there was one, else the sentence the operation recorded. (Inline:
+/// a shared libcoras exports no detail symbols.)
+inline error error_of(error_code ec, const diagnostics& d) {
+  if (const auto* r = d.registry()) return error(*r);
+  return error(ec, d.message().empty() ? ec.message() : d.message());
+}
 
 /// The handler with_diagnostics puts in front of the caller's: it owns the
 /// diagnostics the operation fills (at a stable address, since handlers move)
