@@ -194,58 +194,41 @@ std::string media_type_member(const std::string& path, const std::string& bytes)
 // ---- the operations (named coroutines with by-value parameters) ----
 
 awaitable<void> resolve_op(remote::repository repo, std::string ref) {
-  diagnostics d;
-  auto [ec, desc] = co_await repo.async_resolve(ref, d, use_tuple);
-  check(ec, d);
+  auto desc = co_await repo.async_resolve(ref);
   std::cout << desc.digest.str() << '\n';
 }
 
 awaitable<void> manifest_get_op(remote::repository repo, std::string ref, std::string output) {
-  diagnostics d;
-  auto [ec, fetched] = co_await repo.async_fetch_reference(ref, d, use_tuple);
-  check(ec, d);
-  auto [read_ec, bytes] =
-      co_await fetched.body.async_read_all(repo.options().max_metadata_bytes, use_tuple);
-  check(read_ec, fetched.body.diag());
+  auto fetched = co_await repo.async_fetch_reference(ref);
+  auto bytes = co_await fetched.body.async_read_all(repo.options().max_metadata_bytes);
   write_output(output, bytes);
 }
 
 awaitable<void> manifest_put_op(remote::repository repo, descriptor desc, std::string bytes,
                                 std::string ref) {
-  diagnostics d;
-  auto [ec] =
-      co_await repo.async_push_reference(desc, memory_source(std::move(bytes)), ref, d, use_tuple);
-  check(ec, d);
+  co_await repo.async_push_reference(desc, memory_source(std::move(bytes)), ref);
   std::cout << desc.digest.str() << '\n';
 }
 
 awaitable<void> manifest_delete_op(remote::repository repo, std::string ref) {
-  diagnostics d;
-  auto [ec, desc] = co_await repo.async_resolve(ref, d, use_tuple);
-  check(ec, d);
-  auto [delete_ec] = co_await repo.async_delete(desc, d, use_tuple);
-  check(delete_ec, d);
+  auto desc = co_await repo.async_resolve(ref);
+  co_await repo.async_delete(desc);
 }
 
 awaitable<void> blob_get_file_op(remote::repository repo, std::string digest,
                                  std::filesystem::path path) {
-  diagnostics d;
-  auto [ec, desc] = co_await repo.async_resolve_blob(digest, d, use_tuple);
-  check(ec, d);
+  auto desc = co_await repo.async_resolve_blob(digest);
   auto partial = path;
   partial += ".partial";
   std::error_code size_ec;
   const auto have = std::filesystem::file_size(partial, size_ec);
   if (!size_ec && have > 0 && have <= static_cast<std::uint64_t>(desc.size))
     std::cerr << "coras: resuming from byte " << have << " of " << partial.string() << '\n';
-  auto [fetch_ec] = co_await repo.async_fetch_to_file(desc, path, d, use_tuple);
-  check(fetch_ec, d);
+  co_await repo.async_fetch_to_file(desc, path);
 }
 
 awaitable<void> blob_get_stdout_op(remote::repository repo, std::string digest) {
-  diagnostics d;
-  auto [ec, fetched] = co_await repo.async_fetch_blob_reference(digest, d, use_tuple);
-  check(ec, d);
+  auto fetched = co_await repo.async_fetch_blob_reference(digest);
   std::vector<char> buffer(256 * 1024);
   for (;;) {
     auto [read_ec, n] = co_await fetched.body.async_read_some(asio::buffer(buffer), use_tuple);
@@ -256,9 +239,7 @@ awaitable<void> blob_get_stdout_op(remote::repository repo, std::string digest) 
 }
 
 awaitable<void> blob_put_op(remote::repository repo, std::filesystem::path path) {
-  diagnostics d;
-  auto [ec, desc] = co_await repo.async_push_file("application/octet-stream", path, d, use_tuple);
-  check(ec, d);
+  auto desc = co_await repo.async_push_file("application/octet-stream", path);
   std::cout << desc.digest.str() << '\n';
 }
 
@@ -266,49 +247,36 @@ awaitable<void> blob_delete_op(remote::repository repo, digest target) {
   descriptor desc;
   desc.media_type = "application/octet-stream";  // not a manifest type: the blob endpoint
   desc.digest = std::move(target);
-  diagnostics d;
-  auto [ec] = co_await repo.async_delete(desc, d, use_tuple);
-  check(ec, d);
+  co_await repo.async_delete(desc);
 }
 
 awaitable<void> blob_mount_op(remote::repository source, remote::repository target,
                               std::string from, std::string digest) {
   // The mount request needs the blob's size: ask the source repository.
-  diagnostics d;
-  auto [ec, desc] = co_await source.async_resolve_blob(digest, d, use_tuple);
-  check(ec, d);
-  auto [mount_ec] =
-      co_await target.async_mount(desc, from, remote::content_factory{}, d, use_tuple);
-  check(mount_ec, d);
+  auto desc = co_await source.async_resolve_blob(digest);
+  co_await target.async_mount(desc, from, remote::content_factory{});
 }
 
 awaitable<void> tags_op(remote::repository repo) {
-  diagnostics d;
   auto print = [](std::span<const std::string> page) {
     for (const auto& t : page) std::cout << t << '\n';
     return true;
   };
-  auto [ec] = co_await repo.async_tags({}, print, d, use_tuple);
-  check(ec, d);
+  co_await repo.async_tags({}, print);
 }
 
 awaitable<void> repos_op(remote::registry reg) {
-  diagnostics d;
   auto print = [](std::span<const std::string> page) {
     for (const auto& r : page) std::cout << r << '\n';
     return true;
   };
-  auto [ec] = co_await reg.async_repositories({}, print, d, use_tuple);
-  check(ec, d);
+  co_await reg.async_repositories({}, print);
 }
 
 awaitable<void> tag_op(remote::repository repo, std::string ref, std::vector<std::string> tags) {
-  diagnostics d;
-  auto [ec, desc] = co_await repo.async_resolve(ref, d, use_tuple);
-  check(ec, d);
+  auto desc = co_await repo.async_resolve(ref);
   for (const auto& t : tags) {
-    auto [tag_ec] = co_await repo.async_tag(desc, t, d, use_tuple);
-    check(tag_ec, d);
+    co_await repo.async_tag(desc, t);
   }
 }
 

@@ -170,9 +170,7 @@ awaitable<void> copy_op(std::shared_ptr<content::store> src, std::string src_ref
   // answer; the copy then starts from that digest.
   if (auto* remote = dynamic_cast<remote::repository_store*>(src.get())) {
     auto repo = remote->repository();
-    diagnostics d;
-    auto [ec, root] = co_await repo.async_resolve(src_ref, d, use_tuple);
-    check(ec, d);
+    auto root = co_await repo.async_resolve(src_ref);
     src_ref = root.digest.str();
   }
   display->start();

@@ -81,9 +81,7 @@ awaitable<void> pull_worker(std::shared_ptr<pull_job> job) {
     const auto size = static_cast<std::uint64_t>(item.layer.size);
     auto path = item.path;
     job->display->watch(id, item.title, size, [path, size] { return partial_bytes(path, size); });
-    diagnostics d;
-    auto [ec] = co_await job->repo.async_fetch_to_file(item.layer, item.path, d, use_tuple);
-    check(ec, d);
+    co_await job->repo.async_fetch_to_file(item.layer, item.path);
     job->display->end(id, item.title, "pulled", size);
   }
 }
@@ -101,12 +99,8 @@ std::vector<content::titled_layer_target> checked_targets(const fs::path& base,
 
 awaitable<void> pull_op(remote::repository repo, std::string ref, std::string ref_text,
                         fs::path dir, std::size_t concurrency, std::shared_ptr<progress> display) {
-  diagnostics d;
-  auto [ec, fetched] = co_await repo.async_fetch_reference(ref, d, use_tuple);
-  check(ec, d);
-  auto [read_ec, json] =
-      co_await fetched.body.async_read_all(repo.options().max_metadata_bytes, use_tuple);
-  check(read_ec, fetched.body.diag());
+  auto fetched = co_await repo.async_fetch_reference(ref);
+  auto json = co_await fetched.body.async_read_all(repo.options().max_metadata_bytes);
   const auto& type = fetched.desc.media_type;
   if (media_type::is_index(type))
     throw failure(ref_text + " is an index (" + type +

@@ -143,9 +143,7 @@ awaitable<void> push_layer(std::shared_ptr<push_job> job, std::size_t i) {
       co_await asio::co_spawn(job->work, hash_file(f.path, f.media_type), asio::use_awaitable);
   const auto size = static_cast<std::uint64_t>(desc.size);
   const auto id = std::to_string(i);
-  diagnostics d;
-  auto [exists_ec, present] = co_await job->repo.async_exists(desc, d, use_tuple);
-  check(exists_ec, d);
+  auto present = co_await job->repo.async_exists(desc);
   if (present) {
     job->display->end(id, f.title, "skipped", size);
   } else {
@@ -155,8 +153,7 @@ awaitable<void> push_layer(std::shared_ptr<push_job> job, std::size_t i) {
         file_source(f.path),
         [display, id, title, size](std::uint64_t done) { display->update(id, title, done, size); },
         64 * 1024);
-    auto [push_ec] = co_await job->repo.async_push(desc, std::move(body), d, use_tuple);
-    check(push_ec, d);
+    co_await job->repo.async_push(desc, std::move(body));
     job->display->end(id, f.title, "pushed", size);
   }
   job->layers[i] = std::move(desc);
@@ -185,22 +182,18 @@ awaitable<void> push_op(std::shared_ptr<push_job> job, std::size_t concurrency, 
   auto packed = content::pack_artifact(std::move(blobs), std::move(pack));
 
   // The empty config, unless the repository has it already.
-  diagnostics d;
-  auto [exists_ec, present] = co_await job->repo.async_exists(packed.config, d, use_tuple);
-  check(exists_ec, d);
+  auto present = co_await job->repo.async_exists(packed.config);
   if (!present) {
     auto config_type = std::string(media_type::oci_empty);
     auto config_bytes = std::string(empty_json);
-    auto [config_ec, pushed] = co_await job->repo.async_push_bytes(
-        std::move(config_type), std::move(config_bytes), d, use_tuple);
-    check(config_ec, d);
+    auto pushed =
+        co_await job->repo.async_push_bytes(std::move(config_type), std::move(config_bytes));
   }
 
   const auto desc = packed.manifest;
   auto target = tag.empty() ? desc.digest.str() : tag;
-  auto [manifest_ec] = co_await job->repo.async_push_reference(
-      desc, memory_source(std::move(packed.manifest_json)), std::move(target), d, use_tuple);
-  check(manifest_ec, d);
+  co_await job->repo.async_push_reference(desc, memory_source(std::move(packed.manifest_json)),
+                                          std::move(target));
   job->display->stop();
   std::cout << desc.digest.str() << '\n';
 }

@@ -68,9 +68,7 @@ void check_artifact_type(const std::string& type) {
 
 awaitable<void> referrers_op(remote::repository repo, std::string ref, std::string artifact_type,
                              bool json) {
-  diagnostics d;
-  auto [ec, subject] = co_await repo.async_resolve(ref, d, use_tuple);
-  check(ec, d);
+  auto subject = co_await repo.async_resolve(ref);
   bool first = true;
   auto print = [&first, json](std::span<const descriptor> page) {
     for (const auto& r : page) {
@@ -84,31 +82,26 @@ awaitable<void> referrers_op(remote::repository repo, std::string ref, std::stri
     std::cout.flush();  // a page at a time
     return true;
   };
-  auto [list_ec] = co_await repo.async_referrers(subject, artifact_type, print, d, use_tuple);
-  check(list_ec, d);
+  co_await repo.async_referrers(subject, artifact_type, print);
   if (json) std::cout << (first ? "[]" : "]") << '\n';
 }
 
 awaitable<void> attach_op(remote::repository repo, std::string ref, std::string artifact_type,
                           std::vector<std::filesystem::path> files, annotations notes) {
   diagnostics d;
-  auto [ec, resolved] = co_await repo.async_resolve(ref, d, use_tuple);
-  check(ec, d);
+  auto resolved = co_await repo.async_resolve(ref);
 
   image_manifest m;
   m.media_type = media_type::oci_manifest;
   m.artifact_type = std::move(artifact_type);
   m.config = empty_json_descriptor();
   for (const auto& path : files) {
-    auto [push_ec, layer] =
-        co_await repo.async_push_file("application/octet-stream", path, d, use_tuple);
-    check(push_ec, d);
+    auto layer = co_await repo.async_push_file("application/octet-stream", path);
     layer.annotations.insert_or_assign(std::string(title_annotation), path.filename().string());
     m.layers.push_back(std::move(layer));
   }
-  auto [config_ec, config_desc] = co_await repo.async_push_bytes(
-      std::string(media_type::oci_empty), std::string(empty_json), d, use_tuple);
-  check(config_ec, d);
+  auto config_desc =
+      co_await repo.async_push_bytes(std::string(media_type::oci_empty), std::string(empty_json));
   // The subject is the manifest itself: its media type, digest and size.
   descriptor subject;
   subject.media_type = resolved.media_type;
