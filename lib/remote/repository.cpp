@@ -1,6 +1,7 @@
-// The seed's Repository, blobStore and manifestStore: each operation is a
-// coroutine on the HTTP client's strand, started by a *_start function that
-// hands it to detail::spawn.
+// The repository handle (oras-go's Repository): options helpers, routing by
+// media type to the blob or manifest operations (blobs.cpp, manifests.cpp),
+// tag listing, the memory and file conveniences, and the *_start shims that
+// hand each coroutine to detail::spawn on the HTTP client's strand.
 #include <coras/remote/repository.hpp>
 
 #include "auth/challenge.hpp"
@@ -29,18 +30,32 @@ namespace coras::remote {
 
 namespace asio = boost::asio;
 using asio::awaitable;
+using detail::accept_header;
 using detail::blob_url;
+using detail::content_type_of;
 using detail::delete_content;
 using detail::fetch_blob;
+using detail::fetch_blob_head;
+using detail::fetch_blob_reference;
 using detail::fetch_manifest;
 using detail::fetch_manifest_reference;
 using detail::make_request;
+using detail::manifest_url;
+using detail::mount_blob;
+using detail::names_manifest;
+using detail::parse_ref;
 using detail::protocol_error;
+using detail::pull_scope;
 using detail::push_blob;
+using detail::push_manifest_reference;
 using detail::put_manifest;
 using detail::raise_error;
+using detail::resolve_blob;
+using detail::resolve_manifest;
 using detail::send;
 using detail::state_ptr;
+using detail::stream_reader;
+using detail::tag_manifest;
 using detail::upload_body;
 using detail::verify_content_digest;
 
@@ -52,14 +67,12 @@ std::span<const std::string> default_manifest_media_types() {
   return types;
 }
 
-namespace {
-
-std::span<const std::string> manifest_types(const repository_options& o) {
+std::span<const std::string> detail::manifest_types(const repository_options& o) {
   if (o.manifest_media_types.empty()) return default_manifest_media_types();
   return o.manifest_media_types;
 }
 
-std::string accept_header(const repository_options& o) {
+std::string detail::accept_header(const repository_options& o) {
   std::string out;
   for (const auto& t : manifest_types(o)) {
     if (!out.empty()) out += ", ";
@@ -68,315 +81,29 @@ std::string accept_header(const repository_options& o) {
   return out;
 }
 
-bool names_manifest(const repository_options& o, const descriptor& d) {
+bool detail::names_manifest(const repository_options& o, const descriptor& d) {
   auto types = manifest_types(o);
   return std::find(types.begin(), types.end(), d.media_type) != types.end();
 }
 
-std::string manifest_url(const repository_state& s, std::string_view ref) {
+std::string detail::manifest_url(const repository_state& s, std::string_view ref) {
   return s.base + "manifests/" + std::string(ref);
 }
 
-std::string pull_scope(const repository_state& s) {
+std::string detail::pull_scope(const repository_state& s) {
   return auth::detail::repository_scope(s.ref.repository(), "pull");
 }
 
 // The reference a by-reference operation names, or invalid_reference.
-reference parse_ref(const repository_state& s, std::string_view text) {
+reference detail::parse_ref(const repository_state& s, std::string_view text) {
   return s.ref.resolve(text);
 }
 
-std::string content_type_of(const http::response& resp) {
+std::string detail::content_type_of(const http::response& resp) {
   return std::string(resp.headers().get("Content-Type").value_or(""));
 }
 
-// ---- blobs ----
-
-// A reader of `resp`'s body (the content of `target`, from its first byte).
-// With `s`, a broken body is resumed from the blob endpoint.
-blob_reader stream_reader(state_ptr s, http::client client, descriptor target, std::string url,
-                          http::response resp) {
-  blob_reader_setup setup(std::move(client));
-  setup.repo = std::move(s);
-  setup.hasher.emplace(target.digest.algorithm());
-  setup.target = std::move(target);
-  setup.url = std::move(url);
-  return blob_reader(std::make_unique<blob_reader_impl>(std::move(setup), std::move(resp)));
-}
-
-}  // namespace
-
-awaitable<blob_reader> detail::fetch_blob(state_ptr s, descriptor target, fetch_options opts) {
-  if (opts.offset > 0 && !opts.prefix)
-    throw coras::error(errc::invalid_argument,
-                       "a fetch from offset " + std::to_string(opts.offset) +
-                           " needs the hash of the bytes before it (fetch_options::prefix)");
-  blob_reader_setup setup(s->client);
-  setup.url = blob_url(*s, target.digest);
-  setup.repo = s;
-  setup.offset = opts.offset;
-  if (opts.prefix)
-    setup.hasher = opts.prefix->state_copy();
-  else
-    setup.hasher.emplace(target.digest.algorithm());
-  setup.target = std::move(target);
-  auto impl = co_await blob_reader_impl::open(std::move(setup));
-  co_return blob_reader(std::move(impl));
-}
-
 namespace {
-
-awaitable<http::fields> fetch_blob_head(state_ptr s, descriptor target) {
-  auto url = blob_url(*s, target.digest);
-  auto resp = co_await send(s->client, s->options, make_request(*s, "HEAD", url));
-  if (resp.status() != 200) co_await raise_error(resp, "HEAD", url);
-  if (auto n = resp.content_length(); n && *n != static_cast<std::uint64_t>(target.size))
-    protocol_error("HEAD", url, "mismatch Content-Length", errc::size_mismatch);
-  co_return resp.headers();
-}
-
-// The seed's generateBlobDescriptor.
-descriptor blob_descriptor(const http::response& resp, std::string_view method,
-                           std::string_view url, const digest& d) {
-  descriptor out;
-  out.media_type = http::grammar::media_type_of(content_type_of(resp));
-  if (out.media_type.empty()) out.media_type = "application/octet-stream";
-  auto n = resp.content_length();
-  if (!n) protocol_error(method, url, "unknown response Content-Length");
-  out.size = static_cast<std::int64_t>(*n);
-  verify_content_digest(resp, method, url, d);
-  out.digest = d;
-  return out;
-}
-
-digest digest_of(const reference& ref, std::string_view text) {
-  if (!ref.has_digest())
-    throw coras::error(errc::invalid_reference,
-                       "invalid reference \"" + std::string(text) + "\": not a digest");
-  return ref.digest();
-}
-
-awaitable<descriptor> resolve_blob(state_ptr s, std::string text) {
-  auto ref = parse_ref(*s, text);
-  auto d = digest_of(ref, text);
-  auto url = blob_url(*s, d);
-  auto resp = co_await send(s->client, s->options, make_request(*s, "HEAD", url));
-  if (resp.status() != 200) co_await raise_error(resp, "HEAD", url);
-  co_return blob_descriptor(resp, "HEAD", url, d);
-}
-
-awaitable<fetched> fetch_blob_reference(state_ptr s, std::string text) {
-  auto ref = parse_ref(*s, text);
-  auto d = digest_of(ref, text);
-  auto url = blob_url(*s, d);
-  auto resp = co_await send(s->client, s->options, make_request(*s, "GET", url));
-  if (resp.status() != 200) co_await raise_error(resp, "GET", url);
-  // (No co_await inside ?: — GCC 12 miscompiles it.)
-  descriptor desc;
-  if (resp.content_length())
-    desc = blob_descriptor(resp, "GET", url, d);
-  else
-    desc = co_await resolve_blob(s, text);
-  fetched out;
-  out.desc = desc;
-  out.body = stream_reader(s, s->client, desc, std::move(url), std::move(resp));
-  co_return out;
-}
-
-awaitable<void> mount_blob(state_ptr s, descriptor desc, std::string from,
-                           content_factory get_content) {
-  if (auto problem = check_repository(from); !problem.empty())
-    throw coras::error(errc::invalid_reference,
-                       "invalid source repository \"" + from + "\": " + problem);
-  auto url = s->base + "blobs/uploads/?mount=" + detail::query_escape(desc.digest.str()) +
-             "&from=" + detail::query_escape(from);
-  auto mount = make_request(*s, "POST", url);
-  mount.scopes.push_back(auth::detail::repository_scope(from, "pull"));  // the source, too
-  auto resp = co_await send(s->client, s->options, std::move(mount));
-  if (resp.status() == 201) {
-    verify_content_digest(resp, "POST", url, desc.digest);
-    co_await resp.impl()->discard();
-    co_return;
-  }
-  if (resp.status() != 202) co_await raise_error(resp, "POST", url);
-  // 202: the registry did not mount and opened an upload session instead
-  // (the spec allows it); upload the content ourselves.
-  std::shared_ptr<byte_source> content;
-  try {
-    if (get_content) {
-      content = get_content();
-    } else {
-      auto sibling = std::make_shared<repository_state>(*s);
-      sibling->ref = reference::from_parts(s->ref.registry(), from);
-      sibling->base = detail::v2_base(s->ref.registry(), s->options.plain_http) + from + "/";
-      sibling->referrers = std::make_shared<referrers_state>();  // another repository
-      fetch_options whole;
-      content = to_byte_source(co_await fetch_blob(sibling, desc, whole));
-    }
-  } catch (const boost::system::system_error& e) {
-    throw coras::error(e.code(), std::string("cannot read source blob: ") + e.what());
-  }
-  co_await detail::upload_to_session(s, url, resp, desc, std::move(content));
-}
-
-// The seed's Repository.delete, for both endpoints.
-}  // namespace
-
-awaitable<void> detail::delete_content(state_ptr s, descriptor target, bool manifest) {
-  auto url = manifest ? manifest_url(*s, target.digest.str()) : blob_url(*s, target.digest);
-  auto resp = co_await send(s->client, s->options, make_request(*s, "DELETE", url));
-  if (resp.status() != 202) co_await raise_error(resp, "DELETE", url);
-  verify_content_digest(resp, "DELETE", url, target.digest);
-  co_await resp.impl()->discard();
-}
-
-namespace {
-
-// ---- manifests ----
-
-detail::manifest_response summary(const http::response& resp, std::string method) {
-  detail::manifest_response r;
-  r.method = std::move(method);
-  r.content_type = content_type_of(resp);
-  r.content_length = resp.content_length();
-  r.docker_content_digest = std::string(resp.headers().get("Docker-Content-Digest").value_or(""));
-  return r;
-}
-
-descriptor describe(const detail::manifest_response& r, std::string_view url, const reference& ref,
-                    const digest* body_digest) {
-  std::string why;
-  auto d =
-      detail::manifest_descriptor(r, ref.has_digest() ? &ref.digest() : nullptr, body_digest, &why);
-  if (!d) protocol_error(r.method, url, why, static_cast<errc>(d.error().value()));
-  return std::move(*d);
-}
-
-}  // namespace
-
-awaitable<blob_reader> detail::fetch_manifest(state_ptr s, descriptor target) {
-  auto url = manifest_url(*s, target.digest.str());
-  auto req = make_request(*s, "GET", url);
-  req.headers.set("Accept", target.media_type);
-  auto resp = co_await send(s->client, s->options, std::move(req));
-  if (resp.status() != 200) co_await raise_error(resp, "GET", url);
-  auto type = http::grammar::media_type_of(content_type_of(resp));
-  if (type.empty())
-    protocol_error("GET", url, "invalid response Content-Type \"" + content_type_of(resp) + "\"");
-  if (type != target.media_type)
-    protocol_error(
-        "GET", url,
-        "mismatch response Content-Type \"" + type + "\": expect \"" + target.media_type + "\"");
-  if (auto n = resp.content_length(); n && *n != static_cast<std::uint64_t>(target.size))
-    protocol_error("GET", url, "mismatch Content-Length", errc::size_mismatch);
-  verify_content_digest(resp, "GET", url, target.digest);
-  co_return stream_reader(nullptr, s->client, std::move(target), std::move(url), std::move(resp));
-}
-
-namespace {
-
-awaitable<descriptor> resolve_manifest(state_ptr s, std::string text) {
-  auto ref = parse_ref(*s, text);
-  auto url = manifest_url(*s, ref.tag_or_digest());
-  auto req = make_request(*s, "HEAD", url);
-  req.headers.set("Accept", accept_header(s->options));
-  auto resp = co_await send(s->client, s->options, std::move(req));
-  if (resp.status() != 200) co_await raise_error(resp, "HEAD", url);
-  co_return describe(summary(resp, "HEAD"), url, ref, nullptr);
-}
-
-}  // namespace
-
-awaitable<fetched> detail::fetch_manifest_reference(state_ptr s, std::string text) {
-  auto ref = parse_ref(*s, text);
-  auto url = manifest_url(*s, ref.tag_or_digest());
-  auto req = make_request(*s, "GET", url);
-  req.headers.set("Accept", accept_header(s->options));
-  auto resp = co_await send(s->client, s->options, std::move(req));
-  if (resp.status() != 200) co_await raise_error(resp, "GET", url);
-  fetched out;
-  if (!resp.content_length()) {
-    // No length to describe it by: ask HEAD, as the seed does, then verify
-    // the streamed body against that answer.
-    out.desc = co_await resolve_manifest(s, text);
-  } else {
-    auto r = summary(resp, "GET");
-    if (detail::needs_body_digest(r)) {
-      // No digest header: hash a bounded read of the body and serve it from memory.
-      auto body = co_await resp.impl()->read_all(s->options.max_metadata_bytes);
-      auto d =
-          digest::of(body, ref.has_digest() ? ref.digest().algorithm() : digest_algorithm::sha256);
-      out.desc = describe(r, url, ref, &d);
-      out.body = blob_reader(std::make_unique<blob_reader_impl>(
-          s->client, std::move(body), resp.headers(), out.desc, std::move(url)));
-      co_return out;
-    }
-    out.desc = describe(r, url, ref, nullptr);
-  }
-  out.body = stream_reader(nullptr, s->client, out.desc, std::move(url), std::move(resp));
-  co_return out;
-}
-
-awaitable<bool> detail::put_manifest(state_ptr s, descriptor expected,
-                                     std::shared_ptr<byte_source> content, std::string ref) {
-  auto url = manifest_url(*s, ref);
-  auto req = make_request(*s, "PUT", url);
-  req.headers.set("Content-Type", expected.media_type);
-  if (content && !content->rewind()) {
-    // A manifest is small: hold it, so that a 401 can be answered and the
-    // PUT sent again (the seed buffers it for its auth client the same way).
-    if (static_cast<std::uint64_t>(expected.size) > s->options.max_metadata_bytes)
-      throw coras::error(errc::size_limit_exceeded, "manifest of " + std::to_string(expected.size) +
-                                                        " bytes exceeds max_metadata_bytes");
-    content = coras::memory_source(co_await read_body(std::move(content), expected));
-  }
-  req.body = upload_body(std::move(content), expected);
-  auto resp = co_await send(s->client, s->options, std::move(req));
-  if (resp.status() != 201) co_await raise_error(resp, "PUT", url);
-  // OCI-Subject: the registry processed the manifest's subject itself, so it
-  // has the Referrers API (the seed's checkOCISubjectHeader).
-  const bool subject_processed = !resp.headers().get("OCI-Subject").value_or("").empty();
-  if (subject_processed) detail::set_capability(*s->referrers, true);
-  verify_content_digest(resp, "PUT", url, expected.digest);
-  co_await resp.impl()->discard();
-  co_return subject_processed;
-}
-
-awaitable<std::string> detail::read_body(std::shared_ptr<byte_source> content,
-                                         const descriptor& expected) {
-  content = upload_body(std::move(content), expected);  // size checks as for an upload
-  std::string out(static_cast<std::size_t>(expected.size), '\0');
-  std::size_t filled = 0;
-  while (filled < out.size()) {
-    auto n = co_await content->read(asio::buffer(out.data() + filled, out.size() - filled));
-    if (n == 0) break;
-    filled += n;
-  }
-  char extra;
-  if (filled != out.size() || co_await content->read(asio::buffer(&extra, 1)) != 0)
-    throw coras::error(errc::size_mismatch,
-                       "content is not the expected " + std::to_string(expected.size) + " bytes");
-  if (digest::of(out, expected.digest.algorithm()) != expected.digest)
-    throw coras::error(errc::digest_mismatch,
-                       "content does not match the expected digest " + expected.digest.str());
-  co_return out;
-}
-
-namespace {
-
-awaitable<void> push_manifest_reference(state_ptr s, descriptor expected,
-                                        std::shared_ptr<byte_source> content, std::string text) {
-  auto ref = parse_ref(*s, text);
-  co_await detail::push_manifest(s, std::move(expected), std::move(content), ref.tag_or_digest());
-}
-
-awaitable<void> tag_manifest(state_ptr s, descriptor desc, std::string text) {
-  auto ref = parse_ref(*s, text);
-  auto reader = co_await fetch_manifest(s, desc);
-  auto bytes = co_await reader.impl()->read_all(s->options.max_metadata_bytes);
-  co_await put_manifest(s, std::move(desc), coras::memory_source(std::move(bytes)),
-                        ref.tag_or_digest());
-}
 
 // ---- routing by media type (the seed's Repository.blobStore) ----
 
