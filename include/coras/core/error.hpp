@@ -42,7 +42,7 @@ enum class errc {
   /// The referrers capability was already set to the other value.
   referrers_capability_conflict,
   /// A referrers index update succeeded but deleting the old index failed
-  /// (the seed's ReferrersError for DeleteReferrersIndex): the operation's
+  /// (oras-go's `ReferrersError` for `DeleteReferrersIndex`): the operation's
   /// own work is done; an unreferenced index is left behind.
   referrers_gc_failed,
   /// The caller passed an argument the operation cannot use (e.g. a resume

@@ -83,11 +83,10 @@ class blob_reader {
         nullptr, limit);
   }
 
-  /// Moves to byte `pos` of the content (the seed's ReadSeekCloser), keeping
-  /// the digest check: going forward reads and hashes the bytes in between
-  /// without handing them out; going back reopens the blob (with `Range`)
-  /// from the nearest hash state kept every 32 MiB and rehashes from there.
-  /// So `eof` still means the bytes of the last pass verified. Handler
+  /// Moves to byte `pos` of the content (an `io.ReadSeekCloser` in oras-go's range-resume fork),
+  /// keeping the digest check: going forward reads and hashes the bytes in between without handing
+  /// them out; going back reopens the blob (with `Range`) from the nearest hash state kept every 32
+  /// MiB and rehashes from there. So `eof` still means the bytes of the last pass verified. Handler
   /// `void(error_code)`; `errc::invalid_argument` past the end.
   template <class Token = ::coras::default_completion_token_t>
   auto async_seek(std::uint64_t pos, Token&& token = {}) {

@@ -1,5 +1,7 @@
-// A repository on a registry: blobs, manifests and tags (the seed's
-// `Repository`, `blobStore` and `manifestStore`), as asynchronous operations.
+// A repository on a registry: blobs, manifests and tags (oras-go's
+// `registry/remote` `Repository`, `blobStore` and `manifestStore`), as
+// asynchronous operations. Protocol: the OCI distribution spec v1.1,
+// https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md
 #pragma once
 
 #include <coras/core/byte_source.hpp>
@@ -59,8 +61,8 @@ class repository {
   const repository_options& options() const noexcept;
   const http::client& client() const noexcept;
 
-  /// Resolves a tag, digest or full reference against this repository (the
-  /// seed's ParseReference). Throws `coras::error` (errc::invalid_reference).
+  /// Resolves a tag, digest or full reference against this repository
+  /// (oras-go's `Repository.ParseReference`). Throws `coras::error` (errc::invalid_reference).
   reference parse_reference(std::string_view s) const;
 
   /// True when `desc` names a manifest by the configured manifest media types
@@ -103,7 +105,8 @@ class repository {
   }
 
   /// HEAD on a blob: its response headers after checking the status and
-  /// Content-Length (the seed's FetchHead). For a manifest descriptor:
+  /// Content-Length (oras-go's `blobStore.FetchHead`; spec "Checking if
+  /// content exists in the registry"). For a manifest descriptor:
   /// `errc::unsupported`. `void(error_code, http::fields)`.
   template <class Token = ::coras::default_completion_token_t>
   auto async_fetch_head(descriptor target, Token&& token = {}) {
@@ -182,7 +185,8 @@ class repository {
   // ---- manifests by reference ----
 
   /// Resolves a tag or digest to a manifest descriptor (HEAD with the Accept
-  /// list; the seed's generateDescriptor rules). `void(error_code, descriptor)`.
+  /// list; oras-go's `generateDescriptor` rules; spec "Pulling manifests"). `void(error_code,
+  /// descriptor)`.
   template <class Token = ::coras::default_completion_token_t>
   auto async_resolve(std::string reference, Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
@@ -307,7 +311,8 @@ class repository {
   /// non-empty page; only those of `artifact_type` when it is not empty. Uses
   /// the Referrers API (`/v2/NAME/referrers/DIGEST`), or the referrers tag
   /// schema (`sha256-<hex>` tag holding an index) on a registry without it,
-  /// deciding as the seed does and remembering the answer. `void(error_code)`.
+  /// deciding as oras-go's `Repository.Referrers` does and remembering the
+  /// answer (spec "Listing Referrers", and its "Referrers Tag Schema"). `void(error_code)`.
   template <class Token = ::coras::default_completion_token_t>
   auto async_referrers(descriptor subject, std::string artifact_type, referrers_handler on_page,
                        Token&& token = {}) {
@@ -324,7 +329,7 @@ class repository {
   }
 
   /// All referrers of `subject` (of `artifact_type` when not empty), every page
-  /// gathered: the seed's Predecessors. `void(error_code, std::vector<descriptor>)`.
+  /// gathered (oras-go's `Repository.Predecessors`). `void(error_code, std::vector<descriptor>)`.
   template <class Token = ::coras::default_completion_token_t>
   auto async_list_referrers(descriptor subject, std::string artifact_type, Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
@@ -340,7 +345,7 @@ class repository {
   }
 
   /// Tells the handle whether the registry has the Referrers API, instead of
-  /// letting it find out (seed: SetReferrersCapability). Only the first value
+  /// letting it find out (oras-go's `Repository.SetReferrersCapability`). Only the first value
   /// counts: setting the other value later returns
   /// `errc::referrers_capability_conflict`. Thread-safe. The state is shared
   /// by copies of this handle, not by other handles to the same repository.
