@@ -1,13 +1,11 @@
 #include "common.hpp"
 #include "detail/posix_file.hpp"
+#include "oci_index.hpp"
 
 #include <coras/content/oci_layout.hpp>
 #include <coras/core/error.hpp>
 #include <coras/core/manifest.hpp>
 #include <coras/core/media_type.hpp>
-
-#include <boost/json/parse.hpp>
-#include <boost/json/value.hpp>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -31,24 +29,14 @@ using coras::detail::read_small_file;
 using coras::detail::temp_file;
 using coras::detail::throw_errno;
 using coras::detail::unique_fd;
+using detail::ref_name_of;
+using detail::strip_ref_name;
 
-constexpr std::string_view layout_version = "1.0.0";
 constexpr std::string_view layout_file_content = R"({"imageLayoutVersion":"1.0.0"})";
 constexpr std::size_t min_piece = 256 * 1024;
 
 [[noreturn]] void throw_fs(const std::error_code& ec, const std::string& what) {
   throw error(error_code(ec.value(), boost::system::system_category()), what + ": " + ec.message());
-}
-
-const std::string* ref_name_of(const descriptor& d) {
-  auto it = d.annotations.find(detail::ref_name_annotation);
-  return it == d.annotations.end() ? nullptr : &it->second;
-}
-
-descriptor strip_ref_name(descriptor d) {
-  if (auto it = d.annotations.find(detail::ref_name_annotation); it != d.annotations.end())
-    d.annotations.erase(it);
-  return d;
 }
 
 // A blob read by fetch: pieces of at least 256 KiB from the file, hashed as
@@ -142,13 +130,9 @@ struct oci_layout::impl {
   std::atomic<bool> ingest_ready{false};
 
   mutable std::mutex mu;
-  // index.json, split: `named` holds the entries with a ref.name (one per
-  // name), `others` every entry without one (read from the file or added as
-  // referrers). The file lists named + the others whose digest no name
-  // covers, so an unnamed entry comes back when its last name moves away.
-  image_index base;  // top-level members; `manifests` unused
-  std::vector<descriptor> named;
-  std::vector<descriptor> others;
+  // index.json as named and other entries (oci_index.hpp); `others` also
+  // gains the referrers pushed here.
+  detail::oci_index index = detail::empty_oci_index();
   std::string written;                                  // the index.json last read or written
   std::map<digest, std::vector<descriptor>> referrers;  // by subject digest
 
@@ -205,24 +189,13 @@ struct oci_layout::impl {
     commit(t, target);
   }
 
-  std::string render_index(const std::vector<descriptor>& n,
-                           const std::vector<descriptor>& o) const {
-    image_index doc = base;
-    doc.manifests = n;
-    for (const auto& d : o) {
-      auto covered = [&](const descriptor& x) { return x.digest == d.digest; };
-      if (std::none_of(n.begin(), n.end(), covered)) doc.manifests.push_back(d);
-    }
-    return doc.to_json();
-  }
-
   // Writes the index of `n` and `o`, then makes them the state: on failure
   // the state stays what the file says. Call with `mu` held.
   void save_locked(std::vector<descriptor> n, std::vector<descriptor> o) {
-    auto json = render_index(n, o);
+    detail::oci_index next{index.base, std::move(n), std::move(o)};
+    auto json = detail::render_oci_index(next);
     if (json != written) write_atomically(index_path(), json);
-    named = std::move(n);
-    others = std::move(o);
+    index = std::move(next);
     written = std::move(json);
   }
 
@@ -257,7 +230,7 @@ struct oci_layout::impl {
   // The index.json entry a name or digest picks (without its name).
   std::optional<descriptor> find_listed(const detail::parsed_reference& ref) const {
     std::lock_guard lock(mu);
-    for (const auto* list : {&named, &others})
+    for (const auto* list : {&index.named, &index.others})
       for (const auto& d : *list) {
         const auto* name = ref_name_of(d);
         if (ref.digest ? d.digest == *ref.digest : (name && *name == ref.name))
@@ -287,9 +260,8 @@ struct oci_layout::impl {
     if (empty) {
       if (!opt.create) throw error(errc::not_found, root.string() + ": no OCI image layout there");
       make_dirs(root / "blobs" / "sha256");
-      base.media_type = std::string(media_type::oci_index);
       std::lock_guard lock(mu);
-      written = render_index({}, {});
+      written = detail::render_oci_index(index);
       write_atomically(index_path(), written);
       // oci-layout last: a directory with it is a complete layout.
       write_atomically(root / "oci-layout", layout_file_content);
@@ -300,48 +272,15 @@ struct oci_layout::impl {
     if (!layout)
       throw error(errc::not_found,
                   root.string() + " is not an OCI image layout: it has no oci-layout file");
-    check_layout_file(*layout);
+    detail::check_layout_file(*layout);
 
-    auto index = read_small_file(index_path(), opt.max_index_bytes);
+    auto text = read_small_file(index_path(), opt.max_index_bytes);
     std::lock_guard lock(mu);
-    if (!index) {
-      base.media_type = std::string(media_type::oci_index);
-      return;  // written on the first change
-    }
-    std::string why;
-    auto doc = image_index::try_parse(*index, &why);
-    if (!doc) throw error(errc::invalid_manifest, index_path().string() + ": " + why);
-    base = std::move(*doc);
-    for (auto& d : base.manifests) {
-      if (const auto* name = ref_name_of(d)) {
-        auto same = [&](const descriptor& x) { return *ref_name_of(x) == *name; };
-        if (auto it = std::find_if(named.begin(), named.end(), same); it != named.end())
-          *it = std::move(d);  // a repeated name: the later entry wins, as on rewrite
-        else
-          named.push_back(std::move(d));
-      } else {
-        others.push_back(std::move(d));
-      }
-    }
-    base.manifests.clear();
-    if (base.media_type.empty()) base.media_type = std::string(media_type::oci_index);
-    written = *index;
-    for (const auto* list : {&named, &others})
+    if (!text) return;  // written on the first change
+    index = detail::parse_oci_index(*text, index_path().string());
+    written = *text;
+    for (const auto* list : {&index.named, &index.others})
       for (const auto& d : *list) scan_for_subject(d);
-  }
-
-  static void check_layout_file(const std::string& text) {
-    boost::system::error_code ec;
-    auto v = boost::json::parse(text, ec);
-    const boost::json::value* version = nullptr;
-    if (!ec && v.is_object()) version = v.get_object().if_contains("imageLayoutVersion");
-    if (!version || !version->is_string())
-      throw error(errc::unsupported,
-                  "oci-layout is not a JSON object with a string imageLayoutVersion");
-    if (version->get_string() != layout_version)
-      throw error(errc::unsupported, "oci-layout: imageLayoutVersion \"" +
-                                         std::string(version->get_string()) +
-                                         "\" is not supported (only 1.0.0)");
   }
 
   // At open: learn whether a listed manifest refers to a subject. A listed
@@ -370,7 +309,7 @@ std::string oci_layout::describe() const { return impl_->where(); }
 std::vector<std::string> oci_layout::tags() const {
   std::lock_guard lock(impl_->mu);
   std::vector<std::string> out;
-  for (const auto& d : impl_->named) out.push_back(*ref_name_of(d));
+  for (const auto& d : impl_->index.named) out.push_back(*ref_name_of(d));
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -430,10 +369,10 @@ boost::asio::awaitable<void> oci_layout::push(descriptor expected,
   std::lock_guard lock(s.mu);
   s.add_referrer_locked(expected, *facts);
   auto listed = [&](const descriptor& d) { return d.digest == expected.digest; };
-  if (std::none_of(s.others.begin(), s.others.end(), listed)) {
-    auto others = s.others;
+  if (std::none_of(s.index.others.begin(), s.index.others.end(), listed)) {
+    auto others = s.index.others;
     others.push_back(std::move(entry));
-    s.save_locked(s.named, std::move(others));
+    s.save_locked(s.index.named, std::move(others));
   }
 }
 
@@ -502,13 +441,13 @@ boost::asio::awaitable<void> oci_layout::tag(descriptor target, std::string refe
   target.data.reset();
   target.annotations.insert_or_assign(std::string(detail::ref_name_annotation), ref.name);
   std::lock_guard lock(s.mu);
-  auto named = s.named;
+  auto named = s.index.named;
   auto same = [&](const descriptor& d) { return *ref_name_of(d) == ref.name; };
   if (auto it = std::find_if(named.begin(), named.end(), same); it != named.end())
     *it = std::move(target);
   else
     named.push_back(std::move(target));
-  s.save_locked(std::move(named), s.others);
+  s.save_locked(std::move(named), s.index.others);
 }
 
 boost::asio::awaitable<std::optional<std::vector<descriptor>>> oci_layout::predecessors(
