@@ -260,6 +260,20 @@ send_step next_step(const send_state& s, int max_redirects, const retry_options&
       out.why = std::move(why);
       return out;
     }
+    // Checked before anything else about the hop: a token request's form body
+    // (password, refresh token) or Basic header must not reach an origin the
+    // user did not name, and dropping them would only turn the refusal into a
+    // confusing anonymous request there.
+    if (s.carries_credentials && hop->drop_authorization) {
+      auto from = split_url(s.url);
+      auto to = split_url(hop->url);
+      out.what = send_step::action::fail;
+      out.error = errc::denied;
+      out.why = "refusing to follow a redirect from " + (from ? from->origin.str() : "?") + " to " +
+                (to ? to->origin.str() : "?") +
+                ": the request carries credentials, which are never sent to another origin";
+      return out;
+    }
     // Cannot re-send the body: the caller gets the 307/308 and decides.
     if (hop->keep_body && s.rewind_body && !s.rewind_body()) return out;
     out.what = send_step::action::redirect;

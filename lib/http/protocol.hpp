@@ -62,8 +62,10 @@ std::chrono::milliseconds backoff(const retry_options& o, int attempt, double ra
 struct redirect_step {
   std::string url;
   std::string method;
-  bool keep_body = true;            ///< false when the method turned into GET
-  bool drop_authorization = false;  ///< true when the origin changes
+  bool keep_body = true;  ///< false when the method turned into GET
+  /// True when the origin changes: Authorization, Proxy-Authorization and
+  /// Cookie are not sent there.
+  bool drop_authorization = false;
 };
 
 bool is_redirect(unsigned status) noexcept;
@@ -100,6 +102,9 @@ struct send_state {
   int redirects = 0;       ///< redirects followed so far
   int attempt = 0;         ///< retries made so far
   bool retryable = false;  ///< the request may be sent again (idempotent, replayable body)
+  /// The request carries credentials (http::request::carries_credentials): a
+  /// redirect to another origin fails with `errc::denied`.
+  bool carries_credentials = false;
   /// Rewinds the request's body for sending it again; false when it cannot
   /// be. Called only for a redirect that keeps the body (a rewind is visible:
   /// a progress display goes back to 0). Empty: the request has no body.
@@ -107,7 +112,9 @@ struct send_state {
 };
 
 /// Redirects first (a 3xx with Location, when following): past
-/// `max_redirects` fails with `errc::too_many_redirects`; a redirect that
+/// `max_redirects` fails with `errc::too_many_redirects`; one to another
+/// origin of a request that carries credentials fails with `errc::denied`
+/// (whatever the status, so no secret is re-sent there); a redirect that
 /// must keep a body that cannot be re-sent is delivered to the caller as it
 /// is. Then retries (429/502/503/504, retryable, attempts left): the backoff
 /// for this attempt (`random01` in [0, 1)), raised to a Retry-After; a
