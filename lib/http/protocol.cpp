@@ -36,6 +36,10 @@ result<T> fail(std::string* why, std::string msg) {
   return make_error_code(errc::invalid_response);
 }
 
+// Where a Retry-After saturates (about 115 days): far above any sensible
+// retry.max_retry_after, far below what a millisecond count can hold.
+constexpr std::int64_t max_retry_after_seconds = 10'000'000;
+
 std::uint16_t default_port(std::string_view scheme) { return scheme == "https" ? 443 : 80; }
 
 // IMF-fixdate only ("Sun, 06 Nov 1994 08:49:37 GMT"): what RFC 9110 says a
@@ -127,11 +131,17 @@ std::optional<std::chrono::milliseconds> parse_retry_after(
     std::uint64_t seconds = 0;
     auto r = std::from_chars(value.data(), value.data() + value.size(), seconds);
     // Absurdly long values saturate; the caller compares against its own limit.
-    if (r.ec == std::errc::result_out_of_range || seconds > 10'000'000) seconds = 10'000'000;
+    if (r.ec == std::errc::result_out_of_range || seconds > max_retry_after_seconds)
+      seconds = max_retry_after_seconds;
     return std::chrono::seconds(seconds);
   }
   auto when = parse_http_date(value);
   if (!when) return std::nullopt;
+  // Compared in whole seconds first: a date in year 1 or 9999 does not fit a
+  // nanosecond system_clock, and converting it would overflow.
+  const auto ahead = *when - std::chrono::system_clock::to_time_t(now);
+  if (ahead > max_retry_after_seconds) return std::chrono::seconds(max_retry_after_seconds);
+  if (ahead < -1) return std::chrono::milliseconds(0);
   auto at = std::chrono::system_clock::from_time_t(*when);
   if (at <= now) return std::chrono::milliseconds(0);
   return std::chrono::duration_cast<std::chrono::milliseconds>(at - now);

@@ -44,7 +44,10 @@ boost::system::result<split_url_result> split_url(std::string_view url, std::str
 std::optional<std::string> parse_warning(std::string_view value);
 
 /// A `Retry-After` value as a wait from `now`: delta-seconds or an IMF-fixdate
-/// HTTP-date. nullopt when malformed. A date in the past gives zero.
+/// HTTP-date. nullopt when malformed (negative or fractional seconds
+/// included: the caller's backoff applies). A date in the past gives zero;
+/// waits beyond 10,000,000 s (about 115 days; any year up to 9999) saturate
+/// there, so the caller's `max_retry_after` decides, never an overflow.
 std::optional<std::chrono::milliseconds> parse_retry_after(
     std::string_view value, std::chrono::system_clock::time_point now);
 
