@@ -2,6 +2,8 @@
 
 #include <coras/core/error.hpp>
 
+#include "core/base64.hpp"
+
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
 
@@ -243,14 +245,43 @@ bool no_proxy_matches(std::string_view list, std::string_view host, std::uint16_
   return false;
 }
 
-std::optional<origin> proxy_for(const proxy_settings& s, const origin& target) {
+result<proxy_route> parse_proxy(std::string_view setting, std::string* why) {
+  // "host:port" without a scheme means http://host:port, as curl and Go read it.
+  std::string url = setting.find("://") == std::string_view::npos ? "http://" + std::string(setting)
+                                                                  : std::string(setting);
+  auto parsed = boost::urls::parse_absolute_uri(url);
+  if (!parsed) return fail<proxy_route>(why, "not a proxy URL");
+  boost::urls::url u(*parsed);
+  proxy_route out;
+  if (u.has_userinfo()) {
+    // Decoded here, sent only as Proxy-Authorization; the URL without it is
+    // what split_url (and every message) sees.
+    std::string credentials = u.user();
+    credentials += ':';
+    credentials += u.password();
+    out.authorization = "Basic " + coras::detail::base64_encode(credentials);
+    u.remove_userinfo();
+  }
+  auto parts = split_url(u.buffer(), why);
+  if (!parts) return fail<proxy_route>(why, why ? *why : std::string("not a proxy URL"));
+  if (parts->origin.scheme != "http")
+    return fail<proxy_route>(why, "only http:// proxies are supported");
+  out.where = parts->origin;
+  return out;
+}
+
+std::optional<proxy_route> proxy_route_for(const proxy_settings& s, const origin& target) {
   const std::string& p = target.tls() ? s.https_proxy : s.http_proxy;
   if (p.empty() || no_proxy_matches(s.no_proxy, target.host, target.port)) return std::nullopt;
-  // "host:port" without a scheme means http://host:port, as curl and Go read it.
-  std::string url = p.find("://") == std::string::npos ? "http://" + p : p;
-  auto parts = split_url(url);
-  if (!parts || parts->origin.scheme != "http") return std::nullopt;
-  return parts->origin;
+  auto route = parse_proxy(p);
+  if (!route) return std::nullopt;
+  return *route;
+}
+
+std::optional<origin> proxy_for(const proxy_settings& s, const origin& target) {
+  auto route = proxy_route_for(s, target);
+  if (!route) return std::nullopt;
+  return route->where;
 }
 
 send_step next_step(const send_state& s, int max_redirects, const retry_options& retry,

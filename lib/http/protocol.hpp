@@ -140,8 +140,29 @@ struct proxy_settings {
 proxy_settings resolve_proxy_settings(const std::function<const char*(const char*)>& getenv,
                                       std::string_view proxy, std::string_view no_proxy);
 
-/// The proxy origin for `target`, or nullopt to connect directly. Only
-/// http:// proxies are supported (https via CONNECT through them).
+/// A proxy to connect through: where it is and, when its URL carried
+/// `user:password@`, the `Proxy-Authorization` value for it (Basic). That
+/// value goes to the proxy only: on the CONNECT of an https tunnel, or on
+/// absolute-form requests for http origins; never to an origin, never into a
+/// message or a log.
+struct proxy_route {
+  origin where;
+  std::string authorization;  ///< "Basic …", or empty without credentials
+};
+
+/// Parses a proxy setting: `[http://][user[:password]@]host[:port]` (no
+/// scheme means http, as curl and Go read it; user and password are
+/// percent-decoded). Only http:// proxies (`errc::invalid_response` with
+/// `why` otherwise; `why` never holds the password).
+boost::system::result<proxy_route> parse_proxy(std::string_view setting,
+                                               std::string* why = nullptr);
+
+/// The proxy for `target`, or nullopt to connect directly (no proxy set,
+/// NO_PROXY matches, or the setting does not parse). Only http:// proxies are
+/// supported (https via CONNECT through them).
+std::optional<proxy_route> proxy_route_for(const proxy_settings& s, const origin& target);
+
+/// `proxy_route_for`'s origin alone.
 std::optional<origin> proxy_for(const proxy_settings& s, const origin& target);
 
 /// True when `host` (port `port`) matches an entry of a NO_PROXY list.
