@@ -7,6 +7,7 @@
 #include <boost/json/value.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 namespace coras::auth::detail {
@@ -190,11 +191,21 @@ boost::system::result<token_answer> parse_token_response(std::string_view body, 
   }
   if (a.token.empty()) return fail("token response has neither \"token\" nor \"access_token\"");
   if (const auto* v = o->if_contains("expires_in")) {
-    if (v->is_int64() && v->as_int64() > 0)
-      a.expires_in = std::chrono::seconds(v->as_int64());
-    else if (v->is_uint64() && v->as_uint64() > 0)
-      a.expires_in = std::chrono::seconds(
-          static_cast<long long>(std::min<std::uint64_t>(v->as_uint64(), 365ull * 24 * 3600)));
+    // A hostile or broken service may send anything here: a huge value would
+    // overflow the clock arithmetic of the cache (and a wrapped, negative life
+    // would fetch a token for every request), a negative or zero one means
+    // nothing. Clamped to [1 s, max_token_lifetime]; fractions are cut off;
+    // values that are not positive numbers keep the spec's default.
+    constexpr auto top = static_cast<double>(max_token_lifetime.count());
+    double seconds = 0;
+    if (v->is_int64())
+      seconds = static_cast<double>(v->as_int64());
+    else if (v->is_uint64())
+      seconds = static_cast<double>(v->as_uint64());
+    else if (v->is_double() && std::isfinite(v->as_double()))
+      seconds = v->as_double();
+    if (seconds >= 1)
+      a.expires_in = std::chrono::seconds(static_cast<long long>(std::min(seconds, top)));
   }
   if (const auto* v = o->if_contains("issued_at"); v && v->is_string())
     a.issued_at = parse_rfc3339(v->as_string());
@@ -204,13 +215,19 @@ boost::system::result<token_answer> parse_token_response(std::string_view body, 
 }
 
 std::chrono::seconds token_answer::remaining(std::chrono::system_clock::time_point now) const {
-  if (!issued_at) return expires_in;
+  // expires_in is at most max_token_lifetime when parsed; clamped again for a
+  // hand-made answer, so nothing below can overflow.
+  const auto life = std::clamp(expires_in, std::chrono::seconds(1), max_token_lifetime);
+  if (!issued_at) return life;
   // One second of slack for stamps cut to whole seconds; at most half the
   // life taken off, so a server clock behind ours cannot make every token
-  // look expired on arrival (and a refetch storm follow).
-  auto left = std::chrono::duration_cast<std::chrono::seconds>(*issued_at + expires_in +
-                                                               std::chrono::seconds(1) - now);
-  return std::clamp(left, expires_in / 2, expires_in);
+  // look expired on arrival (and a refetch storm follow); never under a
+  // second, so a 1 s token is not fetched again for every request.
+  using std::chrono::seconds;
+  const auto issued = std::chrono::floor<seconds>(issued_at->time_since_epoch()).count();
+  const auto at = std::chrono::floor<seconds>(now.time_since_epoch()).count();
+  const auto left = seconds(issued + life.count() + 1 - at);  // years apart at most: no overflow
+  return std::clamp(left, std::max(life / 2, seconds(1)), life);
 }
 
 std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view s) {
@@ -247,7 +264,9 @@ std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_v
   if (i != s.size()) return std::nullopt;
   using namespace std::chrono;
   year_month_day ymd{year(y), month(static_cast<unsigned>(mo)), day(static_cast<unsigned>(d))};
-  if (!ymd.ok() || h > 23 || mi > 59 || sec > 60) return std::nullopt;
+  // Beyond these years a nanosecond system_clock overflows (its range ends in
+  // 2262): a stamp there is nonsense, treated as absent.
+  if (!ymd.ok() || h > 23 || mi > 59 || sec > 60 || y < 1970 || y > 2200) return std::nullopt;
   return sys_days(ymd) + hours(h) + minutes(mi) + seconds(sec) - minutes(offset_minutes);
 }
 

@@ -45,10 +45,18 @@ std::vector<std::string> clean_scopes(std::vector<std::string> scopes);
 /// The scopes of a challenge's `scope` parameter (space-separated).
 std::vector<std::string> split_scopes(std::string_view scope_param);
 
+/// The longest life a token is believed to have, whatever `expires_in` says
+/// (one year). Not an option: a token the registry stops accepting earlier is
+/// fetched again after its first 401 anyway, so the cap only keeps the cache's
+/// clock arithmetic in range.
+inline constexpr std::chrono::seconds max_token_lifetime{365LL * 24 * 3600};
+
 /// What a token endpoint answered.
 struct token_answer {
   std::string token;
-  std::chrono::seconds expires_in{60};  ///< the spec's default when absent
+  /// The spec's default (60 s) when absent, not a positive number, or under
+  /// a second; clamped to `max_token_lifetime`; fractions cut off.
+  std::chrono::seconds expires_in{60};
   /// `issued_at` (RFC 3339) when present and well-formed.
   std::optional<std::chrono::system_clock::time_point> issued_at;
   std::string refresh_token;

@@ -63,6 +63,8 @@ http::request oauth2_request(const std::string& realm, std::string grant,
   if (!scopes.empty()) grant += "&scope=" + form_escape(join(scopes));
   req.headers.set("Content-Type", "application/x-www-form-urlencoded");
   req.body = coras::memory_source(std::move(grant));
+  // The form carries a password or a refresh token: never re-sent elsewhere.
+  req.carries_credentials = true;
   return req;
 }
 
@@ -109,9 +111,12 @@ asio::awaitable<authorizer::cached> authorizer::fetch_token(http::client_impl& c
       req.url += sep + std::string("scope=") + form_escape(s);
       sep = '&';
     }
-    if (!cred.username.empty())
+    if (!cred.username.empty()) {
       req.headers.set("Authorization",
                       "Basic " + coras::detail::base64_encode(cred.username + ":" + cred.password));
+      // A realm that redirects elsewhere is refused rather than asked anonymously.
+      req.carries_credentials = true;
+    }
   }
   const auto method = req.method;
   auto resp = co_await c.send_plain(req);

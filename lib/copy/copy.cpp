@@ -2,7 +2,10 @@
 // coroutine on one strand; children are visited concurrently and pushed
 // before their parent; a node seen twice is waited for, not copied again;
 // transfers take one of `concurrency` slots, waiting for children does not
-// (so a deep graph cannot starve itself).
+// (so a deep graph cannot starve itself). Referrers are walked in rounds
+// after the graph that lists them is complete: a wait then only ever follows
+// a content edge (a digest names its children, so those edges cannot form a
+// cycle), never a listing, which a registry may make loop.
 #include <coras/content/store.hpp>
 #include <coras/copy/copy.hpp>
 #include <coras/core/manifest.hpp>
@@ -21,6 +24,8 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <utility>
 
 namespace coras::copy {
 
@@ -76,7 +81,18 @@ class engine {
   awaitable<copy_result> run(std::string src_ref, std::string dst_ref) {
     auto root = co_await src_->resolve(src_ref);
     if (opts_.platform && media_type::is_index(root.media_type)) root = co_await select(root);
-    if (!same_store_) co_await visit(root);
+    if (!same_store_) {
+      co_await visit(root, 0, std::nullopt);
+      // Each round lists the referrers of the manifests the round before
+      // copied; rounds end because each digest is visited once and the node
+      // and depth caps hold.
+      while (!listable_.empty() && !stopped_) {
+        auto round = std::move(listable_);
+        listable_.clear();
+        co_await referrers_round(std::move(round));
+      }
+      if (stopped_) std::rethrow_exception(stopped_);
+    }
     if (!dst_ref.empty()) co_await dst_->tag(root, dst_ref);
     result_.root = root;
     co_return result_;
@@ -150,37 +166,132 @@ class engine {
                                             opts_.platform->architecture);
   }
 
+  // A manifest whose referrers are still to be listed, and its depth.
+  struct listable {
+    descriptor subject;
+    std::size_t depth = 0;
+  };
+
+  // A cap was hit: no node starts and no manifest is pushed from now on, the
+  // transfers in flight end as they would, and run() fails with the error.
+  // (Not thrown where it is found: that would cancel the siblings' transfers
+  // mid-operation, and Asio 1.81's co_spawn cancellation handler can then
+  // touch an operation that just finished.)
+  void stop(const std::string& message) {
+    if (!stopped_)
+      stopped_ = std::make_exception_ptr(coras::error(errc::size_limit_exceeded, message));
+  }
+  bool too_many_nodes() {
+    if (opts_.max_nodes == 0 || nodes_.size() + result_.referrers_skipped < opts_.max_nodes)
+      return false;
+    stop("copy: the graph has more than " + std::to_string(opts_.max_nodes) +
+         " nodes (copy_options::max_nodes)");
+    return true;
+  }
+
   // Copies `d` and its subgraph once; concurrent visitors wait for the first.
-  awaitable<void> visit(descriptor d) {
+  // `depth`: edges from the root. `parent`: the manifest whose referrers
+  // listing named `d` (then `d` must point at it, and a visit already under
+  // way is not waited for: nothing depends on a referrer).
+  awaitable<void> visit(descriptor d, std::size_t depth, std::optional<descriptor> parent) {
     const auto key = d.digest.str();
     if (auto it = nodes_.find(key); it != nodes_.end()) {
+      if (parent) co_return;
       auto shared = it->second;
       co_await shared->wait();
       co_return;
+    }
+    if (stopped_) co_return;
+    if (opts_.max_depth > 0 && depth > opts_.max_depth) {
+      stop("copy: " + key + " is " + std::to_string(depth) +
+           " edges from the root, more than copy_options::max_depth (" +
+           std::to_string(opts_.max_depth) + ")");
+      co_return;
+    }
+    if (too_many_nodes()) co_return;
+    std::optional<std::string> json;
+    if (parent) {
+      json = co_await referrer_manifest(d, *parent);
+      if (!json) co_return;  // skipped, with a warning
+      // Others ran while it was read: one of them may have taken it.
+      if (nodes_.contains(key) || stopped_ || too_many_nodes()) co_return;
     }
     auto node = std::make_shared<coras::detail::waitable>(ex_);
     nodes_.emplace(key, node);
     std::exception_ptr failure;
     try {
-      co_await copy_node(d);
+      co_await copy_node(d, depth, std::move(json));
     } catch (...) {
       failure = std::current_exception();
     }
     node->finish(failure);
     if (failure) std::rethrow_exception(failure);
-    // Referrers come after their subject is complete (they reference it).
-    if (opts_.referrers && media_type::is_manifest(d.media_type)) {
-      auto referrers = co_await src_->predecessors(d);
-      if (referrers) co_await visit_all(std::move(*referrers));
-    }
+    // Referrers come after their subject is complete (they reference it),
+    // in the next round.
+    if (opts_.referrers && media_type::is_manifest(d.media_type))
+      listable_.push_back(listable{d, depth});
   }
 
-  awaitable<void> visit_all(std::vector<descriptor> list) {
+  // The manifest of `d`, listed as a referrer of `parent`, when its subject
+  // is `parent`; nullopt (and a warning) otherwise.
+  awaitable<std::optional<std::string>> referrer_manifest(const descriptor& d,
+                                                          const descriptor& parent) {
+    std::string why;
+    std::optional<std::string> json;
+    if (!media_type::is_manifest(d.media_type)) {
+      why = "it is not a manifest (" + d.media_type + ")";
+    } else {
+      {
+        co_await acquire();
+        slot held{this};
+        json = co_await read_manifest(d);
+      }
+      auto summary = summarize_manifest(*json);
+      if (!summary.subject)
+        why = "its manifest has no subject";
+      else if (!(summary.subject->digest == parent.digest))
+        why = "its manifest's subject is " + summary.subject->digest.str();
+    }
+    if (why.empty()) co_return json;
+    ++result_.referrers_skipped;
+    if (opts_.on_warning) {
+      std::lock_guard lock(event_mutex_);
+      opts_.on_warning(copy_warning{d, parent,
+                                    "skipping " + d.digest.str() + ", listed as a referrer of " +
+                                        parent.digest.str() + ": " + why});
+    }
+    co_return std::nullopt;
+  }
+
+  awaitable<void> referrers_of(listable l) {
+    if (stopped_) co_return;
+    auto referrers = co_await src_->predecessors(l.subject);
+    if (referrers) co_await visit_all(std::move(*referrers), l.depth + 1, l.subject);
+  }
+
+  awaitable<void> referrers_round(std::vector<listable> round) {
+    if (round.empty()) co_return;
+    using op_type = decltype(asio::co_spawn(ex_, referrers_of(round.front()), asio::deferred));
+    std::vector<op_type> ops;
+    ops.reserve(round.size());
+    for (auto& l : round)
+      ops.push_back(asio::co_spawn(ex_, referrers_of(std::move(l)), asio::deferred));
+    auto [order, errors] =
+        co_await asio::experimental::make_parallel_group(std::move(ops))
+            .async_wait(asio::experimental::wait_for_one_error(), asio::use_awaitable);
+    for (auto i : order)
+      if (errors[i]) std::rethrow_exception(errors[i]);
+  }
+
+  awaitable<void> visit_all(std::vector<descriptor> list, std::size_t depth,
+                            std::optional<descriptor> parent) {
     if (list.empty()) co_return;
-    using op_type = decltype(asio::co_spawn(ex_, visit(list.front()), asio::deferred));
+    using op_type =
+        decltype(asio::co_spawn(ex_, visit(list.front(), depth, parent), asio::deferred));
     std::vector<op_type> ops;
     ops.reserve(list.size());
-    for (auto& d : list) ops.push_back(asio::co_spawn(ex_, visit(std::move(d)), asio::deferred));
+    for (auto& d : list)
+      ops.push_back(asio::co_spawn(ex_, visit(std::move(d), depth, parent), asio::deferred));
     // The first failure cancels the siblings.
     auto [order, errors] =
         co_await asio::experimental::make_parallel_group(std::move(ops))
@@ -189,7 +300,8 @@ class engine {
       if (errors[i]) std::rethrow_exception(errors[i]);
   }
 
-  awaitable<void> copy_node(descriptor d) {
+  // `read`: the manifest when the caller has read it already.
+  awaitable<void> copy_node(descriptor d, std::size_t depth, std::optional<std::string> read) {
     if (co_await dst_->exists(d)) {
       ++result_.skipped;
       emit(copy_event::kind::skipped, d);
@@ -197,12 +309,16 @@ class engine {
     }
     if (media_type::is_manifest(d.media_type)) {
       std::string json;
-      {
+      if (read) {
+        json = std::move(*read);
+      } else {
         co_await acquire();
         slot held{this};
         json = co_await read_manifest(d);
       }
-      co_await visit_all(successors(d, json));
+      co_await visit_all(successors(d, json), depth + 1, std::nullopt);
+      // A child may have been left out: the manifest must not go up.
+      if (stopped_) co_return;
       {
         co_await acquire();
         slot held{this};
@@ -215,6 +331,7 @@ class engine {
     }
     co_await acquire();
     slot held{this};
+    if (stopped_) co_return;
     if (mounter_) {
       co_await mounter_->mount(d, mount_from_);
       ++result_.mounted;
@@ -239,6 +356,8 @@ class engine {
   bool same_store_ = false;
   std::string mount_from_;
   std::map<std::string, std::shared_ptr<coras::detail::waitable>> nodes_;
+  std::vector<listable> listable_;  // for the next referrers round
+  std::exception_ptr stopped_;      // a cap was hit (see stop())
   std::size_t free_ = 0;
   std::deque<std::shared_ptr<coras::detail::waitable>> waiters_;
   std::mutex event_mutex_;

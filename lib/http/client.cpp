@@ -3,8 +3,8 @@
 // that instantiates Beast.
 #include "client_impl.hpp"
 
-#include "detail/spawn.hpp"
 #include "authorizer.hpp"
+#include "detail/spawn.hpp"
 #include "exchange.hpp"
 #include "protocol.hpp"
 
@@ -81,7 +81,10 @@ struct connection {
   beast::flat_buffer buffer;
   steady_clock::time_point idle_since;
   bool absolute_form = false;  // plain HTTP through a proxy: request targets are full URLs
-  std::string session_key;     // key.str(): TLS sessions are cached per origin
+  // With absolute_form: the proxy's Proxy-Authorization (from the proxy URL's
+  // userinfo), sent on each request to the proxy; empty otherwise.
+  std::string proxy_authorization;
+  std::string session_key;  // key.str(): TLS sessions are cached per origin
 
   // Beast reads as much as the buffer's free capacity (at least 512 bytes):
   // a buffer left at its small first size turns a blob body into 512-byte
@@ -431,13 +434,11 @@ void load_tls(ssl::context& ctx, const tls_options& o) {
 
 void check_proxy(const std::string& p, const char* what) {
   if (p.empty()) return;
-  std::string url = p.find("://") == std::string::npos ? "http://" + p : p;
   std::string why;
-  auto parts = detail::split_url(url, &why);
-  if (!parts || parts->origin.scheme != "http")
+  if (!detail::parse_proxy(p, &why))
     throw error(errc::unsupported,
                 std::string(what) + " \"" + strip_credentials(p) +
-                    "\" is not supported (an http:// proxy without credentials is)" +
+                    "\" is not supported (an http:// proxy, with or without user:password@, is)" +
                     (why.empty() ? "" : ": " + why));
 }
 
@@ -496,6 +497,7 @@ asio::awaitable<plain_stream> connect_tcp(const origin& to, std::chrono::millise
 
 // Asks an HTTP proxy for a tunnel to `target` (for https through a proxy).
 asio::awaitable<void> open_tunnel(plain_stream& s, const origin& target,
+                                  const std::string& proxy_authorization,
                                   std::chrono::milliseconds limit) {
   bhttp::request<bhttp::empty_body> req{bhttp::verb::connect,
                                         target.host.find(':') != std::string::npos
@@ -503,6 +505,8 @@ asio::awaitable<void> open_tunnel(plain_stream& s, const origin& target,
                                             : target.host + ":" + std::to_string(target.port),
                                         11};
   req.set(bhttp::field::host, req.target());
+  // To the proxy only: what goes through the tunnel is the origin's TLS.
+  if (!proxy_authorization.empty()) req.set(bhttp::field::proxy_authorization, proxy_authorization);
   s.expires_after(limit);
   auto [wec, wn] = co_await bhttp::async_write(s, req, tuple_awaitable);
   check(wec, "sending CONNECT to the proxy", limit);
@@ -523,15 +527,16 @@ namespace {
 asio::awaitable<std::unique_ptr<connection>> open_connection(client_impl& c, const origin& to) {
   auto& st = c.st();
   const auto& t = c.options().timeouts;
-  auto proxy = detail::proxy_for(st.proxy, to);
-  plain_stream tcp_s = co_await connect_tcp(proxy ? *proxy : to, t.connect);
+  auto proxy = detail::proxy_route_for(st.proxy, to);
+  plain_stream tcp_s = co_await connect_tcp(proxy ? proxy->where : to, t.connect);
   ++st.connections_opened;
   if (!to.tls()) {
     auto conn = std::make_unique<connection>(to, std::move(tcp_s));
     conn->absolute_form = proxy.has_value();
+    if (proxy) conn->proxy_authorization = proxy->authorization;
     co_return conn;
   }
-  if (proxy) co_await open_tunnel(tcp_s, to, t.tls_handshake);
+  if (proxy) co_await open_tunnel(tcp_s, to, proxy->authorization, t.tls_handshake);
 
   tls_stream s(std::move(tcp_s), st.tls);
   SSL* ssl = s.native_handle();
@@ -613,6 +618,9 @@ asio::awaitable<response> detail::exchange(client_impl& c, const origin& to,
   req.set(bhttp::field::host, to.authority());
   for (const auto& f : headers) req.insert(f.name, f.value);
   if (!headers.contains("User-Agent")) req.set(bhttp::field::user_agent, opt.user_agent);
+  // Only on a connection to a proxy (absolute form), never to an origin.
+  if (conn.absolute_form && !conn.proxy_authorization.empty())
+    req.set(bhttp::field::proxy_authorization, conn.proxy_authorization);
   std::optional<std::uint64_t> size = body ? body->size() : std::optional<std::uint64_t>(0);
   if (body && !size) {
     req.chunked(true);

@@ -2,6 +2,8 @@
 
 #include <coras/core/error.hpp>
 
+#include "core/base64.hpp"
+
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
 
@@ -35,6 +37,10 @@ result<T> fail(std::string* why, std::string msg) {
   if (why) *why = std::move(msg);
   return make_error_code(errc::invalid_response);
 }
+
+// Where a Retry-After saturates (about 115 days): far above any sensible
+// retry.max_retry_after, far below what a millisecond count can hold.
+constexpr std::int64_t max_retry_after_seconds = 10'000'000;
 
 std::uint16_t default_port(std::string_view scheme) { return scheme == "https" ? 443 : 80; }
 
@@ -127,11 +133,17 @@ std::optional<std::chrono::milliseconds> parse_retry_after(
     std::uint64_t seconds = 0;
     auto r = std::from_chars(value.data(), value.data() + value.size(), seconds);
     // Absurdly long values saturate; the caller compares against its own limit.
-    if (r.ec == std::errc::result_out_of_range || seconds > 10'000'000) seconds = 10'000'000;
+    if (r.ec == std::errc::result_out_of_range || seconds > max_retry_after_seconds)
+      seconds = max_retry_after_seconds;
     return std::chrono::seconds(seconds);
   }
   auto when = parse_http_date(value);
   if (!when) return std::nullopt;
+  // Compared in whole seconds first: a date in year 1 or 9999 does not fit a
+  // nanosecond system_clock, and converting it would overflow.
+  const auto ahead = *when - std::chrono::system_clock::to_time_t(now);
+  if (ahead > max_retry_after_seconds) return std::chrono::seconds(max_retry_after_seconds);
+  if (ahead < -1) return std::chrono::milliseconds(0);
   auto at = std::chrono::system_clock::from_time_t(*when);
   if (at <= now) return std::chrono::milliseconds(0);
   return std::chrono::duration_cast<std::chrono::milliseconds>(at - now);
@@ -233,14 +245,43 @@ bool no_proxy_matches(std::string_view list, std::string_view host, std::uint16_
   return false;
 }
 
-std::optional<origin> proxy_for(const proxy_settings& s, const origin& target) {
+result<proxy_route> parse_proxy(std::string_view setting, std::string* why) {
+  // "host:port" without a scheme means http://host:port, as curl and Go read it.
+  std::string url = setting.find("://") == std::string_view::npos ? "http://" + std::string(setting)
+                                                                  : std::string(setting);
+  auto parsed = boost::urls::parse_absolute_uri(url);
+  if (!parsed) return fail<proxy_route>(why, "not a proxy URL");
+  boost::urls::url u(*parsed);
+  proxy_route out;
+  if (u.has_userinfo()) {
+    // Decoded here, sent only as Proxy-Authorization; the URL without it is
+    // what split_url (and every message) sees.
+    std::string credentials = u.user();
+    credentials += ':';
+    credentials += u.password();
+    out.authorization = "Basic " + coras::detail::base64_encode(credentials);
+    u.remove_userinfo();
+  }
+  auto parts = split_url(u.buffer(), why);
+  if (!parts) return fail<proxy_route>(why, why ? *why : std::string("not a proxy URL"));
+  if (parts->origin.scheme != "http")
+    return fail<proxy_route>(why, "only http:// proxies are supported");
+  out.where = parts->origin;
+  return out;
+}
+
+std::optional<proxy_route> proxy_route_for(const proxy_settings& s, const origin& target) {
   const std::string& p = target.tls() ? s.https_proxy : s.http_proxy;
   if (p.empty() || no_proxy_matches(s.no_proxy, target.host, target.port)) return std::nullopt;
-  // "host:port" without a scheme means http://host:port, as curl and Go read it.
-  std::string url = p.find("://") == std::string::npos ? "http://" + p : p;
-  auto parts = split_url(url);
-  if (!parts || parts->origin.scheme != "http") return std::nullopt;
-  return parts->origin;
+  auto route = parse_proxy(p);
+  if (!route) return std::nullopt;
+  return *route;
+}
+
+std::optional<origin> proxy_for(const proxy_settings& s, const origin& target) {
+  auto route = proxy_route_for(s, target);
+  if (!route) return std::nullopt;
+  return route->where;
 }
 
 send_step next_step(const send_state& s, int max_redirects, const retry_options& retry,
@@ -258,6 +299,20 @@ send_step next_step(const send_state& s, int max_redirects, const retry_options&
     if (!hop) {
       out.what = send_step::action::fail;
       out.why = std::move(why);
+      return out;
+    }
+    // Checked before anything else about the hop: a token request's form body
+    // (password, refresh token) or Basic header must not reach an origin the
+    // user did not name, and dropping them would only turn the refusal into a
+    // confusing anonymous request there.
+    if (s.carries_credentials && hop->drop_authorization) {
+      auto from = split_url(s.url);
+      auto to = split_url(hop->url);
+      out.what = send_step::action::fail;
+      out.error = errc::denied;
+      out.why = "refusing to follow a redirect from " + (from ? from->origin.str() : "?") + " to " +
+                (to ? to->origin.str() : "?") +
+                ": the request carries credentials, which are never sent to another origin";
       return out;
     }
     // Cannot re-send the body: the caller gets the 307/308 and decides.

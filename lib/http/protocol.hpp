@@ -44,7 +44,10 @@ boost::system::result<split_url_result> split_url(std::string_view url, std::str
 std::optional<std::string> parse_warning(std::string_view value);
 
 /// A `Retry-After` value as a wait from `now`: delta-seconds or an IMF-fixdate
-/// HTTP-date. nullopt when malformed. A date in the past gives zero.
+/// HTTP-date. nullopt when malformed (negative or fractional seconds
+/// included: the caller's backoff applies). A date in the past gives zero;
+/// waits beyond 10,000,000 s (about 115 days; any year up to 9999) saturate
+/// there, so the caller's `max_retry_after` decides, never an overflow.
 std::optional<std::chrono::milliseconds> parse_retry_after(
     std::string_view value, std::chrono::system_clock::time_point now);
 
@@ -62,8 +65,10 @@ std::chrono::milliseconds backoff(const retry_options& o, int attempt, double ra
 struct redirect_step {
   std::string url;
   std::string method;
-  bool keep_body = true;            ///< false when the method turned into GET
-  bool drop_authorization = false;  ///< true when the origin changes
+  bool keep_body = true;  ///< false when the method turned into GET
+  /// True when the origin changes: Authorization, Proxy-Authorization and
+  /// Cookie are not sent there.
+  bool drop_authorization = false;
 };
 
 bool is_redirect(unsigned status) noexcept;
@@ -100,6 +105,9 @@ struct send_state {
   int redirects = 0;       ///< redirects followed so far
   int attempt = 0;         ///< retries made so far
   bool retryable = false;  ///< the request may be sent again (idempotent, replayable body)
+  /// The request carries credentials (http::request::carries_credentials): a
+  /// redirect to another origin fails with `errc::denied`.
+  bool carries_credentials = false;
   /// Rewinds the request's body for sending it again; false when it cannot
   /// be. Called only for a redirect that keeps the body (a rewind is visible:
   /// a progress display goes back to 0). Empty: the request has no body.
@@ -107,7 +115,9 @@ struct send_state {
 };
 
 /// Redirects first (a 3xx with Location, when following): past
-/// `max_redirects` fails with `errc::too_many_redirects`; a redirect that
+/// `max_redirects` fails with `errc::too_many_redirects`; one to another
+/// origin of a request that carries credentials fails with `errc::denied`
+/// (whatever the status, so no secret is re-sent there); a redirect that
 /// must keep a body that cannot be re-sent is delivered to the caller as it
 /// is. Then retries (429/502/503/504, retryable, attempts left): the backoff
 /// for this attempt (`random01` in [0, 1)), raised to a Retry-After; a
@@ -130,8 +140,29 @@ struct proxy_settings {
 proxy_settings resolve_proxy_settings(const std::function<const char*(const char*)>& getenv,
                                       std::string_view proxy, std::string_view no_proxy);
 
-/// The proxy origin for `target`, or nullopt to connect directly. Only
-/// http:// proxies are supported (https via CONNECT through them).
+/// A proxy to connect through: where it is and, when its URL carried
+/// `user:password@`, the `Proxy-Authorization` value for it (Basic). That
+/// value goes to the proxy only: on the CONNECT of an https tunnel, or on
+/// absolute-form requests for http origins; never to an origin, never into a
+/// message or a log.
+struct proxy_route {
+  origin where;
+  std::string authorization;  ///< "Basic …", or empty without credentials
+};
+
+/// Parses a proxy setting: `[http://][user[:password]@]host[:port]` (no
+/// scheme means http, as curl and Go read it; user and password are
+/// percent-decoded). Only http:// proxies (`errc::invalid_response` with
+/// `why` otherwise; `why` never holds the password).
+boost::system::result<proxy_route> parse_proxy(std::string_view setting,
+                                               std::string* why = nullptr);
+
+/// The proxy for `target`, or nullopt to connect directly (no proxy set,
+/// NO_PROXY matches, or the setting does not parse). Only http:// proxies are
+/// supported (https via CONNECT through them).
+std::optional<proxy_route> proxy_route_for(const proxy_settings& s, const origin& target);
+
+/// `proxy_route_for`'s origin alone.
 std::optional<origin> proxy_for(const proxy_settings& s, const origin& target);
 
 /// True when `host` (port `port`) matches an entry of a NO_PROXY list.

@@ -132,6 +132,7 @@ asio::awaitable<response> client_impl::send_plain(request req) {
     st.redirects = redirects;
     st.attempt = attempt;
     st.retryable = retryable;
+    st.carries_credentials = req.carries_credentials;
     if (body) st.rewind_body = [&body] { return body->rewind(); };
     auto step = detail::next_step(st, opt.max_redirects, opt.retry, random01(),
                                   std::chrono::system_clock::now());
@@ -149,7 +150,11 @@ asio::awaitable<response> client_impl::send_plain(request req) {
           headers.erase("Content-Type");
           headers.erase("Content-Length");
         }
-        if (step.redirect.drop_authorization) headers.erase("Authorization");
+        if (step.redirect.drop_authorization) {
+          headers.erase("Authorization");
+          headers.erase("Proxy-Authorization");
+          headers.erase("Cookie");
+        }
         method = std::move(step.redirect.method);
         url = std::move(step.redirect.url);
         continue;

@@ -50,7 +50,14 @@ blob_reader_impl::blob_reader_impl(blob_reader_setup setup)
 }
 
 asio::awaitable<std::unique_ptr<blob_reader_impl>> blob_reader_impl::open(blob_reader_setup setup) {
-  const auto size = static_cast<std::uint64_t>(setup.target.size);
+  // The size may come from the network: checked before it plans a range or
+  // sizes a read_all buffer.
+  std::string why;
+  auto checked = detail::checked_blob_size(setup.target.size,
+                                           setup.repo ? setup.repo->options.max_blob_bytes : 0,
+                                           "blob " + setup.target.digest.str(), &why);
+  if (!checked) throw coras::error(checked.error(), why);
+  const auto size = *checked;
   const auto end = setup.end.value_or(size);
   if (setup.offset > end || end > size)
     throw coras::error(errc::invalid_argument, "range " + range_text(setup.offset, end) +

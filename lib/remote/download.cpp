@@ -5,6 +5,8 @@
 #include "detail/offload.hpp"
 #include "detail/spawn.hpp"
 #include "http/client_impl.hpp"
+#include "remote/exchange.hpp"
+#include "remote/protocol.hpp"
 #include "stores.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -208,7 +210,13 @@ asio::awaitable<void> download_parallel(parallel_job& job, std::size_t workers) 
 }  // namespace
 
 asio::awaitable<void> download_blob(state_ptr s, descriptor target, std::filesystem::path path) {
-  const auto size = static_cast<std::uint64_t>(target.size);
+  // Before the partial file is created and the segment bitmap sized: a
+  // descriptor claiming 2^60 bytes would make that bitmap 8 GiB.
+  std::string why;
+  auto checked = checked_blob_size(target.size, s->options.max_blob_bytes,
+                                   "blob " + target.digest.str(), &why);
+  if (!checked) throw coras::error(checked.error(), why);
+  const auto size = *checked;
   const auto& opt = s->options.transfer;
   const auto& work = s->client.options().work_executor;
   partial_file file;

@@ -9,6 +9,7 @@
 #include <boost/url/url.hpp>
 
 #include <algorithm>
+#include <limits>
 
 namespace coras::remote::detail {
 namespace {
@@ -93,6 +94,35 @@ boost::system::result<std::string> upload_location(std::string_view request_url,
   return url;
 }
 
+boost::system::result<std::uint64_t> checked_blob_size(std::int64_t size,
+                                                       std::uint64_t max_blob_bytes,
+                                                       std::string_view what, std::string* why) {
+  if (size < 0)
+    return fail<std::uint64_t>(
+        why, errc::invalid_response,
+        std::string(what) + " has a negative size (" + std::to_string(size) + ")");
+  const auto n = static_cast<std::uint64_t>(size);
+  if (max_blob_bytes > 0 && n > max_blob_bytes)
+    return fail<std::uint64_t>(why, errc::size_limit_exceeded,
+                               std::string(what) + " claims " + std::to_string(n) +
+                                   " bytes, above the limit of " + std::to_string(max_blob_bytes) +
+                                   " bytes (repository_options::max_blob_bytes)");
+  return n;
+}
+
+boost::system::result<std::int64_t> checked_content_length(std::uint64_t length,
+                                                           std::uint64_t max_blob_bytes,
+                                                           std::string_view what,
+                                                           std::string* why) {
+  if (length > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+    return fail<std::int64_t>(why, errc::invalid_response,
+                              std::string(what) + ": Content-Length " + std::to_string(length) +
+                                  " does not fit a descriptor's size");
+  auto n = checked_blob_size(static_cast<std::int64_t>(length), max_blob_bytes, what, why);
+  if (!n) return n.error();
+  return static_cast<std::int64_t>(*n);
+}
+
 bool needs_body_digest(const manifest_response& r) noexcept {
   return r.docker_content_digest.empty() && r.method != "HEAD";
 }
@@ -109,7 +139,14 @@ boost::system::result<descriptor> manifest_descriptor(const manifest_response& r
   if (!r.content_length)
     return fail<descriptor>(why, errc::invalid_response,
                             r.method + ": unknown response Content-Length");
-  d.size = static_cast<std::int64_t>(*r.content_length);
+  {
+    // No size limit here (manifests have their own, when read): only the
+    // range a descriptor can hold.
+    std::string size_why;
+    auto size = checked_content_length(*r.content_length, 0, "manifest", &size_why);
+    if (!size) return fail<descriptor>(why, errc::invalid_response, r.method + ": " + size_why);
+    d.size = *size;
+  }
 
   if (!r.docker_content_digest.empty()) {
     std::string digest_why;

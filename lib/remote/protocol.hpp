@@ -70,6 +70,23 @@ boost::system::result<descriptor> manifest_descriptor(const manifest_response& r
                                                       const digest* body_digest,
                                                       std::string* why = nullptr);
 
+/// A size from the network (`size` of a descriptor, of `what`: "blob
+/// sha256:…") checked before it sizes a buffer, a file, a range plan or a
+/// progress total: negative is `errc::invalid_response`; above
+/// `max_blob_bytes` (0: no limit) is `errc::size_limit_exceeded`, and `why`
+/// names the limit and `repository_options::max_blob_bytes`.
+boost::system::result<std::uint64_t> checked_blob_size(std::int64_t size,
+                                                       std::uint64_t max_blob_bytes,
+                                                       std::string_view what,
+                                                       std::string* why = nullptr);
+
+/// A Content-Length as a descriptor size: above 2^63 - 1 (where it would turn
+/// negative) is `errc::invalid_response`; then as `checked_blob_size`.
+boost::system::result<std::int64_t> checked_content_length(std::uint64_t length,
+                                                           std::uint64_t max_blob_bytes,
+                                                           std::string_view what,
+                                                           std::string* why = nullptr);
+
 /// The referrers tag schema's tag for `subject`: `<alg>-<hex>`, the algorithm
 /// cut to 32 characters and the hex to 64, as the distribution spec says
 /// (oras-go does not cut; for sha256 both agree).

@@ -33,6 +33,16 @@ struct copy_event {
   std::uint64_t total = 0;
 };
 
+/// A referrer left out of a copy: the source listed it among the referrers
+/// of `parent`, but its manifest's `subject` does not name `parent` (or it is
+/// not a manifest). A registry may list anything; only what points at its
+/// parent is copied.
+struct copy_warning {
+  descriptor referrer;
+  descriptor parent;
+  std::string message;  ///< a sentence naming both digests
+};
+
 /// How a copy runs. Every default written here is the one in force.
 struct copy_options {
   /// Transfers (blob copies and manifest reads/writes) in flight at once.
@@ -40,8 +50,26 @@ struct copy_options {
   /// against docker-registry on 2 cores (docs/copy.md).
   std::size_t concurrency = 8;
   /// Also copy the referrers of every manifest copied (signatures, SBOMs…),
-  /// recursively, where the source can list them.
+  /// recursively, where the source can list them. Each digest is visited
+  /// once however often it is listed; a listed referrer whose manifest's
+  /// `subject` is not its parent is skipped (`on_warning`).
   bool referrers = false;
+  /// Nodes (manifests and blobs, each digest once) one copy visits at most:
+  /// a source that keeps listing new referrers cannot grow the graph without
+  /// end. Beyond it the copy fails with `errc::size_limit_exceeded` naming
+  /// this option. 0: no limit. 100,000 is far above real graphs (a
+  /// 20-platform index of 50-layer images with a signature and an SBOM per
+  /// manifest is about 1,100 nodes).
+  std::size_t max_nodes = 100'000;
+  /// Edges from the root to a node at most (an index's manifest is at depth
+  /// 1, its layers at 2, a signature of that manifest at 2, the signature's
+  /// own referrers at 3…). Beyond it the copy fails with
+  /// `errc::size_limit_exceeded` naming this option. 0: no limit. 64 is far
+  /// above real chains and keeps the walk's nesting of coroutines small.
+  std::size_t max_depth = 64;
+  /// Called for each referrer skipped (see `copy_warning`), serialized like
+  /// `on_event`.
+  std::function<void(const copy_warning&)> on_warning;
   /// For a root that is an index: copy only the manifest for this platform,
   /// and tag that manifest at the destination (as crane does). `os` and
   /// `architecture` must match; `variant` when given.
@@ -55,11 +83,12 @@ struct copy_options {
 
 /// What a copy did.
 struct copy_result {
-  descriptor root;            ///< what the destination reference names
-  std::uint64_t copied = 0;   ///< nodes transferred
-  std::uint64_t skipped = 0;  ///< nodes the destination had
-  std::uint64_t mounted = 0;  ///< blobs mounted
-  std::uint64_t bytes = 0;    ///< bytes transferred (mounts not counted)
+  descriptor root;                      ///< what the destination reference names
+  std::uint64_t copied = 0;             ///< nodes transferred
+  std::uint64_t skipped = 0;            ///< nodes the destination had
+  std::uint64_t mounted = 0;            ///< blobs mounted
+  std::uint64_t bytes = 0;              ///< bytes transferred (mounts not counted)
+  std::uint64_t referrers_skipped = 0;  ///< listed referrers not copied (`copy_warning`)
 };
 
 /// Copies what `src_ref` (tag or digest) names in `src`, with everything it

@@ -34,6 +34,14 @@ struct request {
   std::optional<bool> retryable;
   /// Follow redirects (otherwise a 3xx is returned as it is).
   bool follow_redirects = true;
+  /// The request carries a secret in a place a redirect would re-send: a
+  /// form body with a password or refresh token, a Basic header for a token
+  /// realm. Such a request is never sent to another origin: a redirect that
+  /// changes scheme, host or port fails with `errc::denied` (the message names
+  /// both origins). Without it, a redirect to another origin drops only
+  /// Authorization, Proxy-Authorization and Cookie and keeps the body (a blob
+  /// GET redirected to a CDN needs that). Set by coras's token requests.
+  bool carries_credentials = false;
   /// The token scopes this request needs (`repository:NAME:pull`,
   /// `registry:catalog:*`…): a cached token for them is sent up front, and a
   /// Bearer challenge is answered with a token for them and the challenge's.

@@ -91,7 +91,11 @@ struct client_options {
   std::uint64_t max_metadata_bytes = 4 * 1024 * 1024;
   /// Proxy for every request, e.g. "http://proxy:3128"; empty means read
   /// HTTPS_PROXY / HTTP_PROXY / NO_PROXY (and lower-case forms) from the
-  /// environment at construction. "direct" disables proxies.
+  /// environment at construction. "direct" disables proxies. Only http://
+  /// proxies; `http://user:password@proxy:3128` (percent-encoded) sends
+  /// `Proxy-Authorization: Basic` to the proxy only (on CONNECT for https
+  /// origins, on absolute-form requests for http ones), never to an origin,
+  /// never into a message or `on_request`.
   std::string proxy;
   /// Hosts that bypass the proxy (NO_PROXY syntax); empty means from the environment.
   std::string no_proxy;

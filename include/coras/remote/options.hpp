@@ -71,6 +71,17 @@ struct repository_options {
   /// Manifests, tag lists, catalog pages and error bodies read into memory are
   /// capped at this many bytes (`errc::size_limit_exceeded` beyond).
   std::uint64_t max_metadata_bytes = 4 * 1024 * 1024;
+  /// The largest blob coras will fetch, in bytes. A size comes from the
+  /// network (a descriptor in a manifest, a Content-Length from HEAD) and is
+  /// checked before it sizes anything: a memory buffer, a file, the ranges of
+  /// a parallel download or a progress total. Above this, fetching fails with
+  /// `errc::size_limit_exceeded` naming this option; a negative size fails
+  /// with `errc::invalid_response` whatever the limit. 0: no limit (sizes up
+  /// to 2^63 - 1). The default, 1 TiB, is above the largest single blobs in
+  /// use (model weights of several hundred GB pushed as one layer) and
+  /// keeps the bookkeeping of a parallel download small (65,536 segments of
+  /// 16 MiB at most).
+  std::uint64_t max_blob_bytes = 1ull << 40;
   /// Pages followed through `Link` by one listing at most; a registry that
   /// keeps linking is stopped with `errc::invalid_response` (oras-go 2.6.2
   /// caps pagination the same way).

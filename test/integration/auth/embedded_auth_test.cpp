@@ -295,3 +295,47 @@ TEST_CASE("auth: a body is sent again after the 401 that asked for a token", "[a
     CHECK(unauthorized == 1);
   });
 }
+
+TEST_CASE("auth: a token realm that redirects to another origin gets no secret",
+          "[auth][token][safety]") {
+  // Issue 17, item 1: the token request carries a password (Basic header, or
+  // the password grant's form) or a refresh token (the refresh grant's form);
+  // a 307 would re-send the form body as it is. The redirect is refused.
+  struct scenario {
+    std::string name;
+    credential cred;
+  };
+  const std::vector<scenario> scenarios = {
+      {"refresh token in a POST form", {"", "", "the-refresh-token", ""}},
+      {"password in a Basic header", {"bob", "pw", "", ""}},
+  };
+  for (const auto& sc : scenarios) {
+    DYNAMIC_SECTION(sc.name) {
+      registry_options o;
+      o.token_auth = coras::server::credentials{"bob", "pw"};
+      with_registry(o, [&](auto ex, coras::server::registry& srv) -> asio::awaitable<void> {
+        coras::server::registry elsewhere(ex, registry_options{});
+        elsewhere.start();
+        coras::server::header_fault moved;
+        moved.path_contains = "/token";
+        moved.set = {{"Location", elsewhere.url() + "/token"}};
+        srv.inject_headers(moved);
+        coras::server::status_fault redirect;
+        redirect.status = 307;
+        redirect.path_contains = "/token";
+        srv.inject_status(redirect);
+
+        client c(ex, with_credentials(srv, sc.cred));
+        auto repo = repo_on(c, srv, "realm/app");
+        diagnostics d;
+        auto [ec, tags] = co_await repo.async_list_tags(d, as_tuple);
+        CHECK(ec == errc::denied);
+        INFO(d.message());
+        CHECK(d.message().find(srv.url()) != std::string::npos);
+        CHECK(d.message().find(elsewhere.url()) != std::string::npos);
+        CHECK(elsewhere.recent_requests().empty());
+        elsewhere.stop();
+      });
+    }
+  }
+}

@@ -411,6 +411,7 @@ namespace {
 struct test_proxy {
   asio::ip::tcp::acceptor acceptor;
   std::vector<std::string> request_lines;
+  std::vector<std::string> heads;  // each request's whole header, as received
 
   explicit test_proxy(asio::any_io_executor ex)
       : acceptor(ex, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {}
@@ -441,6 +442,7 @@ struct test_proxy {
     if (ec) co_return;
     std::string line = head.substr(0, head.find("\r\n"));
     request_lines.push_back(line);
+    heads.push_back(head.substr(0, n));
     std::string method = line.substr(0, line.find(' '));
     std::string target = line.substr(line.find(' ') + 1, line.rfind(' ') - line.find(' ') - 1);
     std::string hostport = target;
@@ -520,6 +522,90 @@ TEST_CASE("client: through an HTTP proxy (CONNECT for https, absolute form for h
     client_options bad;
     bad.proxy = "socks5://127.0.0.1:1080";
     CHECK_THROWS_AS(client(ex, bad), coras::error);
+  });
+}
+
+namespace {
+
+// An origin that records the header of the one request it answers.
+struct recording_origin {
+  asio::ip::tcp::acceptor acceptor;
+  std::string head;
+  explicit recording_origin(asio::any_io_executor ex)
+      : acceptor(ex, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.2"), 0)) {}
+  asio::awaitable<void> answer_one() {
+    auto s = co_await acceptor.async_accept(use_awaitable);
+    const std::string end = "\r\n\r\n";
+    co_await asio::async_read_until(s, asio::dynamic_buffer(head), end, use_awaitable);
+    const std::string ok = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    co_await asio::async_write(s, asio::buffer(ok), use_awaitable);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("client: proxy credentials go to the proxy only", "[client][proxy][security]") {
+  const std::string certs = coras::test::env("CORAS_TEST_CERTS");
+  registry_options o;
+  o.tls_cert_file = certs + "/server.crt";
+  o.tls_key_file = certs + "/server.key";
+  with_registry(o, [&](auto ex, registry& tls_srv) -> asio::awaitable<void> {
+    test_proxy proxy(ex);
+    asio::co_spawn(ex, proxy.run(), asio::detached);
+    const std::string basic = "Proxy-Authorization: Basic YWxpY2U6czNjckB0\r\n";  // alice:s3cr@t
+    client_options co;
+    co.tls.ca_file = certs + "/ca.crt";
+    co.proxy =
+        "http://alice:s3cr%40t@127.0.0.1:" + std::to_string(proxy.acceptor.local_endpoint().port());
+    co.no_proxy = "127.0.0.2";
+    std::vector<std::string> logged;
+    co.on_request = [&](const coras::http::request_event& e) { logged.push_back(e.url); };
+    client c(ex, co);
+
+    // https: on the CONNECT only (what follows is the origin's TLS).
+    auto r = co_await c.async_send(
+        make("GET", "https://localhost:" + std::to_string(tls_srv.port()) + "/v2/"));
+    CHECK(r.status() == 200);
+    co_await r.async_read_all(1024);
+    REQUIRE(proxy.heads.size() == 1);
+    CHECK(proxy.heads[0].starts_with("CONNECT "));
+    CHECK(proxy.heads[0].find(basic) != std::string::npos);
+
+    // http: on the absolute-form request to the proxy.
+    registry plain(ex, registry_options{});
+    plain.start();
+    auto r2 = co_await c.async_send(make("GET", plain.url() + "/v2/"));
+    CHECK(r2.status() == 200);
+    co_await r2.async_read_all(1024);
+    REQUIRE(proxy.heads.size() == 2);
+    CHECK(proxy.heads[1].starts_with("GET " + plain.url() + "/v2/ "));
+    CHECK(proxy.heads[1].find(basic) != std::string::npos);
+    plain.stop();
+
+    // An origin reached directly (NO_PROXY) never sees them.
+    recording_origin direct(ex);
+    asio::co_spawn(ex, direct.answer_one(), asio::detached);
+    auto port = std::to_string(direct.acceptor.local_endpoint().port());
+    auto r3 = co_await c.async_send(make("GET", "http://127.0.0.2:" + port + "/"));
+    CHECK(r3.status() == 200);
+    CHECK(direct.head.find("Proxy-Authorization") == std::string::npos);
+    CHECK(proxy.heads.size() == 2);
+    proxy.acceptor.close();
+
+    // Not in the request log, nor in an error naming the proxy.
+    for (const auto& url : logged) CHECK(url.find("s3cr") == std::string::npos);
+    client_options closed;
+    closed.proxy = "http://alice:s3cret@127.0.0.1:1";
+    closed.retry.max_retries = 0;
+    client dead(ex, closed);
+    std::string message;
+    try {
+      co_await dead.async_send(make("GET", "http://example.invalid/"));
+    } catch (const std::exception& e) {
+      message = e.what();
+    }
+    CHECK_FALSE(message.empty());
+    CHECK(message.find("s3cret") == std::string::npos);
   });
 }
 
