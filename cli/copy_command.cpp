@@ -245,6 +245,9 @@ int copy(std::span<const std::string_view> args, const global_options& g) {
                      dst_store = src_store;  // one layout: one index.json writer
                    else
                      dst_store = open_store(s, dst, false);
+                   o.on_warning = [display](const coras::copy::copy_warning& w) {
+                     display->note("coras: warning: " + one_line(w.message));
+                   };
                    o.on_event = [display](const coras::copy::copy_event& e) {
                      using kind = coras::copy::copy_event::kind;
                      const auto id = e.desc.digest.str();

@@ -6,6 +6,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <exception>
@@ -68,19 +69,43 @@ void reject_inline(std::string_view name, std::optional<std::string_view> inline
   if (inline_value) throw usage_error{std::string(name) + " takes no value"};
 }
 
-std::string one_line(std::string_view text) {
-  std::string out(text);
-  for (auto& c : out)
-    if (c == '\n' || c == '\r') c = ' ';
-  return out;
-}
-
 // A named coroutine with by-value parameters: it keeps the scope (and so the
 // provider it calls) alive while it runs.
 boost::asio::awaitable<auth::credential> scoped_credential(
     std::shared_ptr<const credential_scope> scope, std::string registry) {
   if (!scope->provider) co_return auth::credential{};
   co_return co_await scope->provider(std::move(registry));
+}
+
+// A URL for -v with the values of secret-looking query parameters hidden: a
+// redirect to object storage carries a pre-signed signature there
+// (X-Amz-Signature, X-Amz-Credential, X-Amz-Security-Token, Azure's sig…),
+// which works like a password. Other parameters (mount, from, n, last) stay.
+std::string without_secret_query_values(std::string_view url) {
+  auto q = url.find('?');
+  if (q == std::string_view::npos) return std::string(url);
+  auto secret = [](std::string_view name) {
+    std::string n(name);
+    for (auto& c : n) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (std::string_view w : {"sig", "token", "credential", "key", "auth", "pass", "secret"})
+      if (n.find(w) != std::string::npos) return true;
+    return false;
+  };
+  std::string out(url.substr(0, q + 1));
+  std::string_view query = url.substr(q + 1);
+  for (bool first = true; !query.empty(); first = false) {
+    auto amp = query.find('&');
+    auto part = query.substr(0, amp);
+    auto eq = part.find('=');
+    if (!first) out += '&';
+    if (eq != std::string_view::npos && secret(part.substr(0, eq)))
+      out += std::string(part.substr(0, eq)) + "=…";
+    else
+      out += std::string(part);
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return out;
 }
 
 http::client_options client_options_for(const global_options& g,
@@ -100,7 +125,7 @@ http::client_options client_options_for(const global_options& g,
       const std::chrono::duration<double, std::milli> ms = e.duration;
       char took[32];
       std::snprintf(took, sizeof took, "%.1fms", ms.count());
-      std::string line = e.method + " " + e.url + " ";
+      std::string line = e.method + " " + one_line(without_secret_query_values(e.url)) + " ";
       if (e.status != 0)
         line += std::to_string(e.status);
       else
@@ -249,6 +274,35 @@ void check(error_code ec, const diagnostics& d) {
   if (!ec) return;
   if (d.message().empty()) throw failure(ec.message());
   throw failure(d.message());
+}
+
+std::string one_line(std::string_view text) {
+  // Text from the network (a registry's message, a Warning, an annotation)
+  // must not drive the terminal: line breaks become spaces, every other
+  // control character (C0, DEL, and C1 as UTF-8) is shown as \xNN.
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(text.size());
+  auto escape = [&](unsigned char c) {
+    out += "\\x";
+    out += hex[c >> 4];
+    out += hex[c & 15];
+  };
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c == '\n' || c == '\r') {
+      out += ' ';
+    } else if (c < 0x20 || c == 0x7f) {
+      escape(c);
+    } else if (c == 0xc2 && i + 1 < text.size() &&
+               static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
+               static_cast<unsigned char>(text[i + 1]) <= 0x9f) {
+      escape(static_cast<unsigned char>(text[++i]));  // a C1 control such as CSI
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
 }
 
 void print_error(std::string_view message) {

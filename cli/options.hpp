@@ -166,6 +166,11 @@ class session {
 };
 
 /// Prints "coras: error: <message>" (on one line) to stderr.
+/// `text` (from the network: a registry's message, a Warning, an
+/// annotation) as one printable line: line breaks become spaces, every other
+/// control character is shown as \xNN, so it cannot drive the terminal.
+std::string one_line(std::string_view text);
+
 void print_error(std::string_view message);
 
 /// Runs `body`, turning usage_error into exit status 2 (the message, then

@@ -56,15 +56,21 @@ awaitable<http::fields> detail::fetch_blob_head(state_ptr s, descriptor target) 
   co_return resp.headers();
 }
 
-// The seed's generateBlobDescriptor.
+// oras-go's generateBlobDescriptor; the size the registry claims is checked
+// (never negative, at most repository_options::max_blob_bytes) before anyone
+// plans with it.
 static descriptor blob_descriptor(const http::response& resp, std::string_view method,
-                                  std::string_view url, const digest& d) {
+                                  std::string_view url, const digest& d,
+                                  std::uint64_t max_blob_bytes) {
   descriptor out;
   out.media_type = http::grammar::media_type_of(content_type_of(resp));
   if (out.media_type.empty()) out.media_type = "application/octet-stream";
   auto n = resp.content_length();
   if (!n) protocol_error(method, url, "unknown response Content-Length");
-  out.size = static_cast<std::int64_t>(*n);
+  std::string why;
+  auto size = checked_content_length(*n, max_blob_bytes, "blob " + d.str(), &why);
+  if (!size) protocol_error(method, url, why, static_cast<errc>(size.error().value()));
+  out.size = *size;
   verify_content_digest(resp, method, url, d);
   out.digest = d;
   return out;
@@ -83,7 +89,7 @@ awaitable<descriptor> detail::resolve_blob(state_ptr s, std::string text) {
   auto url = blob_url(*s, d);
   auto resp = co_await send(s->client, s->options, make_request(*s, "HEAD", url));
   if (resp.status() != 200) co_await raise_error(resp, "HEAD", url);
-  co_return blob_descriptor(resp, "HEAD", url, d);
+  co_return blob_descriptor(resp, "HEAD", url, d, s->options.max_blob_bytes);
 }
 
 awaitable<fetched> detail::fetch_blob_reference(state_ptr s, std::string text) {
@@ -95,7 +101,7 @@ awaitable<fetched> detail::fetch_blob_reference(state_ptr s, std::string text) {
   // (No co_await inside ?: — GCC 12 miscompiles it.)
   descriptor desc;
   if (resp.content_length())
-    desc = blob_descriptor(resp, "GET", url, d);
+    desc = blob_descriptor(resp, "GET", url, d, s->options.max_blob_bytes);
   else
     desc = co_await resolve_blob(s, text);
   fetched out;

@@ -89,8 +89,9 @@ TEST_CASE("hostile: a descriptor claiming 2^60 bytes or a negative size is refus
   });
 }
 
-TEST_CASE("hostile: max_blob_bytes is an option, and a HEAD's huge Content-Length is caught",
-          "[remote][security][sizes]") {
+TEST_CASE(
+    "hostile: max_blob_bytes is an option, and a HEAD's huge Content-Length is refused at resolve",
+    "[remote][security][sizes]") {
   with_client({}, [](client& c, auto& srv) -> asio::awaitable<void> {
     auto small = plain();
     small.max_blob_bytes = 10;
@@ -118,7 +119,8 @@ TEST_CASE("hostile: max_blob_bytes is an option, and a HEAD's huge Content-Lengt
     auto got = co_await repository(c, srv.host() + "/limits", none).async_fetch_bytes(desc);
     CHECK(got == "eleven byte");
 
-    // A HEAD that claims 2^60 bytes: the descriptor it gives is refused when fetched.
+    // A HEAD that claims 2^60 bytes: resolving the blob refuses the size
+    // before a descriptor carrying it exists.
     coras::server::header_fault lying;
     lying.method = "HEAD";
     lying.path_contains = "/blobs/";
@@ -127,10 +129,14 @@ TEST_CASE("hostile: max_blob_bytes is an option, and a HEAD's huge Content-Lengt
     diagnostics rd;
     auto [rec, resolved] = co_await unlimited.async_resolve_blob(
         srv.host() + "/limits@" + desc.digest.str(), rd, as_tuple);
-    REQUIRE_FALSE(rec);
-    CHECK(resolved.size == std::int64_t(1) << 60);
+    CHECK(rec == errc::size_limit_exceeded);
+    CHECK(rd.message().find("max_blob_bytes") != std::string::npos);
+
+    // A descriptor that does claim it (from elsewhere) is refused when fetched.
+    auto huge = desc;
+    huge.size = std::int64_t(1) << 60;
     diagnostics d;
-    auto [ec] = co_await unlimited.async_fetch_to_file(resolved, dir / "g", d, as_tuple);
+    auto [ec] = co_await unlimited.async_fetch_to_file(huge, dir / "g", d, as_tuple);
     CHECK(ec == errc::size_limit_exceeded);
     CHECK_FALSE(fs::exists(dir / "g.partial"));
   });
