@@ -3,6 +3,8 @@
 // token responses.
 #pragma once
 
+#include "core/text.hpp"
+
 #include <boost/system/result.hpp>
 
 #include <chrono>
@@ -77,7 +79,6 @@ boost::system::result<token_answer> parse_token_response(std::string_view body,
 /// allowed); nullopt when malformed.
 std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view s);
 
-/// application/x-www-form-urlencoded escaping of one value.
-std::string form_escape(std::string_view s);
+using coras::detail::form_escape;  // core/text.hpp
 
 }  // namespace coras::auth::detail

@@ -22,4 +22,28 @@ std::string to_hex(const unsigned char* p, std::size_t n) {
   return out;
 }
 
+namespace {
+std::string percent_escape(std::string_view s, bool space_as_plus) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(s.size());
+  for (unsigned char c : s) {
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else if (c == ' ' && space_as_plus) {
+      out += '+';
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+}  // namespace
+
+std::string query_escape(std::string_view s) { return percent_escape(s, false); }
+std::string form_escape(std::string_view s) { return percent_escape(s, true); }
+
 }  // namespace coras::detail

@@ -13,4 +13,10 @@ std::string quote(std::string_view s);
 /// Lower-case hex of `n` bytes.
 std::string to_hex(const unsigned char* p, std::size_t n);
 
+/// Percent-encodes all but RFC 3986's unreserved characters, for a URL's
+/// query (`query_escape`) or an `application/x-www-form-urlencoded` body,
+/// where a space is `+` (`form_escape`).
+std::string query_escape(std::string_view s);
+std::string form_escape(std::string_view s);
+
 }  // namespace coras::detail

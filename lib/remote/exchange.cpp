@@ -16,22 +16,6 @@ std::string v2_base(std::string_view registry, bool plain_http) {
   return std::string(plain_http ? "http://" : "https://") + registry_host(registry) + "/v2/";
 }
 
-std::string query_escape(std::string_view s) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-        c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
-
 std::string blob_url(const repository_state& s, const digest& d) {
   return s.base + "blobs/" + d.str();
 }

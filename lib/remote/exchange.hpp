@@ -3,6 +3,8 @@
 // into an exception, and following paginated listings.
 #pragma once
 
+#include "core/text.hpp"
+
 #include <coras/core/error.hpp>
 #include <coras/core/reference.hpp>
 #include <coras/http/client.hpp>
@@ -50,8 +52,7 @@ std::string blob_url(const repository_state& s, const digest& d);
 /// seed's AppendRepositoryScope: pushing needs pull too).
 http::request make_request(const repository_state& s, std::string method, std::string url);
 
-/// Percent-encodes a query parameter value.
-std::string query_escape(std::string_view s);
+using coras::detail::query_escape;  // core/text.hpp
 
 /// Sends on the client's strand (the caller runs there) and reports the
 /// response's Warning headers to `options.on_warning`.
