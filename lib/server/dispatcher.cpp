@@ -90,10 +90,12 @@ void set_error(reply& out, registry_errc code, std::string_view detail, unsigned
 dispatcher::dispatcher(const registry_options& options, std::shared_ptr<storage> store, hooks& h)
     : options_(options), store_(std::move(store)), hooks_(h) {}
 
+// Never from the request's Host header: a client must not choose where other
+// clients send their credentials (a cache or proxy would replay its answer).
 std::string dispatcher::realm(const exchange& ex) const {
   if (!options_.token_realm.empty()) return options_.token_realm;
   std::string r = ex.head.tls ? "https://" : "http://";
-  r += ex.head.host.empty() ? std::string_view(default_host_) : ex.head.host;
+  r += default_host_;
   r += "/token";
   return r;
 }
@@ -176,8 +178,8 @@ bool dispatcher::authorize(exchange& ex, const boost::urls::params_view& params)
   if (options_.basic_auth) {
     if (options_.anonymous_pull && is_read(ex.head.method)) return true;
     auto c = parse_basic(ex.head.authorization);
-    if (c && c->username == options_.basic_auth->username &&
-        c->password == options_.basic_auth->password)
+    if (c && same_credentials(c->username, c->password, options_.basic_auth->username,
+                              options_.basic_auth->password))
       return true;
     set_error(out, registry_errc::unauthorized);
     out.set("WWW-Authenticate", "Basic realm=\"coras\"");

@@ -74,7 +74,8 @@ class dispatcher {
   void abort(exchange& ex) noexcept;
 
   storage& store() noexcept { return *store_; }
-  /// `address:port` for token realms when a request has no Host header.
+  /// `address:port` of the listening socket, for token realms when
+  /// `registry_options::token_realm` is empty.
   void set_default_host(std::string host) { default_host_ = std::move(host); }
 
  private:

@@ -95,10 +95,16 @@ struct registry_options {
   /// With basic auth: GET/HEAD need no credentials. With token auth: the token
   /// endpoint grants `pull` without credentials.
   bool anonymous_pull = false;
-  /// Lifetime of issued bearer tokens (`expires_in`).
+  /// Lifetime of issued bearer tokens (`expires_in`). Tokens are stateless
+  /// (HMAC-SHA256 with a random per-process key, the expiry signed inside):
+  /// issuing them costs no memory, and they die with the process.
   std::chrono::seconds token_lifetime{300};
-  /// Token realm announced in challenges; empty derives it from the request's
-  /// Host header: `<scheme>://<host>/token`.
+  /// Lifetime of refresh tokens (`offline_token=true`, password grant); an
+  /// expired one answers 401 `invalid refresh token`.
+  std::chrono::seconds refresh_token_lifetime{24 * 3600};
+  /// Token realm announced in challenges; empty: `<scheme>://<address>:<port>/token`
+  /// of the listening socket (never the request's Host header). Set it when
+  /// clients reach the registry under another name (a wildcard address, a proxy).
   std::string token_realm;
 
   /// Largest manifest accepted by PUT (413 beyond).

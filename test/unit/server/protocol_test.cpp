@@ -107,6 +107,49 @@ TEST_CASE("scopes and tokens", "[server][protocol]") {
   CHECK_FALSE(tokens.valid("unknown", now));
 }
 
+TEST_CASE("tokens are signed, carry their expiry and cost no memory", "[server][protocol]") {
+  const token_store tokens(std::string(32, 'k'));
+  const auto now = clock::now();
+  const auto t =
+      tokens.issue({*parse_scope("repository:a/b:pull,push")}, now, std::chrono::seconds(10));
+  CHECK(tokens.allows(t, "repository", "a/b", "push", now + std::chrono::seconds(9)));
+  CHECK_FALSE(tokens.valid(t, now + std::chrono::seconds(10)));  // expiry is signed in
+  // Another key (another process) does not accept it.
+  CHECK_FALSE(token_store(std::string(32, 'x')).valid(t, now));
+  CHECK_FALSE(token_store().valid(t, now));
+  // Any change to the payload or the MAC breaks it.
+  const auto dot = t.rfind('.');
+  for (std::size_t i : {std::size_t{0}, dot / 2, dot - 1, dot + 1, t.size() - 1}) {
+    auto bad = t;
+    bad[i] = bad[i] == 'A' ? 'B' : 'A';
+    CHECK_FALSE(tokens.valid(bad, now));
+  }
+  CHECK_FALSE(tokens.valid(t.substr(0, dot), now));
+  CHECK_FALSE(tokens.valid(t + "0", now));
+  // A refresh token is no access token and the other way round.
+  const auto r = tokens.issue_refresh("alice", now, std::chrono::hours(1));
+  CHECK(tokens.refresh_user(r, now) == "alice");
+  CHECK_FALSE(tokens.valid(r, now));
+  CHECK_FALSE(tokens.refresh_user(t, now));
+  CHECK_FALSE(tokens.refresh_user(r, now + std::chrono::hours(1)));  // refresh tokens expire
+  // Absurd lifetimes are clamped, never overflow.
+  const auto forever = tokens.issue({}, now, std::chrono::seconds::max());
+  CHECK(tokens.valid(forever, now + std::chrono::hours(24 * 365)));
+  CHECK_FALSE(tokens.valid(tokens.issue({}, now, std::chrono::seconds(-5)), now));
+}
+
+TEST_CASE("secrets compare in constant time", "[server][protocol]") {
+  CHECK(same_secret("", ""));
+  CHECK(same_secret("hunter2", "hunter2"));
+  CHECK_FALSE(same_secret("hunter2", "hunter3"));
+  CHECK_FALSE(same_secret("hunter2", "hunter"));
+  CHECK_FALSE(same_secret("hunter2", std::string_view("hunter2\0", 8)));
+  CHECK(same_credentials("u", "p", "u", "p"));
+  CHECK_FALSE(same_credentials("u", "x", "u", "p"));
+  CHECK_FALSE(same_credentials("x", "p", "u", "p"));
+  CHECK_FALSE(same_credentials("up", "", "u", "p"));
+}
+
 TEST_CASE("basic credentials", "[server][protocol]") {
   auto c = parse_basic("Basic dXNlcjpwYTpzcw==");  // user:pa:ss
   REQUIRE(c);
