@@ -88,7 +88,7 @@ void set_error(reply& out, registry_errc code, std::string_view detail, unsigned
 }
 
 dispatcher::dispatcher(const registry_options& options, std::shared_ptr<storage> store, hooks& h)
-    : options_(options), store_(std::move(store)), hooks_(h) {}
+    : options_(options), limits_(upload_limits::of(options)), store_(std::move(store)), hooks_(h) {}
 
 // Never from the request's Host header: a client must not choose where other
 // clients send their credentials (a cache or proxy would replay its answer).
@@ -243,6 +243,16 @@ bool dispatcher::on_body(exchange& ex, std::string_view chunk) {
       chunk = chunk.substr(0, static_cast<std::size_t>(room));
       cut = true;
     }
+  }
+  // Quotas count bytes as they arrive (issue 17, item 10).
+  if (const auto why = store_->charge_upload(*ex.session, chunk.size(), limits_);
+      why != upload_limit::none) {
+    const bool monolithic = ex.where.kind == route_kind::upload_start;
+    refuse_upload(ex, why);
+    ex.out.close = true;  // the rest of the body stays unread
+    if (monolithic) store_->drop_upload(ex.session->id());
+    abort(ex);
+    return false;
   }
   if (!ex.session->append(chunk)) {
     set_text(ex.out, 500, "cannot store upload\n");

@@ -107,6 +107,27 @@ struct registry_options {
   /// clients reach the registry under another name (a wildcard address, a proxy).
   std::string token_realm;
 
+  /// Upload sessions (issue 17, item 10). A request that would exceed one of
+  /// these limits is answered 429 with a `TOOMANYREQUESTS` error whose detail
+  /// names the limit, e.g. "upload session limit
+  /// (registry_options::max_upload_sessions = 256) reached". Bytes count as
+  /// they arrive (a declared `Content-Length` beyond the room left is refused
+  /// before its body is read); memory storage allocates only what arrived.
+  /// With a shared `storage`, the sessions of every registry using it count.
+  ///
+  /// Open sessions in all repositories.
+  std::size_t max_upload_sessions = 256;
+  /// Open sessions in one repository.
+  std::size_t max_upload_sessions_per_repository = 64;
+  /// Bytes held by open sessions in all repositories (committed blobs no longer count).
+  std::uint64_t max_upload_bytes = std::uint64_t{8} << 30;
+  /// Bytes held by open sessions in one repository.
+  std::uint64_t max_upload_bytes_per_repository = std::uint64_t{4} << 30;
+  /// A session no request touched for this long is ended (its bytes
+  /// discarded; requests on it answer 404 `BLOB_UPLOAD_UNKNOWN`). Expired
+  /// sessions are swept when a session starts and when one is looked up.
+  std::chrono::seconds upload_idle_timeout{600};
+
   /// Largest manifest accepted by PUT (413 beyond).
   std::size_t max_manifest_bytes = 4 * 1024 * 1024;
   /// A connection idle longer than this between requests is closed.

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <string>
+#include <thread>
 
 using namespace coras::test;
 using coras::server::credentials;
@@ -54,4 +55,88 @@ TEST_CASE("limits: the token realm never comes from the Host header", "[server][
   auto c2 = configured.client();
   CHECK(c2.get("/v2/", {{"Host", "attacker.example"}}).header("WWW-Authenticate") ==
         "Bearer realm=\"https://auth.example/token\",service=\"coras\"");
+}
+
+TEST_CASE("limits: 20,000 abandoned upload sessions stay bounded", "[server][limits]") {
+  running_registry reg;
+  auto c = reg.client();
+  const std::string chunk(4096, 'x');
+  const auto before = rss_kib();
+  unsigned accepted = 0, refused = 0;
+  std::string refusal;
+  // Each session gets 4 KiB and is abandoned, across 100 repositories.
+  for (int i = 0; i < 20'000; ++i) {
+    const std::string repo = "flood/r" + std::to_string(i % 100);
+    auto r = c.request("POST", "/v2/" + repo + "/blobs/uploads/");
+    if (r.status == 429) {
+      ++refused;
+      if (refusal.empty()) refusal = r.body;
+      continue;
+    }
+    REQUIRE(r.status == 202);
+    ++accepted;
+    REQUIRE(c.request("PATCH", r.header("Location"), {}, chunk).status == 202);
+  }
+  const auto grown = rss_kib() - std::min(before, rss_kib());
+  INFO("RSS grew by " << grown << " KiB; sessions accepted " << accepted << ", refused "
+                      << refused);
+  // Keeping them all holds 20,000 x 4 KiB and more.
+  CHECK(grown < 16 * 1024);
+  CHECK(accepted == 256);  // registry_options::max_upload_sessions
+  CHECK(refusal.find(R"("code":"TOOMANYREQUESTS")") != std::string::npos);
+  CHECK(refusal.find("registry_options::max_upload_sessions = 256") != std::string::npos);
+  CHECK(fresh_v2_ms(reg.port()) < 1000);
+}
+
+TEST_CASE("limits: idle upload sessions expire and free their slot", "[server][limits]") {
+  registry_options o;
+  o.max_upload_sessions = 4;
+  o.max_upload_sessions_per_repository = 2;
+  o.upload_idle_timeout = std::chrono::seconds(1);
+  running_registry reg(o);
+  auto c = reg.client();
+  const auto a = c.request("POST", "/v2/r/blobs/uploads/").header("Location");
+  CHECK(c.request("POST", "/v2/r/blobs/uploads/").status == 202);
+  auto r = c.request("POST", "/v2/r/blobs/uploads/");
+  CHECK(r.status == 429);
+  CHECK(r.body.find("registry_options::max_upload_sessions_per_repository = 2") !=
+        std::string::npos);
+  CHECK(c.request("POST", "/v2/other/blobs/uploads/").status == 202);  // another repository
+  std::this_thread::sleep_for(std::chrono::milliseconds(1300));
+  CHECK(c.get(a).status == 404);  // expired: BLOB_UPLOAD_UNKNOWN
+  CHECK(c.request("POST", "/v2/r/blobs/uploads/").status == 202);
+  CHECK(c.request("POST", "/v2/r/blobs/uploads/").status == 202);
+}
+
+TEST_CASE("limits: upload bytes count as they arrive, per repository and in total",
+          "[server][limits]") {
+  registry_options o;
+  o.max_upload_bytes = 3 * 1024 * 1024;
+  o.max_upload_bytes_per_repository = 2 * 1024 * 1024;
+  running_registry reg(o);
+  auto c = reg.client();
+  const std::string mib(1024 * 1024, 'y');
+  // A declared length beyond the room is refused before the body is read.
+  auto r = c.request("POST", "/v2/r/blobs/uploads/?digest=" + sha256(mib + mib + "z"), {},
+                     mib + mib + "z");
+  CHECK(r.status == 429);
+  CHECK(r.body.find("registry_options::max_upload_bytes_per_repository = 2097152") !=
+        std::string::npos);
+  // Chunked bodies carry no length: they are refused as the bytes pass the limit.
+  const auto a = c.request("POST", "/v2/r/blobs/uploads/").header("Location");
+  CHECK(c.request("PATCH", a, {}, mib, true).status == 202);
+  CHECK(c.request("PATCH", a, {}, mib, true).status == 202);
+  r = c.request("PATCH", a, {}, mib, true);
+  CHECK(r.status == 429);
+  CHECK(r.body.find(R"("code":"TOOMANYREQUESTS")") != std::string::npos);
+  // The total: another repository gets the 1 MiB left.
+  const auto b = c.request("POST", "/v2/s/blobs/uploads/").header("Location");
+  CHECK(c.request("PATCH", b, {}, mib).status == 202);
+  r = c.request("PATCH", b, {}, "more");
+  CHECK(r.status == 429);
+  CHECK(r.body.find("registry_options::max_upload_bytes = 3145728") != std::string::npos);
+  // Cancelling a session frees its bytes; committed blobs do not count.
+  CHECK(c.request("DELETE", a).status == 204);
+  CHECK(push_blob(c, "r", mib + mib) == sha256(mib + mib));
+  CHECK(c.request("PATCH", b, {}, "more").status == 202);
 }

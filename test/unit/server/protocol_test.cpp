@@ -4,6 +4,7 @@
 // test/unit/http/grammar_test.cpp.
 #include "server/protocol.hpp"
 #include "server/auth.hpp"
+#include "server/limits.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -267,4 +268,39 @@ TEST_CASE("header fault: protected headers", "[server][protocol]") {
   CHECK(is_protected("transfer-encoding", true));
   CHECK_FALSE(is_protected("Content-Length", false));
   CHECK_FALSE(is_protected("Content-Type", true));
+}
+
+TEST_CASE("upload quotas and expiry", "[server][protocol]") {
+  coras::server::registry_options o;
+  o.max_upload_sessions = 3;
+  o.max_upload_sessions_per_repository = 2;
+  o.max_upload_bytes = 100;
+  o.max_upload_bytes_per_repository = 60;
+  o.upload_idle_timeout = std::chrono::seconds(5);
+  const auto l = upload_limits::of(o);
+  CHECK(check_upload_quota({}, {}, l, 1, 0) == upload_limit::none);
+  CHECK(check_upload_quota({2, 0}, {1, 0}, l, 1, 0) == upload_limit::none);
+  CHECK(check_upload_quota({3, 0}, {0, 0}, l, 1, 0) == upload_limit::sessions);
+  CHECK(check_upload_quota({2, 0}, {2, 0}, l, 1, 0) == upload_limit::sessions_per_repository);
+  // Bytes: exactly the limit fits, one more does not; huge requests never wrap.
+  CHECK(check_upload_quota({1, 40}, {1, 40}, l, 0, 20) == upload_limit::none);
+  CHECK(check_upload_quota({1, 40}, {1, 40}, l, 0, 21) == upload_limit::bytes_per_repository);
+  CHECK(check_upload_quota({1, 90}, {1, 0}, l, 0, 11) == upload_limit::bytes);
+  CHECK(check_upload_quota({1, 90}, {1, 0}, l, 0, ~std::uint64_t{0}) == upload_limit::bytes);
+  CHECK(check_upload_quota({1, 0}, {1, 0}, l, 0, ~std::uint64_t{0} - 5) == upload_limit::bytes);
+  // A session start checks sessions only; a chunk checks bytes only.
+  CHECK(check_upload_quota({1, 100}, {1, 60}, l, 1, 0) == upload_limit::none);
+  CHECK(check_upload_quota({3, 0}, {2, 0}, l, 0, 1) == upload_limit::none);
+
+  CHECK(describe(upload_limit::sessions, l) ==
+        "upload session limit (registry_options::max_upload_sessions = 3) reached");
+  CHECK(describe(upload_limit::bytes_per_repository, l) ==
+        "upload byte limit per repository (registry_options::max_upload_bytes_per_repository = "
+        "60) reached");
+
+  const auto t0 = std::chrono::steady_clock::now();
+  CHECK_FALSE(upload_expired(t0, t0, l.idle_timeout));
+  CHECK_FALSE(upload_expired(t0, t0 + std::chrono::milliseconds(4999), l.idle_timeout));
+  CHECK(upload_expired(t0, t0 + std::chrono::seconds(5), l.idle_timeout));
+  CHECK_FALSE(upload_expired(t0 + std::chrono::seconds(1), t0, l.idle_timeout));  // used "later"
 }
