@@ -130,8 +130,23 @@ struct registry_options {
 
   /// Largest manifest accepted by PUT (413 beyond).
   std::size_t max_manifest_bytes = 4 * 1024 * 1024;
-  /// A connection idle longer than this between requests is closed.
+  /// Connections (issue 17, item 12). At most this many are open at once.
+  /// A new connection beyond it closes the one that waited longest for a
+  /// request (idle between requests, or still sending its head); when every
+  /// open connection is busy with a request, the new one is closed at once.
+  /// (`registry_stats::connections_evicted`, `connections_refused` count them.)
+  std::size_t max_connections = 1024;
+  /// A connection idle longer than this between requests (no byte of a next
+  /// request) is closed.
   std::chrono::seconds idle_timeout{60};
+  /// A request head must be complete this long after its first byte (and a
+  /// TLS handshake done this long after the connection opened); else the
+  /// connection is closed (slow-header clients).
+  std::chrono::seconds header_timeout{10};
+  /// A request body read (up to 256 KiB) that makes no progress for this long
+  /// closes the connection (slow-body clients). Responses are not timed: a
+  /// large blob to a slow reader may take long.
+  std::chrono::seconds body_timeout{60};
   /// How many requests `registry::recent_requests()` remembers.
   std::size_t request_log_capacity = 256;
 };
@@ -141,6 +156,10 @@ struct registry_stats {
   std::uint64_t connections_accepted = 0;
   std::uint64_t tls_handshakes = 0;  ///< completed TLS handshakes
   std::uint64_t requests = 0;        ///< request heads read (each keep-alive request counts)
+  /// Waiting connections closed to make room (`registry_options::max_connections`).
+  std::uint64_t connections_evicted = 0;
+  /// New connections closed at once because every open one was busy.
+  std::uint64_t connections_refused = 0;
 };
 
 /// One request as the registry saw it. Credentials are never recorded: only

@@ -6,13 +6,50 @@
 
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <vector>
 
 using namespace coras::test;
 using coras::server::credentials;
 using coras::server::registry_options;
+
+namespace {
+
+// A loopback connection that sends `text` and then nothing (POSIX, so the
+// client side costs this process no user-space memory). -1 on failure.
+int slow_client(std::uint16_t port, std::string_view text) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      ::send(fd, text.data(), text.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(text.size())) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// True when the server closed `fd` (EOF or reset), waiting at most `ms`.
+bool closed_by_server(int fd, int ms) {
+  pollfd p{fd, POLLIN, 0};
+  if (::poll(&p, 1, ms) <= 0) return false;
+  char c;
+  return ::recv(fd, &c, 1, MSG_DONTWAIT) <= 0;
+}
+
+}  // namespace
 
 TEST_CASE("limits: 50,000 anonymous token requests cost no memory", "[server][limits]") {
   registry_options o;
@@ -139,4 +176,62 @@ TEST_CASE("limits: upload bytes count as they arrive, per repository and in tota
   CHECK(c.request("DELETE", a).status == 204);
   CHECK(push_blob(c, "r", mib + mib) == sha256(mib + mib));
   CHECK(c.request("PATCH", b, {}, "more").status == 202);
+}
+
+TEST_CASE("limits: 2,000 slow connections are bounded in count, memory and time",
+          "[server][limits]") {
+  registry_options o;
+  o.max_connections = 500;
+  o.header_timeout = std::chrono::seconds(2);
+  running_registry reg(o);
+  // Warm up, then measure.
+  CHECK(fresh_v2_ms(reg.port()) < 1000);
+  const auto before = rss_kib();
+  std::vector<int> fds;
+  for (int i = 0; i < 2'000; ++i) {
+    // Slowloris: a head that never ends.
+    const int fd = slow_client(reg.port(), "GET /v2/ HTTP/1.1\r\nHost: x\r\nX-Slow: ");
+    REQUIRE(fd >= 0);
+    fds.push_back(fd);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // all accepted
+  const auto grown = rss_kib() - std::min(before, rss_kib());
+  const auto s = reg->stats();
+  INFO("RSS grew by " << grown << " KiB; evicted " << s.connections_evicted << ", refused "
+                      << s.connections_refused);
+  CHECK(grown < 8 * 1024);  // at 320 KiB buffered per connection this is hundreds of MiB
+  CHECK(s.connections_evicted >= 1'500);  // at most max_connections stay open
+  // A fresh client still gets in (it closes the longest-waiting connection).
+  CHECK(fresh_v2_ms(reg.port()) < 1000);
+  // The oldest were closed to make room; the rest go at the header deadline.
+  CHECK(closed_by_server(fds.front(), 0));
+  CHECK(closed_by_server(fds.back(), 4000));
+  unsigned still_open = 0;
+  for (int fd : fds) {
+    if (!closed_by_server(fd, 0)) ++still_open;
+    ::close(fd);
+  }
+  CHECK(still_open == 0);
+}
+
+TEST_CASE("limits: a slow body times out, an idle keep-alive connection too", "[server][limits]") {
+  registry_options o;
+  o.body_timeout = std::chrono::seconds(1);
+  o.idle_timeout = std::chrono::seconds(1);
+  running_registry reg(o);
+  auto c = reg.client();
+  const auto location = c.request("POST", "/v2/r/blobs/uploads/").header("Location");
+  const int body = slow_client(reg.port(), "PATCH " + location +
+                                               " HTTP/1.1\r\nHost: x\r\nContent-Length: "
+                                               "100\r\n\r\npartial");
+  const int idle = slow_client(reg.port(), "");
+  REQUIRE(body >= 0);
+  REQUIRE(idle >= 0);
+  CHECK_FALSE(closed_by_server(body, 500));
+  CHECK(closed_by_server(body, 2500));
+  CHECK(closed_by_server(idle, 2500));
+  ::close(body);
+  ::close(idle);
+  // The session survives its broken request.
+  CHECK(reg.client().get(location).status == 204);  // c was closed as idle
 }
