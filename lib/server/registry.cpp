@@ -34,11 +34,13 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <array>
 #include <atomic>
 #include <cerrno>
+#include <mutex>
 #include <stdexcept>
 #include <type_traits>
 #include <unordered_map>
@@ -134,10 +136,27 @@ struct detail::registry_impl {
   };
   std::unordered_map<beast::tcp_stream*, connection_state> connections;
 
+  // The listening descriptor, for stop() to release the port at once: -1
+  // once closed. Guarded by listen_mutex.
+  std::mutex listen_mutex;
+  int listen_fd = -1;
+
+  // Stops listening now, from any thread: shutdown(2) takes a listening
+  // socket out of LISTEN on Linux, so the port can be bound again (e.g. by a
+  // registry restarted on it) before close_all runs on the strand.
+  void stop_listening() {
+    std::lock_guard lock(listen_mutex);
+    if (listen_fd >= 0) ::shutdown(listen_fd, SHUT_RDWR);
+  }
+
   void close_all() {
     stopping = true;
     boost::system::error_code ec;
-    acceptor.close(ec);
+    {
+      std::lock_guard lock(listen_mutex);
+      listen_fd = -1;
+      acceptor.close(ec);
+    }
     for (auto& [s, state] : connections) s->close();
   }
 
@@ -385,9 +404,17 @@ asio::awaitable<void> serve(impl_ptr self, Stream& stream, bool tls) {
     http::request_parser<http::buffer_body> parser;
     parser.header_limit(64 * 1024);
     parser.body_limit(boost::none);  // bodies are streamed; sinks enforce their limits
-    // The whole head within header_timeout of its first byte: no slowloris.
-    lowest.expires_after(header_deadline);
-    auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
+    boost::system::error_code ec;
+    // Usually the whole head came with the first read: parse it in place
+    // (the parser stops after the head, `eager` being off).
+    buffer.consume(parser.put(buffer.data(), ec));
+    if (ec == http::error::need_more) ec = {};
+    if (!ec && !parser.is_header_done()) {
+      // The whole head within header_timeout of its first byte: no slowloris.
+      lowest.expires_after(header_deadline);
+      auto [read_ec, n] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
+      ec = read_ec;
+    }
     if (ec) {
       if (ec == http::error::header_limit) {
         detail::reply r;
@@ -563,6 +590,10 @@ void registry::start() {
   self.acceptor.set_option(tcp::acceptor::reuse_address(true));
   self.acceptor.bind(ep);
   self.acceptor.listen(asio::socket_base::max_listen_connections);
+  {
+    std::lock_guard lock(self.listen_mutex);
+    self.listen_fd = self.acceptor.native_handle();
+  }
   const auto bound = self.acceptor.local_endpoint();
   self.port = bound.port();
   const auto addr = bound.address().to_string();
@@ -573,6 +604,7 @@ void registry::start() {
 }
 
 void registry::stop() {
+  impl_->stop_listening();
   asio::dispatch(impl_->strand, [self = impl_] { self->close_all(); });
 }
 

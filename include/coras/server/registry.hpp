@@ -248,7 +248,9 @@ class registry {
   /// when that fails) and starts accepting. Call once.
   void start();
   /// Closes the listening socket and every open connection. Idempotent. The
-  /// connections' coroutines finish on the executor shortly after.
+  /// port is released before `stop()` returns (a registry may bind it again
+  /// at once); the sockets are closed and the connections' coroutines finish
+  /// on the executor shortly after.
   void stop();
 
   /// The bound port (valid after `start()`).
