@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <cstdint>
 #include <exception>
 #include <iostream>
 #include <limits>
@@ -34,6 +35,22 @@ options:
   --basic-auth USER:PASS    require HTTP basic auth
   --token-auth USER:PASS    require bearer tokens from the built-in /token endpoint
   --anonymous-pull          allow pulls without credentials
+  --token-realm URL         token realm announced in challenges (default
+                            <scheme>://<listen address>/token; set it when
+                            clients use another name, e.g. with ":5000")
+  --token-lifetime S        bearer token lifetime in seconds (default 300)
+  --refresh-token-lifetime S  refresh token lifetime in seconds (default 86400)
+
+limits (429 TOOMANYREQUESTS / closed connections beyond them; see docs/server.md):
+  --max-connections N       open connections (default 1024)
+  --idle-timeout S          idle time between requests (default 60)
+  --header-timeout S        time for a request head and TLS handshake (default 10)
+  --body-timeout S          time a request body may stall (default 60)
+  --max-upload-sessions N   open upload sessions (default 256)
+  --max-upload-sessions-per-repository N  (default 64)
+  --max-upload-bytes N      bytes held by open upload sessions (default 8 GiB)
+  --max-upload-bytes-per-repository N     (default 4 GiB)
+  --upload-idle-timeout S   an upload session untouched this long ends (default 600)
   --stall-blob-gets MS      test hook: every blob GET pauses MS milliseconds
                             after sending half of its body (to interrupt
                             downloads on purpose)
@@ -76,6 +93,20 @@ server::credentials parse_credentials(std::string_view option, std::string_view 
   return {std::string(text.substr(0, colon)), std::string(text.substr(colon + 1))};
 }
 
+// A non-negative decimal integer of at most 18 digits.
+std::uint64_t parse_count(std::string_view option, std::string_view text) {
+  if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != text.npos)
+    throw usage_error{std::string(option) + " needs a number"};
+  return std::stoull(std::string(text));
+}
+
+std::chrono::seconds parse_seconds(std::string_view option, std::string_view text) {
+  const auto n = parse_count(option, text);
+  if (n == 0 || n > 10ULL * 366 * 24 * 3600)
+    throw usage_error{std::string(option) + " needs seconds (1 to 10 years)"};
+  return std::chrono::seconds(static_cast<std::int64_t>(n));
+}
+
 server::registry_options parse(std::span<const std::string_view> args, bool& help,
                                std::chrono::milliseconds& stall) {
   server::registry_options o;
@@ -114,6 +145,30 @@ server::registry_options parse(std::span<const std::string_view> args, bool& hel
       o.token_auth = parse_credentials(arg, value());
     } else if (arg == "--anonymous-pull") {
       o.anonymous_pull = true;
+    } else if (arg == "--token-realm") {
+      o.token_realm = std::string(value());
+    } else if (arg == "--token-lifetime") {
+      o.token_lifetime = parse_seconds(arg, value());
+    } else if (arg == "--refresh-token-lifetime") {
+      o.refresh_token_lifetime = parse_seconds(arg, value());
+    } else if (arg == "--max-connections") {
+      o.max_connections = static_cast<std::size_t>(parse_count(arg, value()));
+    } else if (arg == "--idle-timeout") {
+      o.idle_timeout = parse_seconds(arg, value());
+    } else if (arg == "--header-timeout") {
+      o.header_timeout = parse_seconds(arg, value());
+    } else if (arg == "--body-timeout") {
+      o.body_timeout = parse_seconds(arg, value());
+    } else if (arg == "--max-upload-sessions") {
+      o.max_upload_sessions = static_cast<std::size_t>(parse_count(arg, value()));
+    } else if (arg == "--max-upload-sessions-per-repository") {
+      o.max_upload_sessions_per_repository = static_cast<std::size_t>(parse_count(arg, value()));
+    } else if (arg == "--max-upload-bytes") {
+      o.max_upload_bytes = parse_count(arg, value());
+    } else if (arg == "--max-upload-bytes-per-repository") {
+      o.max_upload_bytes_per_repository = parse_count(arg, value());
+    } else if (arg == "--upload-idle-timeout") {
+      o.upload_idle_timeout = parse_seconds(arg, value());
     } else if (arg == "--stall-blob-gets") {
       auto v = std::string(value());
       if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos || v.size() > 9)

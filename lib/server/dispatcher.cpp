@@ -88,12 +88,14 @@ void set_error(reply& out, registry_errc code, std::string_view detail, unsigned
 }
 
 dispatcher::dispatcher(const registry_options& options, std::shared_ptr<storage> store, hooks& h)
-    : options_(options), store_(std::move(store)), hooks_(h) {}
+    : options_(options), limits_(upload_limits::of(options)), store_(std::move(store)), hooks_(h) {}
 
+// Never from the request's Host header: a client must not choose where other
+// clients send their credentials (a cache or proxy would replay its answer).
 std::string dispatcher::realm(const exchange& ex) const {
   if (!options_.token_realm.empty()) return options_.token_realm;
   std::string r = ex.head.tls ? "https://" : "http://";
-  r += ex.head.host.empty() ? std::string_view(default_host_) : ex.head.host;
+  r += default_host_;
   r += "/token";
   return r;
 }
@@ -176,8 +178,8 @@ bool dispatcher::authorize(exchange& ex, const boost::urls::params_view& params)
   if (options_.basic_auth) {
     if (options_.anonymous_pull && is_read(ex.head.method)) return true;
     auto c = parse_basic(ex.head.authorization);
-    if (c && c->username == options_.basic_auth->username &&
-        c->password == options_.basic_auth->password)
+    if (c && same_credentials(c->username, c->password, options_.basic_auth->username,
+                              options_.basic_auth->password))
       return true;
     set_error(out, registry_errc::unauthorized);
     out.set("WWW-Authenticate", "Basic realm=\"coras\"");
@@ -241,6 +243,16 @@ bool dispatcher::on_body(exchange& ex, std::string_view chunk) {
       chunk = chunk.substr(0, static_cast<std::size_t>(room));
       cut = true;
     }
+  }
+  // Quotas count bytes as they arrive (issue 17, item 10).
+  if (const auto why = store_->charge_upload(*ex.session, chunk.size(), limits_);
+      why != upload_limit::none) {
+    const bool monolithic = ex.where.kind == route_kind::upload_start;
+    refuse_upload(ex, why);
+    ex.out.close = true;  // the rest of the body stays unread
+    if (monolithic) store_->drop_upload(ex.session->id());
+    abort(ex);
+    return false;
   }
   if (!ex.session->append(chunk)) {
     set_text(ex.out, 500, "cannot store upload\n");

@@ -17,6 +17,7 @@
 
 #include "server/auth.hpp"
 #include "server/hooks.hpp"
+#include "server/limits.hpp"
 #include "server/message.hpp"
 #include "server/protocol.hpp"
 #include "server/storage.hpp"
@@ -74,7 +75,8 @@ class dispatcher {
   void abort(exchange& ex) noexcept;
 
   storage& store() noexcept { return *store_; }
-  /// `address:port` for token realms when a request has no Host header.
+  /// `address:port` of the listening socket, for token realms when
+  /// `registry_options::token_realm` is empty.
   void set_default_host(std::string host) { default_host_ = std::move(host); }
 
  private:
@@ -98,11 +100,14 @@ class dispatcher {
   void handle_upload_start(exchange& ex, const boost::urls::params_view& params);
   void handle_upload(exchange& ex, const boost::urls::params_view& params);
   void finish_upload(exchange& ex);
+  /// 429 TOOMANYREQUESTS naming the limit.
+  void refuse_upload(exchange& ex, upload_limit which);
   // listings.cpp
   void handle_list(exchange& ex, const boost::urls::params_view& params);
   void handle_referrers(exchange& ex, const boost::urls::params_view& params);
 
   registry_options options_;
+  upload_limits limits_;
   std::shared_ptr<storage> store_;
   hooks& hooks_;
   token_store tokens_;

@@ -24,6 +24,8 @@ class hooks {
 
   std::atomic<std::uint64_t> connections{0};
   std::atomic<std::uint64_t> handshakes{0};
+  std::atomic<std::uint64_t> connections_evicted{0};
+  std::atomic<std::uint64_t> connections_refused{0};
   std::atomic<std::uint64_t> requests{0};
 
   void record(request_record r);

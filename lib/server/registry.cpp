@@ -34,14 +34,16 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <array>
 #include <atomic>
 #include <cerrno>
+#include <mutex>
 #include <stdexcept>
 #include <type_traits>
-#include <unordered_set>
+#include <unordered_map>
 
 namespace coras::server {
 namespace {
@@ -123,15 +125,66 @@ struct detail::registry_impl {
   tcp::acceptor acceptor;
   std::optional<asio::ssl::context> tls;
   std::atomic<std::uint16_t> port{0};
-  std::string host;                                    // "address:port", written once by start()
-  bool stopping = false;                               // strand only
-  std::unordered_set<beast::tcp_stream*> connections;  // strand only
+  std::string host;       // "address:port", written once by start()
+  bool stopping = false;  // strand only
+  // Open connections (strand only). `waiting`: between requests or inside a
+  // request head (or the TLS handshake); such a connection may be closed to
+  // make room for a new one when `max_connections` are open.
+  struct connection_state {
+    bool waiting = true;
+    std::chrono::steady_clock::time_point since = std::chrono::steady_clock::now();
+  };
+  std::unordered_map<beast::tcp_stream*, connection_state> connections;
+
+  // The listening descriptor, for stop() to release the port at once: -1
+  // once closed. Guarded by listen_mutex.
+  std::mutex listen_mutex;
+  int listen_fd = -1;
+
+  // Stops listening now, from any thread: shutdown(2) takes a listening
+  // socket out of LISTEN on Linux, so the port can be bound again (e.g. by a
+  // registry restarted on it) before close_all runs on the strand.
+  void stop_listening() {
+    std::lock_guard lock(listen_mutex);
+    if (listen_fd >= 0) ::shutdown(listen_fd, SHUT_RDWR);
+  }
 
   void close_all() {
     stopping = true;
     boost::system::error_code ec;
-    acceptor.close(ec);
-    for (auto* s : connections) s->close();
+    {
+      std::lock_guard lock(listen_mutex);
+      listen_fd = -1;
+      acceptor.close(ec);
+    }
+    for (auto& [s, state] : connections) s->close();
+  }
+
+  void set_waiting(beast::tcp_stream& s, bool waiting) {
+    auto it = connections.find(&s);
+    if (it == connections.end()) return;
+    it->second.waiting = waiting;
+    it->second.since = std::chrono::steady_clock::now();
+  }
+
+  // At `max_connections`: closes the connection waiting longest for a request
+  // (head), so that a new client is served rather than a silent one. False
+  // when every connection is busy with a request: the new one is refused.
+  bool make_room() {
+    if (connections.size() < options.max_connections) return true;
+    beast::tcp_stream* oldest = nullptr;
+    std::chrono::steady_clock::time_point since{};
+    for (auto& [s, state] : connections) {
+      if (state.waiting && (!oldest || state.since < since)) {
+        oldest = s;
+        since = state.since;
+      }
+    }
+    if (!oldest) return false;
+    connections.erase(oldest);  // no longer counted; its coroutine ends on the close
+    oldest->close();
+    ++hooks.connections_evicted;
+    return true;
   }
 };
 
@@ -144,7 +197,7 @@ struct connection_entry {
   detail::registry_impl& self;
   beast::tcp_stream* stream;
   connection_entry(detail::registry_impl& s, beast::tcp_stream& st) : self(s), stream(&st) {
-    self.connections.insert(stream);
+    self.connections.emplace(stream, detail::registry_impl::connection_state{});
   }
   ~connection_entry() { self.connections.erase(stream); }
 };
@@ -322,31 +375,56 @@ asio::awaitable<void> linger_close(beast::tcp_stream& stream, char* chunk) {
 template <class Stream>
 asio::awaitable<void> serve(impl_ptr self, Stream& stream, bool tls) {
   auto& lowest = beast::get_lowest_layer(stream);
+  // Buffers are sized to need (issue 17, item 12): a connection waiting for a
+  // request holds a small read buffer only; the body chunk and the large read
+  // buffer exist while a request needs them.
   beast::flat_buffer buffer;
-  // Beast reads as much as the buffer's free capacity: without this an
-  // upload arrives in 512-byte reads.
-  buffer.reserve(64 * 1024);
-  std::unique_ptr<char[]> chunk(new char[chunk_size]);
+  std::unique_ptr<char[]> chunk_memory;
+  auto chunk_buffer = [&] {
+    if (!chunk_memory) chunk_memory.reset(new char[chunk_size]);
+    return chunk_memory.get();
+  };
   std::string head;
-  head.reserve(1024);
-  const auto idle =
-      std::chrono::duration_cast<std::chrono::steady_clock::duration>(self->options.idle_timeout);
+  using duration = std::chrono::steady_clock::duration;
+  const auto idle = std::chrono::duration_cast<duration>(self->options.idle_timeout);
+  const auto header_deadline = std::chrono::duration_cast<duration>(self->options.header_timeout);
+  const auto body_idle = std::chrono::duration_cast<duration>(self->options.body_timeout);
 
   for (;;) {
+    self->set_waiting(lowest, true);
+    chunk_memory.reset();
+    if (buffer.size() == 0) {
+      buffer.shrink_to_fit();
+      // Between requests: wait for the first byte of the next one.
+      lowest.expires_after(idle);
+      auto [ec, n] = co_await stream.async_read_some(buffer.prepare(1024), use_tuple);
+      if (ec) break;
+      buffer.commit(n);
+    }
     http::request_parser<http::buffer_body> parser;
     parser.header_limit(64 * 1024);
     parser.body_limit(boost::none);  // bodies are streamed; sinks enforce their limits
-    lowest.expires_after(idle);
-    auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
+    boost::system::error_code ec;
+    // Usually the whole head came with the first read: parse it in place
+    // (the parser stops after the head, `eager` being off).
+    buffer.consume(parser.put(buffer.data(), ec));
+    if (ec == http::error::need_more) ec = {};
+    if (!ec && !parser.is_header_done()) {
+      // The whole head within header_timeout of its first byte: no slowloris.
+      lowest.expires_after(header_deadline);
+      auto [read_ec, n] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
+      ec = read_ec;
+    }
     if (ec) {
       if (ec == http::error::header_limit) {
         detail::reply r;
         r.status = 431;
         r.close = true;
-        co_await write_reply(stream, r, false, head, chunk.get());
+        co_await write_reply(stream, r, false, head, chunk_buffer());
       }
       break;
     }
+    self->set_waiting(lowest, false);
     ++self->hooks.requests;
     const auto& req = parser.get();
 
@@ -388,18 +466,22 @@ asio::awaitable<void> serve(impl_ptr self, Stream& stream, bool tls) {
         }
       }
       bool stopped = false;
+      // Beast reads as much as the buffer's free capacity: without this an
+      // upload arrives in 512-byte reads.
+      if (!parser.is_done()) buffer.reserve(64 * 1024);
+      char* const chunk = chunk_buffer();
       while (!parser.is_done()) {
         auto& body = parser.get().body();
-        body.data = chunk.get();
+        body.data = chunk;
         body.size = chunk_size;
-        lowest.expires_after(idle);
+        lowest.expires_after(body_idle);
         auto [rec, rn] = co_await http::async_read(stream, buffer, parser, use_tuple);
         if (rec == http::error::need_buffer) rec = {};
         if (rec) break;
         const std::size_t got = chunk_size - body.size;
         bool more = true;
         try {
-          more = got == 0 || self->dispatch.on_body(ex, std::string_view(chunk.get(), got));
+          more = got == 0 || self->dispatch.on_body(ex, std::string_view(chunk, got));
         } catch (const std::exception& e) {
           fail(e);
           more = false;
@@ -424,7 +506,8 @@ asio::awaitable<void> serve(impl_ptr self, Stream& stream, bool tls) {
     } else if (body_left) {
       self->dispatch.abort(ex);
       // An unsent body (Expect: 100-continue) may or may not follow: close.
-      if (!expects_continue && co_await drain(stream, buffer, parser, chunk.get()))
+      lowest.expires_after(body_idle);
+      if (!expects_continue && co_await drain(stream, buffer, parser, chunk_buffer()))
         body_left = false;
       else
         ex.out.close = true;
@@ -439,9 +522,10 @@ asio::awaitable<void> serve(impl_ptr self, Stream& stream, bool tls) {
     const bool keep_alive = req.keep_alive() && !ex.out.close && !body_left;
     // A large body to a slow reader may take longer than any idle timeout.
     lowest.expires_never();
-    const bool ok = co_await write_reply(stream, ex.out, keep_alive, head, chunk.get());
+    char* const chunk = tls || body_left ? chunk_buffer() : nullptr;  // TLS file reads, lingering
+    const bool ok = co_await write_reply(stream, ex.out, keep_alive, head, chunk);
     if (ok && body_left) {
-      co_await linger_close(lowest, chunk.get());
+      co_await linger_close(lowest, chunk);
       co_return;
     }
     if (!ok || !keep_alive) break;
@@ -462,7 +546,7 @@ asio::awaitable<void> session(impl_ptr self, tcp::socket socket) {
   tls_stream stream(std::move(plain), *self->tls);
   connection_entry entry(*self, beast::get_lowest_layer(stream));
   if (self->stopping) co_return;
-  beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(30));
+  beast::get_lowest_layer(stream).expires_after(self->options.header_timeout);
   auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_tuple);
   if (ec) co_return;
   ++self->hooks.handshakes;
@@ -479,6 +563,13 @@ asio::awaitable<void> accept_loop(impl_ptr self) {
       continue;
     }
     ++self->hooks.connections;
+    if (!self->make_room()) {
+      // Every slot is busy with a request: refuse promptly rather than queue.
+      ++self->hooks.connections_refused;
+      boost::system::error_code ignored;
+      socket.close(ignored);
+      continue;
+    }
     boost::system::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
     asio::co_spawn(self->strand, session(self, std::move(socket)), asio::detached);
@@ -499,6 +590,10 @@ void registry::start() {
   self.acceptor.set_option(tcp::acceptor::reuse_address(true));
   self.acceptor.bind(ep);
   self.acceptor.listen(asio::socket_base::max_listen_connections);
+  {
+    std::lock_guard lock(self.listen_mutex);
+    self.listen_fd = self.acceptor.native_handle();
+  }
   const auto bound = self.acceptor.local_endpoint();
   self.port = bound.port();
   const auto addr = bound.address().to_string();
@@ -509,6 +604,7 @@ void registry::start() {
 }
 
 void registry::stop() {
+  impl_->stop_listening();
   asio::dispatch(impl_->strand, [self = impl_] { self->close_all(); });
 }
 
@@ -519,14 +615,21 @@ std::shared_ptr<server::storage> registry::storage() const { return impl_->store
 boost::asio::any_io_executor registry::get_executor() const noexcept { return impl_->executor; }
 
 registry_stats registry::stats() const noexcept {
-  return {impl_->hooks.connections.load(), impl_->hooks.handshakes.load(),
-          impl_->hooks.requests.load()};
+  registry_stats s;
+  s.connections_accepted = impl_->hooks.connections.load();
+  s.tls_handshakes = impl_->hooks.handshakes.load();
+  s.requests = impl_->hooks.requests.load();
+  s.connections_evicted = impl_->hooks.connections_evicted.load();
+  s.connections_refused = impl_->hooks.connections_refused.load();
+  return s;
 }
 
 void registry::reset_stats() noexcept {
   impl_->hooks.connections = 0;
   impl_->hooks.handshakes = 0;
   impl_->hooks.requests = 0;
+  impl_->hooks.connections_evicted = 0;
+  impl_->hooks.connections_refused = 0;
 }
 
 std::vector<request_record> registry::recent_requests() const { return impl_->hooks.log(); }

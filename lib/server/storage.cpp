@@ -87,9 +87,13 @@ upload::~upload() {
   }
 }
 
-void upload::reserve(std::uint64_t n) {
-  constexpr std::uint64_t max_reserve = std::uint64_t{1} << 31;  // a hint, not a promise
-  if (fd_ < 0 && n > 0 && n <= max_reserve) memory_.reserve(memory_.size() + n);
+void upload::touch() noexcept {
+  last_used_.store(std::chrono::steady_clock::now().time_since_epoch().count());
+}
+
+std::chrono::steady_clock::time_point upload::last_used() const noexcept {
+  return std::chrono::steady_clock::time_point(
+      std::chrono::steady_clock::duration(last_used_.load()));
 }
 
 bool upload::append(std::string_view bytes) {
@@ -105,6 +109,7 @@ bool upload::append(std::string_view bytes) {
     memory_.append(bytes);
   }
   hasher_.update(bytes);
+  touch();
   return true;
 }
 
@@ -273,22 +278,106 @@ bool storage::mount_blob(std::string_view from, std::string_view to, const diges
   return true;
 }
 
-std::shared_ptr<upload> storage::start_upload(std::string_view repository) {
+std::shared_ptr<upload> storage::forget_upload_locked(
+    std::unordered_map<std::string, std::shared_ptr<upload>>::iterator it) {
+  auto session = std::move(it->second);
+  uploads_.erase(it);
+  auto u = upload_usage_.find(session->repository());
+  if (u != upload_usage_.end()) {
+    u->second.sessions -= 1;
+    u->second.bytes -= session->charged_;
+    if (u->second.sessions == 0) upload_usage_.erase(u);
+  }
+  upload_total_.sessions -= 1;
+  upload_total_.bytes -= session->charged_;
+  session->charged_ = 0;
+  return session;
+}
+
+void storage::sweep_uploads_locked(const detail::upload_limits& limits,
+                                   std::vector<std::shared_ptr<upload>>& doomed) {
+  const auto now = std::chrono::steady_clock::now();
+  for (auto it = uploads_.begin(); it != uploads_.end();) {
+    auto& s = *it->second;
+    if (!s.busy() && detail::upload_expired(s.last_used(), now, limits.idle_timeout))
+      doomed.push_back(forget_upload_locked(it++));
+    else
+      ++it;
+  }
+}
+
+std::shared_ptr<upload> storage::start_upload(std::string_view repository,
+                                              const detail::upload_limits& limits,
+                                              detail::upload_limit* refused) {
+  std::vector<std::shared_ptr<upload>> doomed;  // destroyed (files removed) outside the lock
   auto id = detail::random_uuid();
-  auto session = std::make_shared<upload>(id, std::string(repository),
-                                          on_disk() ? root_ / "uploads" / id : fs::path());
+  {
+    std::lock_guard lock(mutex_);
+    // Sweeping costs O(open sessions), which the session limit bounds.
+    sweep_uploads_locked(limits, doomed);
+    const auto r = upload_usage_.find(std::string(repository));
+    const auto why = detail::check_upload_quota(
+        upload_total_, r == upload_usage_.end() ? detail::upload_usage{} : r->second, limits, 1, 0);
+    if (why != detail::upload_limit::none) {
+      if (refused) *refused = why;
+      return nullptr;
+    }
+    // Counted now, so that concurrent starts cannot overshoot.
+    upload_total_.sessions += 1;
+    upload_usage_[std::string(repository)].sessions += 1;
+  }
+  std::shared_ptr<upload> session;
+  try {
+    session = std::make_shared<upload>(id, std::string(repository),
+                                       on_disk() ? root_ / "uploads" / id : fs::path());
+  } catch (...) {
+    std::lock_guard lock(mutex_);
+    upload_total_.sessions -= 1;
+    auto u = upload_usage_.find(std::string(repository));
+    if (--u->second.sessions == 0) upload_usage_.erase(u);
+    throw;
+  }
+  session->touch();
   std::lock_guard lock(mutex_);
   repo_locked(repository);  // a push creates the repository
   uploads_[id] = session;
   return session;
 }
 
-std::shared_ptr<upload> storage::find_upload(std::string_view repository,
-                                             std::string_view id) const {
+std::shared_ptr<upload> storage::find_upload(std::string_view repository, std::string_view id,
+                                             const detail::upload_limits& limits) {
+  std::shared_ptr<upload> doomed;
   std::lock_guard lock(mutex_);
   auto it = uploads_.find(std::string(id));
   if (it == uploads_.end() || it->second->repository() != repository) return nullptr;
+  auto& s = *it->second;
+  if (!s.busy() && detail::upload_expired(s.last_used(), std::chrono::steady_clock::now(),
+                                          limits.idle_timeout)) {
+    doomed = forget_upload_locked(it);
+    return nullptr;
+  }
+  s.touch();
   return it->second;
+}
+
+detail::upload_limit storage::charge_upload(upload& session, std::uint64_t n,
+                                            const detail::upload_limits& limits, bool dry_run) {
+  std::lock_guard lock(mutex_);
+  const auto r = upload_usage_.find(session.repository());
+  const auto repo = r == upload_usage_.end() ? detail::upload_usage{} : r->second;
+  const auto why = detail::check_upload_quota(upload_total_, repo, limits, 0, n);
+  if (why != detail::upload_limit::none || dry_run) return why;
+  // A session ended meanwhile (drop_upload_sessions) no longer counts.
+  if (r == upload_usage_.end() || !uploads_.contains(session.id())) return why;
+  upload_total_.bytes += n;
+  r->second.bytes += n;
+  session.charged_ += n;
+  return why;
+}
+
+detail::upload_usage storage::upload_usage() const {
+  std::lock_guard lock(mutex_);
+  return upload_total_;
 }
 
 void storage::drop_upload(std::string_view id) {
@@ -296,14 +385,16 @@ void storage::drop_upload(std::string_view id) {
   std::lock_guard lock(mutex_);
   auto it = uploads_.find(std::string(id));
   if (it == uploads_.end()) return;
-  doomed = std::move(it->second);
-  uploads_.erase(it);
+  doomed = forget_upload_locked(it);
 }
 
 std::size_t storage::drop_uploads() {
   std::unordered_map<std::string, std::shared_ptr<upload>> doomed;  // destroyed outside the lock
   std::lock_guard lock(mutex_);
   doomed.swap(uploads_);
+  upload_total_ = {};
+  upload_usage_.clear();
+  for (auto& [id, s] : doomed) s->charged_ = 0;
   return doomed.size();
 }
 

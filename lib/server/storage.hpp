@@ -5,6 +5,7 @@
 // small file writes that make a change durable.
 #pragma once
 
+#include "server/limits.hpp"
 #include "server/protocol.hpp"
 
 #include <coras/core/descriptor.hpp>
@@ -12,6 +13,7 @@
 #include <coras/server/registry.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -39,14 +41,20 @@ class upload {
   const std::string& repository() const noexcept { return repository_; }
   /// Bytes received so far.
   std::uint64_t size() const noexcept { return hasher_.size(); }
-  /// Expects about `n` more bytes (memory uploads reserve them once).
-  void reserve(std::uint64_t n);
-  /// Appends `bytes`; false on a write error.
+  /// Appends `bytes`; false on a write error. Memory grows with what
+  /// arrives, never with what a client declared.
   bool append(std::string_view bytes);
 
   /// Marks the session in use by a request; false when another request has it.
   bool try_acquire() noexcept { return !busy_.exchange(true); }
-  void release() noexcept { busy_.store(false); }
+  void release() noexcept {
+    touch();
+    busy_.store(false);
+  }
+  /// Marks the session used now (idle expiry counts from here).
+  void touch() noexcept;
+  std::chrono::steady_clock::time_point last_used() const noexcept;
+  bool busy() const noexcept { return busy_.load(); }
 
  private:
   friend class storage;
@@ -58,6 +66,8 @@ class upload {
   int fd_ = -1;
   bool failed_ = false;
   std::atomic<bool> busy_{false};
+  std::atomic<std::int64_t> last_used_{0};  // steady_clock ticks
+  std::uint64_t charged_ = 0;               // quota bytes; storage's mutex
 };
 
 class storage {
@@ -88,9 +98,21 @@ class storage {
   /// Links `d` into `to` when `from` has it.
   bool mount_blob(std::string_view from, std::string_view to, const digest& d);
 
-  std::shared_ptr<upload> start_upload(std::string_view repository);
-  /// The session `id` of `repository`, or null.
-  std::shared_ptr<upload> find_upload(std::string_view repository, std::string_view id) const;
+  /// A new session, or null when `limits` refuse it (`*refused` says which).
+  /// Sweeps expired sessions first.
+  std::shared_ptr<upload> start_upload(std::string_view repository,
+                                       const detail::upload_limits& limits,
+                                       detail::upload_limit* refused = nullptr);
+  /// The session `id` of `repository`, or null (also when it expired: it is
+  /// then ended).
+  std::shared_ptr<upload> find_upload(std::string_view repository, std::string_view id,
+                                      const detail::upload_limits& limits);
+  /// Counts `n` more bytes against the quotas for `session`, or refuses them.
+  /// With `dry_run`, only checks (a declared Content-Length).
+  detail::upload_limit charge_upload(upload& session, std::uint64_t n,
+                                     const detail::upload_limits& limits, bool dry_run = false);
+  /// Open sessions and their bytes (tests, stats).
+  detail::upload_usage upload_usage() const;
   void drop_upload(std::string_view id);
   /// Ends every upload session (`registry::drop_upload_sessions`); returns how many there were.
   std::size_t drop_uploads();
@@ -143,6 +165,11 @@ class storage {
   };
 
   void load();
+  /// Removes `it` from the sessions and its usage; returns the session.
+  std::shared_ptr<upload> forget_upload_locked(
+      std::unordered_map<std::string, std::shared_ptr<upload>>::iterator it);
+  void sweep_uploads_locked(const detail::upload_limits& limits,
+                            std::vector<std::shared_ptr<upload>>& doomed);
   repository_entry& repo_locked(std::string_view name);
   const repository_entry* find_repo_locked(std::string_view name) const;
   bool referenced_locked(const std::string& d) const;
@@ -155,6 +182,8 @@ class storage {
   std::map<std::string, repository_entry, std::less<>> repos_;
   std::unordered_map<std::string, blob_entry> blobs_;
   std::unordered_map<std::string, std::shared_ptr<upload>> uploads_;
+  detail::upload_usage upload_total_;
+  std::unordered_map<std::string, detail::upload_usage> upload_usage_;  // by repository
 };
 
 }  // namespace coras::server

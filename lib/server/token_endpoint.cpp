@@ -48,7 +48,8 @@ void dispatcher::token_reply(exchange& ex, const std::vector<scope>& granted, bo
   o["access_token"] = token;
   o["expires_in"] = options_.token_lifetime.count();
   o["issued_at"] = rfc3339_now();
-  if (with_refresh) o["refresh_token"] = tokens_.issue_refresh(user);
+  if (with_refresh)
+    o["refresh_token"] = tokens_.issue_refresh(user, clock::now(), options_.refresh_token_lifetime);
   set_text(ex.out, 200, boost::json::serialize(o), json_type);
 }
 
@@ -57,8 +58,8 @@ void dispatcher::handle_token_get(exchange& ex, const boost::urls::params_view& 
   std::string user;
   if (!ex.head.authorization.empty()) {
     auto c = parse_basic(ex.head.authorization);
-    if (!c || c->username != options_.token_auth->username ||
-        c->password != options_.token_auth->password) {
+    if (!c || !same_credentials(c->username, c->password, options_.token_auth->username,
+                                options_.token_auth->password)) {
       set_error(ex.out, registry_errc::unauthorized, "invalid credentials");
       ex.out.set("WWW-Authenticate", "Basic realm=\"coras\"");
       return;
@@ -90,15 +91,15 @@ void dispatcher::finish_token_post(exchange& ex) {
   const auto scopes = parse_scopes(param(form, "scope").value_or(""));
   const auto& creds = *options_.token_auth;
   if (grant_type == "password") {
-    if (param(form, "username").value_or("") != creds.username ||
-        param(form, "password").value_or("") != creds.password) {
+    if (!same_credentials(param(form, "username").value_or(""),
+                          param(form, "password").value_or(""), creds.username, creds.password)) {
       set_error(ex.out, registry_errc::unauthorized, "invalid credentials");
       return;
     }
     return token_reply(ex, grant(scopes, true, options_.anonymous_pull), true, creds.username);
   }
   if (grant_type == "refresh_token") {
-    auto user = tokens_.refresh_user(param(form, "refresh_token").value_or(""));
+    auto user = tokens_.refresh_user(param(form, "refresh_token").value_or(""), clock::now());
     if (!user) {
       set_error(ex.out, registry_errc::unauthorized, "invalid refresh token");
       return;

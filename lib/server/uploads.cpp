@@ -47,14 +47,25 @@ void dispatcher::handle_upload_start(exchange& ex, const boost::urls::params_vie
     std::string why;
     auto d = digest::try_parse(*text, &why);
     if (!d) return set_error(out, registry_errc::digest_invalid, why);
-    ex.session = store_->start_upload(name);
+    upload_limit over = upload_limit::none;
+    ex.session = store_->start_upload(name, limits_, &over);
+    if (!ex.session) return refuse_upload(ex, over);
+    if (ex.head.content_length) {
+      over = store_->charge_upload(*ex.session, *ex.head.content_length, limits_, true);
+      if (over != upload_limit::none) {
+        store_->drop_upload(ex.session->id());
+        ex.session = nullptr;
+        return refuse_upload(ex, over);
+      }
+    }
     ex.session_acquired = ex.session->try_acquire();
     ex.expected = *d;
     ex.sink = body_sink::upload;
-    if (ex.head.content_length) ex.session->reserve(*ex.head.content_length);
     return;
   }
-  auto session = store_->start_upload(name);
+  upload_limit why = upload_limit::none;
+  auto session = store_->start_upload(name, limits_, &why);
+  if (!session) return refuse_upload(ex, why);
   out.status = 202;
   set_upload_headers(out, name, *session);
 }
@@ -62,7 +73,7 @@ void dispatcher::handle_upload_start(exchange& ex, const boost::urls::params_vie
 void dispatcher::handle_upload(exchange& ex, const boost::urls::params_view& params) {
   auto& out = ex.out;
   const auto& name = ex.where.name;
-  auto session = store_->find_upload(name, ex.where.reference);
+  auto session = store_->find_upload(name, ex.where.reference, limits_);
   if (!session) return set_error(out, registry_errc::blob_upload_unknown, ex.where.reference);
   switch (ex.head.method) {
     case verb::get:
@@ -101,14 +112,26 @@ void dispatcher::handle_upload(exchange& ex, const boost::urls::params_view& par
       return set_error(out, registry_errc::size_invalid,
                        "Content-Range and Content-Length disagree");
   }
+  // A declared length beyond the room left is refused before the body is read.
+  if (ex.head.content_length) {
+    if (auto why = store_->charge_upload(*session, *ex.head.content_length, limits_, true);
+        why != upload_limit::none) {
+      refuse_upload(ex, why);
+      set_upload_headers(out, name, *session);
+      return;
+    }
+  }
   if (!session->try_acquire())
     return set_error(out, registry_errc::blob_upload_invalid, "upload in use by another request");
   ex.session = std::move(session);
   ex.session_acquired = true;
   ex.expected = expected;
   ex.sink = body_sink::upload;
-  if (ex.head.content_length) ex.session->reserve(*ex.head.content_length);
   if (ex.head.has_body()) ex.cut_after = hooks_.take_upload_cut();
+}
+
+void dispatcher::refuse_upload(exchange& ex, upload_limit which) {
+  set_error(ex.out, registry_errc::too_many_requests, describe(which, limits_), 429);
 }
 
 void dispatcher::finish_upload(exchange& ex) {

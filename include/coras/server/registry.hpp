@@ -95,16 +95,58 @@ struct registry_options {
   /// With basic auth: GET/HEAD need no credentials. With token auth: the token
   /// endpoint grants `pull` without credentials.
   bool anonymous_pull = false;
-  /// Lifetime of issued bearer tokens (`expires_in`).
+  /// Lifetime of issued bearer tokens (`expires_in`). Tokens are stateless
+  /// (HMAC-SHA256 with a random per-process key, the expiry signed inside):
+  /// issuing them costs no memory, and they die with the process.
   std::chrono::seconds token_lifetime{300};
-  /// Token realm announced in challenges; empty derives it from the request's
-  /// Host header: `<scheme>://<host>/token`.
+  /// Lifetime of refresh tokens (`offline_token=true`, password grant); an
+  /// expired one answers 401 `invalid refresh token`.
+  std::chrono::seconds refresh_token_lifetime{24 * 3600};
+  /// Token realm announced in challenges; empty: `<scheme>://<address>:<port>/token`
+  /// of the listening socket (never the request's Host header). Set it when
+  /// clients reach the registry under another name (a wildcard address, a proxy).
   std::string token_realm;
+
+  /// Upload sessions (issue 17, item 10). A request that would exceed one of
+  /// these limits is answered 429 with a `TOOMANYREQUESTS` error whose detail
+  /// names the limit, e.g. "upload session limit
+  /// (registry_options::max_upload_sessions = 256) reached". Bytes count as
+  /// they arrive (a declared `Content-Length` beyond the room left is refused
+  /// before its body is read); memory storage allocates only what arrived.
+  /// With a shared `storage`, the sessions of every registry using it count.
+  ///
+  /// Open sessions in all repositories.
+  std::size_t max_upload_sessions = 256;
+  /// Open sessions in one repository.
+  std::size_t max_upload_sessions_per_repository = 64;
+  /// Bytes held by open sessions in all repositories (committed blobs no longer count).
+  std::uint64_t max_upload_bytes = std::uint64_t{8} << 30;
+  /// Bytes held by open sessions in one repository.
+  std::uint64_t max_upload_bytes_per_repository = std::uint64_t{4} << 30;
+  /// A session no request touched for this long is ended (its bytes
+  /// discarded; requests on it answer 404 `BLOB_UPLOAD_UNKNOWN`). Expired
+  /// sessions are swept when a session starts and when one is looked up.
+  std::chrono::seconds upload_idle_timeout{600};
 
   /// Largest manifest accepted by PUT (413 beyond).
   std::size_t max_manifest_bytes = 4 * 1024 * 1024;
-  /// A connection idle longer than this between requests is closed.
+  /// Connections (issue 17, item 12). At most this many are open at once.
+  /// A new connection beyond it closes the one that waited longest for a
+  /// request (idle between requests, or still sending its head); when every
+  /// open connection is busy with a request, the new one is closed at once.
+  /// (`registry_stats::connections_evicted`, `connections_refused` count them.)
+  std::size_t max_connections = 1024;
+  /// A connection idle longer than this between requests (no byte of a next
+  /// request) is closed.
   std::chrono::seconds idle_timeout{60};
+  /// A request head must be complete this long after its first byte (and a
+  /// TLS handshake done this long after the connection opened); else the
+  /// connection is closed (slow-header clients).
+  std::chrono::seconds header_timeout{10};
+  /// A request body read (up to 256 KiB) that makes no progress for this long
+  /// closes the connection (slow-body clients). Responses are not timed: a
+  /// large blob to a slow reader may take long.
+  std::chrono::seconds body_timeout{60};
   /// How many requests `registry::recent_requests()` remembers.
   std::size_t request_log_capacity = 256;
 };
@@ -114,6 +156,10 @@ struct registry_stats {
   std::uint64_t connections_accepted = 0;
   std::uint64_t tls_handshakes = 0;  ///< completed TLS handshakes
   std::uint64_t requests = 0;        ///< request heads read (each keep-alive request counts)
+  /// Waiting connections closed to make room (`registry_options::max_connections`).
+  std::uint64_t connections_evicted = 0;
+  /// New connections closed at once because every open one was busy.
+  std::uint64_t connections_refused = 0;
 };
 
 /// One request as the registry saw it. Credentials are never recorded: only
@@ -202,7 +248,9 @@ class registry {
   /// when that fails) and starts accepting. Call once.
   void start();
   /// Closes the listening socket and every open connection. Idempotent. The
-  /// connections' coroutines finish on the executor shortly after.
+  /// port is released before `stop()` returns (a registry may bind it again
+  /// at once); the sockets are closed and the connections' coroutines finish
+  /// on the executor shortly after.
   void stop();
 
   /// The bound port (valid after `start()`).

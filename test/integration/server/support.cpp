@@ -22,6 +22,7 @@
 #include <openssl/x509.h>
 
 #include <cstdio>
+#include <fstream>
 #include <optional>
 #include <random>
 #include <stdexcept>
@@ -300,6 +301,25 @@ std::string basic(std::string_view user, std::string_view password) {
                                 static_cast<int>(raw.size()));
   out.resize(static_cast<std::size_t>(n));
   return "Basic " + out;
+}
+
+std::size_t rss_kib() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoul(line.substr(6));
+  }
+  throw std::runtime_error("no VmRSS in /proc/self/status");
+}
+
+long fresh_v2_ms(std::uint16_t port, const header_list& headers) {
+  const auto start = std::chrono::steady_clock::now();
+  http_client c(port);
+  const auto r = c.get("/v2/", headers);
+  if (r.status == 0) return -1;
+  return static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::steady_clock::now() - start)
+                               .count());
 }
 
 }  // namespace coras::test

@@ -112,6 +112,14 @@ std::string image_manifest_json(
 /// `a == b`, without Catch printing megabytes of binary when they differ.
 inline bool same(std::string_view a, std::string_view b) { return a == b; }
 
+/// This process's resident set size in KiB (VmRSS of /proc/self/status): the
+/// registry runs in the test process, so floods are measured here.
+std::size_t rss_kib();
+
+/// Milliseconds a fresh connection takes to get `GET /v2/` answered; -1
+/// when it was not answered (any status counts as an answer).
+long fresh_v2_ms(std::uint16_t port, const header_list& headers = {});
+
 /// Basic credentials header value.
 std::string basic(std::string_view user, std::string_view password);
 

@@ -102,14 +102,17 @@ std::string error_code_of(const reply& r) {
 class harness {
  public:
   explicit harness(const registry_options& o)
-      : hooks_(16), dispatcher_(o, coras::server::make_memory_storage(), hooks_) {}
+      : hooks_(16), dispatcher_(o, coras::server::make_memory_storage(), hooks_) {
+    dispatcher_.set_default_host("registry.test");  // the listening address
+  }
 
   reply send(const request& rq) {
     exchange ex;
     ex.head.method = rq.method;
     ex.head.method_name = method_name(rq.method);
     ex.head.target = rq.target;
-    ex.head.host = "registry.test";
+    // A Host the realm must never come from (issue 17, item 12).
+    ex.head.host = "attacker.test";
     ex.head.authorization = rq.authorization;
     ex.head.content_type = rq.content_type;
     ex.head.content_range = rq.content_range;

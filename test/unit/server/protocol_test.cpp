@@ -4,6 +4,7 @@
 // test/unit/http/grammar_test.cpp.
 #include "server/protocol.hpp"
 #include "server/auth.hpp"
+#include "server/limits.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -105,6 +106,49 @@ TEST_CASE("scopes and tokens", "[server][protocol]") {
       tokens.issue({*parse_scope("registry:catalog:*")}, now, std::chrono::seconds(10));
   CHECK(tokens.allows(star, "registry", "catalog", "*", now));
   CHECK_FALSE(tokens.valid("unknown", now));
+}
+
+TEST_CASE("tokens are signed, carry their expiry and cost no memory", "[server][protocol]") {
+  const token_store tokens(std::string(32, 'k'));
+  const auto now = clock::now();
+  const auto t =
+      tokens.issue({*parse_scope("repository:a/b:pull,push")}, now, std::chrono::seconds(10));
+  CHECK(tokens.allows(t, "repository", "a/b", "push", now + std::chrono::seconds(9)));
+  CHECK_FALSE(tokens.valid(t, now + std::chrono::seconds(10)));  // expiry is signed in
+  // Another key (another process) does not accept it.
+  CHECK_FALSE(token_store(std::string(32, 'x')).valid(t, now));
+  CHECK_FALSE(token_store().valid(t, now));
+  // Any change to the payload or the MAC breaks it.
+  const auto dot = t.rfind('.');
+  for (std::size_t i : {std::size_t{0}, dot / 2, dot - 1, dot + 1, t.size() - 1}) {
+    auto bad = t;
+    bad[i] = bad[i] == 'A' ? 'B' : 'A';
+    CHECK_FALSE(tokens.valid(bad, now));
+  }
+  CHECK_FALSE(tokens.valid(t.substr(0, dot), now));
+  CHECK_FALSE(tokens.valid(t + "0", now));
+  // A refresh token is no access token and the other way round.
+  const auto r = tokens.issue_refresh("alice", now, std::chrono::hours(1));
+  CHECK(tokens.refresh_user(r, now) == "alice");
+  CHECK_FALSE(tokens.valid(r, now));
+  CHECK_FALSE(tokens.refresh_user(t, now));
+  CHECK_FALSE(tokens.refresh_user(r, now + std::chrono::hours(1)));  // refresh tokens expire
+  // Absurd lifetimes are clamped, never overflow.
+  const auto forever = tokens.issue({}, now, std::chrono::seconds::max());
+  CHECK(tokens.valid(forever, now + std::chrono::hours(24 * 365)));
+  CHECK_FALSE(tokens.valid(tokens.issue({}, now, std::chrono::seconds(-5)), now));
+}
+
+TEST_CASE("secrets compare in constant time", "[server][protocol]") {
+  CHECK(same_secret("", ""));
+  CHECK(same_secret("hunter2", "hunter2"));
+  CHECK_FALSE(same_secret("hunter2", "hunter3"));
+  CHECK_FALSE(same_secret("hunter2", "hunter"));
+  CHECK_FALSE(same_secret("hunter2", std::string_view("hunter2\0", 8)));
+  CHECK(same_credentials("u", "p", "u", "p"));
+  CHECK_FALSE(same_credentials("u", "x", "u", "p"));
+  CHECK_FALSE(same_credentials("x", "p", "u", "p"));
+  CHECK_FALSE(same_credentials("up", "", "u", "p"));
 }
 
 TEST_CASE("basic credentials", "[server][protocol]") {
@@ -224,4 +268,39 @@ TEST_CASE("header fault: protected headers", "[server][protocol]") {
   CHECK(is_protected("transfer-encoding", true));
   CHECK_FALSE(is_protected("Content-Length", false));
   CHECK_FALSE(is_protected("Content-Type", true));
+}
+
+TEST_CASE("upload quotas and expiry", "[server][protocol]") {
+  coras::server::registry_options o;
+  o.max_upload_sessions = 3;
+  o.max_upload_sessions_per_repository = 2;
+  o.max_upload_bytes = 100;
+  o.max_upload_bytes_per_repository = 60;
+  o.upload_idle_timeout = std::chrono::seconds(5);
+  const auto l = upload_limits::of(o);
+  CHECK(check_upload_quota({}, {}, l, 1, 0) == upload_limit::none);
+  CHECK(check_upload_quota({2, 0}, {1, 0}, l, 1, 0) == upload_limit::none);
+  CHECK(check_upload_quota({3, 0}, {0, 0}, l, 1, 0) == upload_limit::sessions);
+  CHECK(check_upload_quota({2, 0}, {2, 0}, l, 1, 0) == upload_limit::sessions_per_repository);
+  // Bytes: exactly the limit fits, one more does not; huge requests never wrap.
+  CHECK(check_upload_quota({1, 40}, {1, 40}, l, 0, 20) == upload_limit::none);
+  CHECK(check_upload_quota({1, 40}, {1, 40}, l, 0, 21) == upload_limit::bytes_per_repository);
+  CHECK(check_upload_quota({1, 90}, {1, 0}, l, 0, 11) == upload_limit::bytes);
+  CHECK(check_upload_quota({1, 90}, {1, 0}, l, 0, ~std::uint64_t{0}) == upload_limit::bytes);
+  CHECK(check_upload_quota({1, 0}, {1, 0}, l, 0, ~std::uint64_t{0} - 5) == upload_limit::bytes);
+  // A session start checks sessions only; a chunk checks bytes only.
+  CHECK(check_upload_quota({1, 100}, {1, 60}, l, 1, 0) == upload_limit::none);
+  CHECK(check_upload_quota({3, 0}, {2, 0}, l, 0, 1) == upload_limit::none);
+
+  CHECK(describe(upload_limit::sessions, l) ==
+        "upload session limit (registry_options::max_upload_sessions = 3) reached");
+  CHECK(describe(upload_limit::bytes_per_repository, l) ==
+        "upload byte limit per repository (registry_options::max_upload_bytes_per_repository = "
+        "60) reached");
+
+  const auto t0 = std::chrono::steady_clock::now();
+  CHECK_FALSE(upload_expired(t0, t0, l.idle_timeout));
+  CHECK_FALSE(upload_expired(t0, t0 + std::chrono::milliseconds(4999), l.idle_timeout));
+  CHECK(upload_expired(t0, t0 + std::chrono::seconds(5), l.idle_timeout));
+  CHECK_FALSE(upload_expired(t0 + std::chrono::seconds(1), t0, l.idle_timeout));  // used "later"
 }
