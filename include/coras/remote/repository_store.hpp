@@ -14,8 +14,10 @@ namespace coras::remote {
 /// the repository handle.
 class repository_store final : public content::store, public content::mounter {
  public:
+  /// A store over `repo` (a copy of the handle; its shared state is shared).
   explicit repository_store(remote::repository repo) : repo_(std::move(repo)) {}
 
+  /// The repository handle this store works through.
   const remote::repository& repository() const noexcept { return repo_; }
 
   std::string describe() const override;
