@@ -178,13 +178,14 @@ class response {
 /// from any thread.
 class client {
  public:
-  /// The executor given at construction (the strand runs on it).
+  /// The type of the executor the client takes and hands out.
   using executor_type = boost::asio::any_io_executor;
 
   /// Throws `coras::error` when TLS files cannot be loaded.
   explicit client(executor_type executor, client_options options = {});
 
-  /// The executor given at construction.
+  /// The client's strand (on the executor given at construction), where its
+  /// work runs.
   executor_type get_executor() const noexcept;
   /// The options given at construction.
   const client_options& options() const noexcept;
