@@ -67,6 +67,7 @@ class memory_store final : public store {
   std::vector<std::string> tags() const;
   /// How many blobs and manifests are held, and their total size in bytes.
   std::size_t count() const;
+  /// The total size in bytes of what `count()` counts.
   std::uint64_t total_bytes() const;
 
  private:

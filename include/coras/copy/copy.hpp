@@ -21,16 +21,17 @@ namespace coras::copy {
 
 /// What happened to one node of the graph, or how far its transfer is.
 struct copy_event {
+  /// What the event reports.
   enum class kind {
     skipped,   ///< the destination already had it (its subgraph too)
     mounted,   ///< a blob mounted from the source repository (same registry)
     copied,    ///< transferred and verified
     progress,  ///< `done` of `total` bytes of a blob transferred so far
   };
-  kind what = kind::copied;
-  descriptor desc;
-  std::uint64_t done = 0;
-  std::uint64_t total = 0;
+  kind what = kind::copied;  ///< what happened
+  descriptor desc;           ///< the node it happened to
+  std::uint64_t done = 0;    ///< `progress`: bytes transferred so far
+  std::uint64_t total = 0;   ///< `progress`: bytes to transfer
 };
 
 /// A referrer left out of a copy: the source listed it among the referrers
@@ -38,8 +39,8 @@ struct copy_event {
 /// not a manifest). A registry may list anything; only what points at its
 /// parent is copied.
 struct copy_warning {
-  descriptor referrer;
-  descriptor parent;
+  descriptor referrer;  ///< the referrer left out
+  descriptor parent;    ///< the manifest the source listed it under
   std::string message;  ///< a sentence naming both digests
 };
 
@@ -105,11 +106,13 @@ boost::asio::awaitable<copy_result> copy(std::shared_ptr<content::store> src, st
                                          std::shared_ptr<content::store> dst, std::string dst_ref,
                                          copy_options options = {});
 
+/// @cond INTERNAL
 /// Internal: starts `copy` on a strand of `ex`.
 void start_copy(boost::asio::any_io_executor ex, diagnostics* d,
                 boost::asio::any_completion_handler<void(error_code, copy_result)> handler,
                 std::shared_ptr<content::store> src, std::string src_ref,
                 std::shared_ptr<content::store> dst, std::string dst_ref, copy_options options);
+/// @endcond
 
 /// The same as an asynchronous operation on `ex` (a strand of it):
 /// handler `void(error_code, copy_result)`. With the default token a failure

@@ -25,7 +25,8 @@ class response_impl;
 struct request {
   std::string method = "GET";  ///< request method
   std::string url;             ///< absolute URL
-  http::fields headers;        ///< header fields sent as they are
+  /// Header fields sent as they are.
+  http::fields headers;
   /// nullptr: no body.
   std::shared_ptr<byte_source> body;
   /// Whether the request may be sent again after a connection failure or a
