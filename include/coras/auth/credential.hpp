@@ -1,4 +1,5 @@
-// Credentials: what coras presents to a registry, and where it gets them.
+/// @file
+/// Credentials: what coras presents to a registry, and where it gets them.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>

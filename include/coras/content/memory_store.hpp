@@ -1,6 +1,7 @@
-// A content store held in memory: blobs and manifests by digest, tags, and
-// referrers. For tests, for staging a small graph before a copy, and as the
-// reference behaviour of `content::store`.
+/// @file
+/// A content store held in memory: blobs and manifests by digest, tags, and
+/// referrers. For tests, for staging a small graph before a copy, and as the
+/// reference behaviour of `content::store`.
 #pragma once
 
 #include <coras/content/store.hpp>

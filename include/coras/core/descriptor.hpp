@@ -1,4 +1,5 @@
-// The OCI content descriptor and platform.
+/// @file
+/// The OCI content descriptor and platform.
 #pragma once
 
 #include <coras/core/digest.hpp>

@@ -1,4 +1,5 @@
-// Content digests (`algorithm:hex`), as the OCI image spec defines them.
+/// @file
+/// Content digests (`algorithm:hex`), as the OCI image spec defines them.
 #pragma once
 
 #include <boost/system/result.hpp>

@@ -1,5 +1,6 @@
-// Errors: coras's own error codes, the OCI distribution error codes, and the
-// exception thrown by the throwing (default) forms of coras operations.
+/// @file
+/// Errors: coras's own error codes, the OCI distribution error codes, and the
+/// exception thrown by the throwing (default) forms of coras operations.
 #pragma once
 
 #include <boost/system/error_code.hpp>

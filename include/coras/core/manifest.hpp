@@ -1,11 +1,12 @@
-// Manifest and index documents: the OCI image manifest, image index and 1.1-rc
-// artifact manifest, and Docker's v2 manifest and manifest list (which share the
-// OCI shapes and differ by media type).
-//
-// Parsing checks the structure the specs require and reports the JSON path of
-// the first problem (`layers[2].digest: …`). Serialization is deterministic: the
-// same value always gives the same bytes (fixed member order, sorted
-// annotations, no whitespace), so a digest computed over it is stable.
+/// @file
+/// Manifest and index documents: the OCI image manifest, image index and 1.1-rc
+/// artifact manifest, and Docker's v2 manifest and manifest list (which share the
+/// OCI shapes and differ by media type).
+///
+/// Parsing checks the structure the specs require and reports the JSON path of
+/// the first problem (`layers[2].digest: …`). Serialization is deterministic: the
+/// same value always gives the same bytes (fixed member order, sorted
+/// annotations, no whitespace), so a digest computed over it is stable.
 #pragma once
 
 #include <coras/core/descriptor.hpp>
@@ -87,8 +88,10 @@ struct artifact_manifest {
   friend bool operator==(const artifact_manifest&, const artifact_manifest&) = default;
 };
 
-/// A descriptor as a JSON object, and back (same rules as inside documents).
+/// A descriptor as a JSON object (same rules as inside documents).
 std::string to_json(const descriptor& d);
+/// A descriptor from a JSON object (same rules as inside documents); throws
+/// `coras::error` (errc::invalid_manifest) naming the member at fault.
 descriptor parse_descriptor(std::string_view json);
 
 /// What the referrers machinery needs of any manifest, whatever its type: the
@@ -101,6 +104,8 @@ struct manifest_summary {
   std::optional<descriptor> subject;  ///< `subject`, when present
   ::coras::annotations annotations;   ///< `annotations`
 };
+/// Reads the `manifest_summary` members of any manifest document; throws
+/// `coras::error` (errc::invalid_manifest) when they are malformed.
 manifest_summary summarize_manifest(std::string_view json);
 
 }  // namespace coras

@@ -1,4 +1,5 @@
-// References to content in a registry: `registry/repository[:tag][@digest]`.
+/// @file
+/// References to content in a registry: `registry/repository[:tag][@digest]`.
 #pragma once
 
 #include <coras/core/digest.hpp>
@@ -89,10 +90,13 @@ class reference {
   ::coras::digest digest_;
 };
 
-/// Grammar checks for single parts. Each returns an empty string when `s` is
-/// valid, else a message saying what is wrong and where.
+/// @{
+/// Grammar checks for single parts (a registry, a repository path, a tag).
+/// Each returns an empty string when `s` is valid, else a message saying what
+/// is wrong and where.
 std::string check_registry(std::string_view s);
 std::string check_repository(std::string_view s);
 std::string check_tag(std::string_view s);
+/// @}
 
 }  // namespace coras

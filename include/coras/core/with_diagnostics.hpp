@@ -1,10 +1,11 @@
-// The completion token that gives an error its words: with it, an operation
-// whose handler is `void(error_code, T…)` completes with
-// `void(std::exception_ptr, T…)` instead, the exception being a
-// `coras::error` that carries the whole sentence and the registry's answer
-// (as Boost.MySQL's with_diagnostics does). coras's default token is
-// `with_diagnostics(asio::use_awaitable)`, so `co_await repo.async_resolve("v1")`
-// throws what went wrong, not only the error category's text.
+/// @file
+/// The completion token that gives an error its words: with it, an operation
+/// whose handler is `void(error_code, T…)` completes with
+/// `void(std::exception_ptr, T…)` instead, the exception being a
+/// `coras::error` that carries the whole sentence and the registry's answer
+/// (as Boost.MySQL's with_diagnostics does). coras's default token is
+/// `with_diagnostics(asio::use_awaitable)`, so `co_await repo.async_resolve("v1")`
+/// throws what went wrong, not only the error category's text.
 #pragma once
 
 #include <coras/core/error.hpp>

@@ -1,5 +1,6 @@
-// The HTTP/1.1 client under every registry operation: a connection pool per
-// origin, TLS, redirects, retries, time limits and streamed bodies.
+/// @file
+/// The HTTP/1.1 client under every registry operation: a connection pool per
+/// origin, TLS, redirects, retries, time limits and streamed bodies.
 #pragma once
 
 #include <coras/core/byte_source.hpp>

@@ -1,4 +1,5 @@
-// HTTP header fields, kept apart from Beast so public headers stay light.
+/// @file
+/// HTTP header fields, kept apart from Beast so public headers stay light.
 #pragma once
 
 #include <optional>

@@ -1,4 +1,5 @@
-// Options of the HTTP client: every default written here is the one in force.
+/// @file
+/// Options of the HTTP client: every default written here is the one in force.
 #pragma once
 
 #include <coras/core/error.hpp>

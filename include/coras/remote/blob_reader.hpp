@@ -1,5 +1,6 @@
-// The reader that a fetch returns: the body of a blob or manifest, streamed,
-// checked against its descriptor's size and digest as it goes.
+/// @file
+/// The reader that a fetch returns: the body of a blob or manifest, streamed,
+/// checked against its descriptor's size and digest as it goes.
 #pragma once
 
 #include <coras/core/byte_source.hpp>

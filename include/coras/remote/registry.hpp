@@ -1,4 +1,5 @@
-// A registry: ping, the catalog, and repository handles with shared options.
+/// @file
+/// A registry: ping, the catalog, and repository handles with shared options.
 #pragma once
 
 #include <coras/core/error.hpp>

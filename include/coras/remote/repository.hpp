@@ -1,7 +1,8 @@
-// A repository on a registry: blobs, manifests and tags (oras-go's
-// `registry/remote` `Repository`, `blobStore` and `manifestStore`), as
-// asynchronous operations. Protocol: the OCI distribution spec v1.1,
-// https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md
+/// @file
+/// A repository on a registry: blobs, manifests and tags (oras-go's
+/// `registry/remote` `Repository`, `blobStore` and `manifestStore`), as
+/// asynchronous operations. Protocol: the OCI distribution spec v1.1,
+/// https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md
 #pragma once
 
 #include <coras/core/byte_source.hpp>

@@ -1,5 +1,6 @@
-// A remote repository as a content store, so that copy can move content
-// between a registry and any other store.
+/// @file
+/// A remote repository as a content store, so that copy can move content
+/// between a registry and any other store.
 #pragma once
 
 #include <coras/content/store.hpp>
