@@ -18,12 +18,12 @@ using annotations = std::map<std::string, std::string, std::less<>>;
 
 /// Where an image runs (`platform` in an index entry).
 struct platform {
-  std::string architecture;  ///< e.g. "amd64", "arm64"
-  std::string os;            ///< e.g. "linux"
+  std::string architecture;              ///< e.g. "amd64", "arm64"
+  std::string os;                        ///< e.g. "linux"
   std::string os_version;                ///< "os.version"
   std::vector<std::string> os_features;  ///< "os.features"
-  std::string variant;                ///< e.g. "v8"; may be empty
-  std::vector<std::string> features;  ///< "features"
+  std::string variant;                   ///< e.g. "v8"; may be empty
+  std::vector<std::string> features;     ///< "features"
 
   /// Member-wise equality.
   friend bool operator==(const platform&, const platform&) = default;
@@ -31,10 +31,10 @@ struct platform {
 
 /// An OCI content descriptor: what a piece of content is, its digest and size.
 struct descriptor {
-  std::string media_type;            ///< `mediaType`
-  ::coras::digest digest;            ///< `digest` of the content
-  std::int64_t size = 0;             ///< `size` of the content in bytes
-  std::vector<std::string> urls;     ///< `urls`, other places to fetch it from
+  std::string media_type;         ///< `mediaType`
+  ::coras::digest digest;         ///< `digest` of the content
+  std::int64_t size = 0;          ///< `size` of the content in bytes
+  std::vector<std::string> urls;  ///< `urls`, other places to fetch it from
   /// `annotations`, sorted.
   ::coras::annotations annotations;
   /// Embedded content, already base64-decoded; `std::nullopt` when absent.

@@ -22,10 +22,10 @@ namespace coras {
 
 /// OCI image manifest, or Docker v2 schema 2 manifest (`media_type` tells which).
 struct image_manifest {
-  int schema_version = 2;     ///< `schemaVersion`; parsing requires 2
-  std::string media_type;     ///< may be empty in documents that omit it
-  std::string artifact_type;  ///< OCI 1.1
-  descriptor config;          ///< the config blob
+  int schema_version = 2;             ///< `schemaVersion`; parsing requires 2
+  std::string media_type;             ///< may be empty in documents that omit it
+  std::string artifact_type;          ///< OCI 1.1
+  descriptor config;                  ///< the config blob
   std::vector<descriptor> layers;     ///< the layers, in order
   std::optional<descriptor> subject;  ///< OCI 1.1: the manifest this one refers to
   ::coras::annotations annotations;   ///< `annotations`, sorted

@@ -70,14 +70,14 @@ struct warning {
 
 /// One finished request, for logs and metrics.
 struct request_event {
-  std::string method;   ///< request method
-  std::string url;      ///< credentials stripped
-  unsigned status = 0;  ///< 0 when no response arrived
+  std::string method;                              ///< request method
+  std::string url;                                 ///< credentials stripped
+  unsigned status = 0;                             ///< 0 when no response arrived
   std::uint64_t request_body_bytes = 0;            ///< body bytes sent
   std::uint64_t response_body_bytes = 0;           ///< body bytes received
   std::chrono::steady_clock::duration duration{};  ///< how long the exchange took
   bool connection_reused = false;                  ///< whether a pooled connection was used
-  error_code error;  ///< set when the exchange failed
+  error_code error;                                ///< set when the exchange failed
 };
 
 /// Options of an `http::client`.
