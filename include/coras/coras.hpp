@@ -1,4 +1,5 @@
-// Umbrella header: everything public in coras.
+/// @file
+/// Umbrella header: everything public in coras.
 #pragma once
 
 #include <coras/auth/authorizer.hpp>

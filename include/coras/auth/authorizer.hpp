@@ -1,5 +1,6 @@
-// What authenticates an HTTP client's requests to registries: the auth layer's
-// implementation of the http layer's hook (client_options::auth).
+/// @file
+/// What authenticates an HTTP client's requests to registries: the auth layer's
+/// implementation of the http layer's hook (client_options::auth).
 #pragma once
 
 #include <coras/auth/credential.hpp>

@@ -1,4 +1,5 @@
-// Credentials: what coras presents to a registry, and where it gets them.
+/// @file
+/// Credentials: what coras presents to a registry, and where it gets them.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -13,7 +14,8 @@ namespace coras::auth {
 /// credential means anonymous access (anonymous tokens are still fetched when
 /// a registry asks for a bearer token).
 struct credential {
-  std::string username;
+  std::string username;  ///< for Basic authentication or a token request
+  /// Goes with `username`.
   std::string password;
   /// An OAuth2 refresh token (docker's "identity token"): exchanged for access
   /// tokens with `grant_type=refresh_token`.
@@ -21,9 +23,11 @@ struct credential {
   /// A bearer access token sent as it is (no token service involved).
   std::string access_token;
 
+  /// True when every field is empty (anonymous access).
   bool empty() const noexcept {
     return username.empty() && password.empty() && refresh_token.empty() && access_token.empty();
   }
+  /// Member-wise equality.
   friend bool operator==(const credential&, const credential&) = default;
 };
 

@@ -1,5 +1,6 @@
-// Credentials from docker's config.json and docker credential helpers: where
-// `docker login` (and oras, podman with a docker config) keep them.
+/// @file
+/// Credentials from docker's config.json and docker credential helpers: where
+/// `docker login` (and oras, podman with a docker config) keep them.
 #pragma once
 
 #include <coras/auth/credential.hpp>

@@ -1,6 +1,7 @@
-// A content store held in memory: blobs and manifests by digest, tags, and
-// referrers. For tests, for staging a small graph before a copy, and as the
-// reference behaviour of `content::store`.
+/// @file
+/// A content store held in memory: blobs and manifests by digest, tags, and
+/// referrers. For tests, for staging a small graph before a copy, and as the
+/// reference behaviour of `content::store`.
 #pragma once
 
 #include <coras/content/store.hpp>
@@ -67,6 +68,7 @@ class memory_store final : public store {
   std::vector<std::string> tags() const;
   /// How many blobs and manifests are held, and their total size in bytes.
   std::size_t count() const;
+  /// The total size in bytes of what `count()` counts.
   std::uint64_t total_bytes() const;
 
  private:

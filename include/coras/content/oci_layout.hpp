@@ -1,6 +1,7 @@
-// A content store in an OCI image layout directory (image-spec
-// image-layout.md), the format `skopeo copy … oci:DIR:TAG`, umoci, buildah
-// and oras read and write.
+/// @file
+/// A content store in an OCI image layout directory (image-spec
+/// image-layout.md), the format `skopeo copy … oci:DIR:TAG`, umoci, buildah
+/// and oras read and write.
 #pragma once
 
 #include <coras/content/store.hpp>

@@ -1,13 +1,14 @@
-// Packing files into an artifact the way `oras push` does: an OCI image
-// manifest with the empty config (`application/vnd.oci.empty.v1+json`, the
-// two bytes `{}`), one layer per file titled with its name, and optionally
-// an `artifactType`, annotations and a subject (image-spec v1.1 "Guidelines
-// for Artifact Usage"; oras-go's `PackManifest`).
-//
-// Packing only builds the document: it does no I/O and knows no store. The
-// caller pushes the layers' blobs, then the config (`coras::empty_json`,
-// unless the target has it), then `manifest_json` under `manifest`, to any
-// store or repository.
+/// @file
+/// Packing files into an artifact the way `oras push` does: an OCI image
+/// manifest with the empty config (`application/vnd.oci.empty.v1+json`, the
+/// two bytes `{}`), one layer per file titled with its name, and optionally
+/// an `artifactType`, annotations and a subject (image-spec v1.1 "Guidelines
+/// for Artifact Usage"; oras-go's `PackManifest`).
+///
+/// Packing only builds the document: it does no I/O and knows no store. The
+/// caller pushes the layers' blobs, then the config (`coras::empty_json`,
+/// unless the target has it), then `manifest_json` under `manifest`, to any
+/// store or repository.
 #pragma once
 
 #include <coras/content/titles.hpp>

@@ -1,7 +1,8 @@
-// The one interface the copy layer speaks to: a place that holds content
-// (blobs and manifests by digest, manifests by tag), and the capabilities a
-// store may add. A remote repository (remote::repository_store), an OCI image
-// layout directory and an in-memory store implement it.
+/// @file
+/// The one interface the copy layer speaks to: a place that holds content
+/// (blobs and manifests by digest, manifests by tag), and the capabilities a
+/// store may add. A remote repository (remote::repository_store), an OCI image
+/// layout directory and an in-memory store implement it.
 #pragma once
 
 #include <coras/core/byte_source.hpp>

@@ -1,13 +1,14 @@
-// Turning the titles of an artifact's layers into files under a directory,
-// safely: what `coras pull` (and `oras pull`) does before it writes a byte.
-//
-// A layer's title (the `org.opencontainers.image.title` annotation) comes from
-// whoever pushed the manifest. Written as a path unchecked, a title such as
-// `../../.bashrc`, `/etc/passwd` or `link/x` (with `link` a symbolic link
-// already in the directory) writes outside the directory the caller chose.
-// These functions refuse such titles, as oras-go's file store does
-// (`content/file`, `ErrPathTraversalDisallowed`), and also refuse two layers
-// that would land on one file.
+/// @file
+/// Turning the titles of an artifact's layers into files under a directory,
+/// safely: what `coras pull` (and `oras pull`) does before it writes a byte.
+///
+/// A layer's title (the `org.opencontainers.image.title` annotation) comes from
+/// whoever pushed the manifest. Written as a path unchecked, a title such as
+/// `../../.bashrc`, `/etc/passwd` or `link/x` (with `link` a symbolic link
+/// already in the directory) writes outside the directory the caller chose.
+/// These functions refuse such titles, as oras-go's file store does
+/// (`content/file`, `ErrPathTraversalDisallowed`), and also refuse two layers
+/// that would land on one file.
 #pragma once
 
 #include <coras/core/descriptor.hpp>
@@ -25,8 +26,8 @@ namespace coras::content {
 /// writes a file's base name there; `oras pull` writes the layer to it).
 inline constexpr std::string_view title_annotation = "org.opencontainers.image.title";
 
-/// The relative path `title` names, lexically normalised (`a/./b` is `a/b`).
-/// Pure: looks at the string only, never at the file system.
+/// The relative path `title` names, lexically normalised. Pure: looks at the
+/// string only, never at the file system. For example, `a/./b` gives `a/b`.
 ///
 /// Throws `coras::error` with `errc::invalid_argument` and the message
 /// `title "T" WHY` (in every message here, T shows control characters as

@@ -1,6 +1,7 @@
-// Graph copy between stores (oras-go's oras.Copy, skopeo copy, crane copy):
-// an image or artifact, from its root manifest down to every config and
-// layer, from one store to another.
+/// @file
+/// Graph copy between stores (oras-go's oras.Copy, skopeo copy, crane copy):
+/// an image or artifact, from its root manifest down to every config and
+/// layer, from one store to another.
 #pragma once
 
 #include <coras/content/store.hpp>
@@ -21,16 +22,17 @@ namespace coras::copy {
 
 /// What happened to one node of the graph, or how far its transfer is.
 struct copy_event {
+  /// What the event reports.
   enum class kind {
     skipped,   ///< the destination already had it (its subgraph too)
     mounted,   ///< a blob mounted from the source repository (same registry)
     copied,    ///< transferred and verified
     progress,  ///< `done` of `total` bytes of a blob transferred so far
   };
-  kind what = kind::copied;
-  descriptor desc;
-  std::uint64_t done = 0;
-  std::uint64_t total = 0;
+  kind what = kind::copied;  ///< what happened
+  descriptor desc;           ///< the node it happened to
+  std::uint64_t done = 0;    ///< `progress`: bytes transferred so far
+  std::uint64_t total = 0;   ///< `progress`: bytes to transfer
 };
 
 /// A referrer left out of a copy: the source listed it among the referrers
@@ -38,8 +40,8 @@ struct copy_event {
 /// not a manifest). A registry may list anything; only what points at its
 /// parent is copied.
 struct copy_warning {
-  descriptor referrer;
-  descriptor parent;
+  descriptor referrer;  ///< the referrer left out
+  descriptor parent;    ///< the manifest the source listed it under
   std::string message;  ///< a sentence naming both digests
 };
 
@@ -105,16 +107,51 @@ boost::asio::awaitable<copy_result> copy(std::shared_ptr<content::store> src, st
                                          std::shared_ptr<content::store> dst, std::string dst_ref,
                                          copy_options options = {});
 
+/// @cond INTERNAL
 /// Internal: starts `copy` on a strand of `ex`.
 void start_copy(boost::asio::any_io_executor ex, diagnostics* d,
                 boost::asio::any_completion_handler<void(error_code, copy_result)> handler,
                 std::shared_ptr<content::store> src, std::string src_ref,
                 std::shared_ptr<content::store> dst, std::string dst_ref, copy_options options);
+/// @endcond
 
-/// The same as an asynchronous operation on `ex` (a strand of it):
-/// handler `void(error_code, copy_result)`. With the default token a failure
-/// throws `coras::error` with the whole message; the second form fills `d`
-/// instead (for `as_tuple`, callbacks and futures), as every coras operation does.
+/// @{
+/// `copy` as an asynchronous operation: copies what `src_ref` names in `src`,
+/// with everything it references, into `dst`, tagged `dst_ref` there. With
+/// the default token (`coras::default_completion_token_t`) a failure throws
+/// `coras::error` with the whole message; the overload taking a
+/// `diagnostics&` fills `d` instead (for `as_tuple`, callbacks and futures),
+/// as every coras operation does.
+///
+/// @par Handler signature
+/// `void(error_code, copy_result)`.
+///
+/// @par Errors
+/// The first failure cancels the other transfers and is what the copy
+/// reports: `errc::not_found` (a reference or a referenced blob is missing),
+/// `errc::digest_mismatch`, `errc::size_mismatch`,
+/// `errc::size_limit_exceeded` (`copy_options::max_nodes`, `max_depth`,
+/// `max_manifest_bytes`), the stores' and registries' errors.
+///
+/// @par Object lifetimes
+/// The stores, references and options are moved into the operation, which
+/// keeps the stores alive until it completes. `d` must stay alive until then.
+///
+/// @par Executor
+/// The walk runs on a strand of `ex`; store calls hop to the stores' own
+/// executors (a remote store's requests run on its HTTP client's strand).
+/// The handler runs on its associated executor. `copy_options::on_event`
+/// and `on_warning` calls are serialized but may come from any of those
+/// executors.
+///
+/// @par Per-operation cancellation
+/// Terminal: every transfer in flight stops (connections closed, upload
+/// sessions abandoned, temporary files removed) and the operation completes
+/// with `boost::asio::error::operation_aborted`. What completed stays, and a
+/// second run skips it.
+///
+/// @par Thread safety
+/// May be started from any thread.
 template <class Token = ::coras::default_completion_token_t>
 auto async_copy(boost::asio::any_io_executor ex, std::shared_ptr<content::store> src,
                 std::string src_ref, std::shared_ptr<content::store> dst, std::string dst_ref,
@@ -139,5 +176,6 @@ auto async_copy(boost::asio::any_io_executor ex, std::shared_ptr<content::store>
       &d, std::move(src), std::move(src_ref), std::move(dst), std::move(dst_ref),
       std::move(options));
 }
+/// @}
 
 }  // namespace coras::copy

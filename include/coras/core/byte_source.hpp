@@ -1,6 +1,7 @@
-// The byte stream every layer hands on: an HTTP request body, a blob a store
-// returns from fetch, a file being pushed. It lives in core because the layers
-// that produce and consume it (http, content, remote, copy) sit above core.
+/// @file
+/// The byte stream every layer hands on: an HTTP request body, a blob a store
+/// returns from fetch, a file being pushed. It lives in core because the layers
+/// that produce and consume it (http, content, remote, copy) sit above core.
 #pragma once
 
 #include <coras/core/digest.hpp>
@@ -53,9 +54,11 @@ class byte_source {
   virtual std::optional<digest> verified_digest() const { return std::nullopt; }
 };
 
+/// @{
 /// Bytes held in memory (shared, so a retry or redirect re-sends it without a copy).
 std::shared_ptr<byte_source> memory_source(std::shared_ptr<const std::string> bytes);
 std::shared_ptr<byte_source> memory_source(std::string bytes);
+/// @}
 
 /// `inner`, reporting how many of its bytes were read so far (progress
 /// displays): `report(done)` after each `every` bytes and at the end, on the

@@ -1,4 +1,5 @@
-// Content digests (`algorithm:hex`), as the OCI image spec defines them.
+/// @file
+/// Content digests (`algorithm:hex`), as the OCI image spec defines them.
 #pragma once
 
 #include <boost/system/result.hpp>
@@ -35,9 +36,12 @@ class digest {
 
   /// The digest of `bytes` under `a`.
   static digest of(std::span<const std::byte> bytes, digest_algorithm a = digest_algorithm::sha256);
+  /// The digest of `bytes` under `a`.
   static digest of(std::string_view bytes, digest_algorithm a = digest_algorithm::sha256);
 
+  /// True for a default-constructed digest.
   bool empty() const noexcept { return str_.empty(); }
+  /// The algorithm (`sha256` for an empty digest).
   digest_algorithm algorithm() const noexcept { return algorithm_; }
   /// The algorithm's name, as written before the colon.
   std::string_view algorithm_name() const noexcept;
@@ -46,7 +50,9 @@ class digest {
   /// The whole `algorithm:hex` string.
   const std::string& str() const noexcept { return str_; }
 
+  /// Equality of the `algorithm:hex` strings.
   friend bool operator==(const digest& a, const digest& b) noexcept { return a.str_ == b.str_; }
+  /// Ordering of the `algorithm:hex` strings.
   friend auto operator<=>(const digest& a, const digest& b) noexcept { return a.str_ <=> b.str_; }
 
  private:
@@ -62,15 +68,22 @@ class digest {
 /// can checkpoint a partial hash (e.g. a download's verified prefix).
 class digester {
  public:
+  /// A digester for algorithm `a`, having seen no bytes.
   explicit digester(digest_algorithm a = digest_algorithm::sha256);
+  /// Move constructor.
   digester(digester&&) noexcept;
+  /// Move assignment.
   digester& operator=(digester&&) noexcept;
+  /// Frees the hash state.
   ~digester();
 
+  /// Feeds `bytes`.
   void update(std::span<const std::byte> bytes);
+  /// Feeds `bytes`.
   void update(std::string_view bytes);
   /// Bytes fed so far.
   std::uint64_t size() const noexcept { return size_; }
+  /// The algorithm given at construction.
   digest_algorithm algorithm() const noexcept { return algorithm_; }
   /// A copy of the running state; the original continues independently.
   digester state_copy() const;

@@ -1,5 +1,6 @@
-// Errors: coras's own error codes, the OCI distribution error codes, and the
-// exception thrown by the throwing (default) forms of coras operations.
+/// @file
+/// Errors: coras's own error codes, the OCI distribution error codes, and the
+/// exception thrown by the throwing (default) forms of coras operations.
 #pragma once
 
 #include <boost/system/error_code.hpp>
@@ -38,7 +39,8 @@ enum class errc {
   invalid_response,     ///< The registry answered something the protocol does not allow.
   registry_error,       ///< The registry answered with an error status not listed above.
   timeout,              ///< A configured time limit passed (not the caller's cancellation).
-  too_many_redirects,   ///< More redirects than the configured limit.
+  /// More redirects than the configured limit.
+  too_many_redirects,
   /// The referrers capability was already set to the other value.
   referrers_capability_conflict,
   /// A referrers index update succeeded but deleting the old index failed
@@ -81,6 +83,7 @@ enum class registry_errc {
 /// equivalent to the matching `errc` (`manifest_unknown == errc::not_found`).
 const boost::system::error_category& registry_category() noexcept;
 
+/// Makes an `error_code` in `registry_category()`.
 error_code make_error_code(registry_errc e) noexcept;
 
 /// The spec's code string for `e` ("MANIFEST_UNKNOWN").
@@ -130,8 +133,12 @@ std::string strip_credentials(std::string_view url);
 /// `registry()` is the server's answer when the failure came from one.
 class error : public boost::system::system_error {
  public:
+  /// An error with code `ec` and the sentence `what_arg`.
   error(error_code ec, const std::string& what_arg);
+  /// An error with code `make_error_code(e)` and the sentence `what_arg`.
   error(errc e, const std::string& what_arg) : error(make_error_code(e), what_arg) {}
+  /// An error for a registry's answer: `code()` is `response.code()`, `what()`
+  /// is `response.to_string()`, and `registry()` points at `response`.
   explicit error(registry_error response);
 
   /// The sentence given at construction, without the category suffix that
@@ -156,6 +163,7 @@ class diagnostics {
   const std::string& message() const noexcept { return message_; }
   /// The registry's error response, or nullptr when the failure was client-side.
   const registry_error* registry() const noexcept { return registry_.get(); }
+  /// Empties the message and drops the registry's response.
   void clear() noexcept {
     message_.clear();
     registry_.reset();

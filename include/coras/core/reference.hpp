@@ -1,4 +1,5 @@
-// References to content in a registry: `registry/repository[:tag][@digest]`.
+/// @file
+/// References to content in a registry: `registry/repository[:tag][@digest]`.
 #pragma once
 
 #include <coras/core/digest.hpp>
@@ -28,6 +29,8 @@ class reference {
   /// Parses a full reference; throws `coras::error` (errc::invalid_reference)
   /// whose what() says which part is wrong and at which position.
   static reference parse(std::string_view s);
+  /// Non-throwing parse: `errc::invalid_reference` on failure; `why` (when
+  /// given) receives the message.
   static boost::system::result<reference> try_parse(std::string_view s, std::string* why = nullptr);
 
   /// Builds a reference from parts, validating each (same errors as parse).
@@ -41,15 +44,20 @@ class reference {
   /// reference, which must name this registry and repository. The result
   /// always has a tag or digest. Throws `coras::error` (errc::invalid_reference).
   reference resolve(std::string_view s) const;
+  /// Non-throwing `resolve`; `why` (when given) receives the message.
   boost::system::result<reference> try_resolve(std::string_view s,
                                                std::string* why = nullptr) const;
 
+  /// The registry part, `host[:port]`.
   const std::string& registry() const noexcept { return registry_; }
+  /// The repository path, without registry, tag or digest.
   const std::string& repository() const noexcept { return repository_; }
   /// The tag or digest string; empty when the reference names only a repository.
   const std::string& tag_or_digest() const noexcept { return object_; }
 
+  /// True when the reference holds a digest.
   bool has_digest() const noexcept { return !digest_.empty(); }
+  /// True when the reference holds a tag and no digest.
   bool has_tag() const noexcept { return !object_.empty() && digest_.empty(); }
   /// The digest; empty when the reference has none.
   const ::coras::digest& digest() const noexcept { return digest_; }
@@ -66,6 +74,7 @@ class reference {
   /// `registry/repository`, then `:tag` or `@digest` when present.
   std::string str() const;
 
+  /// Member-wise equality.
   friend bool operator==(const reference&, const reference&) = default;
 
  private:
@@ -81,10 +90,13 @@ class reference {
   ::coras::digest digest_;
 };
 
-/// Grammar checks for single parts. Each returns an empty string when `s` is
-/// valid, else a message saying what is wrong and where.
+/// @{
+/// Grammar checks for single parts (a registry, a repository path, a tag).
+/// Each returns an empty string when `s` is valid, else a message saying what
+/// is wrong and where.
 std::string check_registry(std::string_view s);
 std::string check_repository(std::string_view s);
 std::string check_tag(std::string_view s);
+/// @}
 
 }  // namespace coras

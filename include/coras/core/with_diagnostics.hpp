@@ -1,10 +1,11 @@
-// The completion token that gives an error its words: with it, an operation
-// whose handler is `void(error_code, T…)` completes with
-// `void(std::exception_ptr, T…)` instead, the exception being a
-// `coras::error` that carries the whole sentence and the registry's answer
-// (as Boost.MySQL's with_diagnostics does). coras's default token is
-// `with_diagnostics(asio::use_awaitable)`, so `co_await repo.async_resolve("v1")`
-// throws what went wrong, not only the error category's text.
+/// @file
+/// The completion token that gives an error its words: with it, an operation
+/// whose handler is `void(error_code, T…)` completes with
+/// `void(std::exception_ptr, T…)` instead, the exception being a
+/// `coras::error` that carries the whole sentence and the registry's answer
+/// (as Boost.MySQL's with_diagnostics does). coras's default token is
+/// `with_diagnostics(asio::use_awaitable)`, so `co_await repo.async_resolve("v1")`
+/// throws what went wrong, not only the error category's text.
 #pragma once
 
 #include <coras/core/error.hpp>
@@ -20,10 +21,19 @@
 
 namespace coras {
 
-/// Wraps `Inner` (any completion token); see the file comment.
+/// A completion token that wraps `Inner` (any completion token) and gives an
+/// error its words: an operation whose handler is `void(error_code, T…)`
+/// completes through `Inner` with `void(std::exception_ptr, T…)` instead, the
+/// exception (null on success) being a `coras::error` that carries the whole
+/// message and the registry's answer (as Boost.MySQL's `with_diagnostics`
+/// does). With `use_awaitable` that exception is thrown by `co_await`; with
+/// `use_future`, by `get()`. Make one with `with_diagnostics()`.
+///
+/// The handler's associated executor, cancellation slot and allocator are the
+/// ones `Inner` gives.
 template <class Inner>
 struct with_diagnostics_t {
-  Inner inner{};
+  Inner inner{};  ///< the wrapped token
 };
 
 /// `with_diagnostics(asio::use_awaitable)`, `with_diagnostics(asio::use_future)`…
@@ -87,8 +97,14 @@ diagnostics* diagnostics_of(const Handler& handler) noexcept {
 
 namespace boost::asio {
 
+/// How `coras::with_diagnostics_t` completes an operation whose handler is
+/// `void(error_code, Args…)`: through the wrapped token, with
+/// `void(std::exception_ptr, Args…)`.
 template <class Inner, class... Args>
 struct async_result<coras::with_diagnostics_t<Inner>, void(boost::system::error_code, Args...)> {
+  /// Starts `init` with the wrapped token, behind a handler that owns the
+  /// operation's `coras::diagnostics` and turns a failure into a
+  /// `coras::error`.
   template <class Initiation, class RawToken, class... InitArgs>
   static auto initiate(Initiation&& init, RawToken&& token, InitArgs&&... args) {
     return async_initiate<const Inner&, void(std::exception_ptr, Args...)>(

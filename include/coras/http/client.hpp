@@ -1,5 +1,6 @@
-// The HTTP/1.1 client under every registry operation: a connection pool per
-// origin, TLS, redirects, retries, time limits and streamed bodies.
+/// @file
+/// The HTTP/1.1 client under every registry operation: a connection pool per
+/// origin, TLS, redirects, retries, time limits and streamed bodies.
 #pragma once
 
 #include <coras/core/byte_source.hpp>
@@ -23,8 +24,9 @@ class response_impl;
 /// One request. `url` is absolute (`http://` or `https://`). The client adds
 /// Host, User-Agent and Content-Length or Transfer-Encoding.
 struct request {
-  std::string method = "GET";
-  std::string url;
+  std::string method = "GET";  ///< request method
+  std::string url;             ///< absolute URL
+  /// Header fields sent as they are.
   http::fields headers;
   /// nullptr: no body.
   std::shared_ptr<byte_source> body;
@@ -51,15 +53,44 @@ struct request {
 /// A response whose header has arrived; its body is read with
 /// `async_read_some` / `async_read_all`. The connection goes back to the pool
 /// once the body has been read to its end; destroying the response earlier
-/// closes the connection instead. Movable; not safe for concurrent use.
+/// closes the connection instead.
+///
+/// @par Handler signature
+/// Given on each operation. The default token is
+/// `coras::default_completion_token_t`: `co_await` gives the value and
+/// throws `coras::error` on failure. There is no `diagnostics&` overload.
+///
+/// @par Object lifetimes
+/// Movable, not copyable. Operations capture a pointer to the implementation
+/// object, which stays put when the response is moved: a deferred operation
+/// made from a response stays valid when the response is moved. The response
+/// (or the one it was moved into) must not be destroyed before an operation
+/// completes; the client must outlive it.
+///
+/// @par Executor
+/// The work runs on the client's strand; handlers run on their associated
+/// executor.
+///
+/// @par Per-operation cancellation
+/// Terminal: the operation completes with
+/// `boost::asio::error::operation_aborted` and the connection is closed.
+///
+/// @par Thread safety
+/// Distinct objects: safe. Shared objects: unsafe; one operation at a time.
 class response {
  public:
+  /// A response to nothing; only assigning to it is useful.
   response() noexcept;
+  /// Move constructor.
   response(response&&) noexcept;
+  /// Move assignment.
   response& operator=(response&&) noexcept;
+  /// Closes the connection when the body was not read to its end.
   ~response();
 
+  /// The HTTP status code.
   unsigned status() const noexcept;
+  /// The response's header fields.
   const http::fields& headers() const noexcept;
   /// The URL that answered (differs from the request's after redirects).
   const std::string& url() const noexcept;
@@ -69,9 +100,17 @@ class response {
   bool body_done() const noexcept;
 
   /// Reads the next bytes of the body into `buffer`. Completes with the count
-  /// read; `boost::asio::error::eof` once the body is done. Handler signature
-  /// `void(error_code, std::size_t)`; runs on the client's executor.
-  /// Cancellation: terminal; the connection is closed.
+  /// read; `boost::asio::error::eof` once the body is done.
+  ///
+  /// @par Handler signature
+  /// `void(error_code, std::size_t)`.
+  ///
+  /// @par Errors
+  /// `boost::asio::error::eof` at the end, `errc::timeout` (`body_idle`),
+  /// connection and TLS errors.
+  ///
+  /// @par Object lifetimes
+  /// The memory `buffer` points to must stay valid until completion.
   template <class Token = ::coras::default_completion_token_t>
   auto async_read_some(boost::asio::mutable_buffer buffer, Token&& token = {}) {
     return ::coras::detail::initiate<void(error_code, std::size_t)>(
@@ -85,7 +124,12 @@ class response {
   /// Reads the rest of the body into a string, failing with
   /// `errc::size_limit_exceeded` past `limit` bytes (checked against
   /// Content-Length first, so an oversized body is not read at all).
-  /// Handler signature `void(error_code, std::string)`.
+  ///
+  /// @par Handler signature
+  /// `void(error_code, std::string)`.
+  ///
+  /// @par Errors
+  /// `errc::size_limit_exceeded`, `errc::timeout`, connection and TLS errors.
   template <class Token = ::coras::default_completion_token_t>
   auto async_read_all(std::uint64_t limit, Token&& token = {}) {
     return ::coras::detail::initiate<void(error_code, std::string)>(
@@ -96,9 +140,12 @@ class response {
         nullptr, limit);
   }
 
+  /// @cond INTERNAL
   /// Internal: the implementation object (used by coras's own layers).
   response_impl* impl() const noexcept { return impl_.get(); }
+  /// Internal: wraps an implementation object.
   explicit response(std::unique_ptr<response_impl> impl) noexcept;
+  /// @endcond
 
  private:
   static void read_some_start(response_impl* impl, diagnostics* d, boost::asio::mutable_buffer b,
@@ -112,23 +159,51 @@ class response {
 /// shared by every repository handle made from it. Copies are cheap handles
 /// to the same client. All work runs on a strand of the executor given at
 /// construction; the client starts no threads (Asio's resolver may use its
-/// own internal one for getaddrinfo). Thread-safe: operations may be started
+/// own internal one for getaddrinfo).
+///
+/// @par Object lifetimes
+/// `async_send` captures the client's shared implementation, never `this`:
+/// a deferred operation stays valid when the handle is moved. The `request`
+/// is moved into the operation.
+///
+/// @par Executor
+/// The work runs on the client's strand; handlers run on their associated
+/// executor.
+///
+/// @par Per-operation cancellation
+/// Terminal: the operation completes with
+/// `boost::asio::error::operation_aborted` and the connection in use is
+/// closed.
+///
+/// @par Thread safety
+/// Distinct objects: safe. Shared objects: safe; operations may be started
 /// from any thread.
 class client {
  public:
+  /// The type of the executor the client takes and hands out.
   using executor_type = boost::asio::any_io_executor;
 
   /// Throws `coras::error` when TLS files cannot be loaded.
   explicit client(executor_type executor, client_options options = {});
 
+  /// The client's strand (on the executor given at construction), where its
+  /// work runs.
   executor_type get_executor() const noexcept;
+  /// The options given at construction.
   const client_options& options() const noexcept;
 
   /// Sends `req` and completes when the response header has arrived (after
   /// following redirects and retries). Non-2xx statuses are not errors here.
-  /// Handler signature `void(error_code, response)`. Errors: `errc::timeout`,
-  /// `errc::too_many_redirects`, connection and TLS errors from Asio/OpenSSL.
-  /// Cancellation: terminal; the connection in use is closed.
+  /// The default token is `coras::default_completion_token_t` (`co_await`
+  /// throws `coras::error`); there is no `diagnostics&` overload.
+  ///
+  /// @par Handler signature
+  /// `void(error_code, response)`.
+  ///
+  /// @par Errors
+  /// `errc::timeout`, `errc::too_many_redirects`, `errc::denied` (a request
+  /// that `carries_credentials` redirected to another origin), connection and
+  /// TLS errors from Asio/OpenSSL.
   template <class Token = ::coras::default_completion_token_t>
   auto async_send(request req, Token&& token = {}) {
     return ::coras::detail::initiate<void(error_code, response)>(
@@ -142,8 +217,10 @@ class client {
   /// A snapshot of the counters.
   client_stats stats() const;
 
+  /// @cond INTERNAL
   /// Internal: the implementation object (used by coras's own layers).
   const std::shared_ptr<client_impl>& impl() const noexcept { return impl_; }
+  /// @endcond
 
  private:
   static void send_start(std::shared_ptr<client_impl> impl, diagnostics* d, request req,

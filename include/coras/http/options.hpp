@@ -1,4 +1,5 @@
-// Options of the HTTP client: every default written here is the one in force.
+/// @file
+/// Options of the HTTP client: every default written here is the one in force.
 #pragma once
 
 #include <coras/core/error.hpp>
@@ -29,6 +30,7 @@ struct tls_options {
   std::string ca_file;
   /// Client certificate chain and key (PEM) for mutual TLS; both or neither.
   std::string client_cert_file;
+  /// The private key of `client_cert_file` (PEM).
   std::string client_key_file;
   /// Accept any certificate. For tests against throw-away certificates only.
   bool insecure_skip_verify = false;
@@ -42,6 +44,7 @@ struct retry_options {
   /// Backoff before retry n is a random duration in [b/2, b] with
   /// b = min(initial_backoff * 2^n, max_backoff) ("equal jitter").
   milliseconds initial_backoff{200};
+  /// The upper bound of the backoff (see `initial_backoff`).
   milliseconds max_backoff{10'000};
   /// A `Retry-After` (seconds or HTTP-date) is honoured up to this long; a
   /// longer one is not waited for and the 429/503 response is returned.
@@ -67,22 +70,26 @@ struct warning {
 
 /// One finished request, for logs and metrics.
 struct request_event {
-  std::string method;
-  std::string url;      ///< credentials stripped
-  unsigned status = 0;  ///< 0 when no response arrived
-  std::uint64_t request_body_bytes = 0;
-  std::uint64_t response_body_bytes = 0;
-  std::chrono::steady_clock::duration duration{};
-  bool connection_reused = false;
-  error_code error;  ///< set when the exchange failed
+  std::string method;                              ///< request method
+  std::string url;                                 ///< credentials stripped
+  unsigned status = 0;                             ///< 0 when no response arrived
+  std::uint64_t request_body_bytes = 0;            ///< body bytes sent
+  std::uint64_t response_body_bytes = 0;           ///< body bytes received
+  std::chrono::steady_clock::duration duration{};  ///< how long the exchange took
+  bool connection_reused = false;                  ///< whether a pooled connection was used
+  error_code error;                                ///< set when the exchange failed
 };
 
+/// Options of an `http::client`.
 struct client_options {
   /// Connections kept to one origin (scheme, host, port) at most; further
   /// requests wait in order for one to be returned.
   std::size_t max_connections_per_origin = 16;
+  /// TLS settings.
   tls_options tls;
+  /// Retries of idempotent requests.
   retry_options retry;
+  /// Time limits.
   timeout_options timeouts;
   /// Redirects followed per request (301, 302, 303, 307, 308).
   int max_redirects = 10;
@@ -99,6 +106,7 @@ struct client_options {
   std::string proxy;
   /// Hosts that bypass the proxy (NO_PROXY syntax); empty means from the environment.
   std::string no_proxy;
+  /// The `User-Agent` header sent with every request.
   std::string user_agent = "coras/0.1";
   /// Called for each well-formed `Warning: 299 - "…"` header.
   std::function<void(const warning&)> on_warning;
@@ -120,7 +128,7 @@ struct client_options {
 
 /// Counters for tests and metrics; read with `client::stats()`.
 struct client_stats {
-  std::uint64_t connections_opened = 0;
+  std::uint64_t connections_opened = 0;  ///< connections opened
   std::uint64_t tls_handshakes = 0;      ///< full and resumed
   std::uint64_t tls_resumed = 0;         ///< handshakes that resumed a session
   std::uint64_t requests = 0;            ///< exchanges started (hops and retries count)

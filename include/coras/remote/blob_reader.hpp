@@ -1,5 +1,6 @@
-// The reader that a fetch returns: the body of a blob or manifest, streamed,
-// checked against its descriptor's size and digest as it goes.
+/// @file
+/// The reader that a fetch returns: the body of a blob or manifest, streamed,
+/// checked against its descriptor's size and digest as it goes.
 #pragma once
 
 #include <coras/core/byte_source.hpp>
@@ -34,14 +35,41 @@ class blob_reader_impl;
 /// ignores `Range` sends the whole blob again; the bytes already handed out
 /// are dropped, never returned twice.
 ///
-/// Movable, not copyable, not safe for concurrent use. The repository it came
-/// from may be destroyed first; the HTTP client must outlive it. Destroying a
-/// reader before the end closes its connection.
+/// @par Handler signature
+/// Given on each operation. The default token is
+/// `coras::default_completion_token_t`: `co_await` gives the value and throws
+/// `coras::error` on failure. The reads have no `diagnostics&` overload: with
+/// another token, `diag()` holds the message of the last failed read.
+///
+/// @par Object lifetimes
+/// Movable, not copyable. Operations capture a pointer to the implementation
+/// object, which stays put when the reader is moved: a deferred operation
+/// made from a reader stays valid when the reader is moved. The reader (or
+/// the one it was moved into) must not be destroyed before an operation
+/// completes. The repository it came
+/// from may be destroyed first; the HTTP client must outlive it. Destroying
+/// a reader before the end closes its connection.
+///
+/// @par Executor
+/// The work runs on the HTTP client's strand; handlers run on their
+/// associated executor.
+///
+/// @par Per-operation cancellation
+/// Terminal: the operation completes with
+/// `boost::asio::error::operation_aborted` and the connection is closed (a
+/// cancelled read is never resumed).
+///
+/// @par Thread safety
+/// Distinct objects: safe. Shared objects: unsafe; one operation at a time.
 class blob_reader {
  public:
+  /// A reader of nothing; only assigning to it is useful.
   blob_reader() noexcept;
+  /// Move constructor.
   blob_reader(blob_reader&&) noexcept;
+  /// Move assignment.
   blob_reader& operator=(blob_reader&&) noexcept;
+  /// Closes the connection when the content was not read to its end.
   ~blob_reader();
 
   /// The descriptor the content is verified against.
@@ -56,10 +84,18 @@ class blob_reader {
   const diagnostics& diag() const noexcept;
 
   /// Reads the next bytes into `buffer`; completes with the count, or with
-  /// `eof` after the verified end. Handler `void(error_code, std::size_t)`,
-  /// run on the HTTP client's executor. Errors: `errc::size_mismatch`,
-  /// `errc::digest_mismatch`, connection errors, `errc::timeout`.
-  /// Cancellation: terminal (the connection is closed).
+  /// `boost::asio::error::eof` after the verified end.
+  ///
+  /// @par Handler signature
+  /// `void(error_code, std::size_t)`.
+  ///
+  /// @par Errors
+  /// `boost::asio::error::eof` (the end, verified), `errc::size_mismatch`,
+  /// `errc::digest_mismatch`, `errc::timeout`, `errc::invalid_response` (a
+  /// wrong range on resume), connection errors.
+  ///
+  /// @par Object lifetimes
+  /// The memory `buffer` points to must stay valid until completion.
   template <class Token = ::coras::default_completion_token_t>
   auto async_read_some(boost::asio::mutable_buffer buffer, Token&& token = {}) {
     return ::coras::detail::initiate<void(error_code, std::size_t)>(
@@ -70,9 +106,16 @@ class blob_reader {
         nullptr, buffer);
   }
 
-  /// Reads the rest of the content into a string and verifies it; fails with
+  /// Reads the rest of the content into a string and verifies it.
+  ///
+  /// @par Handler signature
+  /// `void(error_code, std::string)`.
+  ///
+  /// @par Errors
   /// `errc::size_limit_exceeded` when the descriptor's size is above `limit`
-  /// (before reading anything). Handler `void(error_code, std::string)`.
+  /// (before reading anything), `errc::size_mismatch`,
+  /// `errc::digest_mismatch`, and the errors of `async_read_some` other than
+  /// `eof`.
   template <class Token = ::coras::default_completion_token_t>
   auto async_read_all(std::uint64_t limit, Token&& token = {}) {
     return ::coras::detail::initiate<void(error_code, std::string)>(
@@ -86,8 +129,14 @@ class blob_reader {
   /// Moves to byte `pos` of the content (an `io.ReadSeekCloser` in oras-go's range-resume fork),
   /// keeping the digest check: going forward reads and hashes the bytes in between without handing
   /// them out; going back reopens the blob (with `Range`) from the nearest hash state kept every 32
-  /// MiB and rehashes from there. So `eof` still means the bytes of the last pass verified. Handler
-  /// `void(error_code)`; `errc::invalid_argument` past the end.
+  /// MiB and rehashes from there. So `eof` still means the bytes of the last pass verified.
+  ///
+  /// @par Handler signature
+  /// `void(error_code)`.
+  ///
+  /// @par Errors
+  /// `errc::invalid_argument` past the end, and the errors of
+  /// `async_read_some`.
   template <class Token = ::coras::default_completion_token_t>
   auto async_seek(std::uint64_t pos, Token&& token = {}) {
     return ::coras::detail::initiate<void(error_code)>(
@@ -98,9 +147,12 @@ class blob_reader {
         nullptr, pos);
   }
 
+  /// @cond INTERNAL
   /// Internal: coras's own layers read through the implementation object.
   explicit blob_reader(std::unique_ptr<blob_reader_impl> impl) noexcept;
+  /// Internal: the implementation object.
   blob_reader_impl* impl() const noexcept { return impl_.get(); }
+  /// @endcond
 
  private:
   static void read_some_start(blob_reader_impl* impl, diagnostics* d, boost::asio::mutable_buffer b,
@@ -119,8 +171,8 @@ std::shared_ptr<byte_source> to_byte_source(blob_reader reader);
 
 /// A descriptor and the reader of its content (what a fetch by reference gives).
 struct fetched {
-  descriptor desc;
-  blob_reader body;
+  descriptor desc;   ///< what was fetched (resolved from the reference)
+  blob_reader body;  ///< its content, verified against `desc` as it is read
 };
 
 }  // namespace coras::remote

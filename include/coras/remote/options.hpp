@@ -1,4 +1,5 @@
-// Options shared by a registry handle and the repository handles made from it.
+/// @file
+/// Options shared by a registry handle and the repository handles made from it.
 #pragma once
 
 #include <coras/core/descriptor.hpp>

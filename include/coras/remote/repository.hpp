@@ -1,7 +1,8 @@
-// A repository on a registry: blobs, manifests and tags (oras-go's
-// `registry/remote` `Repository`, `blobStore` and `manifestStore`), as
-// asynchronous operations. Protocol: the OCI distribution spec v1.1,
-// https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md
+/// @file
+/// A repository on a registry: blobs, manifests and tags (oras-go's
+/// `registry/remote` `Repository`, `blobStore` and `manifestStore`), as
+/// asynchronous operations. Protocol: the OCI distribution spec v1.1,
+/// https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md
 #pragma once
 
 #include <coras/core/byte_source.hpp>
@@ -30,23 +31,58 @@ struct repository_state;
 /// Supplies the content of a blob when a mount falls back to an upload.
 using content_factory = std::function<std::shared_ptr<byte_source>()>;
 
-/// A handle to one repository. Copies are cheap and share state. Every
-/// operation is `async_x(args…, token)` with a handler `void(error_code, T)`
-/// (or `void(error_code)`); each also has an overload taking a `diagnostics&`
-/// before the token, filled with the full message (and the registry's error
-/// response) on failure. The default token is `deferred`, so `co_await
-/// repo.async_resolve("v1")` throws `boost::system::system_error` on failure;
-/// use `as_tuple` or a diagnostics object to keep the text.
+/// A handle to one repository on a registry: blobs, manifests, tags and
+/// referrers, as asynchronous operations. Copies are cheap and share state
+/// (options, the referrers capability).
 ///
-/// Executor: operations run on the HTTP client's strand; handlers run on
-/// their associated executor (the client's by default). Thread-safe: start
-/// operations from any thread. The handle may be destroyed while operations
-/// run (they hold its state); the `http::client` must outlive them.
-/// Cancellation: terminal for every operation (the connection in use is closed).
-/// Errors: `errc::not_found` (404; the registry's code, e.g. MANIFEST_UNKNOWN,
-/// is in the diagnostics), `errc::unauthorized`/`denied`, `errc::digest_mismatch`,
-/// `errc::size_mismatch`, `errc::invalid_response` (a reply the protocol does
-/// not allow), `errc::invalid_reference`, plus the HTTP client's errors.
+/// @par Calling convention
+/// Every operation is `async_x(args…, token)` and comes in two overloads: one
+/// ending with the completion token, and one taking a `coras::diagnostics&`
+/// before it (documented together below). The default token is
+/// `coras::default_completion_token_t`, i.e.
+/// `coras::with_diagnostics(boost::asio::use_awaitable)`: `co_await
+/// repo.async_resolve("v1")` gives the value and throws `coras::error` on
+/// failure, whose `what()` is the whole message and `registry()` the
+/// registry's error response. Any other token (`as_tuple`, a callback,
+/// `use_future`, `deferred`) receives the `error_code` alone; pass a
+/// `diagnostics&` to keep the message: it is filled on failure and cleared on
+/// success.
+///
+/// @par Handler signature
+/// `void(error_code)` or `void(error_code, T)`, given on each operation. With
+/// the default token the `co_await` expression has type `T` (or `void`).
+///
+/// @par Errors
+/// Every operation may fail with `errc::not_found` (404; the registry's code,
+/// e.g. MANIFEST_UNKNOWN, is in the diagnostics), `errc::unauthorized` /
+/// `errc::denied`, `errc::digest_mismatch`, `errc::size_mismatch`,
+/// `errc::invalid_response` (a reply the protocol does not allow),
+/// `errc::invalid_reference`, plus the HTTP client's errors (`errc::timeout`,
+/// `errc::too_many_redirects`, connection and TLS errors). Compare with the
+/// `errc` conditions: `ec == errc::not_found` holds whatever the registry's
+/// code.
+///
+/// @par Object lifetimes
+/// Arguments are taken by value and moved into the operation. An operation
+/// works on a copy of the handle's shared state, never on the handle itself:
+/// the handle may be moved or destroyed while operations run, and a deferred
+/// operation stays valid when the handle it was made from is moved. The
+/// `http::client` must outlive the operations. A `diagnostics&` is kept by
+/// address and must stay alive until the operation completes.
+///
+/// @par Executor
+/// The work runs on the HTTP client's strand; the handler runs on its
+/// associated executor (for `use_awaitable`, the awaiting coroutine's).
+///
+/// @par Per-operation cancellation
+/// Terminal, for every operation, through the handler's associated
+/// cancellation slot (e.g. `boost::asio::bind_cancellation_slot`): the
+/// operation completes with `boost::asio::error::operation_aborted` and the
+/// connection in use is closed.
+///
+/// @par Thread safety
+/// Distinct objects: safe. Shared objects: operations may be started from any
+/// thread, on the same handle or on copies of it.
 class repository {
  public:
   /// `ref` names the repository (its tag or digest, if any, is ignored). A
@@ -58,7 +94,9 @@ class repository {
 
   /// `registry/repository` as given (after the `library/` prefix).
   const reference& ref() const noexcept;
+  /// The options given at construction.
   const repository_options& options() const noexcept;
+  /// The HTTP client the operations use.
   const http::client& client() const noexcept;
 
   /// Resolves a tag, digest or full reference against this repository
@@ -71,9 +109,19 @@ class repository {
 
   // ---- content addressed by descriptor (manifest or blob by media type) ----
 
-  /// Starts fetching `target`; completes once the response header is checked
-  /// (status, Content-Length, and for manifests Content-Type and
-  /// Docker-Content-Digest). `void(error_code, blob_reader)`.
+  /// @{
+  /// Starts fetching `target` (routed by media type to the manifest or the blob
+  /// endpoint); completes once the response header is checked (status,
+  /// Content-Length, and for manifests Content-Type and Docker-Content-Digest).
+  /// The body is then read, verified, through the returned `blob_reader`.
+  ///
+  /// @par Handler signature
+  /// `void(error_code, blob_reader)`; `co_await` with the default token gives the
+  /// `blob_reader`.
+  ///
+  /// @par Errors
+  /// `errc::not_found` when the registry has no such content, and the errors listed
+  /// on the class.
   template <class Token = ::coras::default_completion_token_t>
   auto async_fetch(descriptor target, Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
@@ -86,10 +134,20 @@ class repository {
                                             &repository::fetch_start, &d, std::move(target),
                                             fetch_options{});
   }
-  /// The same from `options.offset` (`Range: bytes=<offset>-`), for a caller
-  /// resuming a download it holds the first bytes of: the reader continues
-  /// from `options.prefix`'s hash state and verifies the whole blob's digest
-  /// at the end. Blobs only (`errc::invalid_argument` for a manifest).
+  /// @}
+
+  /// @{
+  /// The same as `async_fetch`, from `options.offset` (`Range: bytes=<offset>-`),
+  /// for a caller resuming a download it holds the first bytes of: the reader
+  /// continues from `options.prefix`'s hash state and verifies the whole blob's
+  /// digest at the end.
+  ///
+  /// @par Handler signature
+  /// `void(error_code, blob_reader)`.
+  ///
+  /// @par Errors
+  /// `errc::invalid_argument` for a manifest descriptor, or when `options.offset`
+  /// is not 0 and `options.prefix` is missing; the errors listed on the class.
   template <class Token = ::coras::default_completion_token_t>
   auto async_fetch_at(descriptor target, fetch_options options, Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
@@ -103,11 +161,19 @@ class repository {
                                             &repository::fetch_start, &d, std::move(target),
                                             std::move(options));
   }
+  /// @}
 
-  /// HEAD on a blob: its response headers after checking the status and
-  /// Content-Length (oras-go's `blobStore.FetchHead`; spec "Checking if
-  /// content exists in the registry"). For a manifest descriptor:
-  /// `errc::unsupported`. `void(error_code, http::fields)`.
+  /// @{
+  /// HEAD on a blob: its response header fields after checking the status and
+  /// Content-Length (oras-go's `blobStore.FetchHead`; spec "Checking if content
+  /// exists in the registry").
+  ///
+  /// @par Handler signature
+  /// `void(error_code, http::fields)`.
+  ///
+  /// @par Errors
+  /// `errc::unsupported` for a manifest descriptor, `errc::not_found`, and the
+  /// errors listed on the class.
   template <class Token = ::coras::default_completion_token_t>
   auto async_fetch_head(descriptor target, Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
@@ -119,11 +185,21 @@ class repository {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
                                             &repository::fetch_head_start, &d, std::move(target));
   }
+  /// @}
 
-  /// Pushes `content`, which must match `expected` (size checked before
-  /// sending when the body knows its size; the registry checks the digest).
-  /// A blob goes up as POST then PUT (monolithic); a manifest as a PUT by
-  /// digest. Existing content is not checked first. `void(error_code)`.
+  /// @{
+  /// Pushes `content`, which must match `expected` (the size is checked before
+  /// sending when the body knows its size; the registry checks the digest). A
+  /// blob goes up as POST then PUT (monolithic, or in chunks above
+  /// `transfer_options::chunked_threshold`); a manifest as a PUT by digest.
+  /// Existing content is not checked first.
+  ///
+  /// @par Handler signature
+  /// `void(error_code)`.
+  ///
+  /// @par Errors
+  /// `errc::size_mismatch` when `content`'s size is not `expected.size`, and the
+  /// errors listed on the class.
   template <class Token = ::coras::default_completion_token_t>
   auto async_push(descriptor expected, std::shared_ptr<byte_source> content, Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
@@ -137,8 +213,14 @@ class repository {
                                             &repository::push_start, &d, std::move(expected),
                                             std::move(content));
   }
+  /// @}
 
-  /// Whether `target` exists (HEAD). `void(error_code, bool)`.
+  /// @{
+  /// Whether `target` exists (HEAD). A 404 is not an error here: it completes
+  /// with `false`.
+  ///
+  /// @par Handler signature
+  /// `void(error_code, bool)`.
   template <class Token = ::coras::default_completion_token_t>
   auto async_exists(descriptor target, Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
@@ -149,9 +231,16 @@ class repository {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
                                             &repository::exists_start, &d, std::move(target));
   }
+  /// @}
 
+  /// @{
   /// Deletes `target` by digest (registries refuse DELETE by tag).
-  /// `void(error_code)`; `errc::not_found` when it is not there.
+  ///
+  /// @par Handler signature
+  /// `void(error_code)`.
+  ///
+  /// @par Errors
+  /// `errc::not_found` when it is not there, and the errors listed on the class.
   template <class Token = ::coras::default_completion_token_t>
   auto async_delete(descriptor target, Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
@@ -162,11 +251,20 @@ class repository {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
                                             &repository::delete_start, &d, std::move(target));
   }
+  /// @}
 
+  /// @{
   /// Makes blob `desc` of repository `from` (same registry) available here
-  /// without uploading it. A registry that cannot mount answers 202 and opens
-  /// an upload; the blob is then pushed from `get_content()` when given, else
-  /// streamed from `from` (verified on the way). `void(error_code)`.
+  /// without uploading it. A registry that cannot mount answers 202 and opens an
+  /// upload; the blob is then pushed from `get_content()` when given, else
+  /// streamed from `from` (verified on the way).
+  ///
+  /// @par Handler signature
+  /// `void(error_code)`.
+  ///
+  /// @par Object lifetimes
+  /// `get_content` is moved into the operation and called on the HTTP client's
+  /// strand, at most when the registry does not mount.
   template <class Token = ::coras::default_completion_token_t>
   auto async_mount(descriptor desc, std::string from, content_factory get_content,
                    Token&& token = {}) {
@@ -181,12 +279,25 @@ class repository {
                                             &repository::mount_start, &d, std::move(desc),
                                             std::move(from), std::move(get_content));
   }
+  /// @}
 
   // ---- manifests by reference ----
 
+  /// @{
   /// Resolves a tag or digest to a manifest descriptor (HEAD with the Accept
-  /// list; oras-go's `generateDescriptor` rules; spec "Pulling manifests"). `void(error_code,
-  /// descriptor)`.
+  /// list; oras-go's `generateDescriptor` rules; spec "Pulling manifests").
+  ///
+  /// @par Handler signature
+  /// `void(error_code, descriptor)`.
+  ///
+  /// @par Errors
+  /// `errc::invalid_reference` for a malformed `reference`, `errc::not_found`, and
+  /// the errors listed on the class.
+  ///
+  /// @par Example
+  /// @code
+  /// coras::descriptor desc = co_await repo.async_resolve("v1");
+  /// @endcode
   template <class Token = ::coras::default_completion_token_t>
   auto async_resolve(std::string reference, Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
@@ -198,9 +309,18 @@ class repository {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
                                             &repository::resolve_start, &d, std::move(reference));
   }
+  /// @}
 
-  /// Fetches a manifest by tag or digest: its descriptor and reader.
+  /// @{
+  /// Fetches a manifest by tag or digest: its descriptor and a reader of its
+  /// content.
+  ///
+  /// @par Handler signature
   /// `void(error_code, fetched)`.
+  ///
+  /// @par Errors
+  /// `errc::invalid_reference`, `errc::not_found`, and the errors listed on the
+  /// class.
   template <class Token = ::coras::default_completion_token_t>
   auto async_fetch_reference(std::string reference, Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
@@ -213,8 +333,13 @@ class repository {
                                             &repository::fetch_reference_start, &d,
                                             std::move(reference));
   }
+  /// @}
 
-  /// Pushes a manifest under `reference` (a tag, or its digest).
+  /// @{
+  /// Pushes a manifest under `reference` (a tag, or its digest); `content` must
+  /// match `expected`.
+  ///
+  /// @par Handler signature
   /// `void(error_code)`.
   template <class Token = ::coras::default_completion_token_t>
   auto async_push_reference(descriptor expected, std::shared_ptr<byte_source> content,
@@ -230,9 +355,14 @@ class repository {
         std::forward<Token>(token), *this, &repository::push_reference_start, &d,
         std::move(expected), std::move(content), std::move(reference));
   }
+  /// @}
 
+  /// @{
   /// Tags an existing manifest: fetches it by digest and pushes it again under
-  /// `reference`. `void(error_code)`.
+  /// `reference`.
+  ///
+  /// @par Handler signature
+  /// `void(error_code)`.
   template <class Token = ::coras::default_completion_token_t>
   auto async_tag(descriptor desc, std::string reference, Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
@@ -245,10 +375,15 @@ class repository {
                                             &repository::tag_start, &d, std::move(desc),
                                             std::move(reference));
   }
+  /// @}
 
   // ---- blobs by reference (the reference must hold a digest) ----
 
-  /// HEAD on a blob by digest: its descriptor. `void(error_code, descriptor)`.
+  /// @{
+  /// HEAD on a blob by digest (`reference` must hold a digest): its descriptor.
+  ///
+  /// @par Handler signature
+  /// `void(error_code, descriptor)`.
   template <class Token = ::coras::default_completion_token_t>
   auto async_resolve_blob(std::string reference, Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
@@ -261,8 +396,14 @@ class repository {
                                             &repository::resolve_blob_start, &d,
                                             std::move(reference));
   }
+  /// @}
 
-  /// GET on a blob by digest: its descriptor and reader. `void(error_code, fetched)`.
+  /// @{
+  /// GET on a blob by digest (`reference` must hold a digest): its descriptor
+  /// and a reader of its content.
+  ///
+  /// @par Handler signature
+  /// `void(error_code, fetched)`.
   template <class Token = ::coras::default_completion_token_t>
   auto async_fetch_blob_reference(std::string reference, Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
@@ -275,11 +416,26 @@ class repository {
                                             &repository::fetch_blob_reference_start, &d,
                                             std::move(reference));
   }
+  /// @}
 
   // ---- tags ----
 
+  /// @{
   /// Lists tags after `last` (empty: from the start), one `on_page` call per
-  /// page, following `Link` within the registry's origin. `void(error_code)`.
+  /// page, following `Link` within the registry's origin, at most
+  /// `repository_options::max_pages` pages. `on_page` returning false stops the
+  /// listing after that page (the operation then succeeds).
+  ///
+  /// @par Handler signature
+  /// `void(error_code)`.
+  ///
+  /// @par Errors
+  /// What `on_page` throws; `errc::invalid_response` past `max_pages`; the errors
+  /// listed on the class.
+  ///
+  /// @par Object lifetimes
+  /// `on_page` is moved into the operation and called on the HTTP client's
+  /// strand, one call at a time.
   template <class Token = ::coras::default_completion_token_t>
   auto async_tags(std::string last, page_handler on_page, Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
@@ -292,8 +448,13 @@ class repository {
                                             &repository::tags_start, &d, std::move(last),
                                             std::move(on_page));
   }
+  /// @}
 
-  /// Every tag, all pages gathered. `void(error_code, std::vector<std::string>)`.
+  /// @{
+  /// Every tag, all pages gathered.
+  ///
+  /// @par Handler signature
+  /// `void(error_code, std::vector<std::string>)`.
   template <class Token = ::coras::default_completion_token_t>
   auto async_list_tags(Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
@@ -304,15 +465,25 @@ class repository {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
                                             &repository::list_tags_start, &d);
   }
+  /// @}
 
   // ---- referrers (OCI 1.1) ----
 
+  /// @{
   /// Lists the manifests whose `subject` is `subject`, one `on_page` call per
-  /// non-empty page; only those of `artifact_type` when it is not empty. Uses
-  /// the Referrers API (`/v2/NAME/referrers/DIGEST`), or the referrers tag
-  /// schema (`sha256-<hex>` tag holding an index) on a registry without it,
-  /// deciding as oras-go's `Repository.Referrers` does and remembering the
-  /// answer (spec "Listing Referrers", and its "Referrers Tag Schema"). `void(error_code)`.
+  /// non-empty page; only those of `artifact_type` when it is not empty. Uses the
+  /// Referrers API (`/v2/NAME/referrers/DIGEST`), or the referrers tag schema
+  /// (`sha256-<hex>` tag holding an index) on a registry without it, deciding as
+  /// oras-go's `Repository.Referrers` does and remembering the answer (spec
+  /// "Listing Referrers", and its "Referrers Tag Schema"). `on_page` returning
+  /// false stops the listing.
+  ///
+  /// @par Handler signature
+  /// `void(error_code)`.
+  ///
+  /// @par Object lifetimes
+  /// `on_page` is moved into the operation and called on the HTTP client's
+  /// strand, one call at a time.
   template <class Token = ::coras::default_completion_token_t>
   auto async_referrers(descriptor subject, std::string artifact_type, referrers_handler on_page,
                        Token&& token = {}) {
@@ -327,9 +498,14 @@ class repository {
                                             &repository::referrers_start, &d, std::move(subject),
                                             std::move(artifact_type), std::move(on_page));
   }
+  /// @}
 
+  /// @{
   /// All referrers of `subject` (of `artifact_type` when not empty), every page
-  /// gathered (oras-go's `Repository.Predecessors`). `void(error_code, std::vector<descriptor>)`.
+  /// gathered (oras-go's `Repository.Predecessors`).
+  ///
+  /// @par Handler signature
+  /// `void(error_code, std::vector<descriptor>)`.
   template <class Token = ::coras::default_completion_token_t>
   auto async_list_referrers(descriptor subject, std::string artifact_type, Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
@@ -343,6 +519,7 @@ class repository {
                                             &repository::list_referrers_start, &d,
                                             std::move(subject), std::move(artifact_type));
   }
+  /// @}
 
   /// Tells the handle whether the registry has the Referrers API, instead of
   /// letting it find out (oras-go's `Repository.SetReferrersCapability`). Only the first value
@@ -355,8 +532,16 @@ class repository {
 
   // ---- conveniences: memory and files ----
 
+  /// @{
   /// Fetches `target` whole into memory, verified before it is handed out.
+  ///
+  /// @par Handler signature
   /// `void(error_code, std::string)`.
+  ///
+  /// @par Errors
+  /// `errc::size_limit_exceeded` when `target.size` is above
+  /// `repository_options::max_blob_bytes`, `errc::digest_mismatch`,
+  /// `errc::size_mismatch`, and the errors listed on the class.
   template <class Token = ::coras::default_completion_token_t>
   auto async_fetch_bytes(descriptor target, Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
@@ -368,9 +553,21 @@ class repository {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
                                             &repository::fetch_bytes_start, &d, std::move(target));
   }
+  /// @}
 
-  /// Pushes `content` as a blob, or as a manifest (by digest) when
-  /// `media_type` is a manifest type. `void(error_code, descriptor)`.
+  /// @{
+  /// Pushes `content` as a blob, or as a manifest (by digest) when `media_type`
+  /// is a manifest type, and gives its descriptor. The `std::span` overload
+  /// copies the bytes into a string first; it has no `diagnostics&` form.
+  ///
+  /// @par Handler signature
+  /// `void(error_code, descriptor)`.
+  ///
+  /// @par Example
+  /// @code
+  /// coras::descriptor layer =
+  ///     co_await repo.async_push_bytes("application/vnd.oci.image.layer.v1.tar", bytes);
+  /// @endcode
   template <class Token = ::coras::default_completion_token_t>
   auto async_push_bytes(std::string media_type, std::string content, Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
@@ -389,14 +586,23 @@ class repository {
                         Token&& token = {}) {
     return async_push_bytes(std::move(media_type), to_string(content), std::forward<Token>(token));
   }
+  /// @}
 
-  /// Streams `target` into the file `path`: written to `path` + ".partial"
-  /// and renamed over `path` only after the digest verified, so `path` never
-  /// holds unverified bytes. A blob's partial file left by an interrupted
-  /// call is continued (its bytes hashed again, not trusted); big blobs come
-  /// as parallel ranges (`repository_options::transfer`). A failure keeps the
-  /// partial file for the next call, except a digest mismatch, which removes
-  /// it. A symlink at the partial name is refused. `void(error_code)`.
+  /// @{
+  /// Streams `target` into the file `path`: written to `path` + ".partial" and
+  /// renamed over `path` only after the digest verified, so `path` never holds
+  /// unverified bytes. A blob's partial file left by an interrupted call is
+  /// continued (its bytes hashed again, not trusted); big blobs come as parallel
+  /// ranges (`repository_options::transfer`). A failure keeps the partial file
+  /// for the next call, except a digest mismatch, which removes it. A symlink at
+  /// the partial name is refused.
+  ///
+  /// @par Handler signature
+  /// `void(error_code)`.
+  ///
+  /// @par Errors
+  /// `errc::digest_mismatch`, `errc::size_mismatch`, file system errors, and the
+  /// errors listed on the class.
   template <class Token = ::coras::default_completion_token_t>
   auto async_fetch_to_file(descriptor target, std::filesystem::path path, Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
@@ -410,9 +616,17 @@ class repository {
                                             &repository::fetch_to_file_start, &d, std::move(target),
                                             std::move(path));
   }
+  /// @}
 
+  /// @{
   /// Hashes the file at `path`, then pushes it (streamed) as a blob, or as a
-  /// manifest when `media_type` is one. `void(error_code, descriptor)`.
+  /// manifest when `media_type` is one, and gives its descriptor.
+  ///
+  /// @par Handler signature
+  /// `void(error_code, descriptor)`.
+  ///
+  /// @par Errors
+  /// File system errors, and the errors listed on the class.
   template <class Token = ::coras::default_completion_token_t>
   auto async_push_file(std::string media_type, std::filesystem::path path, Token&& token = {}) {
     return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
@@ -426,10 +640,14 @@ class repository {
                                             &repository::push_file_start, &d, std::move(media_type),
                                             std::move(path));
   }
+  /// @}
 
+  /// @cond INTERNAL
   /// Internal: the shared state (used by coras's own layers).
   const std::shared_ptr<repository_state>& state() const noexcept { return state_; }
+  /// Internal: a handle on existing shared state.
   explicit repository(std::shared_ptr<repository_state> state) noexcept;
+  /// @endcond
 
  private:
   template <class Sig>

@@ -1,5 +1,6 @@
-// A remote repository as a content store, so that copy can move content
-// between a registry and any other store.
+/// @file
+/// A remote repository as a content store, so that copy can move content
+/// between a registry and any other store.
 #pragma once
 
 #include <coras/content/store.hpp>
@@ -14,8 +15,10 @@ namespace coras::remote {
 /// the repository handle.
 class repository_store final : public content::store, public content::mounter {
  public:
+  /// A store over `repo` (a copy of the handle; its shared state is shared).
   explicit repository_store(remote::repository repo) : repo_(std::move(repo)) {}
 
+  /// The repository handle this store works through.
   const remote::repository& repository() const noexcept { return repo_; }
 
   std::string describe() const override;
