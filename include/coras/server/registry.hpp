@@ -1,6 +1,7 @@
-// The embedded OCI registry: a small but real OCI distribution-spec v1.1
-// registry (HTTP/1.1, optional TLS, basic or bearer-token auth, the Referrers
-// API) for tests, benchmarks, demos and `coras serve`.
+/// @file
+/// The embedded OCI registry: a small but real OCI distribution-spec v1.1
+/// registry (HTTP/1.1, optional TLS, basic or bearer-token auth, the Referrers
+/// API) for tests, benchmarks, demos and `coras serve`.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -48,8 +49,8 @@ std::shared_ptr<storage> open_storage(const std::filesystem::path& root);
 
 /// A user name and password (basic auth, or the token endpoint's credentials).
 struct credentials {
-  std::string username;
-  std::string password;
+  std::string username;  ///< compared in constant time, as the password
+  std::string password;  ///< compared in constant time
 };
 
 /// How a registry listens and behaves. Every field has a usable default: the
@@ -70,9 +71,9 @@ struct registry_options {
   /// PEM certificate chain and private key: when both are set the registry
   /// speaks HTTPS (HTTP/1.1 only: no ALPN, so clients never negotiate h2).
   std::filesystem::path tls_cert_file;
-  std::filesystem::path tls_key_file;
+  std::filesystem::path tls_key_file;  ///< see `tls_cert_file`
 
-  /// The Referrers API. Off: GET /v2/<name>/referrers/<digest> answers 404
+  /// The Referrers API. Off: `GET /v2/<name>/referrers/<digest>` answers 404
   /// with the plain-text body `404 page not found` (as distribution 2.8 does)
   /// and manifest PUTs never answer `OCI-Subject`.
   bool referrers_api = true;
@@ -153,9 +154,9 @@ struct registry_options {
 
 /// Counters since start (or the last `reset_stats()`).
 struct registry_stats {
-  std::uint64_t connections_accepted = 0;
-  std::uint64_t tls_handshakes = 0;  ///< completed TLS handshakes
-  std::uint64_t requests = 0;        ///< request heads read (each keep-alive request counts)
+  std::uint64_t connections_accepted = 0;  ///< connections accepted (TCP)
+  std::uint64_t tls_handshakes = 0;        ///< completed TLS handshakes
+  std::uint64_t requests = 0;              ///< request heads read (each keep-alive request counts)
   /// Waiting connections closed to make room (`registry_options::max_connections`).
   std::uint64_t connections_evicted = 0;
   /// New connections closed at once because every open one was busy.
@@ -165,9 +166,9 @@ struct registry_stats {
 /// One request as the registry saw it. Credentials are never recorded: only
 /// whether an `Authorization` header was present.
 struct request_record {
-  std::string method;
-  std::string target;  ///< path and query, as sent
-  bool authorization = false;
+  std::string method;          ///< as sent, e.g. "GET"
+  std::string target;          ///< path and query, as sent
+  bool authorization = false;  ///< whether an `Authorization` header was present
   /// The status answered; 0 when no response was sent: an upload request cut
   /// by `registry::cut_uploads` (an upload cut).
   unsigned status = 0;
@@ -184,10 +185,10 @@ struct request_record {
 /// with `status`, a JSON error body and, when non-empty,
 /// `Retry-After: <retry_after>`.
 struct status_fault {
-  unsigned status = 503;
-  unsigned count = 1;
-  std::string path_contains;
-  std::string retry_after;
+  unsigned status = 503;      ///< the status to answer with
+  unsigned count = 1;         ///< how many matching requests get it
+  std::string path_contains;  ///< requests whose path contains this (all when empty)
+  std::string retry_after;    ///< a `Retry-After` value to send; empty: none
   /// An OCI error code for the body (e.g. "NAME_UNKNOWN"); empty: the
   /// status's usual code (401, 403, 429) or a plain-text body.
   std::string code;
@@ -198,10 +199,10 @@ struct status_fault {
 /// the response, and for blob GETs also `mid_body` after half of the body was
 /// sent.
 struct delay_fault {
-  std::chrono::milliseconds before_headers{0};
-  std::chrono::milliseconds mid_body{0};
-  unsigned count = 1;
-  std::string path_contains;
+  std::chrono::milliseconds before_headers{0};  ///< wait before the response head
+  std::chrono::milliseconds mid_body{0};        ///< blob GETs: wait after half the body
+  unsigned count = 1;                           ///< how many matching requests are delayed
+  std::string path_contains;  ///< requests whose path contains this (all when empty)
 };
 
 /// Header fault (`registry::inject_headers`): for the next `count` responses
@@ -217,12 +218,12 @@ struct delay_fault {
 /// left alone by `remove`/`set` when a body follows (not for HEAD),
 /// `Connection` always.
 struct header_fault {
-  std::string path_contains;
-  std::string method;
-  unsigned count = 1;
-  std::vector<std::string> remove;
-  std::vector<std::pair<std::string, std::string>> set;
-  bool unknown_length = false;
+  std::string path_contains;                             ///< all paths when empty
+  std::string method;                                    ///< any method when empty
+  unsigned count = 1;                                    ///< how many responses are changed
+  std::vector<std::string> remove;                       ///< header names to drop
+  std::vector<std::pair<std::string, std::string>> set;  ///< headers to send (replacing)
+  bool unknown_length = false;                           ///< chunked instead of Content-Length
 };
 
 /// The registry. It accepts on `start()` and serves every connection as a
@@ -262,14 +263,18 @@ class registry {
   std::string host() const;
   /// The storage in use (hand it to another registry to serve the same content).
   std::shared_ptr<server::storage> storage() const;
+  /// The executor given at construction.
   boost::asio::any_io_executor get_executor() const noexcept;
 
   // ---- test hooks: counters, request log, fault injection ----
 
+  /// The counters since start or the last `reset_stats()`. Thread-safe.
   registry_stats stats() const noexcept;
+  /// Sets every counter to 0.
   void reset_stats() noexcept;
   /// The most recent requests, oldest first (at most `request_log_capacity`).
   std::vector<request_record> recent_requests() const;
+  /// Forgets the logged requests.
   void clear_request_log();
 
   /// Blob GET cut: cut the next `count` blob GET responses (200 or 206) after
