@@ -9,7 +9,9 @@ private headers). A layer may include only itself and the layers in
 ALLOWED[layer]. `detail` (lib/detail, include/coras/detail) holds the
 completion-token and coroutine plumbing every layer shares; it sits on core.
 Relative includes that climb out of a folder ("../") are refused in lib/ and
-include/, so the rule cannot be walked around.
+include/, so the rule cannot be walked around. Public headers stay light:
+nothing under include/coras/ includes Beast, Boost.JSON, Asio's SSL or
+OpenSSL (those are compiled once, in lib/).
 """
 import os
 import re
@@ -30,6 +32,7 @@ ALLOWED = {
     'mirror': {'core', 'detail', 'http', 'auth', 'content', 'remote', 'copy', 'server', 'mirror'},
 }
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')
+HEAVY = ('boost/beast', 'boost/json', 'boost/asio/ssl', 'openssl/')
 
 
 def layer_named(target, quote):
@@ -59,6 +62,10 @@ def check(root):
                         where = '%s:%d' % (os.path.relpath(path, root), n)
                         if quote == '"' and '..' in target.split('/'):
                             problems.append('%s: "%s" climbs out of its folder' % (where, target))
+                            continue
+                        if top != 'lib' and target.startswith(HEAVY):
+                            problems.append('%s: a public header includes %s (compiled in lib/ only)'
+                                            % (where, target))
                             continue
                         named = layer_named(target, quote)
                         if named and named not in ALLOWED[layer]:
