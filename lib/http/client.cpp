@@ -28,7 +28,6 @@
 #include <cstdlib>
 #include <deque>
 #include <map>
-#include <random>
 #include <variant>
 
 #include <sys/socket.h>
