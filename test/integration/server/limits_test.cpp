@@ -24,6 +24,23 @@ using coras::server::registry_options;
 
 namespace {
 
+// Under AddressSanitizer, freed memory sits in ASan's quarantine (RSS keeps
+// it) and everything runs several times slower: the RSS bounds and the
+// timing-dependent counts are checked by the optimized suite; the sanitized
+// suite checks the same floods for memory errors and for the functional
+// outcomes (refusals, deadlines, a fresh client answered).
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool sanitized = true;
+#else
+constexpr bool sanitized = false;
+#endif
+
+// RSS growth since `before` (0 when it shrank).
+long grown_since(long before) {
+  const long after = static_cast<long>(rss_kib());
+  return after > before ? after - before : 0;
+}
+
 // A loopback connection that sends `text` and then nothing (POSIX, so the
 // client side costs this process no user-space memory). -1 on failure.
 int slow_client(std::uint16_t port, std::string_view text) {
@@ -59,17 +76,17 @@ TEST_CASE("limits: 50,000 anonymous token requests cost no memory", "[server][li
   auto c = reg.client();
   // Warm up (first allocations of the connection, the strand, the log).
   for (int i = 0; i < 500; ++i) c.get("/token?service=coras&scope=repository:r:pull");
-  const auto before = rss_kib();
+  const auto before = static_cast<long>(rss_kib());
   std::string last;
   for (int i = 0; i < 50'000; ++i) {
     auto r = c.get("/token?service=coras&scope=repository:lib/app" + std::to_string(i) + ":pull");
     REQUIRE(r.status == 200);
     if (i == 49'999) last = r.body;
   }
-  const auto grown = rss_kib() - std::min(before, rss_kib());
+  const auto grown = grown_since(before);
   INFO("RSS grew by " << grown << " KiB");
   // A store keeping every token grows by tens of MiB here.
-  CHECK(grown < 4 * 1024);
+  if (!sanitized) CHECK(grown < 4 * 1024);
   CHECK(fresh_v2_ms(reg.port()) < 1000);
   // The last token still works.
   const auto p = last.find("\"token\":\"") + 9;
@@ -98,7 +115,7 @@ TEST_CASE("limits: 20,000 abandoned upload sessions stay bounded", "[server][lim
   running_registry reg;
   auto c = reg.client();
   const std::string chunk(4096, 'x');
-  const auto before = rss_kib();
+  const auto before = static_cast<long>(rss_kib());
   unsigned accepted = 0, refused = 0;
   std::string refusal;
   // Each session gets 4 KiB and is abandoned, across 100 repositories.
@@ -114,11 +131,11 @@ TEST_CASE("limits: 20,000 abandoned upload sessions stay bounded", "[server][lim
     ++accepted;
     REQUIRE(c.request("PATCH", r.header("Location"), {}, chunk).status == 202);
   }
-  const auto grown = rss_kib() - std::min(before, rss_kib());
+  const auto grown = grown_since(before);
   INFO("RSS grew by " << grown << " KiB; sessions accepted " << accepted << ", refused "
                       << refused);
   // Keeping them all holds 20,000 x 4 KiB and more.
-  CHECK(grown < 16 * 1024);
+  if (!sanitized) CHECK(grown < 16 * 1024);
   CHECK(accepted == 256);  // registry_options::max_upload_sessions
   CHECK(refusal.find(R"("code":"TOOMANYREQUESTS")") != std::string::npos);
   CHECK(refusal.find("registry_options::max_upload_sessions = 256") != std::string::npos);
@@ -186,7 +203,7 @@ TEST_CASE("limits: 2,000 slow connections are bounded in count, memory and time"
   running_registry reg(o);
   // Warm up, then measure.
   CHECK(fresh_v2_ms(reg.port()) < 1000);
-  const auto before = rss_kib();
+  const auto before = static_cast<long>(rss_kib());
   std::vector<int> fds;
   for (int i = 0; i < 2'000; ++i) {
     // Slowloris: a head that never ends.
@@ -195,12 +212,14 @@ TEST_CASE("limits: 2,000 slow connections are bounded in count, memory and time"
     fds.push_back(fd);
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // all accepted
-  const auto grown = rss_kib() - std::min(before, rss_kib());
+  const auto grown = grown_since(before);
   const auto s = reg->stats();
   INFO("RSS grew by " << grown << " KiB; evicted " << s.connections_evicted << ", refused "
                       << s.connections_refused);
-  CHECK(grown < 8 * 1024);  // at 320 KiB buffered per connection this is hundreds of MiB
-  CHECK(s.connections_evicted >= 1'500);  // at most max_connections stay open
+  if (!sanitized) {
+    CHECK(grown < 8 * 1024);  // at 320 KiB buffered per connection this is hundreds of MiB
+    CHECK(s.connections_evicted >= 1'500);  // at most max_connections stay open
+  }
   // A fresh client still gets in (it closes the longest-waiting connection).
   CHECK(fresh_v2_ms(reg.port()) < 1000);
   // The oldest were closed to make room; the rest go at the header deadline.
