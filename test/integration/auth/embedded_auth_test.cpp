@@ -91,6 +91,33 @@ TEST_CASE("auth: basic credentials answer a Basic challenge once, then go up fro
   });
 }
 
+TEST_CASE("auth: anonymous bearer tokens need an authorizer, and make_authorizer() gets them",
+          "[auth][token]") {
+  registry_options o;
+  o.token_auth = coras::server::credentials{"bob", "pw"};
+  o.anonymous_pull = true;
+  with_registry(o, [](auto ex, coras::server::registry& srv) -> asio::awaitable<void> {
+    // The content, pushed with credentials.
+    client pusher(ex, with_credentials(srv, {"bob", "pw", "", ""}));
+    auto desc = co_await repo_on(pusher, srv, "open/app")
+                    .async_push_bytes("application/octet-stream", "public bytes");
+
+    // No authorizer: the client sends requests as they are; the 401 stands.
+    client bare(ex);
+    diagnostics d;
+    auto [e1, b1] = co_await repo_on(bare, srv, "open/app").async_fetch_bytes(desc, d, as_tuple);
+    CHECK(e1 == errc::unauthorized);
+
+    // An authorizer without credentials fetches an anonymous pull token.
+    coras::http::client_options anonymous;
+    anonymous.auth = coras::auth::make_authorizer();
+    client c(ex, anonymous);
+    auto bytes = co_await repo_on(c, srv, "open/app").async_fetch_bytes(desc);
+    CHECK(bytes == "public bytes");
+    CHECK(c.stats().tokens_fetched == 1);
+  });
+}
+
 TEST_CASE("auth: bearer tokens: scopes, one fetch for 100 concurrent requests", "[auth][token]") {
   registry_options o;
   o.token_auth = coras::server::credentials{"bob", "pw"};
