@@ -162,10 +162,29 @@ void write_output(const std::string& path, const std::string& bytes) {
     write_stdout(bytes.data(), bytes.size());
     return;
   }
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (out) out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  if (out) out.close();
-  if (!out) throw failure("cannot write " + path + ": " + std::strerror(errno));
+  // Atomically, as `blob get -o` does: a private name beside FILE, renamed
+  // over it once complete, so FILE is the old content or the new, never a part.
+  const std::filesystem::path target(path);
+  auto temp = target;
+  temp += ".coras-" + std::to_string(::getpid()) + ".tmp";
+  {
+    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+    if (out) out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (out) out.close();
+    if (!out) {
+      const int e = errno;
+      std::error_code ignored;
+      std::filesystem::remove(temp, ignored);
+      throw failure("cannot write " + path + ": " + std::strerror(e));
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(temp, target, ec);
+  if (ec) {
+    std::error_code ignored;
+    std::filesystem::remove(temp, ignored);
+    throw failure("cannot write " + path + ": " + ec.message());
+  }
 }
 
 std::string read_file(const std::string& path) {

@@ -70,6 +70,13 @@ ok resolve "$repo:v1"
 [ "$(out)" = "$manifest" ] || fail "resolve printed '$(out)', expected $manifest"
 ok manifest get "$repo:v1" -o "$work/manifest.back"
 cmp -s "$work/manifest.json" "$work/manifest.back" || fail "manifest get -o FILE: bytes differ"
+# Written under a private name and renamed: a symbolic link at FILE is
+# replaced, not written through, and no temporary file is left behind.
+ln -s "$work/elsewhere" "$work/manifest.link"
+ok manifest get "$repo:v1" -o "$work/manifest.link"
+[ ! -L "$work/manifest.link" ] && [ ! -e "$work/elsewhere" ] || fail "manifest get -o wrote through a symbolic link"
+cmp -s "$work/manifest.json" "$work/manifest.link" || fail "manifest get -o over a link: bytes differ"
+! ls "$work" | grep -q '\.coras-.*\.tmp$' || fail "manifest get -o left a temporary file"
 ok manifest get "$repo@$manifest"
 cmp -s "$work/manifest.json" "$work/out" || fail "manifest get to stdout: bytes differ"
 
