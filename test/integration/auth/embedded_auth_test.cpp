@@ -31,6 +31,7 @@ using coras::http::client;
 using coras::http::client_options;
 using coras::remote::repository;
 using coras::server::registry_options;
+using coras::test::repo_on;
 using namespace std::chrono_literals;
 
 namespace {
@@ -38,12 +39,6 @@ namespace {
 using coras::test::with_registry;
 
 constexpr auto as_tuple = asio::as_tuple(use_awaitable);
-
-repository repo_on(const client& c, const coras::server::registry& srv, std::string name) {
-  coras::remote::repository_options o;
-  o.plain_http = true;
-  return repository(c, srv.host() + "/" + name, o);
-}
 
 std::size_t count(const coras::server::registry& srv, std::string_view method,
                   std::string_view path) {

@@ -40,17 +40,12 @@ using coras::http::client;
 using coras::remote::repository;
 using coras::remote::repository_store;
 using coras::test::random_bytes;
+using coras::test::repo_on;
 using coras::test::temp_dir;
 
 namespace {
 
 constexpr auto as_tuple = asio::as_tuple(use_awaitable);
-
-repository repo_on(const client& c, const coras::server::registry& srv, std::string name) {
-  coras::remote::repository_options o;
-  o.plain_http = true;
-  return repository(c, srv.host() + "/" + name, o);
-}
 
 std::shared_ptr<repository_store> store_of(repository r) {
   return std::make_shared<repository_store>(r);

@@ -33,16 +33,11 @@ using coras::http::client;
 using coras::remote::repository;
 using coras::remote::repository_store;
 using coras::test::random_bytes;
+using coras::test::repo_on;
 
 namespace {
 
 constexpr auto as_tuple = asio::as_tuple(use_awaitable);
-
-repository repo_on(const client& c, const coras::server::registry& srv, std::string name) {
-  coras::remote::repository_options o;
-  o.plain_http = true;
-  return repository(c, srv.host() + "/" + name, o);
-}
 
 // The registry's content with listings the test writes: `lies` replaces the
 // referrers of a digest; with `invent`, every listing pushes `invent` new

@@ -38,8 +38,10 @@ using coras::http::client;
 using coras::remote::repository;
 using coras::server::header_fault;
 using coras::server::registry_options;
+using coras::test::plain_options;
 using coras::test::random_bytes;
 using coras::test::read_streamed;
+using coras::test::repo_on;
 using coras::test::same;
 using coras::test::temp_dir;
 using coras::test::with_client;
@@ -47,17 +49,6 @@ using coras::test::with_client;
 namespace {
 
 constexpr auto as_tuple = asio::as_tuple(use_awaitable);
-
-coras::remote::repository_options plain() {
-  coras::remote::repository_options o;
-  o.plain_http = true;
-  return o;
-}
-
-repository repo_on(const client& c, const coras::server::registry& srv, std::string name,
-                   coras::remote::repository_options o = plain()) {
-  return repository(c, srv.host() + "/" + name, std::move(o));
-}
 
 // Pushes an image manifest (empty config, one layer) tagged `tag`; returns its descriptor.
 asio::awaitable<descriptor> push_image(repository& repo, std::string tag) {
@@ -198,7 +189,7 @@ TEST_CASE("remote: blobs of unknown length and corrupted content", "[remote]") {
     auto whole = co_await resumed.async_read_all(1 << 20);
     CHECK(same(whole, bytes));
     CHECK(resumed.resumes() == 1);
-    auto no_resume = plain();
+    auto no_resume = plain_options();
     no_resume.transfer.max_resumes = 0;
     auto strict = repo_on(c, srv, "blobs/odd", no_resume);
     srv.cut_blob_gets(50'000);
@@ -315,7 +306,7 @@ TEST_CASE("remote: the default token throws the words, not only the code", "[rem
 
 TEST_CASE("remote: tag pagination, hostile Link headers, the page cap, warnings", "[remote]") {
   with_client({}, [](client& c, coras::server::registry& srv) -> asio::awaitable<void> {
-    auto o = plain();
+    auto o = plain_options();
     o.tag_list_page_size = 2;
     std::vector<std::string> warnings;
     o.on_warning = [&](const coras::http::warning& w) { warnings.push_back(w.text); };
@@ -440,7 +431,7 @@ std::size_t count_requests(const coras::server::registry& srv, std::string_view 
 
 TEST_CASE("remote: the Referrers API, its filter, pages, and OCI-Subject", "[remote][referrers]") {
   with_client({}, [](client& c, coras::server::registry& srv) -> asio::awaitable<void> {
-    auto o = plain();
+    auto o = plain_options();
     o.referrer_list_page_size = 2;
     auto repo = repo_on(c, srv, "referrers/api", o);
     auto subject = co_await push_image(repo, "v1");

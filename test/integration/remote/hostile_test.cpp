@@ -25,18 +25,13 @@ using coras::diagnostics;
 using coras::errc;
 using coras::http::client;
 using coras::remote::repository;
+using coras::test::plain_options;
 using coras::test::temp_dir;
 using coras::test::with_client;
 
 namespace {
 
 constexpr auto as_tuple = asio::as_tuple(use_awaitable);
-
-coras::remote::repository_options plain() {
-  coras::remote::repository_options o;
-  o.plain_http = true;
-  return o;
-}
 
 std::size_t blob_requests(const coras::server::registry& srv) {
   std::size_t n = 0;
@@ -49,7 +44,7 @@ std::size_t blob_requests(const coras::server::registry& srv) {
 TEST_CASE("hostile: a descriptor claiming 2^60 bytes or a negative size is refused up front",
           "[remote][security][sizes]") {
   with_client({}, [](client& c, auto& srv) -> asio::awaitable<void> {
-    repository repo(c, srv.host() + "/sizes", plain());
+    repository repo(c, srv.host() + "/sizes", plain_options());
     auto real = co_await repo.async_push_bytes("application/octet-stream", "twelve bytes");
     temp_dir dir;
     srv.clear_request_log();
@@ -93,10 +88,10 @@ TEST_CASE(
     "hostile: max_blob_bytes is an option, and a HEAD's huge Content-Length is refused at resolve",
     "[remote][security][sizes]") {
   with_client({}, [](client& c, auto& srv) -> asio::awaitable<void> {
-    auto small = plain();
+    auto small = plain_options();
     small.max_blob_bytes = 10;
     repository repo(c, srv.host() + "/limits", small);
-    repository unlimited(c, srv.host() + "/limits", plain());
+    repository unlimited(c, srv.host() + "/limits", plain_options());
     auto desc = co_await unlimited.async_push_bytes("application/octet-stream", "eleven byte");
     temp_dir dir;
     {
@@ -114,7 +109,7 @@ TEST_CASE(
       CHECK_FALSE(fs::exists(dir / "f.partial"));
     }
     // 0: no limit.
-    auto none = plain();
+    auto none = plain_options();
     none.max_blob_bytes = 0;
     auto got = co_await repository(c, srv.host() + "/limits", none).async_fetch_bytes(desc);
     CHECK(got == "eleven byte");

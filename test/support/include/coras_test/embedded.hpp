@@ -2,6 +2,7 @@
 #pragma once
 
 #include <coras/http/client.hpp>
+#include <coras/remote/repository.hpp>
 #include <coras/server/registry.hpp>
 
 #include <boost/asio/awaitable.hpp>
@@ -10,6 +11,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include <exception>
+#include <string>
 
 namespace coras::test {
 
@@ -45,6 +47,20 @@ void with_client(server::registry_options o, Body body) {
     http::client c(ex);
     co_await body(c, srv);
   });
+}
+
+/// Repository options for the embedded registry: plain HTTP.
+inline remote::repository_options plain_options() {
+  remote::repository_options o;
+  o.plain_http = true;
+  return o;
+}
+
+/// Repository `name` on `srv` (plain HTTP unless `o` says otherwise).
+inline remote::repository repo_on(const http::client& c, const server::registry& srv,
+                                  std::string name,
+                                  remote::repository_options o = plain_options()) {
+  return remote::repository(c, srv.host() + "/" + name, std::move(o));
 }
 
 }  // namespace coras::test
