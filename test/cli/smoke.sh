@@ -36,6 +36,13 @@ out() { cat "$work/out"; }
 start_server
 repo=$reg/smoke/app
 
+# ---- text from outside never drives the terminal ----
+# (a reference, like a registry's message or a Warning, is printed with its
+# control characters shown as \xNN; cli/options.cpp one_line)
+run 2 resolve $'127.0.0.1:1/repo:\x1b[31mred'
+! grep -q $'\x1b' "$work/err" || fail "an escape character reached stderr"
+grep -qF '\x1b[31mred' "$work/err" || fail "the escape character is not shown as \\x1b: $(cat "$work/err")"
+
 # ---- blobs ----
 head -c 300000 /dev/urandom >"$work/layer.bin"
 layer=sha256:$(sha "$work/layer.bin")
