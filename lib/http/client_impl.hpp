@@ -1,6 +1,6 @@
 // The HTTP client's implementation as coras's own layers use it: coroutines
 // that throw `coras::error`. Free of Beast, so that including it is cheap;
-// everything Beast lives in client.cpp.
+// Beast lives in connection.cpp and exchange.cpp only.
 #pragma once
 
 #include "admission.hpp"
@@ -34,7 +34,7 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   const client_options& options() const noexcept { return options_; }
   client_stats stats() const;
 
-  struct state;  // pool, TLS context, proxy settings (client.cpp)
+  struct state;  // pool, TLS context, proxy settings (client_state.hpp)
   state& st() noexcept { return *state_; }
 
  private:
@@ -49,7 +49,7 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
 
 class response_impl {
  public:
-  struct state;  // the connection and Beast parser (client.cpp)
+  struct state;  // the connection and Beast parser (exchange.cpp)
   explicit response_impl(std::unique_ptr<state> s);
   ~response_impl();
 

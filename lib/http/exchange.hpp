@@ -1,5 +1,5 @@
-// One request on one pooled connection (client.cpp, the Beast translation
-// unit), as the send loop (send.cpp) uses it.
+// One request on one pooled connection (exchange.cpp, with Beast), as the
+// send loop (send.cpp) uses it.
 #pragma once
 
 #include "client_impl.hpp"

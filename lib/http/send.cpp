@@ -1,6 +1,6 @@
 // The send loop: the per-origin admission gate, the authorizer hook, and
 // redirects and retries as decided by detail::next_step (protocol.cpp); plus
-// the public shims. Beast-free: one request's exchange is in client.cpp.
+// the public shims. Beast-free: one request's exchange is in exchange.cpp.
 #include "admission.hpp"
 #include "authorizer.hpp"
 #include "client_impl.hpp"

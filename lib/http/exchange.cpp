@@ -1,0 +1,330 @@
+// One request on one pooled connection (exchange.hpp): writing the request
+// and its body, reading the response header, then streaming the body
+// (response_impl). One of the two translation units of the client that
+// instantiate Beast (with connection.cpp).
+#include "exchange.hpp"
+
+#include "client_state.hpp"
+#include "connection.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/beast/http.hpp>
+
+#include <charconv>
+
+namespace coras::http {
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
+using detail::check;
+using detail::origin;
+using detail::tuple_awaitable;
+using std::chrono::steady_clock;
+
+namespace {
+constexpr std::size_t io_chunk = 64 * 1024;
+constexpr std::size_t header_limit = 64 * 1024;
+}  // namespace
+
+// ---------------------------------------------------------------- response
+
+struct response_impl::state {
+  std::shared_ptr<client_impl> client;
+  std::unique_ptr<detail::pool_lease> lease;
+  bhttp::response_parser<bhttp::buffer_body> parser;
+  request_event event;
+  steady_clock::time_point started;
+  bool finished = false;
+
+  ~state() {
+    if (!finished) finish(asio::error::operation_aborted);
+  }
+
+  detail::connection& conn() { return *lease->conn; }
+
+  // Ends the exchange: the connection goes back to the pool only when the
+  // body was read to its end and both sides allow keep-alive.
+  void finish(error_code ec) {
+    if (finished) return;
+    finished = true;
+    bool reusable = !ec && parser.is_done() && parser.get().keep_alive();
+    event.error = ec;
+    event.duration = steady_clock::now() - started;
+    // Pool state lives on the client's strand; a response may be dropped on
+    // any thread, so the release goes there (inline when already on it).
+    asio::dispatch(client->strand(),
+                   [c = client, l = std::move(lease), reusable, e = std::move(event)] {
+                     if (l) l->release(reusable);
+                     if (c->options().on_request) c->options().on_request(e);
+                   });
+  }
+};
+
+response_impl::response_impl(std::unique_ptr<state> s) : state_(std::move(s)) {}
+response_impl::~response_impl() = default;
+
+const client_impl::strand_type& response_impl::strand() const noexcept {
+  return state_->client->strand();
+}
+
+bool response_impl::body_done() const noexcept {
+  return state_->finished && state_->parser.is_done();
+}
+
+asio::awaitable<std::size_t> response_impl::read_some(asio::mutable_buffer buffer) {
+  auto& st = *state_;
+  if (st.parser.is_done()) {
+    st.finish({});
+    throw boost::system::system_error(asio::error::eof);
+  }
+  if (st.finished)
+    throw boost::system::system_error(asio::error::not_connected, "response body abandoned");
+  if (buffer.size() == 0) co_return 0;
+  auto limit = st.client->options().timeouts.body_idle;
+  for (;;) {
+    st.parser.get().body().data = buffer.data();
+    st.parser.get().body().size = buffer.size();
+    auto& conn = st.conn();
+    conn.lowest().expires_after(limit);
+    auto [ec, ignored] = co_await std::visit(
+        [&](auto& s) { return bhttp::async_read_some(s, conn.buffer, st.parser, tuple_awaitable); },
+        conn.stream);
+    if (ec == bhttp::error::need_buffer) ec = {};
+    if (ec) {
+      std::string what = "reading response body from " + conn.key.str();
+      st.finish(ec);  // releases (closes) the connection: `conn` is gone after this
+      check(ec, what, limit);
+    }
+    std::size_t n = buffer.size() - st.parser.get().body().size;
+    st.event.response_body_bytes += n;
+    if (st.parser.is_done()) st.finish({});
+    if (n > 0 || st.parser.is_done()) co_return n;
+  }
+}
+
+asio::awaitable<std::string> response_impl::read_all(std::uint64_t limit) {
+  if (content_length_ && *content_length_ > limit)
+    throw error(errc::size_limit_exceeded,
+                "response from " + url_ + " has " + std::to_string(*content_length_) +
+                    " bytes, more than the limit of " + std::to_string(limit));
+  // Exactly the announced size when there is one; otherwise grow from 4 KiB
+  // (zero-filling a 64 KiB buffer per small answer costs more than the I/O).
+  std::string out;
+  std::size_t capacity = content_length_ ? static_cast<std::size_t>(*content_length_) : 4096;
+  while (!state_->parser.is_done()) {
+    std::size_t old = out.size();
+    if (old == capacity) capacity *= 2;
+    // One byte past the limit tells "exactly at the limit" from "over it".
+    std::size_t room = static_cast<std::size_t>(
+        std::min<std::uint64_t>(std::max<std::size_t>(capacity - old, 1), limit + 1 - old));
+    out.resize(old + room);
+    std::size_t n = co_await read_some(asio::buffer(out.data() + old, room));
+    out.resize(old + n);
+    if (out.size() > limit) {
+      state_->finish(make_error_code(errc::size_limit_exceeded));
+      throw error(errc::size_limit_exceeded, "response from " + url_ +
+                                                 " is larger than the limit of " +
+                                                 std::to_string(limit) + " bytes");
+    }
+  }
+  state_->finish({});
+  co_return out;
+}
+
+asio::awaitable<void> response_impl::discard() {
+  constexpr std::uint64_t max_drain = 64 * 1024;
+  if (state_->parser.is_done()) {
+    state_->finish({});
+    co_return;
+  }
+  if (content_length_ && *content_length_ > max_drain) {
+    state_->finish(asio::error::operation_aborted);
+    co_return;
+  }
+  std::string scratch(io_chunk, '\0');
+  std::uint64_t drained = 0;
+  while (!state_->parser.is_done() && drained <= max_drain) {
+    auto [ep, n] = co_await asio::co_spawn(co_await asio::this_coro::executor,
+                                           read_some(asio::buffer(scratch)), tuple_awaitable);
+    if (ep) break;
+    drained += n;
+  }
+  state_->finish(state_->parser.is_done() ? error_code() : asio::error::operation_aborted);
+}
+
+response::response() noexcept = default;
+response::response(std::unique_ptr<response_impl> impl) noexcept : impl_(std::move(impl)) {}
+response::response(response&&) noexcept = default;
+response& response::operator=(response&&) noexcept = default;
+response::~response() = default;
+
+namespace {
+const http::fields empty_fields;
+const std::string empty_string;
+}  // namespace
+
+unsigned response::status() const noexcept { return impl_ ? impl_->status() : 0; }
+const http::fields& response::headers() const noexcept {
+  return impl_ ? impl_->headers() : empty_fields;
+}
+const std::string& response::url() const noexcept { return impl_ ? impl_->url() : empty_string; }
+std::optional<std::uint64_t> response::content_length() const noexcept {
+  return impl_ ? impl_->content_length() : std::nullopt;
+}
+bool response::body_done() const noexcept { return !impl_ || impl_->body_done(); }
+
+// ---------------------------------------------------------------- exchange
+
+namespace {
+bool has_body_method(std::string_view m) { return m == "POST" || m == "PUT" || m == "PATCH"; }
+}  // namespace
+
+using detail::connection_failure;
+
+asio::awaitable<response> detail::exchange(client_impl& c, const origin& to,
+                                           const std::string& target, const std::string& url,
+                                           const std::string& method, const fields& headers,
+                                           byte_source* body) {
+  auto& st = c.st();
+  const auto& opt = c.options();
+  auto rs = std::make_unique<response_impl::state>();
+  rs->client = c.shared_from_this();
+  rs->started = steady_clock::now();
+  rs->event.method = method;
+  rs->event.url = strip_credentials(url);
+  rs->finished = true;  // nothing to report until a connection is in hand
+  ++st.requests;
+
+  rs->lease =
+      std::make_unique<detail::pool_lease>(st.pool, to.str(), opt.max_connections_per_origin);
+  co_await rs->lease->acquire(opt.timeouts.pool_idle);
+  rs->finished = false;
+  try {
+    if (!rs->lease->conn) {
+      rs->lease->conn = co_await detail::open_connection(c, to);
+    } else {
+      ++st.connections_reused;
+    }
+  } catch (const boost::system::system_error& e) {
+    rs->finish(e.code());
+    // TLS failures (an untrusted certificate, a plain-HTTP server) would fail
+    // the same way again: not retried, like timeouts and cancellation.
+    if (e.code() == errc::timeout || e.code() == asio::error::operation_aborted ||
+        e.code().category() == asio::error::get_ssl_category())
+      throw;
+    throw connection_failure(e.code(), e.what());
+  }
+  rs->event.connection_reused = rs->lease->reused;
+  auto& conn = *rs->lease->conn;
+
+  bhttp::request<bhttp::buffer_body> req;
+  req.method_string(method);
+  req.target(conn.absolute_form ? url : target);
+  req.version(11);
+  req.set(bhttp::field::host, to.authority());
+  for (const auto& f : headers) req.insert(f.name, f.value);
+  if (!headers.contains("User-Agent")) req.set(bhttp::field::user_agent, opt.user_agent);
+  // Only on a connection to a proxy (absolute form), never to an origin.
+  if (conn.absolute_form && !conn.proxy_authorization.empty())
+    req.set(bhttp::field::proxy_authorization, conn.proxy_authorization);
+  std::optional<std::uint64_t> size = body ? body->size() : std::optional<std::uint64_t>(0);
+  if (body && !size) {
+    req.chunked(true);
+  } else if (body || has_body_method(method)) {
+    req.content_length(*size);
+  }
+  req.body().data = nullptr;
+  req.body().more = body != nullptr;
+
+  const auto& t = opt.timeouts;
+  bool response_started = false;
+  try {
+    bhttp::request_serializer<bhttp::buffer_body> sr{req};
+    conn.lowest().expires_after(t.body_idle);
+    auto [hec, hn] = co_await std::visit(
+        [&](auto& s) { return bhttp::async_write_header(s, sr, tuple_awaitable); }, conn.stream);
+    check(hec, "sending request to " + to.str(), t.body_idle);
+    // Writes what req.body() points at; need_buffer only means "give me more".
+    auto write_body = [&]() -> asio::awaitable<void> {
+      conn.lowest().expires_after(t.body_idle);
+      auto [wec, wn] = co_await std::visit(
+          [&](auto& s) { return bhttp::async_write(s, sr, tuple_awaitable); }, conn.stream);
+      if (wec == bhttp::error::need_buffer) wec = {};
+      check(wec, "sending request body to " + to.str(), t.body_idle);
+    };
+    if (body) {
+      if (auto whole = body->contiguous()) {
+        // In memory already: sent from there, no copy.
+        req.body().data = const_cast<void*>(whole->data());  // Beast only reads it
+        req.body().size = whole->size();
+        req.body().more = false;
+        rs->event.request_body_bytes = whole->size();
+        co_await write_body();
+      } else {
+        // Sized to the body when it is small (a manifest), not zero-filled.
+        std::size_t chunk_size = std::max<std::size_t>(
+            static_cast<std::size_t>(std::min<std::uint64_t>(io_chunk, size.value_or(io_chunk))),
+            1);
+        auto chunk = std::make_unique_for_overwrite<char[]>(chunk_size);
+        for (;;) {
+          std::size_t n = co_await body->read(asio::buffer(chunk.get(), chunk_size));
+          req.body().data = n ? chunk.get() : nullptr;
+          req.body().size = n;
+          req.body().more = n != 0;
+          rs->event.request_body_bytes += n;
+          co_await write_body();
+          if (n == 0) break;
+        }
+      }
+      if (size && rs->event.request_body_bytes != *size)
+        throw error(errc::size_mismatch, "request body was " +
+                                             std::to_string(rs->event.request_body_bytes) +
+                                             " bytes, not the announced " + std::to_string(*size));
+    }
+
+    auto& parser = rs->parser;
+    parser.header_limit(header_limit);
+    parser.body_limit(boost::none);  // bodies are streamed; callers set their own limits
+    if (method == "HEAD") parser.skip(true);
+    conn.lowest().expires_after(t.response_header);
+    auto [rec, rn] = co_await std::visit(
+        [&](auto& s) { return bhttp::async_read_header(s, conn.buffer, parser, tuple_awaitable); },
+        conn.stream);
+    response_started = rn > 0 || !rec;
+    check(rec, "reading response header from " + to.str(), t.response_header);
+  } catch (const boost::system::system_error& e) {
+    rs->finish(e.code());
+    // Timeouts are not retried: a stalled server would multiply the wait.
+    if (!response_started && e.code() != errc::timeout && e.code() != errc::size_mismatch &&
+        e.code() != asio::error::operation_aborted)
+      throw connection_failure(e.code(), e.what());
+    throw;
+  }
+
+  const auto& msg = rs->parser.get();
+  unsigned status = msg.result_int();
+  fields response_headers;
+  for (const auto& f : msg) response_headers.add(f.name_string(), f.value());
+  std::optional<std::uint64_t> length;
+  if (method != "HEAD") {
+    if (auto cl = rs->parser.content_length()) length = *cl;
+  } else if (auto cl = response_headers.get("Content-Length")) {
+    // A HEAD answer's Content-Length describes the GET body it stands for.
+    std::uint64_t v = 0;
+    auto r = std::from_chars(cl->data(), cl->data() + cl->size(), v);
+    if (r.ec == std::errc() && r.ptr == cl->data() + cl->size()) length = v;
+  }
+  rs->event.status = status;
+  if (rs->parser.is_done()) rs->finish({});
+
+  auto impl = std::make_unique<response_impl>(std::move(rs));
+  impl->status_ = status;
+  impl->headers_ = std::move(response_headers);
+  impl->url_ = url;
+  impl->content_length_ = length;
+  co_return response(std::move(impl));
+}
+
+}  // namespace coras::http

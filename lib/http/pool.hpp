@@ -1,0 +1,78 @@
+// The client's connection pool: idle connections per origin, a limit of open
+// ones, and waiters served in order. Free of Beast and OpenSSL: a connection
+// is opaque here (its stream lives in connection.hpp), so the pool compiles
+// without them. Used on the client's strand only.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace coras::http::detail {
+
+/// One connection to an origin (connection.hpp); opaque to the pool.
+struct connection;
+struct connection_deleter {
+  void operator()(connection* c) const noexcept;  // connection.cpp
+};
+using connection_ptr = std::unique_ptr<connection, connection_deleter>;
+
+/// False when a pooled connection must not be reused: closed, or with bytes
+/// the server sent unasked (connection.cpp).
+bool connection_looks_alive(connection& c) noexcept;
+/// Closes the socket. `clean`: the connection did nothing wrong (idle expiry,
+/// peer closed it between requests), so its TLS session stays resumable
+/// (connection.cpp).
+void close_connection(connection& c, bool clean) noexcept;
+
+struct pool_waiter;  // pool.cpp
+
+struct idle_connection {
+  connection_ptr conn;
+  std::chrono::steady_clock::time_point since;
+};
+
+struct origin_pool {
+  std::vector<idle_connection> idle;  // most recently used at the back
+  std::size_t busy = 0;               // checked out or being opened
+  std::deque<pool_waiter*> waiters;
+};
+
+/// The pools of all origins, by origin key (`origin::str()`).
+struct connection_pool {
+  std::map<std::string, origin_pool> origins;  // std::map: references stay valid
+};
+
+/// Checks out a connection for an origin, or the right to open one (`conn`
+/// stays null); destruction returns it as not reusable.
+class pool_lease {
+ public:
+  pool_lease(connection_pool& pool, const std::string& key, std::size_t limit)
+      : pool_(&pool), key_(key), limit_(limit) {}
+  pool_lease(const pool_lease&) = delete;
+  ~pool_lease() { release(false); }
+
+  /// Takes an idle connection younger than `idle_limit`, or a free slot, or
+  /// waits for one. Throws `operation_aborted` when the wait is cancelled.
+  boost::asio::awaitable<void> acquire(std::chrono::steady_clock::duration idle_limit);
+
+  /// Returns the connection (kept alive when `reusable`) and frees the slot.
+  void release(bool reusable);
+
+  connection_ptr conn;
+  bool reused = false;
+
+ private:
+  connection_pool* pool_;
+  std::string key_;
+  std::size_t limit_;
+  bool counted_ = false;
+};
+
+}  // namespace coras::http::detail
