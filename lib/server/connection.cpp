@@ -62,6 +62,25 @@ detail::verb to_verb(http::verb v) {
   }
 }
 
+// A request head the parser refused as malformed, as opposed to the stream
+// ending, failing or timing out (those get no answer).
+bool malformed_head(const boost::system::error_code& ec) {
+  if (ec.category() != http::make_error_code(http::error::bad_method).category()) return false;
+  switch (static_cast<http::error>(ec.value())) {
+    case http::error::bad_line_ending:
+    case http::error::bad_method:
+    case http::error::bad_target:
+    case http::error::bad_version:
+    case http::error::bad_field:
+    case http::error::bad_value:
+    case http::error::bad_content_length:
+    case http::error::bad_transfer_encoding:
+    case http::error::bad_obs_fold:
+    case http::error::multiple_content_length: return true;
+    default: return false;
+  }
+}
+
 // sendfile(2) has no MSG_NOSIGNAL: a peer that went away would kill the
 // process with SIGPIPE. Block it on this thread around the call and swallow
 // one the call raised, leaving the process's signal disposition alone.
@@ -305,6 +324,22 @@ asio::awaitable<void> serve(impl_ptr self, Stream& stream, bool tls) {
         r.status = 431;
         r.close = true;
         co_await write_reply(stream, r, false, head, chunk_buffer());
+      } else if (malformed_head(ec)) {
+        // Not HTTP (a TLS ClientHello on the plain port, which Go clients
+        // such as crane send when they probe https first) or a malformed
+        // head: a 400 tells the client what went wrong, where a bare close
+        // reads as a network failure worth retrying (RFC 9112, section 3).
+        detail::reply r;
+        r.status = 400;
+        r.set("Content-Type", "text/plain; charset=utf-8");
+        r.text = "400 Bad Request: not an HTTP/1.1 request\n";
+        r.close = true;
+        if (co_await write_reply(stream, r, false, head, chunk_buffer())) {
+          // The rest of what the client sent is unread: linger, so that it
+          // reads the 400 rather than a reset.
+          co_await linger_close(lowest, chunk_buffer());
+          co_return;
+        }
       }
       break;
     }

@@ -41,6 +41,42 @@ TEST_CASE("ping and unknown paths", "[server]") {
   CHECK(c.request("POST", "/v2/a/manifests/v1").status == 405);
 }
 
+TEST_CASE("a connection that does not speak HTTP gets 400 and a close", "[server]") {
+  running_registry reg;
+  // The start of a TLS ClientHello (record type 22, TLS 1.0 record version,
+  // a handshake of type 1): what Go clients such as crane send first when
+  // they probe https on a plain-HTTP port. A bare close reads to them as a
+  // network failure and they retry; a 400 says "this is HTTP".
+  const std::string client_hello(
+      "\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03"
+      "0123456789abcdef0123456789abcdef\x00\x00\x02\x13\x01",
+      48);
+  auto r = send_raw(reg.port(), client_hello);
+  CHECK(r.closed);
+  INFO(r.bytes);
+  CHECK(r.bytes.rfind("HTTP/1.1 400 Bad Request\r\n", 0) == 0);
+  const auto head_end = r.bytes.find("\r\n\r\n");
+  REQUIRE(head_end != std::string::npos);
+  const auto head = r.bytes.substr(0, head_end + 2);
+  CHECK(head.find("\r\nConnection: close\r\n") != std::string::npos);
+  const auto body = r.bytes.substr(head_end + 4);
+  CHECK(!body.empty());
+  CHECK(head.find("\r\nContent-Length: " + std::to_string(body.size()) + "\r\n") !=
+        std::string::npos);
+
+  // A malformed request line after a good request on the same connection too.
+  r = send_raw(reg.port(), "GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\nGET /v2/ HTTP/9\r\n\r\n");
+  CHECK(r.closed);
+  INFO(r.bytes);
+  const auto second = r.bytes.find("HTTP/1.1 ", 1);
+  REQUIRE(second != std::string::npos);
+  CHECK(r.bytes.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+  CHECK(r.bytes.compare(second, 26, "HTTP/1.1 400 Bad Request\r\n") == 0);
+
+  // The registry still serves.
+  CHECK(reg.client().get("/v2/").status == 200);
+}
+
 TEST_CASE("monolithic upload", "[server]") {
   running_registry reg;
   auto c = reg.client();

@@ -21,6 +21,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include <poll.h>
+
 #include <cstdio>
 #include <fstream>
 #include <optional>
@@ -200,6 +202,30 @@ void get_and_reset(std::uint16_t port, std::string_view target, std::size_t read
   asio::read(s, asio::buffer(buf));
   s.set_option(asio::socket_base::linger(true, 0));
   s.close();
+}
+
+raw_reply send_raw(std::uint16_t port, std::string_view bytes, std::chrono::milliseconds wait) {
+  asio::io_context ioc;
+  tcp::socket s(ioc);
+  s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  asio::write(s, asio::buffer(bytes));
+  raw_reply out;
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  char chunk[4096];
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return out;  // still open
+    pollfd p{s.native_handle(), POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+    boost::system::error_code ec;
+    const std::size_t n = s.read_some(asio::buffer(chunk), ec);
+    if (ec) {  // EOF or reset: closed by the server
+      out.closed = true;
+      return out;
+    }
+    out.bytes.append(chunk, n);
+  }
 }
 
 // ---- running_registry ----

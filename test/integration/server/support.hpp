@@ -64,6 +64,19 @@ class http_client {
 /// mid-body.
 void get_and_reset(std::uint16_t port, std::string_view target, std::size_t read_bytes);
 
+/// What a raw connection received: every byte until the server closed it.
+struct raw_reply {
+  std::string bytes;
+  /// True when the server closed the connection (EOF or reset) within the
+  /// wait; false when it was still open.
+  bool closed = false;
+};
+
+/// Sends `bytes` as they are (anything, not necessarily HTTP) on a fresh
+/// connection and reads until the server closes it, waiting at most `wait`.
+raw_reply send_raw(std::uint16_t port, std::string_view bytes,
+                   std::chrono::milliseconds wait = std::chrono::seconds(5));
+
 /// A registry serving on its own io_context thread; stopped and joined by the
 /// destructor.
 class running_registry {
