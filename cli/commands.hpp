@@ -12,8 +12,9 @@ struct global_options;  // options.hpp
 int serve(std::span<const std::string_view> args);
 extern const char* const serve_usage;
 
-// The registry client commands (client_commands.cpp). `g` holds the global
-// options given before the command's name; more may follow it.
+// The registry client commands: resolve and manifest (manifest_commands.cpp),
+// blob (blob_commands.cpp), tags, repos and tag (tag_commands.cpp). `g` holds
+// the global options given before the command's name; more may follow it.
 int resolve(std::span<const std::string_view> args, const global_options& g);
 int manifest(std::span<const std::string_view> args, const global_options& g);
 int blob(std::span<const std::string_view> args, const global_options& g);

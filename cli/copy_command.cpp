@@ -1,5 +1,5 @@
 // coras copy: a whole image or artifact graph between registries and OCI
-// layout directories (`coras::copy::copy`). As in client_commands.cpp,
+// layout directories (`coras::copy::copy`). As in manifest_commands.cpp,
 // arguments are checked before any request; the stores and the graph walk are
 // the library's.
 #include "commands.hpp"

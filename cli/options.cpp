@@ -6,9 +6,13 @@
 
 #include <boost/asio/co_spawn.hpp>
 
+#include <unistd.h>
+
 #include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <iostream>
 #include <iterator>
@@ -394,6 +398,38 @@ void check_regular_file(const std::filesystem::path& path, std::string_view verb
   if (ec) throw failure("cannot open " + path.string() + ": " + ec.message());
   if (!std::filesystem::is_regular_file(status))
     throw failure("cannot " + std::string(verb) + " " + path.string() + ": not a regular file");
+}
+
+// Writes all of `bytes` to stdout (unbuffered: blob bodies may be large).
+void write_stdout(const char* data, std::size_t size) {
+  while (size > 0) {
+    auto n = ::write(STDOUT_FILENO, data, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw failure(std::string("cannot write to stdout: ") + std::strerror(errno));
+    data += n;
+    size -= static_cast<std::size_t>(n);
+  }
+}
+
+int group(std::string_view name, std::string_view text, std::span<const std::string_view> args,
+          global_options g, std::span<const subcommand> subs) {
+  // A usage error shows the list of subcommands (the text up to its last paragraph).
+  const auto short_usage = std::string(text.substr(0, text.rfind("\n\n") + 1));
+  return guarded(name, short_usage, [&]() -> int {
+    // Global options may come before the subcommand's name too.
+    std::size_t i = 0;
+    for (; i < args.size(); ++i) {
+      if (args[i] == "-h" || args[i] == "--help") {
+        std::cout << usage_of(text);
+        return 0;
+      }
+      if (!parse_global(args, i, g)) break;
+    }
+    if (i == args.size()) throw usage_error{"missing command"};
+    for (const auto& s : subs)
+      if (args[i] == s.name) return s.run(args.subspan(i + 1), g);
+    throw usage_error{"unknown command \"" + std::string(args[i]) + "\""};
+  });
 }
 
 }  // namespace coras::cli

@@ -183,6 +183,23 @@ std::string usage_of(std::string_view text);
 /// The synopsis: the usage text's first paragraph.
 std::string synopsis(std::string_view text);
 
+/// One subcommand of a group ("manifest get …", "blob put …").
+struct subcommand {
+  std::string_view name;
+  int (*run)(std::span<const std::string_view>, const global_options&);
+};
+
+/// Runs a group of subcommands: global options may come before the
+/// subcommand's name; `-h`/`--help` prints `text` with the global options; a
+/// missing or unknown subcommand is a usage error showing `text` up to its
+/// last paragraph (the list of subcommands).
+int group(std::string_view name, std::string_view text, std::span<const std::string_view> args,
+          global_options g, std::span<const subcommand> subs);
+
+/// Writes all of `data` to stdout, unbuffered (blob bodies may be large);
+/// throws `failure` when it cannot.
+void write_stdout(const char* data, std::size_t size);
+
 /// Runs a command: parses `args` with `spec` (`--help` prints `text` with the
 /// global options), then `body(parsed_args, global_options)`, under `guarded`.
 template <class F>

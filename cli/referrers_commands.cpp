@@ -1,6 +1,6 @@
 // The OCI 1.1 referrers commands: referrers (list what refers to a manifest)
 // and attach (push files as an artifact manifest whose subject is a manifest).
-// As in client_commands.cpp, arguments are checked before any request and the
+// As in manifest_commands.cpp, arguments are checked before any request and the
 // protocol (Referrers API or the referrers tag schema) is the library's.
 #include "commands.hpp"
 #include "options.hpp"
