@@ -218,11 +218,11 @@ class bench {
       auto& buffer = buffers[w];
       buffer.resize(buffer_size);
       for (;;) {
-        auto [rec, n] =
-            co_await reader.async_read_some(asio::buffer(buffer), asio::as_tuple(asio::deferred));
+        auto [rec, n] = co_await reader.async_read_some(asio::buffer(buffer), d,
+                                                        asio::as_tuple(asio::deferred));
         received += n;
         if (rec == asio::error::eof) break;
-        if (rec) fail("pull " + blobs_[i].digest.str(), rec, reader.diag());
+        if (rec) fail("pull " + blobs_[i].digest.str(), rec, d);
       }
     };
     phase_result r;
@@ -283,8 +283,8 @@ class bench {
                                                            asio::as_tuple(asio::deferred));
         if (ec) fail("fetch manifest", ec, d);
         auto [rec, doc] =
-            co_await f.body.async_read_all(metadata_limit, asio::as_tuple(asio::deferred));
-        if (rec) fail("fetch manifest", rec, f.body.diag());
+            co_await f.body.async_read_all(metadata_limit, d, asio::as_tuple(asio::deferred));
+        if (rec) fail("fetch manifest", rec, d);
         if (f.desc.digest != manifest_.digest) throw std::runtime_error("fetched another manifest");
       } else {
         auto [ec, desc] =

@@ -92,11 +92,13 @@ awaitable<void> blob_get_file_op(remote::repository repo, std::string digest,
 awaitable<void> blob_get_stdout_op(remote::repository repo, std::string digest) {
   auto fetched = co_await repo.async_fetch_blob_reference(digest);
   std::vector<char> buffer(256 * 1024);
+  diagnostics d;
   for (;;) {
-    auto [read_ec, n] = co_await fetched.body.async_read_some(asio::buffer(buffer), use_tuple);
+    // as_tuple, not the default token: the verified end (eof) is no failure.
+    auto [read_ec, n] = co_await fetched.body.async_read_some(asio::buffer(buffer), d, use_tuple);
     if (n > 0) write_stdout(buffer.data(), n);
     if (read_ec == asio::error::eof) break;
-    check(read_ec, fetched.body.diag());
+    check(read_ec, d);
   }
 }
 

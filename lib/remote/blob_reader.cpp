@@ -356,9 +356,10 @@ class reader_body final : public byte_source {
   asio::awaitable<std::size_t> read(asio::mutable_buffer b) override {
     // Through the public operation: the reader's connection belongs to the
     // client's strand, and the caller may run elsewhere.
-    auto [ec, n] = co_await reader_.async_read_some(b, asio::as_tuple(asio::use_awaitable));
+    diagnostics d;
+    auto [ec, n] = co_await reader_.async_read_some(b, d, asio::as_tuple(asio::use_awaitable));
     if (ec == asio::error::eof) co_return 0;
-    if (ec) throw coras::error(ec, reader_.diag().message());
+    if (ec) throw coras::error(ec, d.message());
     co_return n;
   }
 
@@ -401,7 +402,7 @@ const diagnostics& blob_reader::diag() const noexcept {
 }
 
 // `d`: the caller's diagnostics (a diagnostics& overload or the default
-// token); else the reader's own, which diag() reports.
+// token); else the reader's own, which the deprecated diag() reports.
 void blob_reader::read_some_start(blob_reader_impl* impl, diagnostics* d, asio::mutable_buffer b,
                                   asio::any_completion_handler<void(error_code, std::size_t)> h) {
   if (!impl) no_reader();

@@ -35,11 +35,18 @@ class blob_reader_impl;
 /// ignores `Range` sends the whole blob again; the bytes already handed out
 /// are dropped, never returned twice.
 ///
-/// @par Handler signature
-/// Given on each operation. The default token is
+/// @par Calling convention
+/// As the repository's (`repository`, "Calling convention"): every operation
+/// comes in two overloads, one ending with the completion token and one
+/// taking a `coras::diagnostics&` before it. The default token is
 /// `coras::default_completion_token_t`: `co_await` gives the value and throws
-/// `coras::error` on failure. The reads have no `diagnostics&` overload: with
-/// another token, `diag()` holds the message of the last failed read.
+/// `coras::error`, whose `what()` is the whole message, on failure. Any other
+/// token (`as_tuple`, a callback, `deferred`) receives the `error_code`
+/// alone; pass a `diagnostics&` to keep the message (filled on failure,
+/// cleared on success). `diag()` is deprecated.
+///
+/// @par Handler signature
+/// Given on each operation.
 ///
 /// @par Object lifetimes
 /// Movable, not copyable. Operations capture a pointer to the implementation
@@ -80,9 +87,15 @@ class blob_reader {
   std::uint64_t resumes() const noexcept;
   /// The latest response's header fields.
   const http::fields& headers() const noexcept;
-  /// Why the last read failed (filled on failure, cleared on success).
-  const diagnostics& diag() const noexcept;
+  /// Why the last read without a `diagnostics&` and with a token other than
+  /// the default failed (filled on failure, cleared on success). Deprecated:
+  /// the reads take a `diagnostics&` as every other operation does, and the
+  /// default token's exception carries the message.
+  [[deprecated(
+      "pass a coras::diagnostics& to the read, or use the default token")]] const diagnostics&
+  diag() const noexcept;
 
+  /// @{
   /// Reads the next bytes into `buffer`; completes with the count, or with
   /// `boost::asio::error::eof` after the verified end.
   ///
@@ -98,14 +111,15 @@ class blob_reader {
   /// The memory `buffer` points to must stay valid until completion.
   template <class Token = ::coras::default_completion_token_t>
   auto async_read_some(boost::asio::mutable_buffer buffer, Token&& token = {}) {
-    return ::coras::detail::initiate<void(error_code, std::size_t)>(
-        std::forward<Token>(token),
-        [impl = impl_.get()](diagnostics* d, auto handler, boost::asio::mutable_buffer b) {
-          read_some_start(impl, d, b, std::move(handler));
-        },
-        nullptr, buffer);
+    return read_some_op(buffer, nullptr, std::forward<Token>(token));
   }
+  template <class Token = ::coras::default_completion_token_t>
+  auto async_read_some(boost::asio::mutable_buffer buffer, diagnostics& d, Token&& token = {}) {
+    return read_some_op(buffer, &d, std::forward<Token>(token));
+  }
+  /// @}
 
+  /// @{
   /// Reads the rest of the content into a string and verifies it.
   ///
   /// @par Handler signature
@@ -118,14 +132,15 @@ class blob_reader {
   /// `eof`.
   template <class Token = ::coras::default_completion_token_t>
   auto async_read_all(std::uint64_t limit, Token&& token = {}) {
-    return ::coras::detail::initiate<void(error_code, std::string)>(
-        std::forward<Token>(token),
-        [impl = impl_.get()](diagnostics* d, auto handler, std::uint64_t l) {
-          read_all_start(impl, d, l, std::move(handler));
-        },
-        nullptr, limit);
+    return read_all_op(limit, nullptr, std::forward<Token>(token));
   }
+  template <class Token = ::coras::default_completion_token_t>
+  auto async_read_all(std::uint64_t limit, diagnostics& d, Token&& token = {}) {
+    return read_all_op(limit, &d, std::forward<Token>(token));
+  }
+  /// @}
 
+  /// @{
   /// Moves to byte `pos` of the content (an `io.ReadSeekCloser` in oras-go's range-resume fork),
   /// keeping the digest check: going forward reads and hashes the bytes in between without handing
   /// them out; going back reopens the blob (with `Range`) from the nearest hash state kept every 32
@@ -139,13 +154,13 @@ class blob_reader {
   /// `async_read_some`.
   template <class Token = ::coras::default_completion_token_t>
   auto async_seek(std::uint64_t pos, Token&& token = {}) {
-    return ::coras::detail::initiate<void(error_code)>(
-        std::forward<Token>(token),
-        [impl = impl_.get()](diagnostics* d, auto handler, std::uint64_t p) {
-          seek_start(impl, d, p, std::move(handler));
-        },
-        nullptr, pos);
+    return seek_op(pos, nullptr, std::forward<Token>(token));
   }
+  template <class Token = ::coras::default_completion_token_t>
+  auto async_seek(std::uint64_t pos, diagnostics& d, Token&& token = {}) {
+    return seek_op(pos, &d, std::forward<Token>(token));
+  }
+  /// @}
 
   /// @cond INTERNAL
   /// Internal: coras's own layers read through the implementation object.
@@ -155,6 +170,34 @@ class blob_reader {
   /// @endcond
 
  private:
+  template <class Token>
+  auto read_some_op(boost::asio::mutable_buffer buffer, diagnostics* diag, Token&& token) {
+    return ::coras::detail::initiate<void(error_code, std::size_t)>(
+        std::forward<Token>(token),
+        [impl = impl_.get()](diagnostics* d, auto handler, boost::asio::mutable_buffer b) {
+          read_some_start(impl, d, b, std::move(handler));
+        },
+        diag, buffer);
+  }
+  template <class Token>
+  auto read_all_op(std::uint64_t limit, diagnostics* diag, Token&& token) {
+    return ::coras::detail::initiate<void(error_code, std::string)>(
+        std::forward<Token>(token),
+        [impl = impl_.get()](diagnostics* d, auto handler, std::uint64_t l) {
+          read_all_start(impl, d, l, std::move(handler));
+        },
+        diag, limit);
+  }
+  template <class Token>
+  auto seek_op(std::uint64_t pos, diagnostics* diag, Token&& token) {
+    return ::coras::detail::initiate<void(error_code)>(
+        std::forward<Token>(token),
+        [impl = impl_.get()](diagnostics* d, auto handler, std::uint64_t p) {
+          seek_start(impl, d, p, std::move(handler));
+        },
+        diag, pos);
+  }
+
   static void read_some_start(blob_reader_impl* impl, diagnostics* d, boost::asio::mutable_buffer b,
                               boost::asio::any_completion_handler<void(error_code, std::size_t)> h);
   static void read_all_start(blob_reader_impl* impl, diagnostics* d, std::uint64_t limit,

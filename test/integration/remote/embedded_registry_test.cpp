@@ -304,6 +304,61 @@ TEST_CASE("remote: the default token throws the words, not only the code", "[rem
   });
 }
 
+TEST_CASE("remote: a blob reader's failed read has its words the way every operation does",
+          "[remote][errors]") {
+  with_client({}, [](client& c, coras::server::registry& srv) -> asio::awaitable<void> {
+    auto repo = repo_on(c, srv, "words/reader");
+    co_await push_image(repo, "v1");
+    // By tag, the header's (wrong) digest is believed, so each body read
+    // fails verification at its end.
+    auto wrong = fault("/manifests/", "GET");
+    wrong.count = 4;
+    wrong.set = {{"Docker-Content-Digest", coras::digest::of("other").str()}};
+    srv.inject_headers(wrong);
+    const std::string words = "does not match the expected " + coras::digest::of("other").str();
+
+    // A diagnostics& with as_tuple: the sentence.
+    diagnostics d;
+    auto r1 = co_await repo.async_fetch_reference("v1");
+    auto [e1, s1] = co_await r1.body.async_read_all(1 << 20, d, as_tuple);
+    CHECK(e1 == errc::digest_mismatch);
+    CHECK(d.message().find(words) != std::string::npos);
+
+    // The default token: a coras::error carrying the same sentence.
+    auto r2 = co_await repo.async_fetch_reference("v1");
+    std::optional<coras::error> caught;
+    try {
+      co_await r2.body.async_read_all(1 << 20);
+    } catch (const coras::error& e) {
+      caught = e;
+    }
+    REQUIRE(caught);
+    CHECK(caught->code() == errc::digest_mismatch);
+    CHECK(std::string(caught->what()) == d.message());
+
+    // Streaming reads take the diagnostics& too.
+    auto r3 = co_await repo.async_fetch_reference("v1");
+    diagnostics d3;
+    char buf[100];
+    coras::error_code e3;
+    while (!e3) {
+      auto [ec, n] = co_await r3.body.async_read_some(asio::buffer(buf), d3, as_tuple);
+      e3 = ec;
+    }
+    CHECK(e3 == errc::digest_mismatch);
+    CHECK(d3.message() == d.message());
+
+    // The deprecated diag() still reports a read given neither.
+    auto r4 = co_await repo.async_fetch_reference("v1");
+    auto [e4, s4] = co_await r4.body.async_read_all(1 << 20, as_tuple);
+    CHECK(e4 == errc::digest_mismatch);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    CHECK(r4.body.diag().message() == d.message());
+#pragma GCC diagnostic pop
+  });
+}
+
 TEST_CASE("remote: tag pagination, hostile Link headers, the page cap, warnings", "[remote]") {
   with_client({}, [](client& c, coras::server::registry& srv) -> asio::awaitable<void> {
     auto o = plain_options();

@@ -28,11 +28,12 @@ inline boost::asio::awaitable<std::string> read_streamed(remote::blob_reader& r)
   namespace asio = boost::asio;
   std::string out;
   char buf[1000];
+  diagnostics d;
   for (;;) {
     auto [ec, n] =
-        co_await r.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
+        co_await r.async_read_some(asio::buffer(buf), d, asio::as_tuple(asio::use_awaitable));
     if (ec == asio::error::eof) break;
-    if (ec) throw boost::system::system_error(ec, r.diag().message());
+    if (ec) throw boost::system::system_error(ec, d.message());
     out.append(buf, n);
   }
   co_return out;
