@@ -1,7 +1,7 @@
 // The dispatcher: the registry's request handling without sockets. A request
 // head goes in (`exchange::head`), the dispatcher says whether it wants the
 // body and where it goes (`exchange::sink`), and a `reply` comes out for the
-// I/O layer (registry.cpp) to write. Its member functions live in one file per
+// I/O layer (connection.cpp) to write. Its member functions live in one file per
 // concern, as the integration tests are split:
 //
 //   dispatcher.cpp      routing, authorization, body plumbing (begin, on_body, finish)

@@ -1,6 +1,6 @@
 // What goes into the dispatcher and what comes out, without sockets: the
 // parts of a request head it reads (`request_head`), and the response it
-// decides (`reply`), which the I/O layer (registry.cpp) renders and writes.
+// decides (`reply`), which the I/O layer (connection.cpp) renders and writes.
 #pragma once
 
 #include <coras/server/registry.hpp>
@@ -41,7 +41,7 @@ struct header {
   std::string value;
 };
 
-/// A response, written by registry.cpp. The body is `text`, or `length` bytes
+/// A response, written by connection.cpp. The body is `text`, or `length` bytes
 /// at `offset` of `memory` or of `file`.
 struct reply {
   unsigned status = 200;
