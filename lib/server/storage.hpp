@@ -21,6 +21,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -133,6 +134,10 @@ class storage {
   void put_manifest(std::string_view repository, const digest& d,
                     std::shared_ptr<const std::string> bytes, const detail::manifest_facts& facts,
                     std::string_view tag);
+  /// Stores a validated manifest and points each of `tags` at it.
+  void put_manifest(std::string_view repository, const digest& d,
+                    std::shared_ptr<const std::string> bytes, const detail::manifest_facts& facts,
+                    std::span<const std::string> tags);
   /// Removes manifest `d` and every tag pointing at it; false when unknown.
   bool delete_manifest(std::string_view repository, const digest& d);
   bool delete_tag(std::string_view repository, std::string_view tag);
