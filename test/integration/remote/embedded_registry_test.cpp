@@ -66,6 +66,12 @@ asio::awaitable<descriptor> push_image(repository& repo, std::string tag) {
   co_return desc;
 }
 
+// Whether `tag` names `want` in `repo`.
+asio::awaitable<bool> names(repository& repo, std::string tag, descriptor want) {
+  auto d = co_await repo.async_resolve(std::move(tag));
+  co_return d.digest == want.digest;
+}
+
 header_fault fault(std::string path, std::string method) {
   header_fault f;
   f.path_contains = std::move(path);
@@ -392,6 +398,78 @@ TEST_CASE("remote: a registry that does not mount gets the blob uploaded", "[rem
     auto [e1] = co_await dst.async_mount(missing, "mount/src", nullptr, d, as_tuple);
     CHECK(e1 == errc::not_found);
     CHECK(d.message().find("cannot read source blob") != std::string::npos);
+  });
+}
+
+TEST_CASE("remote: push and tag with several tags: one PUT, or one per tag when not honoured",
+          "[remote][tags]") {
+  with_client({}, [](client& c, coras::server::registry& srv) -> asio::awaitable<void> {
+    auto repo = repo_on(c, srv, "tags/n");
+    auto image = co_await push_image(repo, "v0");
+    auto json = co_await repo.async_fetch_bytes(image);
+    auto manifest_puts = [&srv] {
+      std::vector<std::string> out;
+      for (const auto& r : srv.recent_requests())
+        if (r.method == "PUT" && r.target.find("/manifests/") != std::string::npos)
+          out.push_back(r.target.substr(r.target.find("/manifests/") + 11));
+      return out;
+    };
+
+    // Honoured: one PUT by digest carries every tag (a repeat counts once).
+    srv.clear_request_log();
+    std::vector<std::string> tags{"1.2.3", "1.2", "latest", "1.2"};
+    co_await repo.async_push_reference_n(image, coras::memory_source(json), tags);
+    CHECK(manifest_puts() ==
+          std::vector<std::string>{image.digest.str() + "?tag=1.2.3&tag=1.2&tag=latest"});
+    for (std::string t : {"1.2.3", "1.2", "latest"}) CHECK(co_await names(repo, t, image));
+
+    // Tagging: GET by digest, then one PUT.
+    srv.clear_request_log();
+    std::vector<std::string> more{"a", "b"};
+    co_await repo.async_tag_n(image, more);
+    CHECK(manifest_puts() == std::vector<std::string>{image.digest.str() + "?tag=a&tag=b"});
+    const std::string b = "b";
+    CHECK(co_await names(repo, b, image));
+
+    // One tag: a plain PUT by tag.
+    srv.clear_request_log();
+    std::vector<std::string> one{"solo"};
+    co_await repo.async_tag_n(image, one);
+    CHECK(manifest_puts() == std::vector<std::string>{"solo"});
+
+    // A tag that is not one: refused before any request.
+    srv.clear_request_log();
+    std::vector<std::string> bad{"ok", image.digest.str()};
+    diagnostics d;
+    auto [e1] = co_await repo.async_tag_n(image, bad, d, as_tuple);
+    CHECK(e1 == errc::invalid_reference);
+    CHECK(srv.recent_requests().empty());
+
+    // Partly honoured (the registry confirms only some): the rest one by one.
+    auto partial = fault("/manifests/", "PUT");
+    partial.set = {{"OCI-Tag", "p1"}};
+    srv.inject_headers(partial);
+    srv.clear_request_log();
+    std::vector<std::string> three{"p1", "p2", "p3"};
+    co_await repo.async_tag_n(image, three);
+    CHECK(manifest_puts() ==
+          std::vector<std::string>{image.digest.str() + "?tag=p1&tag=p2&tag=p3", "p2", "p3"});
+
+    // Not honoured (no OCI-Tag, as distribution 2.8 answers): one PUT per tag,
+    // and this handle sends no ?tag= again.
+    auto ignored = fault("/manifests/", "PUT");
+    ignored.remove = {"OCI-Tag"};
+    srv.inject_headers(ignored);
+    srv.clear_request_log();
+    std::vector<std::string> two{"x1", "x2"};
+    co_await repo.async_tag_n(image, two);
+    CHECK(manifest_puts() ==
+          std::vector<std::string>{image.digest.str() + "?tag=x1&tag=x2", "x1", "x2"});
+    srv.clear_request_log();
+    std::vector<std::string> next{"y1", "y2"};
+    co_await repo.async_push_reference_n(image, coras::memory_source(json), next);
+    CHECK(manifest_puts() == std::vector<std::string>{"y1", "y2"});
+    for (std::string t : {"x1", "x2", "y1", "y2"}) CHECK(co_await names(repo, t, image));
   });
 }
 
