@@ -413,7 +413,7 @@ storage::commit_status storage::commit_upload(const std::shared_ptr<upload>& ses
     if (::close(fd) != 0) return commit_status::io_error;
   }
   digest got;
-  if (expected.algorithm() == digest_algorithm::sha256) {
+  if (expected.algorithm() == u.hasher_.algorithm()) {
     got = u.hasher_.finish();
   } else if (on_disk()) {
     auto h = hash_file(u.temp_file_, expected.algorithm());

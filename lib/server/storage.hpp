@@ -42,6 +42,12 @@ class upload {
   const std::string& repository() const noexcept { return repository_; }
   /// Bytes received so far.
   std::uint64_t size() const noexcept { return hasher_.size(); }
+  /// Hashes what arrives with `a` (`digest-algorithm=`, or a monolithic
+  /// upload's digest), so that completing with a digest of `a` needs no
+  /// second pass. Only before the first byte; afterwards it does nothing.
+  void hash_with(digest_algorithm a) {
+    if (hasher_.size() == 0) hasher_ = digester(a);
+  }
   /// Appends `bytes`; false on a write error. Memory grows with what
   /// arrives, never with what a client declared.
   bool append(std::string_view bytes);
@@ -61,7 +67,7 @@ class upload {
   friend class storage;
   std::string id_;
   std::string repository_;
-  digester hasher_;  // sha256 of what arrived, so PUT needs no second pass
+  digester hasher_;  // hash of what arrived (sha256 unless hash_with), so PUT needs no second pass
   std::string memory_;
   std::filesystem::path temp_file_;  // empty for memory storage
   int fd_ = -1;
