@@ -237,6 +237,11 @@ std::vector<descriptor> filter_referrers(std::vector<descriptor> list,
   return list;
 }
 
+std::string digest_algorithm_query(digest_algorithm a) {
+  if (a == digest_algorithm::sha256) return {};
+  return "?digest-algorithm=" + std::string(to_string(a));
+}
+
 std::string tag_query(const std::vector<std::string>& tags) {
   std::string q;
   for (const auto& t : tags) {

@@ -87,6 +87,11 @@ boost::system::result<std::int64_t> checked_content_length(std::uint64_t length,
                                                            std::string_view what,
                                                            std::string* why = nullptr);
 
+/// `?digest-algorithm=sha512` for an upload POST of a digest other than
+/// sha256 (distribution-spec, "Pushing a blob in chunks"); empty for sha256,
+/// which every registry assumes.
+std::string digest_algorithm_query(digest_algorithm a);
+
 /// The query of a manifest PUT that also tags (distribution-spec "Pushing
 /// Manifests"): `?tag=a&tag=b`, each tag percent-encoded.
 std::string tag_query(const std::vector<std::string>& tags);

@@ -473,6 +473,60 @@ TEST_CASE("remote: push and tag with several tags: one PUT, or one per tag when 
   });
 }
 
+TEST_CASE("remote: a blob with a sha512 descriptor: pushed, fetched, verified",
+          "[remote][sha512]") {
+  temp_dir root;
+  registry_options o;
+  o.root = root.path();
+  const auto dir = root.path();
+  with_client(o, [dir](client& c, coras::server::registry& srv) -> asio::awaitable<void> {
+    auto repo = repo_on(c, srv, "alg/sha512");
+    const auto bytes = random_bytes(200'000, 17);
+    descriptor desc;
+    desc.media_type = "application/octet-stream";
+    desc.digest = coras::digest::of(bytes, coras::digest_algorithm::sha512);
+    desc.size = static_cast<std::int64_t>(bytes.size());
+
+    srv.clear_request_log();
+    co_await repo.async_push(desc, coras::memory_source(bytes));
+    bool posted = false, put = false;
+    for (const auto& r : srv.recent_requests()) {
+      posted |= r.method == "POST" && r.target.ends_with("/blobs/uploads/?digest-algorithm=sha512");
+      put |= r.method == "PUT" && r.status == 201 &&
+             r.target.find(std::string(desc.digest.hex())) != std::string::npos;
+    }
+    CHECK(posted);
+    CHECK(put);
+    CHECK(co_await repo.async_exists(desc));
+    auto got = co_await repo.async_fetch_bytes(desc);
+    CHECK(same(got, bytes));
+
+    // Mounted into another repository under its sha512 digest.
+    auto other = repo_on(c, srv, "alg/other");
+    co_await other.async_mount(desc, "alg/sha512", nullptr);
+    auto mounted = co_await other.async_fetch_bytes(desc);
+    CHECK(same(mounted, bytes));
+
+    // Content that does not match its sha512 descriptor is refused, pushing
+    // and fetching.
+    diagnostics d;
+    auto wrong = desc;
+    wrong.digest = coras::digest::of(random_bytes(10, 1), coras::digest_algorithm::sha512);
+    auto [e1] = co_await repo.async_push(wrong, coras::memory_source(bytes), d, as_tuple);
+    CHECK(e1);
+    CHECK_FALSE(co_await repo.async_exists(wrong));
+    {
+      // The stored bytes change behind the registry's back (same size).
+      std::ofstream f(dir / "blobs" / "sha512" / std::string(desc.digest.hex()),
+                      std::ios::binary | std::ios::trunc);
+      f << std::string(bytes.size(), 'x');
+    }
+    auto [e2, none] = co_await repo.async_fetch_bytes(desc, d, as_tuple);
+    CHECK(e2 == errc::digest_mismatch);
+    CHECK(d.message().find(desc.digest.str()) != std::string::npos);
+  });
+}
+
 TEST_CASE("remote: docker.io names and reference parsing", "[remote]") {
   asio::io_context ioc;
   client c(ioc.get_executor());

@@ -223,6 +223,11 @@ TEST_CASE("remote: referrers filters", "[remote][referrers]") {
   CHECK(filter_referrers({x, y}, "").size() == 2);
 }
 
+TEST_CASE("remote: digest-algorithm= for an upload POST", "[remote][upload]") {
+  CHECK(digest_algorithm_query(coras::digest_algorithm::sha256).empty());
+  CHECK(digest_algorithm_query(coras::digest_algorithm::sha512) == "?digest-algorithm=sha512");
+}
+
 TEST_CASE("remote: ?tag= query and OCI-Tag headers", "[remote][tags]") {
   CHECK(tag_query({}).empty());
   CHECK(tag_query({"v1"}) == "?tag=v1");
