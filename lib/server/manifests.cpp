@@ -97,9 +97,14 @@ void dispatcher::finish_manifest_put(exchange& ex) {
   for (const auto& b : facts->blobs)
     if (!store_->has_blob(name, b))
       return set_error(out, registry_errc::manifest_blob_unknown, b.str());
-  for (const auto& m : facts->manifests)
-    if (!store_->has_manifest(name, m))
-      return set_error(out, registry_errc::manifest_blob_unknown, m.str());
+  if (!options_.allow_sparse_index)
+    for (const auto& m : facts->manifests)
+      if (!store_->has_manifest(name, m))
+        return set_error(out, registry_errc::manifest_blob_unknown,
+                         m.str() +
+                             ": the index's manifest is not in the repository (a sparse index; "
+                             "registry_options::allow_sparse_index, coras serve "
+                             "--allow-sparse-index, accepts it)");
 
   const bool query_tags = !ex.tags.empty();
   auto tags = std::move(ex.tags);

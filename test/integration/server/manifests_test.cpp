@@ -205,12 +205,49 @@ TEST_CASE("index children must exist", "[server]") {
   auto r = put_manifest(c, "multi", "v1", index, oci_index);
   CHECK(r.status == 400);
   CHECK(error_code_of(r) == "MANIFEST_BLOB_UNKNOWN");
+  // The refusal names the manifest and the option that would accept it.
+  CHECK(r.body.find(d) != std::string::npos);
+  CHECK(r.body.find("allow_sparse_index") != std::string::npos);
   REQUIRE(put_manifest(c, "multi", d, m, oci_manifest).status == 201);
   r = put_manifest(c, "multi", "v1", index, oci_index);
   CHECK(r.status == 201);
   r = c.get("/v2/multi/manifests/v1");
   CHECK(r.header("Content-Type") == oci_index);
   CHECK(r.body == index);
+}
+
+TEST_CASE("a sparse index is accepted when allowed", "[server]") {
+  registry_options o;
+  o.allow_sparse_index = true;
+  running_registry reg(o);
+  auto c = reg.client();
+  const auto present = image(c, "sparse", "amd64");
+  REQUIRE(put_manifest(c, "sparse", sha256(present), present, oci_manifest).status == 201);
+  // arm64's manifest was never pushed (a copy of one platform keeps the index).
+  const std::string absent = R"({"schemaVersion":2,"config":{}})";
+  auto entry = [](const std::string& d, std::size_t size, std::string_view arch) {
+    return R"({"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":")" + d +
+           R"(","size":)" + std::to_string(size) + R"(,"platform":{"architecture":")" +
+           std::string(arch) + R"(","os":"linux"}})";
+  };
+  const std::string index =
+      R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[)" +
+      entry(sha256(present), present.size(), "amd64") + "," +
+      entry(sha256(absent), absent.size(), "arm64") + "]}";
+  auto r = put_manifest(c, "sparse", "v1", index, oci_index);
+  REQUIRE(r.status == 201);
+  r = c.get("/v2/sparse/manifests/v1");
+  CHECK(r.status == 200);
+  CHECK(r.body == index);
+  CHECK(c.get("/v2/sparse/manifests/" + sha256(absent)).status == 404);
+
+  // An image manifest's config and layers must still be there.
+  const std::string layer = "never pushed";
+  const auto missing_layer =
+      image_manifest_json({sha256(std::string("{}")), 2}, {{sha256(layer), layer.size()}});
+  r = put_manifest(c, "sparse", "broken", missing_layer, oci_manifest);
+  CHECK(r.status == 400);
+  CHECK(error_code_of(r) == "MANIFEST_BLOB_UNKNOWN");
 }
 
 TEST_CASE("referrers", "[server]") {
