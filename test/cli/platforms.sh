@@ -10,6 +10,8 @@
 # meaning linux/arm64/v8), every platform into DIR/OS_ARCH[_VARIANT] with
 # --all-platforms; a platform the index lacks is an error listing those it
 # has. Copy does the same with the graph; --all-platforms copies the index.
+# A sparse index (a manifest absent) is refused by default, naming
+# --allow-sparse-index, and accepted with it.
 set -euo pipefail
 
 coras=${1:?usage: platforms.sh PATH/TO/coras}
@@ -137,6 +139,23 @@ for cmd in pull copy; do
 done
 [ ! -e "$work/never" ] || fail "a usage error wrote something"
 echo "usage: ok"
+
+# ---- a sparse index: refused, naming the option; accepted with it ----
+absent=sha256:$(printf 'never pushed' | sha256sum | cut -d' ' -f1)
+printf '{"schemaVersion":2,"mediaType":"%s","manifests":[%s,%s]}' "$index_type" \
+  "$(entry "$amd" "$amd_size" '{"architecture":"amd64","os":"linux"}')" \
+  "$(entry "$absent" 12 '{"architecture":"s390x","os":"linux"}')" >"$work/sparse.json"
+expect_error manifest put "$repo:sparse" "$work/sparse.json"
+grep -q -- '--allow-sparse-index' "$work/err" || fail "a sparse index's refusal does not name the option"
+stop_server || fail "coras serve did not exit 0 on SIGTERM"
+start_server --allow-sparse-index
+repo=$reg/multi/tool
+ok push "$repo:amd64" "$work/files/amd64/tool.txt"
+[ "$(out)" = "$amd" ] || fail "the amd64 artifact changed digest: $(out)"
+ok manifest put "$repo:sparse" "$work/sparse.json"
+ok pull "$repo:sparse" -o "$work/sparse" --platform linux/amd64
+cmp -s "$work/files/amd64/tool.txt" "$work/sparse/tool.txt" || fail "pull from a sparse index"
+echo "sparse index: ok"
 
 stop_server || fail "coras serve did not exit 0 on SIGTERM"
 echo "PASS"
