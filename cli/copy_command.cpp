@@ -35,7 +35,8 @@ using asio::awaitable;
 namespace {
 
 constexpr std::string_view copy_text =
-    R"(usage: coras copy SRC DST [--concurrency N] [--platform OS/ARCH[/VARIANT]]
+    R"(usage: coras copy SRC DST [--concurrency N]
+                  [--platform OS/ARCH[/VARIANT] | --all-platforms]
                   [--referrers] [--format json]
 
 Copies the image or artifact SRC names, with everything it references
@@ -55,7 +56,10 @@ options:
   --concurrency N           transfers at once (default 8)
   --platform OS/ARCH[/VARIANT]
                             when SRC is an index, copy only its manifest for
-                            that platform; DST's tag then names that manifest
+                            that platform (default: the one coras was built
+                            for, e.g. linux/amd64); DST's tag then names that
+                            manifest. arm64 means arm64/v8, arm arm/v7
+  --all-platforms           when SRC is an index, copy all of it
   --referrers               also copy the manifests that refer to what is
                             copied (signatures, SBOMs…), recursively
   --format FORMAT           "text" (the default): the digest; "json": one line
@@ -122,25 +126,6 @@ location parse_location(const std::string& text, bool source) {
   loc.dir = rest;
   if (source && loc.object.empty()) loc.object = "latest";
   return loc;
-}
-
-std::optional<platform> parse_platform(const std::string& text) {
-  std::vector<std::string> parts;
-  std::size_t from = 0;
-  for (;;) {
-    const auto slash = text.find('/', from);
-    parts.push_back(text.substr(from, slash == std::string::npos ? slash : slash - from));
-    if (slash == std::string::npos) break;
-    from = slash + 1;
-  }
-  if (parts.size() < 2 || parts.size() > 3 ||
-      std::any_of(parts.begin(), parts.end(), [](const std::string& p) { return p.empty(); }))
-    throw usage_error{"--platform \"" + text + "\" is not OS/ARCH or OS/ARCH/VARIANT"};
-  platform p;
-  p.os = parts[0];
-  p.architecture = parts[1];
-  if (parts.size() == 3) p.variant = parts[2];
-  return p;
 }
 
 // ---- the copy ----
@@ -215,9 +200,10 @@ std::shared_ptr<content::store> open_store(session& s, const location& loc, bool
 }  // namespace
 
 int copy(std::span<const std::string_view> args, const global_options& g) {
-  static constexpr option_spec spec[] = {{"--concurrency", "", true}, {"--platform", "", true},
-                                         {"--referrers", "", false},  {"--format", "", true},
-                                         {"--progress", "", false},   {"--no-progress", "", false}};
+  static constexpr option_spec spec[] = {{"--concurrency", "", true},    {"--platform", "", true},
+                                         {"--all-platforms", "", false}, {"--referrers", "", false},
+                                         {"--format", "", true},         {"--progress", "", false},
+                                         {"--no-progress", "", false}};
   return command("copy", copy_text, args, g, spec,
                  [](const parsed_args& a, const global_options& opts) {
                    expect_positionals(a, 2, 2);
@@ -225,7 +211,7 @@ int copy(std::span<const std::string_view> args, const global_options& g) {
                    auto dst = parse_location(a.positionals[1], false);
                    coras::copy::copy_options o;
                    o.concurrency = concurrency_option(a, o.concurrency);
-                   if (const auto* p = single(a, "--platform")) o.platform = parse_platform(*p);
+                   o.platform = platform_option(a);
                    o.referrers = a.has("--referrers");
                    const bool json = json_format(a);
                    // DST without a tag: SRC's tag, or by digest only.

@@ -29,12 +29,13 @@ commands:
                                        list the manifests that refer to REF
   attach REF --artifact-type T FILE... [--annotation KEY=VALUE]...
                                        push FILEs as an artifact that refers to REF
-  copy SRC DST [--platform OS/ARCH[/VARIANT]] [--referrers] [--format json]
-                                       copy an image and all it references
+  copy SRC DST [--platform OS/ARCH[/VARIANT] | --all-platforms] [--referrers]
+               [--format json]         copy an image and all it references
                                        (SRC, DST: REF or oci:DIR[:TAG])
   push REF FILE[:MEDIATYPE]... [--artifact-type T] [--annotation KEY=VALUE]...
                                        push FILEs as an artifact, print its digest
-  pull REF [-o DIR]                    write an artifact's titled layers to DIR
+  pull REF [-o DIR] [--platform OS/ARCH[/VARIANT] | --all-platforms]
+                                       write an artifact's titled layers to DIR
   login REGISTRY -u USER (--password-stdin | -p PASSWORD)
                                        check a credential, then store it
   logout REGISTRY                      remove the stored credential

@@ -11,6 +11,7 @@
 #include <coras/core/descriptor.hpp>
 #include <coras/core/manifest.hpp>
 #include <coras/core/media_type.hpp>
+#include <coras/core/platform.hpp>
 
 #include <sys/stat.h>
 #include <algorithm>
@@ -26,7 +27,8 @@ using asio::awaitable;
 
 namespace {
 
-constexpr std::string_view pull_text = R"(usage: coras pull REF [-o DIR]
+constexpr std::string_view pull_text =
+    R"(usage: coras pull REF [-o DIR] [--platform OS/ARCH[/VARIANT] | --all-platforms]
 
 Fetches the manifest REF names and writes each of its layers that has a
 title (org.opencontainers.image.title) to DIR/TITLE, verified against its
@@ -36,10 +38,20 @@ note. A title that is absolute, holds a ".." component, or leads outside DIR
 (through a symbolic link already in DIR, say) is refused before anything is
 written. Prints the paths written, one per line, in the manifest's order.
 
+When REF names an index (a multi-platform image or artifact), its manifest
+for one platform is pulled: --platform's, or by default the one coras was
+built for (e.g. linux/amd64); an index without it is an error that lists
+the platforms it has. --all-platforms pulls every manifest of the index that
+names a platform, each into DIR/OS_ARCH[_VARIANT] (DIR/linux_arm64_v8…).
+
 options:
   -o, --output DIR          where to write (default: the current directory;
                             created when missing)
   --concurrency N           layers fetched at once (default 4)
+  --platform OS/ARCH[/VARIANT]
+                            which manifest of an index to pull (arm64 means
+                            arm64/v8, arm arm/v7)
+  --all-platforms           every platform of an index, each in its directory
   --progress                progress lines on stderr even when it is not a
                             terminal
   --no-progress             no progress display on a terminal either
@@ -97,19 +109,62 @@ std::vector<content::titled_layer_target> checked_targets(const fs::path& base,
   }
 }
 
+// The layers of the manifest `json` of type `type`.
+std::vector<descriptor> layers_of(const std::string& type, const std::string& json) {
+  if (type == media_type::oci_artifact_manifest) return artifact_manifest::parse(json).blobs;
+  return image_manifest::parse(json).layers;
+}
+
+// The layers an index's pull takes: the `want` platform's manifest's, or
+// (nullopt) every platform's, each titled under DIR/OS_ARCH[_VARIANT]. The
+// directory goes into the title, so that the library's checks of
+// `titled_layer_targets` cover it as they cover any title.
+awaitable<std::vector<descriptor>> index_layers(remote::repository repo, std::string json,
+                                                std::string ref_text, std::optional<platform> want,
+                                                std::shared_ptr<progress> display) {
+  const auto index = image_index::parse(json);
+  const auto limit = repo.options().max_metadata_bytes;
+  if (want) {
+    const auto child = select_platform(index.manifests, *want, ref_text + " (an index)");
+    auto fetched = co_await repo.async_fetch_reference(child.digest.str());
+    auto child_json = co_await fetched.body.async_read_all(limit);
+    co_return layers_of(fetched.desc.media_type, child_json);
+  }
+  std::vector<descriptor> out;
+  for (const auto& child : index.manifests) {
+    // buildx's attestations are unknown/unknown: no platform's files.
+    if (!child.platform || !media_type::is_manifest(child.media_type) ||
+        media_type::is_index(child.media_type) ||
+        (child.platform->os == "unknown" && child.platform->architecture == "unknown")) {
+      display->note("coras: note: skipping " + child.digest.str() + " (" + child.media_type +
+                    "): not a manifest for a platform");
+      continue;
+    }
+    auto fetched = co_await repo.async_fetch_reference(child.digest.str());
+    auto child_json = co_await fetched.body.async_read_all(limit);
+    auto dir = to_string(normalize_platform(*child.platform));
+    std::replace(dir.begin(), dir.end(), '/', '_');
+    for (auto layer : layers_of(fetched.desc.media_type, child_json)) {
+      if (auto it = layer.annotations.find(content::title_annotation);
+          it != layer.annotations.end())
+        it->second = dir + "/" + it->second;
+      out.push_back(std::move(layer));
+    }
+  }
+  co_return out;
+}
+
 awaitable<void> pull_op(remote::repository repo, std::string ref, std::string ref_text,
-                        fs::path dir, std::size_t concurrency, std::shared_ptr<progress> display) {
+                        fs::path dir, std::size_t concurrency, std::optional<platform> want,
+                        std::shared_ptr<progress> display) {
   auto fetched = co_await repo.async_fetch_reference(ref);
   auto json = co_await fetched.body.async_read_all(repo.options().max_metadata_bytes);
   const auto& type = fetched.desc.media_type;
-  if (media_type::is_index(type))
-    throw failure(ref_text + " is an index (" + type +
-                  "): pull needs a manifest; give the digest of one of its manifests");
   std::vector<descriptor> layers;
-  if (type == media_type::oci_artifact_manifest)
-    layers = artifact_manifest::parse(json).blobs;
+  if (media_type::is_index(type))
+    layers = co_await index_layers(repo, std::move(json), ref_text, std::move(want), display);
   else
-    layers = image_manifest::parse(json).layers;
+    layers = layers_of(type, json);
 
   std::error_code fs_ec;
   fs::create_directories(dir, fs_ec);
@@ -150,10 +205,9 @@ awaitable<void> pull_op(remote::repository repo, std::string ref, std::string re
 }  // namespace
 
 int pull(std::span<const std::string_view> args, const global_options& g) {
-  static constexpr option_spec spec[] = {{"--output", "-o", true},
-                                         {"--concurrency", "", true},
-                                         {"--progress", "", false},
-                                         {"--no-progress", "", false}};
+  static constexpr option_spec spec[] = {{"--output", "-o", true},  {"--concurrency", "", true},
+                                         {"--platform", "", true},  {"--all-platforms", "", false},
+                                         {"--progress", "", false}, {"--no-progress", "", false}};
   return command("pull", pull_text, args, g, spec,
                  [](const parsed_args& a, const global_options& opts) {
                    expect_positionals(a, 1, 1);
@@ -164,10 +218,11 @@ int pull(std::span<const std::string_view> args, const global_options& g) {
                      dir = *out;
                    }
                    const auto concurrency = concurrency_option(a, default_file_concurrency);
+                   auto want = platform_option(a);
                    auto display = progress_for(a, opts, "pulled", "file");
                    session s(opts);
                    return s.run(pull_op(s.repository(ref), ref.tag_or_digest(), a.positionals[0],
-                                        dir, concurrency, display));
+                                        dir, concurrency, std::move(want), display));
                  });
 }
 

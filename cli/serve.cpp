@@ -32,6 +32,8 @@ options:
   --no-referrers            no Referrers API (404 "404 page not found")
   --no-range                ignore Range requests on blobs
   --no-mount                refuse cross-repository mounts (202 + upload)
+  --allow-sparse-index      accept an index whose manifests are not in the
+                            repository (default: 400 MANIFEST_BLOB_UNKNOWN)
   --basic-auth USER:PASS    require HTTP basic auth
   --token-auth USER:PASS    require bearer tokens from the built-in /token endpoint
   --anonymous-pull          allow pulls without credentials
@@ -139,6 +141,8 @@ server::registry_options parse(std::span<const std::string_view> args, bool& hel
       o.range_requests = false;
     } else if (arg == "--no-mount") {
       o.mount = false;
+    } else if (arg == "--allow-sparse-index") {
+      o.allow_sparse_index = true;
     } else if (arg == "--basic-auth") {
       o.basic_auth = parse_credentials(arg, value());
     } else if (arg == "--token-auth") {

@@ -32,7 +32,8 @@ line, every page.
 constexpr std::string_view tag_text = R"(usage: coras tag REF NEWTAG...
 
 Resolves REF (registry/repository:tag or @digest) and tags its manifest with
-each NEWTAG, in order.
+each NEWTAG: in one request where the registry creates tags from ?tag=
+parameters (distribution-spec 1.1), else one request per NEWTAG, in order.
 )";
 
 // ---- the operations (named coroutines with by-value parameters) ----
@@ -55,9 +56,8 @@ awaitable<void> repos_op(remote::registry reg) {
 
 awaitable<void> tag_op(remote::repository repo, std::string ref, std::vector<std::string> tags) {
   auto desc = co_await repo.async_resolve(ref);
-  for (const auto& t : tags) {
-    co_await repo.async_tag(desc, t);
-  }
+  // One PUT with every tag where the registry takes `?tag=`, else one each.
+  co_await repo.async_tag_n(desc, std::move(tags));
 }
 
 }  // namespace

@@ -1,10 +1,12 @@
 // What the transfer commands (copy, push, pull) share: their common options
-// (--concurrency, --progress/--no-progress), the progress display's lifetime,
-// and running a job's workers side by side.
+// (--concurrency, --platform/--all-platforms, --progress/--no-progress), the progress display's
+// lifetime, and running a job's workers side by side.
 #pragma once
 
 #include "options.hpp"
 #include "progress.hpp"
+
+#include <coras/core/descriptor.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -17,6 +19,7 @@
 #include <cstddef>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -30,6 +33,12 @@ inline constexpr std::size_t default_file_concurrency = 4;
 
 /// --concurrency N: 1 to 256; `fallback` when absent. Throws usage_error.
 std::size_t concurrency_option(const parsed_args& a, std::size_t fallback);
+
+/// --platform OS/ARCH[/VARIANT] and --all-platforms (copy, pull): the one
+/// platform of an index to take, or nullopt for every platform
+/// (--all-platforms). Neither given: this machine's (`host_platform()`).
+/// Throws usage_error for both, or a --platform `parse_platform` refuses.
+std::optional<platform> platform_option(const parsed_args& a);
 
 /// The display --progress/--no-progress (and -v) ask for; usage_error when
 /// both are given. `verb` and `noun` as for `progress`.

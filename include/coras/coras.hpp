@@ -16,6 +16,7 @@
 #include <coras/core/error.hpp>
 #include <coras/core/manifest.hpp>
 #include <coras/core/media_type.hpp>
+#include <coras/core/platform.hpp>
 #include <coras/core/reference.hpp>
 #include <coras/core/byte_source.hpp>
 #include <coras/http/client.hpp>

@@ -10,6 +10,7 @@
 #include <coras/copy/copy.hpp>
 #include <coras/core/manifest.hpp>
 #include <coras/core/media_type.hpp>
+#include <coras/core/platform.hpp>
 
 #include "detail/spawn.hpp"
 #include "detail/waitable.hpp"
@@ -53,11 +54,6 @@ std::vector<descriptor> successors(const descriptor& node, std::string_view json
     out.insert(out.end(), m.layers.begin(), m.layers.end());
   }
   return out;
-}
-
-bool platform_matches(const platform& want, const std::optional<platform>& have) {
-  return have && have->os == want.os && have->architecture == want.architecture &&
-         (want.variant.empty() || have->variant == want.variant);
 }
 
 class engine {
@@ -159,11 +155,7 @@ class engine {
   awaitable<descriptor> select(descriptor index) {
     auto json = co_await read_manifest(index);
     auto parsed = image_index::parse(json);
-    for (const auto& m : parsed.manifests)
-      if (platform_matches(*opts_.platform, m.platform)) co_return m;
-    throw coras::error(errc::not_found, "index " + index.digest.str() + " has no manifest for " +
-                                            opts_.platform->os + "/" +
-                                            opts_.platform->architecture);
+    co_return select_platform(parsed.manifests, *opts_.platform, "index " + index.digest.str());
   }
 
   // A manifest whose referrers are still to be listed, and its depth.

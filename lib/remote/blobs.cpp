@@ -117,6 +117,9 @@ awaitable<void> detail::mount_blob(state_ptr s, descriptor desc, std::string fro
                        "invalid source repository \"" + from + "\": " + problem);
   auto url = s->base + "blobs/uploads/?mount=" + detail::query_escape(desc.digest.str()) +
              "&from=" + detail::query_escape(from);
+  // A mount that falls back to an upload (202) uploads with this digest.
+  if (auto alg = digest_algorithm_query(desc.digest.algorithm()); !alg.empty())
+    url += "&" + alg.substr(1);
   auto mount = make_request(*s, "POST", url);
   mount.scopes.push_back(auth::detail::repository_scope(from, "pull"));  // the source, too
   auto resp = co_await send(s->client, s->options, std::move(mount));

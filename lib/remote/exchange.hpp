@@ -13,6 +13,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,6 +28,10 @@ struct repository_state {
   repository_options options;
   std::string base;  // scheme://host/v2/<repository>/
   std::shared_ptr<referrers_state> referrers;
+  // Whether the registry creates the tags of `PUT …/manifests/<digest>?tag=…`
+  // (it answered with OCI-Tag headers); nullopt until a multi-tag PUT tells.
+  // Read and written on the client's strand.
+  std::optional<bool> tags_in_put;
 };
 
 struct registry_state {

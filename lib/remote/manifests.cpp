@@ -8,8 +8,11 @@
 #include "protocol.hpp"
 #include "stores.hpp"
 
+#include <coras/core/manifest.hpp>
 #include <coras/core/media_type.hpp>
 #include <coras/remote/repository.hpp>
+
+#include <algorithm>
 
 namespace coras::remote {
 
@@ -144,6 +147,90 @@ awaitable<void> detail::push_manifest_reference(state_ptr s, descriptor expected
                                                 std::string text) {
   auto ref = parse_ref(*s, text);
   co_await detail::push_manifest(s, std::move(expected), std::move(content), ref.tag_or_digest());
+}
+
+namespace {
+
+// The tags `texts` name (each a tag or a reference holding one), each once.
+std::vector<std::string> tags_of(const repository_state& s, const std::vector<std::string>& texts) {
+  std::vector<std::string> tags;
+  for (const auto& text : texts) {
+    auto ref = parse_ref(s, text);
+    if (ref.has_digest() || ref.tag().empty())
+      throw coras::error(errc::invalid_reference, "\"" + text + "\" names no tag");
+    auto tag = std::string(ref.tag());
+    if (std::find(tags.begin(), tags.end(), tag) == tags.end()) tags.push_back(std::move(tag));
+  }
+  return tags;
+}
+
+// PUT the manifest by digest with `?tag=` for each of `tags`; the tags the
+// registry says it created (OCI-Tag), none when it ignored the query.
+awaitable<std::vector<std::string>> put_with_tags(state_ptr s, descriptor expected,
+                                                  std::string bytes,
+                                                  std::vector<std::string> tags) {
+  auto url = manifest_url(*s, expected.digest.str()) + tag_query(tags);
+  auto req = make_request(*s, "PUT", url);
+  req.headers.set("Content-Type", expected.media_type);
+  req.body = coras::memory_source(std::move(bytes));
+  auto resp = co_await send(s->client, s->options, std::move(req));
+  if (resp.status() != 201) co_await raise_error(resp, "PUT", url);
+  if (!resp.headers().get("OCI-Subject").value_or("").empty())
+    detail::set_capability(*s->referrers, true);
+  verify_content_digest(resp, "PUT", url, expected.digest);
+  auto created = oci_tags(resp.headers().get_all("OCI-Tag"));
+  co_await resp.impl()->discard();
+  co_return created;
+}
+
+// Points `tags` at the manifest `bytes` of `desc`, in as few PUTs as the
+// registry allows.
+awaitable<void> put_tags(state_ptr s, descriptor desc, std::string bytes,
+                         std::vector<std::string> tags) {
+  std::vector<std::string> missing = tags;
+  if (tags.size() > 1 && s->tags_in_put.value_or(true)) {
+    auto created = co_await put_with_tags(s, desc, bytes, tags);
+    // A registry that ignores the query (distribution 2.8) stored the
+    // manifest by digest and said nothing: tag one by one from now on.
+    s->tags_in_put = !created.empty();
+    std::erase_if(missing, [&](const std::string& t) {
+      return std::find(created.begin(), created.end(), t) != created.end();
+    });
+  }
+  for (const auto& tag : missing) co_await put_manifest(s, desc, coras::memory_source(bytes), tag);
+}
+
+}  // namespace
+
+awaitable<void> detail::push_manifest_tags(state_ptr s, descriptor expected,
+                                           std::shared_ptr<byte_source> content,
+                                           std::vector<std::string> texts) {
+  auto tags = tags_of(*s, texts);
+  if (static_cast<std::uint64_t>(expected.size) > s->options.max_metadata_bytes)
+    throw coras::error(errc::size_limit_exceeded, "manifest of " + std::to_string(expected.size) +
+                                                      " bytes exceeds max_metadata_bytes");
+  auto bytes = co_await read_body(std::move(content), expected);
+  // A manifest with a subject goes up through the referrers indexing (by
+  // digest) first; the tags then point at it.
+  bool indexed = tags.empty();
+  if (!indexed) {
+    auto summary = summarize_manifest(bytes);
+    indexed = summary.subject.has_value();
+  }
+  if (indexed) {
+    auto ref = expected.digest.str();
+    co_await detail::push_manifest(s, expected, coras::memory_source(bytes), std::move(ref));
+  }
+  if (!tags.empty()) co_await put_tags(s, std::move(expected), std::move(bytes), std::move(tags));
+}
+
+awaitable<void> detail::tag_manifest_n(state_ptr s, descriptor desc,
+                                       std::vector<std::string> texts) {
+  auto tags = tags_of(*s, texts);
+  if (tags.empty()) co_return;
+  auto reader = co_await fetch_manifest(s, desc);
+  auto bytes = co_await reader.impl()->read_all(s->options.max_metadata_bytes);
+  co_await put_tags(s, std::move(desc), std::move(bytes), std::move(tags));
 }
 
 awaitable<void> detail::tag_manifest(state_ptr s, descriptor desc, std::string text) {

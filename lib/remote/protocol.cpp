@@ -1,5 +1,6 @@
 #include "protocol.hpp"
 
+#include "core/text.hpp"
 #include "http/grammar.hpp"
 #include "http/protocol.hpp"
 
@@ -234,6 +235,34 @@ std::vector<descriptor> filter_referrers(std::vector<descriptor> list,
   if (artifact_type.empty()) return list;
   std::erase_if(list, [&](const descriptor& d) { return d.artifact_type != artifact_type; });
   return list;
+}
+
+std::string digest_algorithm_query(digest_algorithm a) {
+  if (a == digest_algorithm::sha256) return {};
+  return "?digest-algorithm=" + std::string(to_string(a));
+}
+
+std::string tag_query(const std::vector<std::string>& tags) {
+  std::string q;
+  for (const auto& t : tags) {
+    q += q.empty() ? "?tag=" : "&tag=";
+    q += coras::detail::query_escape(t);
+  }
+  return q;
+}
+
+std::vector<std::string> oci_tags(const std::vector<std::string_view>& header_values) {
+  std::vector<std::string> out;
+  for (auto value : header_values) {
+    for (;;) {
+      const auto comma = value.find(',');
+      auto item = http::grammar::trim_ows(value.substr(0, comma));
+      if (!item.empty()) out.emplace_back(item);
+      if (comma == std::string_view::npos) break;
+      value.remove_prefix(comma + 1);
+    }
+  }
+  return out;
 }
 
 }  // namespace coras::remote::detail

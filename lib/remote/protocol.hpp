@@ -87,6 +87,20 @@ boost::system::result<std::int64_t> checked_content_length(std::uint64_t length,
                                                            std::string_view what,
                                                            std::string* why = nullptr);
 
+/// `?digest-algorithm=sha512` for an upload POST of a digest other than
+/// sha256 (distribution-spec, "Pushing a blob in chunks"); empty for sha256,
+/// which every registry assumes.
+std::string digest_algorithm_query(digest_algorithm a);
+
+/// The query of a manifest PUT that also tags (distribution-spec "Pushing
+/// Manifests"): `?tag=a&tag=b`, each tag percent-encoded.
+std::string tag_query(const std::vector<std::string>& tags);
+
+/// The tags a registry says it created, from the values of its `OCI-Tag`
+/// response headers (each a comma-separated list, RFC 9110 section 5.3),
+/// trimmed, empty elements dropped.
+std::vector<std::string> oci_tags(const std::vector<std::string_view>& header_values);
+
 /// The referrers tag schema's tag for `subject`: `<alg>-<hex>`, the algorithm
 /// cut to 32 characters and the hex to 64, as the distribution spec says
 /// (oras-go does not cut; for sha256 both agree).

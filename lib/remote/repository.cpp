@@ -242,9 +242,9 @@ repository::repository(std::shared_ptr<repository_state> state) noexcept
 repository::repository(http::client client, const reference& ref, repository_options options) {
   auto name = detail::hub_repository(ref.registry(), ref.repository());
   auto base = detail::v2_base(ref.registry(), options.plain_http) + name + "/";
-  state_ = std::make_shared<repository_state>(
-      repository_state{std::move(client), reference::from_parts(ref.registry(), name),
-                       std::move(options), std::move(base), std::make_shared<referrers_state>()});
+  state_ = std::make_shared<repository_state>(repository_state{
+      std::move(client), reference::from_parts(ref.registry(), name), std::move(options),
+      std::move(base), std::make_shared<referrers_state>(), std::nullopt});
 }
 
 repository::repository(http::client client, std::string_view name, repository_options options)
@@ -338,6 +338,16 @@ void repository::push_reference_start(diagnostics* d, handler<void(error_code)> 
 void repository::tag_start(diagnostics* d, handler<void(error_code)> h, descriptor desc,
                            std::string r) const {
   start(state_, d, tag_manifest(state_, std::move(desc), std::move(r)), std::move(h));
+}
+void repository::push_reference_n_start(diagnostics* d, handler<void(error_code)> h, descriptor e,
+                                        std::shared_ptr<byte_source> c,
+                                        std::vector<std::string> tags) const {
+  start(state_, d, detail::push_manifest_tags(state_, std::move(e), std::move(c), std::move(tags)),
+        std::move(h));
+}
+void repository::tag_n_start(diagnostics* d, handler<void(error_code)> h, descriptor desc,
+                             std::vector<std::string> tags) const {
+  start(state_, d, detail::tag_manifest_n(state_, std::move(desc), std::move(tags)), std::move(h));
 }
 void repository::resolve_blob_start(diagnostics* d, handler<void(error_code, descriptor)> h,
                                     std::string r) const {

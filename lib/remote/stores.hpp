@@ -95,6 +95,15 @@ awaitable<void> push_manifest_reference(state_ptr s, descriptor expected,
                                         std::shared_ptr<byte_source> content, std::string text);
 /// Points tag `text` at `desc` (GET the manifest, PUT it under the tag).
 awaitable<void> tag_manifest(state_ptr s, descriptor desc, std::string text);
+/// Pushes a manifest by digest and points each of `tags` (tags or references
+/// holding one) at it: one PUT with `?tag=` parameters when the registry
+/// creates them (OCI-Tag headers), one PUT per tag it did not confirm.
+awaitable<void> push_manifest_tags(state_ptr s, descriptor expected,
+                                   std::shared_ptr<byte_source> content,
+                                   std::vector<std::string> tags);
+/// Points each of `tags` at `desc`, as `push_manifest_tags` with the
+/// manifest fetched first.
+awaitable<void> tag_manifest_n(state_ptr s, descriptor desc, std::vector<std::string> tags);
 
 // ---- download.cpp ----
 /// Streams blob `target` into `path` + ".partial" (continuing a partial file

@@ -94,8 +94,10 @@ void follow_location(session& ses, const http::response& resp, std::string_view 
   ses.location = std::move(*location);
 }
 
-awaitable<session> open_session(const state_ptr& s) {
-  auto url = s->base + "blobs/uploads/";
+// `a` other than sha256 is named in the POST (distribution-spec
+// `digest-algorithm=`), so that a registry can hash with it as bytes arrive.
+awaitable<session> open_session(const state_ptr& s, digest_algorithm a) {
+  auto url = s->base + "blobs/uploads/" + digest_algorithm_query(a);
   auto resp = co_await send(s->client, s->options, make_request(*s, "POST", url));
   if (resp.status() != 202) co_await raise_error(resp, "POST", url);
   co_await resp.impl()->discard();
@@ -117,8 +119,7 @@ std::optional<std::uint64_t> received(const http::response& resp) {
 }
 
 awaitable<void> send_chunk(const state_ptr& s, session& ses,
-                           const std::shared_ptr<byte_source>& content,
-                           std::uint64_t length) {
+                           const std::shared_ptr<byte_source>& content, std::uint64_t length) {
   auto req = make_request(*s, "PATCH", ses.location);
   req.headers.set("Content-Type", "application/octet-stream");
   req.headers.set("Content-Range",
@@ -263,14 +264,14 @@ awaitable<void> upload(state_ptr s, session ses, descriptor expected,
       throw coras::error(errc::unsupported, "the upload of " + expected.digest.str() +
                                                 " broke off and its content cannot be read again");
     restarted = resumed;
-    ses = co_await open_session(s);
+    ses = co_await open_session(s, expected.digest.algorithm());
   }
 }
 
 }  // namespace
 
 std::shared_ptr<byte_source> upload_body(std::shared_ptr<byte_source> content,
-                                               const descriptor& expected) {
+                                         const descriptor& expected) {
   if (!content) throw coras::error(errc::invalid_response, "no content to push");
   const auto want = static_cast<std::uint64_t>(expected.size);
   if (auto n = content->size()) {
@@ -282,11 +283,10 @@ std::shared_ptr<byte_source> upload_body(std::shared_ptr<byte_source> content,
   return std::make_shared<sized_body>(std::move(content), want);
 }
 
-awaitable<void> push_blob(state_ptr s, descriptor expected,
-                          std::shared_ptr<byte_source> content) {
+awaitable<void> push_blob(state_ptr s, descriptor expected, std::shared_ptr<byte_source> content) {
   // Checked before the POST so that a wrong size opens no upload session.
   content = upload_body(std::move(content), expected);
-  auto ses = co_await open_session(s);
+  auto ses = co_await open_session(s, expected.digest.algorithm());
   co_await upload(s, std::move(ses), std::move(expected), std::move(content));
 }
 

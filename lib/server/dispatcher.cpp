@@ -209,7 +209,7 @@ void dispatcher::handle(exchange& ex, const boost::urls::params_view& params) {
     case route_kind::tags_list:
       if (method == verb::get) return handle_list(ex, params);
       break;
-    case route_kind::manifest: return handle_manifest(ex);
+    case route_kind::manifest: return handle_manifest(ex, params);
     case route_kind::blob: return handle_blob(ex);
     case route_kind::upload_start:
       if (method == verb::post) return handle_upload_start(ex, params);

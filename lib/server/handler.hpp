@@ -53,6 +53,7 @@ struct exchange {
   std::shared_ptr<upload> session;
   bool session_acquired = false;
   std::optional<digest> expected;  // upload finishing with ?digest=
+  std::vector<std::string> tags;   // manifest PUT: the tags to point at it
   // Upload cut: this request's body is cut after this many bytes.
   std::optional<std::uint64_t> cut_after;
   std::uint64_t received = 0;  // body bytes appended to `session` by this request
@@ -92,7 +93,7 @@ class dispatcher {
   void token_reply(exchange& ex, const std::vector<scope>& granted, bool with_refresh,
                    const std::string& user);
   // manifests.cpp
-  void handle_manifest(exchange& ex);
+  void handle_manifest(exchange& ex, const boost::urls::params_view& params);
   void finish_manifest_put(exchange& ex);
   // blobs.cpp
   void handle_blob(exchange& ex);

@@ -4,9 +4,29 @@
 
 #include <coras/core/reference.hpp>
 
+#include <algorithm>
+
 namespace coras::server::detail {
 
-void dispatcher::handle_manifest(exchange& ex) {
+namespace {
+
+// `?tag=a&tag=b` of a PUT (distribution-spec "Pushing Manifests"): the
+// tags that point at the manifest besides the one in the path, answered
+// with an `OCI-Tag` header each once stored.
+void collect_put_tags(exchange& ex, const boost::urls::params_view& params) {
+  std::string why;
+  auto tags = put_tags(params, &why);
+  if (!tags) {
+    ex.sink = body_sink::none;
+    const unsigned status = tags.error() == errc::size_limit_exceeded ? 414 : 0;
+    return set_error(ex.out, registry_errc::manifest_invalid, why, status);
+  }
+  ex.tags = std::move(*tags);
+}
+
+}  // namespace
+
+void dispatcher::handle_manifest(exchange& ex, const boost::urls::params_view& params) {
   auto& out = ex.out;
   const auto& name = ex.where.name;
   const auto& ref = ex.where.reference;
@@ -48,7 +68,7 @@ void dispatcher::handle_manifest(exchange& ex) {
       ex.sink = body_sink::collect;
       ex.limit = options_.max_manifest_bytes;
       ex.expected = d;
-      return;
+      return collect_put_tags(ex, params);
     case verb::delete_: {
       const bool gone =
           by_digest ? store_->delete_manifest(name, *d) : store_->delete_tag(name, ref);
@@ -77,12 +97,25 @@ void dispatcher::finish_manifest_put(exchange& ex) {
   for (const auto& b : facts->blobs)
     if (!store_->has_blob(name, b))
       return set_error(out, registry_errc::manifest_blob_unknown, b.str());
-  for (const auto& m : facts->manifests)
-    if (!store_->has_manifest(name, m))
-      return set_error(out, registry_errc::manifest_blob_unknown, m.str());
+  if (!options_.allow_sparse_index)
+    for (const auto& m : facts->manifests)
+      if (!store_->has_manifest(name, m))
+        return set_error(out, registry_errc::manifest_blob_unknown,
+                         m.str() +
+                             ": the index's manifest is not in the repository (a sparse index; "
+                             "registry_options::allow_sparse_index, coras serve "
+                             "--allow-sparse-index, accepts it)");
 
-  store_->put_manifest(name, actual, bytes, *facts, ex.expected ? "" : ex.where.reference);
+  const bool query_tags = !ex.tags.empty();
+  auto tags = std::move(ex.tags);
+  if (!ex.expected && std::find(tags.begin(), tags.end(), ex.where.reference) == tags.end())
+    tags.insert(tags.begin(), ex.where.reference);
+  store_->put_manifest(name, actual, bytes, *facts, tags);
   out.status = 201;
+  // Asked for tags: one header per tag created, the path's included, which
+  // is how a client tells this registry from one that ignores the query.
+  if (query_tags)
+    for (const auto& t : tags) out.set("OCI-Tag", t);
   out.set("Location", "/v2/" + name + "/manifests/" + actual.str());
   out.set("Docker-Content-Digest", actual.str());
   if (facts->subject && options_.referrers_api)

@@ -131,6 +131,26 @@ page paginate(const std::vector<std::string>& sorted, std::optional<std::size_t>
   return p;
 }
 
+boost::system::result<std::vector<std::string>> put_tags(const boost::urls::params_view& params,
+                                                         std::string* why) {
+  std::vector<std::string> tags;
+  for (const auto& p : params) {
+    if (p.key != "tag") continue;
+    if (auto problem = check_tag(p.value); !problem.empty()) {
+      if (why) *why = "tag parameter \"" + p.value + "\": " + problem;
+      return make_error_code(errc::invalid_reference);
+    }
+    if (std::find(tags.begin(), tags.end(), p.value) != tags.end()) continue;
+    if (tags.size() == max_put_tags) {
+      if (why)
+        *why = "more than " + std::to_string(max_put_tags) + " tag parameters in one request";
+      return make_error_code(errc::size_limit_exceeded);
+    }
+    tags.push_back(p.value);
+  }
+  return tags;
+}
+
 bool parse_count(std::string_view text, std::optional<std::size_t>& out) {
   std::uint64_t v = 0;
   if (!parse_u64(text, v)) return false;

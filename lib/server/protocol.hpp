@@ -13,6 +13,7 @@
 #include <coras/server/registry.hpp>
 
 #include <boost/system/result.hpp>
+#include <boost/url/params_view.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -58,6 +59,18 @@ page paginate(const std::vector<std::string>& sorted, std::optional<std::size_t>
 /// `</path?n=N&last=X[&artifactType=T]>; rel="next"`, query percent-encoded.
 std::string next_link(std::string_view path, std::size_t n, std::string_view last,
                       std::string_view artifact_type = {});
+
+/// Tags one manifest PUT may create (`?tag=a&tag=b`) at most: the
+/// distribution spec asks for at least 10; more is a 414.
+inline constexpr std::size_t max_put_tags = 100;
+
+/// The `tag` query parameters of a manifest PUT (distribution-spec "Pushing
+/// Manifests", `PUT /v2/<name>/manifests/<digest>?tag=a&tag=b`), in order,
+/// each once; empty when there are none. On failure `why` names the tag that
+/// breaks the tag grammar, or says there are more than `max_put_tags`
+/// (`errc::size_limit_exceeded`; `errc::invalid_reference` otherwise).
+boost::system::result<std::vector<std::string>> put_tags(const boost::urls::params_view& params,
+                                                         std::string* why);
 
 /// `n` query parameter: nullopt when absent; false when malformed.
 bool parse_count(std::string_view text, std::optional<std::size_t>& out);

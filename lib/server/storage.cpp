@@ -413,7 +413,7 @@ storage::commit_status storage::commit_upload(const std::shared_ptr<upload>& ses
     if (::close(fd) != 0) return commit_status::io_error;
   }
   digest got;
-  if (expected.algorithm() == digest_algorithm::sha256) {
+  if (expected.algorithm() == u.hasher_.algorithm()) {
     got = u.hasher_.finish();
   } else if (on_disk()) {
     auto h = hash_file(u.temp_file_, expected.algorithm());
@@ -481,6 +481,14 @@ bool storage::has_manifest(std::string_view repository, const digest& d) const {
 void storage::put_manifest(std::string_view repository, const digest& d,
                            std::shared_ptr<const std::string> bytes,
                            const detail::manifest_facts& facts, std::string_view tag) {
+  std::vector<std::string> tags;
+  if (!tag.empty()) tags.emplace_back(tag);
+  put_manifest(repository, d, std::move(bytes), facts, tags);
+}
+
+void storage::put_manifest(std::string_view repository, const digest& d,
+                           std::shared_ptr<const std::string> bytes,
+                           const detail::manifest_facts& facts, std::span<const std::string> tags) {
   std::lock_guard lock(mutex_);
   if (on_disk()) {
     const auto path = content_path(d);
@@ -488,14 +496,14 @@ void storage::put_manifest(std::string_view repository, const digest& d,
     const auto repo = repo_path(repository);
     write_file_atomic(repo / "_manifests" / std::string(d.algorithm_name()) / std::string(d.hex()),
                       facts.media_type);
-    if (!tag.empty()) write_file_atomic(repo / "_tags" / std::string(tag), d.str());
+    for (const auto& tag : tags) write_file_atomic(repo / "_tags" / tag, d.str());
     blobs_.try_emplace(d.str(), blob_entry{nullptr, bytes->size()});
   }
   auto& repo = repo_locked(repository);
   repo.manifests[d.str()] = manifest_entry{
       std::move(bytes), facts.media_type, facts.artifact_type,
       facts.subject ? facts.subject->digest.str() : std::string(), facts.annotations};
-  if (!tag.empty()) repo.tags[std::string(tag)] = d.str();
+  for (const auto& tag : tags) repo.tags[tag] = d.str();
 }
 
 bool storage::delete_manifest(std::string_view repository, const digest& d) {

@@ -21,6 +21,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -41,6 +42,12 @@ class upload {
   const std::string& repository() const noexcept { return repository_; }
   /// Bytes received so far.
   std::uint64_t size() const noexcept { return hasher_.size(); }
+  /// Hashes what arrives with `a` (`digest-algorithm=`, or a monolithic
+  /// upload's digest), so that completing with a digest of `a` needs no
+  /// second pass. Only before the first byte; afterwards it does nothing.
+  void hash_with(digest_algorithm a) {
+    if (hasher_.size() == 0) hasher_ = digester(a);
+  }
   /// Appends `bytes`; false on a write error. Memory grows with what
   /// arrives, never with what a client declared.
   bool append(std::string_view bytes);
@@ -60,7 +67,7 @@ class upload {
   friend class storage;
   std::string id_;
   std::string repository_;
-  digester hasher_;  // sha256 of what arrived, so PUT needs no second pass
+  digester hasher_;  // hash of what arrived (sha256 unless hash_with), so PUT needs no second pass
   std::string memory_;
   std::filesystem::path temp_file_;  // empty for memory storage
   int fd_ = -1;
@@ -133,6 +140,10 @@ class storage {
   void put_manifest(std::string_view repository, const digest& d,
                     std::shared_ptr<const std::string> bytes, const detail::manifest_facts& facts,
                     std::string_view tag);
+  /// Stores a validated manifest and points each of `tags` at it.
+  void put_manifest(std::string_view repository, const digest& d,
+                    std::shared_ptr<const std::string> bytes, const detail::manifest_facts& facts,
+                    std::span<const std::string> tags);
   /// Removes manifest `d` and every tag pointing at it; false when unknown.
   bool delete_manifest(std::string_view repository, const digest& d);
   bool delete_tag(std::string_view repository, std::string_view tag);

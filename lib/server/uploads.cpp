@@ -58,14 +58,26 @@ void dispatcher::handle_upload_start(exchange& ex, const boost::urls::params_vie
         return refuse_upload(ex, over);
       }
     }
+    ex.session->hash_with(d->algorithm());
     ex.session_acquired = ex.session->try_acquire();
     ex.expected = *d;
     ex.sink = body_sink::upload;
     return;
   }
+  // distribution-spec: `?digest-algorithm=sha512` names the digest the
+  // upload will be completed with; hashed as the bytes arrive.
+  auto algorithm = digest_algorithm::sha256;
+  if (auto name_of = param(params, "digest-algorithm")) {
+    if (*name_of == "sha512")
+      algorithm = digest_algorithm::sha512;
+    else if (*name_of != "sha256")
+      return set_error(out, registry_errc::digest_invalid,
+                       "unsupported digest-algorithm \"" + *name_of + "\": sha256 or sha512");
+  }
   upload_limit why = upload_limit::none;
   auto session = store_->start_upload(name, limits_, &why);
   if (!session) return refuse_upload(ex, why);
+  session->hash_with(algorithm);
   out.status = 202;
   set_upload_headers(out, name, *session);
 }

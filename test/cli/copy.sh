@@ -9,7 +9,8 @@
 # layer titles (`../evil`, absolute, through a symbolic link) without writing
 # anything; copies registry -> oci:DIR:v1 -> another repository (digests
 # equal, --format json, mounts between repositories, nothing transferred the
-# second time); copies one platform of an index (--platform); then the usage
+# second time); copies one platform of an index (--platform) or all of it
+# (--all-platforms); then the usage
 # errors (exit 2), failures (exit 1), --progress and --help.
 set -euo pipefail
 
@@ -281,7 +282,7 @@ py 'r = json.load(sys.stdin); assert r["digest"] == sys.argv[1] and r["mediaType
 [ ! -e "$work/plat/blobs/sha256/${amd#sha256:}" ] || fail "--platform arm64 copied the amd64 manifest"
 expect_error copy "$reg/multi/app:v1" "$reg/multi/none:v1" --platform linux/s390x
 grep -q 'linux/s390x' "$work/err" || fail "a missing platform: unclear message"
-ok copy "$reg/multi/app:v1" "$reg/multi/all:v1"   # without --platform: the whole index
+ok copy "$reg/multi/app:v1" "$reg/multi/all:v1" --all-platforms   # the whole index
 [ "$(out)" = "$index" ] || fail "copy of the index printed '$(out)', expected $index"
 ok resolve "$reg/multi/all@$arm"
 echo "copy --platform: ok"
@@ -361,8 +362,9 @@ expect_error copy "oci:$work/layout:nope" "$reg/x/y:v1"
 expect_error push "$repo:v1" "$work/files/no-such-file"
 expect_error push "$repo:v1" "$work/files"
 expect_error pull "$repo:nope" -o "$work/never"
-expect_error pull "$reg/multi/app:v1" -o "$work/never"     # an index
-grep -q 'index' "$work/err" || fail "pull of an index: unclear message"
+expect_error pull "$reg/multi/app:v1" -o "$work/never" --platform linux/s390x  # not in the index
+grep -q 'index.*linux/s390x.*it has linux/amd64, linux/arm64/v8' "$work/err" ||
+  fail "pull of an index without the platform: unclear message"
 echo "failures: ok"
 
 # ---- help ----

@@ -107,6 +107,13 @@ ok tags "$repo"
 [ "$(out | tr '\n' ' ')" = "bare latest v1 v2 " ] || fail "tags listed '$(out | tr '\n' ' ')'"
 ok repos "$reg"
 out | grep -qx 'smoke/app' || fail "repos does not list smoke/app"
+# Several tags go up in one PUT (coras serve creates ?tag= tags).
+run 0 --plain-http -v tag "$repo:v1" v3 v4
+[ "$(grep -c '^PUT ' "$work/err")" = 1 ] || fail "tag v3 v4: not one PUT: $(cat "$work/err")"
+grep -q "^PUT http://$reg/v2/smoke/app/manifests/$manifest?tag=v3&tag=v4 201 " "$work/err" ||
+  fail "tag v3 v4: no PUT by digest with ?tag=: $(cat "$work/err")"
+ok resolve "$repo:v4"
+[ "$(out)" = "$manifest" ] || fail "tag: v4 resolves to '$(out)'"
 echo "tag, tags, repos: ok"
 
 # ---- mount ----

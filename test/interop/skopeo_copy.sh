@@ -11,7 +11,8 @@
 # unchanged; skopeo pushes the layout coras wrote to a third repository and
 # `coras resolve` sees the same digest. A second copy moves no blob; a copy
 # between two repositories mounts every blob; --platform picks one manifest
-# of the index. Exit 77 (skipped) when skopeo or docker-registry is missing.
+# of the index (by default this machine's; --all-platforms copies the whole
+# index). Exit 77 (skipped) when skopeo or docker-registry is missing.
 set -euo pipefail
 
 coras=${1:?usage: skopeo_copy.sh PATH/TO/coras}
@@ -215,7 +216,11 @@ coras_ copy "$reg/interop/multi:v1" "$reg/interop/amd:v1" --platform linux/amd64
 [ "$(out)" = "$amd" ] || fail "--platform linux/amd64 printed $(out), expected $amd"
 [ "$(raw_digest "docker://$reg/interop/amd:v1" --tls-verify=false)" = "$amd" ] ||
   fail "skopeo reads another manifest for amd:v1"
-coras_ copy "$reg/interop/multi:v1" "oci:$work/all:v1"
+if [ "$(uname -s)/$(uname -m)" = Linux/x86_64 ]; then  # by default, this machine's platform
+  coras_ copy "$reg/interop/multi:v1" "oci:$work/host:v1"
+  [ "$(out)" = "$amd" ] || fail "copy of the index without --platform printed $(out), expected $amd"
+fi
+coras_ copy "$reg/interop/multi:v1" "oci:$work/all:v1" --all-platforms
 [ "$(out)" = "$index" ] || fail "copy of the whole index printed $(out)"
 skopeo_ copy -q --all --preserve-digests "oci:$work/all:v1" "oci:$work/skopeo-all:v1" ||
   fail "skopeo copy --all of the index coras wrote"

@@ -72,9 +72,16 @@ struct copy_options {
   /// Called for each referrer skipped (see `copy_warning`), serialized like
   /// `on_event`.
   std::function<void(const copy_warning&)> on_warning;
-  /// For a root that is an index: copy only the manifest for this platform,
-  /// and tag that manifest at the destination (as crane does). `os` and
-  /// `architecture` must match; `variant` when given.
+  /// For a root that is an index: copy only its manifest for this platform
+  /// (the copied root), and tag that manifest at the destination, as
+  /// oras-go's `oras.Copy` does with `ResolveOptions.TargetPlatform` and
+  /// crane with `--platform`. The entry is chosen by `coras::select_platform`
+  /// (<coras/core/platform.hpp>: `os` and `architecture` equal, `variant`
+  /// when given, `arm64` meaning `arm64/v8` and `arm` `arm/v7`, `os.version`
+  /// only when given); none matching fails the copy with `errc::not_found`
+  /// and a message listing the platforms the index has. Unset (the default):
+  /// the whole index, every platform, is copied. A root that is not an index
+  /// is copied whatever this says.
   std::optional<coras::platform> platform;
   /// Events, for progress displays. Calls are serialized (never concurrent)
   /// but may come from any of the executors involved.

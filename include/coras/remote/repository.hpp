@@ -377,6 +377,70 @@ class repository {
   }
   /// @}
 
+  /// @{
+  /// Pushes a manifest by digest and points each of `tags` at it (oras-go's
+  /// `oras.TagN` after a push). Each of `tags` is a tag, or a reference in
+  /// this repository holding one; a repeated tag counts once. With more than
+  /// one tag the push is one `PUT …/manifests/<digest>?tag=a&tag=b`
+  /// (distribution-spec "Pushing Manifests"); a registry that does not
+  /// create them (it answers without an `OCI-Tag` header for each, as
+  /// distribution 2.8 does) gets one PUT per tag it did not confirm, and
+  /// this handle and its copies send it one PUT per tag from then on. A
+  /// manifest with a `subject` is pushed as `async_push_reference` pushes it
+  /// (keeping the referrers index), then tagged. `content` must match
+  /// `expected`, and is read into memory (up to
+  /// `repository_options::max_metadata_bytes`).
+  ///
+  /// @par Handler signature
+  /// `void(error_code)`.
+  ///
+  /// @par Errors
+  /// `errc::invalid_reference` for an entry of `tags` that holds no tag (a
+  /// digest); `errc::size_limit_exceeded`; `errc::digest_mismatch`,
+  /// `errc::size_mismatch` when `content` does not match `expected`; the
+  /// errors listed on the class. A failure may leave some tags created.
+  template <class Token = ::coras::default_completion_token_t>
+  auto async_push_reference_n(descriptor expected, std::shared_ptr<byte_source> content,
+                              std::vector<std::string> tags, Token&& token = {}) {
+    return ::coras::detail::initiate_member(
+        std::forward<Token>(token), *this, &repository::push_reference_n_start, nullptr,
+        std::move(expected), std::move(content), std::move(tags));
+  }
+  template <class Token = ::coras::default_completion_token_t>
+  auto async_push_reference_n(descriptor expected, std::shared_ptr<byte_source> content,
+                              std::vector<std::string> tags, diagnostics& d, Token&& token = {}) {
+    return ::coras::detail::initiate_member(
+        std::forward<Token>(token), *this, &repository::push_reference_n_start, &d,
+        std::move(expected), std::move(content), std::move(tags));
+  }
+  /// @}
+
+  /// @{
+  /// Tags an existing manifest with each of `tags` (oras-go's `oras.TagN`):
+  /// fetches it by digest, then pushes it as `async_push_reference_n` does,
+  /// in one request where the registry creates tags from `?tag=`. No tags:
+  /// nothing is sent.
+  ///
+  /// @par Handler signature
+  /// `void(error_code)`.
+  ///
+  /// @par Errors
+  /// As `async_push_reference_n`.
+  template <class Token = ::coras::default_completion_token_t>
+  auto async_tag_n(descriptor desc, std::vector<std::string> tags, Token&& token = {}) {
+    return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
+                                            &repository::tag_n_start, nullptr, std::move(desc),
+                                            std::move(tags));
+  }
+  template <class Token = ::coras::default_completion_token_t>
+  auto async_tag_n(descriptor desc, std::vector<std::string> tags, diagnostics& d,
+                   Token&& token = {}) {
+    return ::coras::detail::initiate_member(std::forward<Token>(token), *this,
+                                            &repository::tag_n_start, &d, std::move(desc),
+                                            std::move(tags));
+  }
+  /// @}
+
   // ---- blobs by reference (the reference must hold a digest) ----
 
   /// @{
@@ -673,6 +737,10 @@ class repository {
   void push_reference_start(diagnostics*, handler<void(error_code)>, descriptor,
                             std::shared_ptr<byte_source>, std::string) const;
   void tag_start(diagnostics*, handler<void(error_code)>, descriptor, std::string) const;
+  void push_reference_n_start(diagnostics*, handler<void(error_code)>, descriptor,
+                              std::shared_ptr<byte_source>, std::vector<std::string>) const;
+  void tag_n_start(diagnostics*, handler<void(error_code)>, descriptor,
+                   std::vector<std::string>) const;
   void resolve_blob_start(diagnostics*, handler<void(error_code, descriptor)>, std::string) const;
   void fetch_blob_reference_start(diagnostics*, handler<void(error_code, fetched)>,
                                   std::string) const;

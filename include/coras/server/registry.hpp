@@ -83,6 +83,14 @@ struct registry_options {
   /// Cross-repository blob mounts. Off: every mount request answers 202 with a
   /// fresh upload session.
   bool mount = true;
+  /// Sparse indexes: an index (or Docker manifest list) whose manifests are
+  /// not all in the repository is accepted, as registries that keep one
+  /// platform of a multi-platform image do (a copy of one platform with its
+  /// index kept). Its children's blobs are not checked either: they are not
+  /// there. Off (the default): such a PUT answers 400
+  /// `MANIFEST_BLOB_UNKNOWN`, its detail naming the missing manifest and this
+  /// option. A manifest's config and layers must exist either way.
+  bool allow_sparse_index = false;
 
   /// Basic auth: every /v2/ request needs these credentials (401 with
   /// `WWW-Authenticate: Basic realm="coras"` otherwise).

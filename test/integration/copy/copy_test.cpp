@@ -11,6 +11,7 @@
 #include <coras/copy/copy.hpp>
 #include <coras/core/manifest.hpp>
 #include <coras/core/media_type.hpp>
+#include <coras/core/platform.hpp>
 #include <coras/http/client.hpp>
 #include <coras/remote/repository.hpp>
 #include <coras/remote/repository_store.hpp>
@@ -196,6 +197,73 @@ TEST_CASE("copy: platform selection tags the platform's manifest", "[copy]") {
     auto [ec, none] =
         co_await coras::copy::async_copy(ex, store_of(src), "v1", dst, "v2", o, as_tuple);
     CHECK(ec == errc::not_found);
+  });
+}
+
+TEST_CASE("copy: a three-platform index, one platform or all", "[copy][platform]") {
+  coras::test::with_registry({}, [](auto ex, auto& srv) -> asio::awaitable<void> {
+    client c(ex);
+    auto src = repo_on(c, srv, "platforms/src");
+    const std::string linux_os = "linux", amd64 = "amd64", arm64 = "arm64", arm = "arm";
+    std::vector<std::string> amd_layers{random_bytes(1000, 11)};
+    std::vector<std::string> arm64_layers{random_bytes(1000, 12)};
+    std::vector<std::string> arm_layers{random_bytes(1000, 13)};
+    auto amd = co_await push_image(src, amd_layers, linux_os, amd64);
+    auto a64 = co_await push_image(src, arm64_layers, linux_os, arm64);
+    auto a32 = co_await push_image(src, arm_layers, linux_os, arm);
+    amd.platform = coras::platform{"amd64", "linux", {}, {}, {}, {}};
+    a64.platform = coras::platform{"arm64", "linux", {}, {}, "v8", {}};
+    a32.platform = coras::platform{"arm", "linux", {}, {}, "v7", {}};
+    coras::image_index index;
+    index.media_type = std::string(coras::media_type::oci_index);
+    index.manifests = {amd, a64, a32};
+    auto json = index.to_json();
+    auto root = descriptor::for_content(coras::media_type::oci_index, json);
+    co_await src.async_push_reference(root, coras::memory_source(json), "v1");
+
+    struct row {
+      const char* name;
+      std::string platform;
+      descriptor want;
+    };
+    const std::vector<row> rows = {
+        {"os/arch", "linux/amd64", amd},
+        {"os/arch/variant", "linux/arm64/v8", a64},
+        {"arm64 means arm64/v8", "linux/arm64", a64},
+        {"arm means arm/v7", "linux/arm", a32},
+        {"an alias of the architecture", "linux/aarch64", a64},
+    };
+    for (const auto& r : rows) {
+      INFO(r.name);
+      auto dst = std::make_shared<memory_store>();
+      copy_options o;
+      o.platform = coras::parse_platform(r.platform);
+      auto result = co_await coras::copy::copy(store_of(src), "v1", dst, "v1", o);
+      CHECK(result.root.digest == r.want.digest);
+      CHECK(result.copied == 3);  // manifest, config, layer
+      auto tagged = co_await dst->resolve("v1");
+      CHECK(tagged.digest == r.want.digest);
+      CHECK_FALSE(co_await dst->exists(root));
+    }
+
+    // Without a platform: the whole index, every child.
+    auto all = std::make_shared<memory_store>();
+    auto whole = co_await coras::copy::copy(store_of(src), "v1", all, "v1", copy_options{});
+    CHECK(whole.root.digest == root.digest);
+    CHECK(whole.copied == 10);  // the index, 3 x (manifest, config, layer)
+    for (const auto& child : {amd, a64, a32}) CHECK(co_await all->exists(child));
+
+    // No match: not_found, and the message lists what the index has.
+    copy_options none;
+    none.platform = coras::parse_platform("linux/s390x");
+    auto nothing = std::make_shared<memory_store>();
+    coras::diagnostics d;
+    auto [ec, r] =
+        co_await coras::copy::async_copy(ex, store_of(src), "v1", nothing, "v1", none, d, as_tuple);
+    CHECK(ec == errc::not_found);
+    CHECK_THAT(d.message(), Catch::Contains("has no manifest for platform linux/s390x; it has "
+                                            "linux/amd64, linux/arm64/v8, linux/arm/v7"));
+    CHECK_FALSE(co_await nothing->exists(amd));
   });
 }
 

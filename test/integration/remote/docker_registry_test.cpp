@@ -281,6 +281,44 @@ TEST_CASE("remote vs docker-registry: manifests, tags and resolve", "[remote]") 
   });
 }
 
+TEST_CASE("remote vs docker-registry: several tags fall back to one PUT per tag",
+          "[remote][tags]") {
+  run([](auto ex) -> asio::awaitable<void> {
+    // The manifest PUTs, as sent (distribution 2.8 ignores ?tag=).
+    auto puts = std::make_shared<std::vector<std::string>>();
+    coras::http::client_options co;
+    if (env("CORAS_TEST_SCHEME") == "https") co.tls.ca_file = env("CORAS_TEST_CERTS") + "/ca.crt";
+    co.on_request = [puts](const coras::http::request_event& e) {
+      if (e.method == "PUT" && e.url.find("/manifests/") != std::string::npos)
+        puts->push_back(e.url.substr(e.url.find("/manifests/") + 11));
+    };
+    client c(ex, co);
+    registry reg(c, env("CORAS_TEST_REGISTRY"), options());
+    auto repo = reg.repository(unique("tags-n"));
+    co_await repo.async_push_bytes(std::string(coras::media_type::oci_empty),
+                                   std::string(coras::empty_json));
+    const auto json = image_manifest_json({});
+    auto mdesc = descriptor::for_content(coras::media_type::oci_manifest, json);
+
+    std::vector<std::string> tags{"v1", "v1.0", "latest"};
+    co_await repo.async_push_reference_n(mdesc, coras::memory_source(json), tags);
+    CHECK(*puts == std::vector<std::string>{mdesc.digest.str() + "?tag=v1&tag=v1.0&tag=latest",
+                                            "v1", "v1.0", "latest"});
+    auto listed = co_await repo.async_list_tags();
+    std::sort(listed.begin(), listed.end());
+    CHECK(listed == std::vector<std::string>{"latest", "v1", "v1.0"});
+
+    // The handle remembers: the next tagging sends no ?tag=.
+    puts->clear();
+    std::vector<std::string> more{"a", "b"};
+    co_await repo.async_tag_n(mdesc, more);
+    CHECK(*puts == std::vector<std::string>{"a", "b"});
+    const std::string b = "b";
+    auto resolved = co_await repo.async_resolve(b);
+    CHECK(resolved.digest == mdesc.digest);
+  });
+}
+
 TEST_CASE("remote vs docker-registry: mount across repositories", "[remote]") {
   run([](auto ex) -> asio::awaitable<void> {
     auto c = make_client(ex);

@@ -66,6 +66,12 @@ asio::awaitable<descriptor> push_image(repository& repo, std::string tag) {
   co_return desc;
 }
 
+// Whether `tag` names `want` in `repo`.
+asio::awaitable<bool> names(repository& repo, std::string tag, descriptor want) {
+  auto d = co_await repo.async_resolve(std::move(tag));
+  co_return d.digest == want.digest;
+}
+
 header_fault fault(std::string path, std::string method) {
   header_fault f;
   f.path_contains = std::move(path);
@@ -447,6 +453,132 @@ TEST_CASE("remote: a registry that does not mount gets the blob uploaded", "[rem
     auto [e1] = co_await dst.async_mount(missing, "mount/src", nullptr, d, as_tuple);
     CHECK(e1 == errc::not_found);
     CHECK(d.message().find("cannot read source blob") != std::string::npos);
+  });
+}
+
+TEST_CASE("remote: push and tag with several tags: one PUT, or one per tag when not honoured",
+          "[remote][tags]") {
+  with_client({}, [](client& c, coras::server::registry& srv) -> asio::awaitable<void> {
+    auto repo = repo_on(c, srv, "tags/n");
+    auto image = co_await push_image(repo, "v0");
+    auto json = co_await repo.async_fetch_bytes(image);
+    auto manifest_puts = [&srv] {
+      std::vector<std::string> out;
+      for (const auto& r : srv.recent_requests())
+        if (r.method == "PUT" && r.target.find("/manifests/") != std::string::npos)
+          out.push_back(r.target.substr(r.target.find("/manifests/") + 11));
+      return out;
+    };
+
+    // Honoured: one PUT by digest carries every tag (a repeat counts once).
+    srv.clear_request_log();
+    std::vector<std::string> tags{"1.2.3", "1.2", "latest", "1.2"};
+    co_await repo.async_push_reference_n(image, coras::memory_source(json), tags);
+    CHECK(manifest_puts() ==
+          std::vector<std::string>{image.digest.str() + "?tag=1.2.3&tag=1.2&tag=latest"});
+    for (std::string t : {"1.2.3", "1.2", "latest"}) CHECK(co_await names(repo, t, image));
+
+    // Tagging: GET by digest, then one PUT.
+    srv.clear_request_log();
+    std::vector<std::string> more{"a", "b"};
+    co_await repo.async_tag_n(image, more);
+    CHECK(manifest_puts() == std::vector<std::string>{image.digest.str() + "?tag=a&tag=b"});
+    const std::string b = "b";
+    CHECK(co_await names(repo, b, image));
+
+    // One tag: a plain PUT by tag.
+    srv.clear_request_log();
+    std::vector<std::string> one{"solo"};
+    co_await repo.async_tag_n(image, one);
+    CHECK(manifest_puts() == std::vector<std::string>{"solo"});
+
+    // A tag that is not one: refused before any request.
+    srv.clear_request_log();
+    std::vector<std::string> bad{"ok", image.digest.str()};
+    diagnostics d;
+    auto [e1] = co_await repo.async_tag_n(image, bad, d, as_tuple);
+    CHECK(e1 == errc::invalid_reference);
+    CHECK(srv.recent_requests().empty());
+
+    // Partly honoured (the registry confirms only some): the rest one by one.
+    auto partial = fault("/manifests/", "PUT");
+    partial.set = {{"OCI-Tag", "p1"}};
+    srv.inject_headers(partial);
+    srv.clear_request_log();
+    std::vector<std::string> three{"p1", "p2", "p3"};
+    co_await repo.async_tag_n(image, three);
+    CHECK(manifest_puts() ==
+          std::vector<std::string>{image.digest.str() + "?tag=p1&tag=p2&tag=p3", "p2", "p3"});
+
+    // Not honoured (no OCI-Tag, as distribution 2.8 answers): one PUT per tag,
+    // and this handle sends no ?tag= again.
+    auto ignored = fault("/manifests/", "PUT");
+    ignored.remove = {"OCI-Tag"};
+    srv.inject_headers(ignored);
+    srv.clear_request_log();
+    std::vector<std::string> two{"x1", "x2"};
+    co_await repo.async_tag_n(image, two);
+    CHECK(manifest_puts() ==
+          std::vector<std::string>{image.digest.str() + "?tag=x1&tag=x2", "x1", "x2"});
+    srv.clear_request_log();
+    std::vector<std::string> next{"y1", "y2"};
+    co_await repo.async_push_reference_n(image, coras::memory_source(json), next);
+    CHECK(manifest_puts() == std::vector<std::string>{"y1", "y2"});
+    for (std::string t : {"x1", "x2", "y1", "y2"}) CHECK(co_await names(repo, t, image));
+  });
+}
+
+TEST_CASE("remote: a blob with a sha512 descriptor: pushed, fetched, verified",
+          "[remote][sha512]") {
+  temp_dir root;
+  registry_options o;
+  o.root = root.path();
+  const auto dir = root.path();
+  with_client(o, [dir](client& c, coras::server::registry& srv) -> asio::awaitable<void> {
+    auto repo = repo_on(c, srv, "alg/sha512");
+    const auto bytes = random_bytes(200'000, 17);
+    descriptor desc;
+    desc.media_type = "application/octet-stream";
+    desc.digest = coras::digest::of(bytes, coras::digest_algorithm::sha512);
+    desc.size = static_cast<std::int64_t>(bytes.size());
+
+    srv.clear_request_log();
+    co_await repo.async_push(desc, coras::memory_source(bytes));
+    bool posted = false, put = false;
+    for (const auto& r : srv.recent_requests()) {
+      posted |= r.method == "POST" && r.target.ends_with("/blobs/uploads/?digest-algorithm=sha512");
+      put |= r.method == "PUT" && r.status == 201 &&
+             r.target.find(std::string(desc.digest.hex())) != std::string::npos;
+    }
+    CHECK(posted);
+    CHECK(put);
+    CHECK(co_await repo.async_exists(desc));
+    auto got = co_await repo.async_fetch_bytes(desc);
+    CHECK(same(got, bytes));
+
+    // Mounted into another repository under its sha512 digest.
+    auto other = repo_on(c, srv, "alg/other");
+    co_await other.async_mount(desc, "alg/sha512", nullptr);
+    auto mounted = co_await other.async_fetch_bytes(desc);
+    CHECK(same(mounted, bytes));
+
+    // Content that does not match its sha512 descriptor is refused, pushing
+    // and fetching.
+    diagnostics d;
+    auto wrong = desc;
+    wrong.digest = coras::digest::of(random_bytes(10, 1), coras::digest_algorithm::sha512);
+    auto [e1] = co_await repo.async_push(wrong, coras::memory_source(bytes), d, as_tuple);
+    CHECK(e1);
+    CHECK_FALSE(co_await repo.async_exists(wrong));
+    {
+      // The stored bytes change behind the registry's back (same size).
+      std::ofstream f(dir / "blobs" / "sha512" / std::string(desc.digest.hex()),
+                      std::ios::binary | std::ios::trunc);
+      f << std::string(bytes.size(), 'x');
+    }
+    auto [e2, none] = co_await repo.async_fetch_bytes(desc, d, as_tuple);
+    CHECK(e2 == errc::digest_mismatch);
+    CHECK(d.message().find(desc.digest.str()) != std::string::npos);
   });
 }
 

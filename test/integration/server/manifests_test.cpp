@@ -119,6 +119,80 @@ TEST_CASE("manifest put, get, head, delete", "[server]") {
   }
 }
 
+TEST_CASE("manifest put by digest with ?tag= creates the tags, an OCI-Tag header each",
+          "[server]") {
+  running_registry reg;
+  auto c = reg.client();
+  const auto m = image(c, "tagged", "one");
+  const auto d = sha256(m);
+  auto oci_tag_values = [](const http_response& r) {
+    std::vector<std::string> out;
+    for (const auto& [name, value] : r.headers)
+      if (name == "OCI-Tag" || name == "oci-tag") out.push_back(value);
+    return out;
+  };
+
+  auto r = put_manifest(c, "tagged", d + "?tag=1.2.3&tag=1.2&tag=latest&tag=1.2", m, oci_manifest);
+  REQUIRE(r.status == 201);
+  CHECK(r.header("Docker-Content-Digest") == d);
+  CHECK(oci_tag_values(r) == std::vector<std::string>{"1.2.3", "1.2", "latest"});
+  for (const auto* tag : {"1.2.3", "1.2", "latest"}) {
+    INFO(tag);
+    auto got = c.get("/v2/tagged/manifests/" + std::string(tag));
+    CHECK(got.status == 200);
+    CHECK(got.header("Docker-Content-Digest") == d);
+  }
+  CHECK(c.get("/v2/tagged/tags/list").body ==
+        R"({"name":"tagged","tags":["1.2","1.2.3","latest"]})");
+
+  // By tag, with more: the path's tag is among those created.
+  r = put_manifest(c, "tagged", "v1?tag=v1.0", m, oci_manifest);
+  REQUIRE(r.status == 201);
+  CHECK(oci_tag_values(r) == std::vector<std::string>{"v1", "v1.0"});
+  CHECK(c.get("/v2/tagged/manifests/v1.0").status == 200);
+
+  // Without ?tag=: no OCI-Tag header (clients tell a registry that ignores
+  // the query by its absence).
+  r = put_manifest(c, "tagged", d, m, oci_manifest);
+  REQUIRE(r.status == 201);
+  CHECK(oci_tag_values(r).empty());
+  r = put_manifest(c, "tagged", "v2", m, oci_manifest);
+  REQUIRE(r.status == 201);
+  CHECK(oci_tag_values(r).empty());
+
+  // A malformed tag refuses the whole PUT; nothing is created.
+  r = put_manifest(c, "tagged", d + "?tag=ok&tag=.bad", m, oci_manifest);
+  CHECK(r.status == 400);
+  CHECK(error_code_of(r) == "MANIFEST_INVALID");
+  CHECK(r.body.find(".bad") != std::string::npos);
+  CHECK(c.get("/v2/tagged/manifests/ok").status == 404);
+
+  // More than 100: 414, as the spec allows.
+  std::string many;
+  for (int i = 0; i <= 100; ++i) many += (i ? "&tag=t" : "?tag=t") + std::to_string(i);
+  r = put_manifest(c, "tagged", d + many, m, oci_manifest);
+  CHECK(r.status == 414);
+  CHECK(c.get("/v2/tagged/manifests/t0").status == 404);
+}
+
+TEST_CASE("?tag= tags on disk storage survive a restart", "[server]") {
+  temp_dir dir;
+  registry_options o;
+  o.root = dir.path();
+  std::string d;
+  {
+    running_registry reg(o);
+    auto c = reg.client();
+    const auto m = image(c, "disk", "one");
+    d = sha256(m);
+    REQUIRE(put_manifest(c, "disk", d + "?tag=a&tag=b", m, oci_manifest).status == 201);
+  }
+  running_registry again(o);
+  auto c = again.client();
+  CHECK(c.get("/v2/disk/tags/list").body == R"({"name":"disk","tags":["a","b"]})");
+  CHECK(c.get("/v2/disk/manifests/b").header("Docker-Content-Digest") == d);
+}
+
 TEST_CASE("index children must exist", "[server]") {
   running_registry reg;
   auto c = reg.client();
@@ -131,12 +205,49 @@ TEST_CASE("index children must exist", "[server]") {
   auto r = put_manifest(c, "multi", "v1", index, oci_index);
   CHECK(r.status == 400);
   CHECK(error_code_of(r) == "MANIFEST_BLOB_UNKNOWN");
+  // The refusal names the manifest and the option that would accept it.
+  CHECK(r.body.find(d) != std::string::npos);
+  CHECK(r.body.find("allow_sparse_index") != std::string::npos);
   REQUIRE(put_manifest(c, "multi", d, m, oci_manifest).status == 201);
   r = put_manifest(c, "multi", "v1", index, oci_index);
   CHECK(r.status == 201);
   r = c.get("/v2/multi/manifests/v1");
   CHECK(r.header("Content-Type") == oci_index);
   CHECK(r.body == index);
+}
+
+TEST_CASE("a sparse index is accepted when allowed", "[server]") {
+  registry_options o;
+  o.allow_sparse_index = true;
+  running_registry reg(o);
+  auto c = reg.client();
+  const auto present = image(c, "sparse", "amd64");
+  REQUIRE(put_manifest(c, "sparse", sha256(present), present, oci_manifest).status == 201);
+  // arm64's manifest was never pushed (a copy of one platform keeps the index).
+  const std::string absent = R"({"schemaVersion":2,"config":{}})";
+  auto entry = [](const std::string& d, std::size_t size, std::string_view arch) {
+    return R"({"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":")" + d +
+           R"(","size":)" + std::to_string(size) + R"(,"platform":{"architecture":")" +
+           std::string(arch) + R"(","os":"linux"}})";
+  };
+  const std::string index =
+      R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[)" +
+      entry(sha256(present), present.size(), "amd64") + "," +
+      entry(sha256(absent), absent.size(), "arm64") + "]}";
+  auto r = put_manifest(c, "sparse", "v1", index, oci_index);
+  REQUIRE(r.status == 201);
+  r = c.get("/v2/sparse/manifests/v1");
+  CHECK(r.status == 200);
+  CHECK(r.body == index);
+  CHECK(c.get("/v2/sparse/manifests/" + sha256(absent)).status == 404);
+
+  // An image manifest's config and layers must still be there.
+  const std::string layer = "never pushed";
+  const auto missing_layer =
+      image_manifest_json({sha256(std::string("{}")), 2}, {{sha256(layer), layer.size()}});
+  r = put_manifest(c, "sparse", "broken", missing_layer, oci_manifest);
+  CHECK(r.status == 400);
+  CHECK(error_code_of(r) == "MANIFEST_BLOB_UNKNOWN");
 }
 
 TEST_CASE("referrers", "[server]") {

@@ -2,6 +2,8 @@
 // it, and the upload faults: cut_uploads and drop_upload_sessions.
 #include "support.hpp"
 
+#include <coras/core/digest.hpp>
+
 #include <catch2/catch.hpp>
 
 #include <cstdint>
@@ -270,4 +272,57 @@ TEST_CASE("fault: the registry loses its upload sessions", "[server][uploads][ho
   CHECK(c.request("PATCH", again, content_range(0, data.size()), data).status == 202);
   CHECK(c.request("PUT", again + "?digest=" + d).status == 201);
   CHECK(same(c.get("/v2/lost/blobs/" + d).body, data));
+}
+
+TEST_CASE("uploads with digest-algorithm=sha512, in memory and on disk", "[server][uploads]") {
+  temp_dir dir;
+  registry_options on_disk;
+  on_disk.root = dir.path();
+  for (const auto& o : {registry_options{}, on_disk}) {
+    INFO((o.root.empty() ? "memory" : "disk"));
+    running_registry reg(o);
+    auto c = reg.client();
+    const std::string data = random_bytes(300'000, 21);
+    const auto d512 = coras::digest::of(data, coras::digest_algorithm::sha512).str();
+    const auto d256 = sha256(data);
+
+    // Chunked, completed with the sha512 digest named at the POST.
+    auto r = c.request("POST", "/v2/alg/blobs/uploads/?digest-algorithm=sha512");
+    REQUIRE(r.status == 202);
+    r = c.request("PATCH", r.header("Location"), {}, std::string_view(data).substr(0, 100'000));
+    REQUIRE(r.status == 202);
+    r = c.request("PUT", r.header("Location") + "?digest=" + d512, {},
+                  std::string_view(data).substr(100'000));
+    REQUIRE(r.status == 201);
+    CHECK(r.header("Docker-Content-Digest") == d512);
+    CHECK(r.header("Location") == "/v2/alg/blobs/" + d512);
+    r = c.get("/v2/alg/blobs/" + d512);
+    CHECK(r.status == 200);
+    CHECK(same(r.body, data));
+
+    // A wrong sha512 is refused, and nothing is stored under it.
+    const auto other = coras::digest::of(std::string("other"), coras::digest_algorithm::sha512);
+    r = c.request("POST", "/v2/alg/blobs/uploads/?digest-algorithm=sha512");
+    r = c.request("PUT", r.header("Location") + "?digest=" + other.str(), {}, data);
+    CHECK(r.status == 400);
+    CHECK(error_code_of(r) == "DIGEST_INVALID");
+    CHECK(r.body.find(d512) != std::string::npos);  // what the bytes hash to
+    CHECK(c.get("/v2/alg/blobs/" + other.str()).status == 404);
+
+    // Named sha512, completed with sha256: still verified (a second pass).
+    r = c.request("POST", "/v2/alg/blobs/uploads/?digest-algorithm=sha512");
+    r = c.request("PUT", r.header("Location") + "?digest=" + d256, {}, data);
+    CHECK(r.status == 201);
+
+    // sha256 named explicitly is the default.
+    r = c.request("POST", "/v2/alg/blobs/uploads/?digest-algorithm=sha256");
+    CHECK(r.status == 202);
+
+    // An algorithm the registry does not implement: 400, no session.
+    r = c.request("POST", "/v2/alg/blobs/uploads/?digest-algorithm=md5");
+    CHECK(r.status == 400);
+    CHECK(error_code_of(r) == "DIGEST_INVALID");
+    CHECK(r.body.find("digest-algorithm") != std::string::npos);
+    CHECK_FALSE(r.has_header("Location"));
+  }
 }

@@ -222,3 +222,33 @@ TEST_CASE("remote: referrers filters", "[remote][referrers]") {
   CHECK(filter_referrers({x, y}, "t/y") == std::vector<coras::descriptor>{y});
   CHECK(filter_referrers({x, y}, "").size() == 2);
 }
+
+TEST_CASE("remote: digest-algorithm= for an upload POST", "[remote][upload]") {
+  CHECK(digest_algorithm_query(coras::digest_algorithm::sha256).empty());
+  CHECK(digest_algorithm_query(coras::digest_algorithm::sha512) == "?digest-algorithm=sha512");
+}
+
+TEST_CASE("remote: ?tag= query and OCI-Tag headers", "[remote][tags]") {
+  CHECK(tag_query({}).empty());
+  CHECK(tag_query({"v1"}) == "?tag=v1");
+  CHECK(tag_query({"1.2.3", "1.2", "latest"}) == "?tag=1.2.3&tag=1.2&tag=latest");
+  CHECK(tag_query({"a_b-c.d"}) == "?tag=a_b-c.d");
+
+  struct row {
+    const char* name;
+    std::vector<std::string_view> headers;
+    std::vector<std::string> tags;
+  };
+  const std::vector<row> rows = {
+      {"none", {}, {}},
+      {"one header, one tag", {"v1"}, {"v1"}},
+      {"a header per tag", {"a", "b"}, {"a", "b"}},
+      {"the spec's example", {"1.2.3, 1.2, 1", "latest"}, {"1.2.3", "1.2", "1", "latest"}},
+      {"spaces and tabs trimmed", {" \ta ,\tb "}, {"a", "b"}},
+      {"empty elements dropped", {",a,,b,", ""}, {"a", "b"}},
+  };
+  for (const auto& r : rows) {
+    INFO(r.name);
+    CHECK(oci_tags(r.headers) == r.tags);
+  }
+}

@@ -6,6 +6,8 @@
 #include "server/auth.hpp"
 #include "server/limits.hpp"
 
+#include <boost/url/parse.hpp>
+
 #include <catch2/catch.hpp>
 
 #include <map>
@@ -79,6 +81,58 @@ TEST_CASE("pagination and Link", "[server][protocol]") {
   CHECK(next_link("/v2/a/tags/list", 2, "b") == R"(</v2/a/tags/list?n=2&last=b>; rel="next")");
   CHECK(next_link("/v2/a/referrers/sha256:x", 1, "sha256:y", "a/b+c") ==
         R"(</v2/a/referrers/sha256:x?n=1&last=sha256:y&artifactType=a/b%2Bc>; rel="next")");
+}
+
+TEST_CASE("manifest PUT: ?tag= parameters", "[server][protocol]") {
+  struct row {
+    const char* name;
+    std::string query;
+    std::vector<std::string> tags;  // when accepted
+    std::string problem;            // when refused: part of the reason
+  };
+  std::string many;
+  for (int i = 0; i <= 100; ++i) many += "tag=t" + std::to_string(i) + "&";
+  const std::vector<row> rows = {
+      {"none", "", {}, ""},
+      {"other parameters only", "n=1&x=y", {}, ""},
+      {"one", "tag=v1", {"v1"}, ""},
+      {"several, in order",
+       "tag=1.2.3&tag=1.2&tag=1&tag=latest",
+       {"1.2.3", "1.2", "1", "latest"},
+       ""},
+      {"repeated once", "tag=a&tag=b&tag=a", {"a", "b"}, ""},
+      {"percent-encoded", "tag=v%31", {"v1"}, ""},
+      {"mixed with others", "foo=bar&tag=x", {"x"}, ""},
+      {"empty", "tag=", {}, "tag parameter \"\""},
+      {"bad first character", "tag=.hidden", {}, "tag parameter \".hidden\""},
+      {"slash", "tag=a/b", {}, "tag parameter \"a/b\""},
+      {"too long", "tag=" + std::string(129, 'a'), {}, "tag parameter"},
+      {"101 tags", many, {}, "more than 100 tag parameters"},
+  };
+  for (const auto& r : rows) {
+    INFO(r.name);
+    const std::string target = "/v2/x/manifests/sha256:00?" + r.query;  // the view's buffer
+    auto url = boost::urls::parse_origin_form(target);
+    REQUIRE(url);
+    std::string why;
+    auto tags = put_tags(url->params(), &why);
+    if (r.problem.empty()) {
+      REQUIRE(tags.has_value());
+      CHECK(*tags == r.tags);
+    } else {
+      REQUIRE_FALSE(tags.has_value());
+      CHECK_THAT(why, Catch::Contains(r.problem));
+    }
+  }
+  // Exactly the limit is fine.
+  std::string hundred;
+  for (std::size_t i = 0; i < max_put_tags; ++i) hundred += "tag=t" + std::to_string(i) + "&";
+  const std::string target = "/v2/x/manifests/sha256:00?" + hundred;
+  auto url = boost::urls::parse_origin_form(target);
+  REQUIRE(url);
+  auto tags = put_tags(url->params(), nullptr);
+  REQUIRE(tags.has_value());
+  CHECK(tags->size() == max_put_tags);
 }
 
 TEST_CASE("scopes and tokens", "[server][protocol]") {
