@@ -235,9 +235,10 @@ class cache final : public upstream_cache, public std::enable_shared_from_this<c
       a.body = "upstream manifest " + reference + " not stored: " + why + "\n";
       co_return a;
     }
-    if (by_tag) {
+    {
       std::lock_guard lock(m_);
-      tag_times_[key(repository, reference)] = clock::now();
+      if (by_tag) tag_times_[key(repository, reference)] = clock::now();
+      remember_references(key(repository, got.desc.digest.str()), *shared);
     }
     co_return std::nullopt;
   }
@@ -361,9 +362,13 @@ class cache final : public upstream_cache, public std::enable_shared_from_this<c
                             "coras serve --mirror-allow-push)");
   }
 
-  void served_from_store(std::uint64_t bytes) noexcept override {
+  void served_from_store(std::string_view repository, const digest& d,
+                         std::uint64_t bytes) noexcept override {
     ++hits_;
     bytes_served_ += bytes;
+    std::lock_guard lock(m_);
+    if (auto it = stored_.find(key(repository, d.str())); it != stored_.end())
+      it->second.last_used = clock::now();
   }
 
   std::string metrics() override {
@@ -397,6 +402,7 @@ class cache final : public upstream_cache, public std::enable_shared_from_this<c
             "counter");
     counter("failed_fetches_total", "Upstream fetches that ended in an error.", s.failed_fetches,
             "counter");
+    counter("store_bytes", "Bytes of fetched blobs the store holds.", s.store_bytes, "gauge");
     t += "# HELP coras_mirror_upstream_request_seconds Time from a client's request reaching the "
          "upstream path to its last byte (manifests: to the stored manifest).\n"
          "# TYPE coras_mirror_upstream_request_seconds histogram\n";
@@ -429,6 +435,7 @@ class cache final : public upstream_cache, public std::enable_shared_from_this<c
     s.evictions = evictions_.load();
     s.refused_clients = refused_.load();
     s.failed_fetches = failed_.load();
+    s.store_bytes = store_bytes_.load();
     return s;
   }
 
@@ -470,6 +477,48 @@ class cache final : public upstream_cache, public std::enable_shared_from_this<c
                               std::to_string(o_.max_clients) + ") reached");
     a.headers.emplace_back("Retry-After", "1");
     return a;
+  }
+
+  // ---- the store's size limit (max_store_bytes) ----
+
+  // The blobs a stored manifest references (m_ held): never evicted.
+  void remember_references(const std::string& manifest_key, std::string_view json) {
+    if (manifests_.contains(manifest_key)) return;
+    std::vector<std::string> refs;
+    if (auto m = image_manifest::try_parse(json)) {
+      refs.push_back(m->config.digest.str());
+      for (const auto& l : m->layers) refs.push_back(l.digest.str());
+    }
+    for (const auto& r : refs) ++referenced_[r];
+    manifests_.emplace(manifest_key, std::move(refs));
+  }
+
+  // A blob the store now holds; evicts the least recently used unreferenced
+  // ones while the total is above the limit.
+  void stored(const std::string& repository, const digest& d, std::uint64_t size,
+              server::content_sink& sink) {
+    std::vector<std::pair<std::string, digest>> doomed;
+    {
+      std::lock_guard lock(m_);
+      auto [it, fresh] = stored_.try_emplace(key(repository, d.str()));
+      if (fresh) {
+        it->second = stored_blob{repository, d, size, clock::now()};
+        store_bytes_ += size;
+      }
+      while (o_.max_store_bytes > 0 && store_bytes_.load() > o_.max_store_bytes) {
+        auto victim = stored_.end();
+        for (auto s = stored_.begin(); s != stored_.end(); ++s) {
+          if (referenced_.contains(s->second.d.str())) continue;
+          if (victim == stored_.end() || s->second.last_used < victim->second.last_used) victim = s;
+        }
+        if (victim == stored_.end()) break;  // everything left is referenced
+        store_bytes_ -= victim->second.size;
+        doomed.emplace_back(victim->second.repository, victim->second.d);
+        stored_.erase(victim);
+      }
+    }
+    for (const auto& [repo, dd] : doomed)
+      if (sink.remove_blob(repo, dd)) ++evictions_;
   }
 
   static std::string key(std::string_view repository, std::string_view tag) {
@@ -534,7 +583,8 @@ class cache final : public upstream_cache, public std::enable_shared_from_this<c
       f->waiters.clear();
     }
     if (ok) ok = static_cast<std::uint64_t>(got.desc.size) == f->arrived;
-    if (ok && writer) writer->commit(f->d);  // a failed commit only costs a later refetch
+    // A failed commit only costs a later refetch.
+    if (ok && writer && writer->commit(f->d)) self->stored(f->repository, f->d, f->arrived, *sink);
     writer.reset();
     if (!ok) ++self->failed_;
     {
@@ -561,6 +611,16 @@ class cache final : public upstream_cache, public std::enable_shared_from_this<c
   std::unordered_map<std::string, std::shared_ptr<flight>> flights_;
   std::unordered_map<std::string, std::shared_ptr<manifest_flight>> manifest_flights_;
   std::unordered_map<std::string, clock::time_point> tag_times_;
+  struct stored_blob {
+    std::string repository;
+    digest d;
+    std::uint64_t size = 0;
+    clock::time_point last_used;
+  };
+  std::unordered_map<std::string, stored_blob> stored_;                  // by repository:digest
+  std::unordered_map<std::string, std::vector<std::string>> manifests_;  // their references
+  std::unordered_map<std::string, std::size_t> referenced_;              // digest -> manifests
+  std::atomic<std::uint64_t> store_bytes_{0};
   std::size_t active_ = 0;  // upstream fetches holding a slot (m_)
   std::vector<timer_ptr> slot_waiters_;
 

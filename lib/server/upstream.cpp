@@ -87,6 +87,10 @@ class storage_sink final : public content_sink {
     return store_->find_manifest(repository, reference).has_value();
   }
 
+  bool remove_blob(std::string_view repository, const digest& d) override {
+    return store_->delete_blob(repository, d);
+  }
+
  private:
   std::shared_ptr<storage> store_;
   upload_limits limits_ = unlimited();
@@ -228,7 +232,7 @@ bool dispatcher::manifest_from_upstream(exchange& ex, bool by_digest) {
 bool dispatcher::blob_from_upstream(exchange& ex, const digest& d) {
   if (ex.upstream_done) return false;
   if (auto b = store_->find_blob(ex.where.name, d)) {
-    if (ex.head.method == verb::get) upstream_->served_from_store(b->size);
+    if (ex.head.method == verb::get) upstream_->served_from_store(ex.where.name, d, b->size);
     return false;
   }
   ex.out.later = std::make_shared<upstream_pending>(upstream_pending::kind::blob, this);

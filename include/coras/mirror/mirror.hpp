@@ -52,6 +52,12 @@ struct mirror_options {
   /// still arriving, or waiting for a manifest); beyond it: 429
   /// `TOOMANYREQUESTS` naming `mirror_options::max_clients`.
   std::size_t max_clients = 512;
+  /// Bytes of blobs this mirror fetched that its store may hold; 0: no limit.
+  /// Beyond it, the least recently used blobs that no manifest the mirror
+  /// stored references are unlinked from the store (`mirror_stats::evictions`);
+  /// blobs referenced by stored manifests are kept, so the store may stay
+  /// above the limit (`mirror_stats::store_bytes` says by how much).
+  std::uint64_t max_store_bytes = 0;
   /// Largest manifest fetched upstream.
   std::uint64_t max_manifest_bytes = 4 * 1024 * 1024;
   /// How the upstream is read: `transfer` (resume attempts, backoff),
@@ -70,6 +76,7 @@ struct mirror_stats {
   std::uint64_t evictions = 0;         ///< blobs evicted from the store
   std::uint64_t refused_clients = 0;   ///< 429s for `max_clients`
   std::uint64_t failed_fetches = 0;    ///< upstream fetches that ended in an error
+  std::uint64_t store_bytes = 0;       ///< bytes of the fetched blobs the store holds
 };
 
 /// The upstream a registry consults (`registry_options::upstream`), with its

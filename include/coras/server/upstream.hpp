@@ -55,6 +55,10 @@ class content_sink {
 
   /// Whether manifest `reference` (tag or digest) of `repository` is stored.
   virtual bool has_manifest(std::string_view repository, std::string_view reference) = 0;
+
+  /// Unlinks blob `d` from `repository` (an eviction); its bytes go with
+  /// their last link. False when it was not there.
+  virtual bool remove_blob(std::string_view repository, const digest& d) = 0;
 };
 
 /// A response body whose bytes may still be arriving (a blob being fetched
@@ -128,8 +132,10 @@ class upstream {
   /// nullopt to let the registry store it locally.
   virtual std::optional<upstream_answer> refuse_write(std::string_view repository) = 0;
 
-  /// A blob GET answered from the storage (a cache hit) of `bytes` bytes.
-  virtual void served_from_store(std::uint64_t bytes) noexcept = 0;
+  /// A blob GET of `d` in `repository` answered from the storage (a cache
+  /// hit) of `bytes` bytes.
+  virtual void served_from_store(std::string_view repository, const digest& d,
+                                 std::uint64_t bytes) noexcept = 0;
 
   /// `GET /metrics`: Prometheus text exposition format.
   virtual std::string metrics() = 0;

@@ -510,3 +510,52 @@ TEST_CASE("mirror: limits (max_clients, max_upstream_fetches) and GET /metrics",
       CHECK(metrics.body.find(name) != std::string::npos);
   });
 }
+
+TEST_CASE("mirror: max_store_bytes evicts the least recently used unreferenced blobs", "[mirror]") {
+  mirror_options m;
+  m.max_store_bytes = 250'000;
+  with_mirror({}, m, [](env& e) -> awaitable<void> {
+    client c(e.ex);
+    auto up = repo_at(c, e.up, "lru/app");
+    // An image: its layer is referenced by a stored manifest, never evicted.
+    auto img = co_await push_image(up, "v1", 1, 100'000, 60);
+    auto through = repo_at(c, e.mirror, "lru/app");
+    co_await pull_and_check(through, "v1", img);
+    std::vector<std::string> loose;
+    std::vector<descriptor> descs;
+    const std::string type = "application/octet-stream";
+    for (unsigned i = 0; i < 3; ++i) {
+      loose.push_back(random_bytes(100'000, 70 + i));
+      descs.push_back(co_await up.async_push_bytes(type, loose.back()));
+    }
+    auto get = [&](std::size_t i) -> awaitable<raw_result> {
+      co_return co_await raw_get(c, e.mirror.url() + "/v2/lru/app/blobs/" + descs[i].digest.str());
+    };
+    // 100 KB layer + 100 KB: under the limit.
+    auto r0 = co_await get(0);
+    CHECK(r0.status == 200);
+    CHECK(e.cache.stats().evictions == 0);
+    co_await sleep_for(std::chrono::milliseconds(5));
+    auto r1 = co_await get(1);  // 300 KB: the loose blob 0 (least recently used) goes
+    CHECK(r1.status == 200);
+    CHECK(e.cache.stats().evictions == 1);
+    CHECK(e.cache.stats().store_bytes == 200'000);
+    co_await sleep_for(std::chrono::milliseconds(5));
+    e.up.clear_request_log();
+    auto again1 = co_await get(1);  // a hit: it refreshes blob 1
+    CHECK(again1.status == 200);
+    CHECK(upstream_gets(e.up, descs[1].digest) == 0);
+    co_await sleep_for(std::chrono::milliseconds(5));
+    auto again0 = co_await get(0);  // fetched again, blob 1 is now the oldest loose one...
+    CHECK(coras::digest::of(again0.body) == descs[0].digest);
+    CHECK(upstream_gets(e.up, descs[0].digest) == 1);
+    CHECK(e.cache.stats().evictions == 2);
+    auto r2 = co_await get(2);  // ...and blob 0 goes before the referenced layer
+    CHECK(r2.status == 200);
+    CHECK(e.cache.stats().evictions == 3);
+    // The referenced layer is still a hit.
+    e.up.clear_request_log();
+    co_await pull_and_check(through, "v1", img);
+    CHECK(upstream_gets(e.up, img.layers[0].digest) == 0);
+  });
+}
