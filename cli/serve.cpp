@@ -66,6 +66,9 @@ pull-through mirror (docs/server.md, "Pull-through mirror"):
   --mirror-max-fetches N    blob fetches running upstream at once (default 16)
   --mirror-max-clients N    requests waiting on the upstream at once; beyond: 429
                             (default 512)
+  --mirror-max-store-bytes N  bytes of fetched blobs to keep; beyond, the least
+                            recently used ones no stored manifest references are
+                            evicted (default 0: no limit)
   --registry-config FILE    docker config file with the upstream's credentials
                             (default ~/.docker/config.json, $DOCKER_CONFIG)
   --ca-file FILE            CA bundle to verify the upstream's certificate
@@ -206,6 +209,8 @@ server::registry_options parse(std::span<const std::string_view> args, bool& hel
         throw usage_error{"--mirror-max-fetches needs 1 or more"};
     } else if (arg == "--mirror-max-clients") {
       m.options.max_clients = static_cast<std::size_t>(parse_count(arg, value()));
+    } else if (arg == "--mirror-max-store-bytes") {
+      m.options.max_store_bytes = parse_count(arg, value());
     } else if (arg == "--registry-config") {
       m.registry_config = std::string(value());
     } else if (arg == "--ca-file") {
