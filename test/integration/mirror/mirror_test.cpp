@@ -480,7 +480,9 @@ TEST_CASE("mirror: limits (max_clients, max_upstream_fetches) and GET /metrics",
         out = co_await raw_get(cl, url);
       }(clients[i], e.mirror.url() + "/v2/limits/app/blobs/" + img.layers[i].digest.str(),
                                                                      results[i]));
+    const auto start = std::chrono::steady_clock::now();
     co_await run_all(std::move(gets));
+    const auto took = std::chrono::steady_clock::now() - start;
     int ok = 0, refused = 0;
     for (std::size_t i = 0; i < 3; ++i) {
       if (results[i].status == 200 && results[i].complete) {
@@ -494,7 +496,8 @@ TEST_CASE("mirror: limits (max_clients, max_upstream_fetches) and GET /metrics",
     }
     CHECK(ok == 2);
     CHECK(refused == 1);
-    // One upstream fetch at a time: the two fetches did not overlap.
+    // One upstream fetch at a time: the two 300 ms waits upstream did not overlap.
+    CHECK(took >= std::chrono::milliseconds(580));
     const auto s = e.cache.stats();
     CHECK(s.refused_clients == 1);
     CHECK(s.upstream_fetches == 2);
