@@ -546,13 +546,30 @@ class cache final : public upstream_cache, public std::enable_shared_from_this<c
     };
     co_await wait_until(self->m_, self->slot_waiters_, slot);
     ++self->in_flight_;
-    auto r = self->repo(f->repository);
     diagnostics diag;
     const std::string ref = f->d.str();
-    auto [ec, got] = co_await r.async_fetch_blob_reference(ref, diag, tuple);
+    std::optional<remote::repository> r;
+    error_code ec;
+    remote::fetched got;
+    try {
+      r.emplace(self->repo(f->repository));  // NAMESPACE/<name> may not be a valid name
+    } catch (const coras::error& e) {
+      ec = e.code();
+      diag.assign(std::current_exception());
+    }
+    if (r) {
+      auto [fetch_ec, fetched] = co_await r->async_fetch_blob_reference(ref, diag, tuple);
+      ec = fetch_ec;
+      got = std::move(fetched);
+    }
     std::unique_ptr<server::content_sink::blob_writer> writer;
     if (!ec) {
-      writer = sink->begin_blob(f->repository);
+      // The store failing (a full disk) must not stop the clients' bytes:
+      // they are served, nothing is stored, a later request fetches again.
+      try {
+        writer = sink->begin_blob(f->repository);
+      } catch (const std::exception&) {
+      }
       std::lock_guard lock(f->m);
       f->size = static_cast<std::uint64_t>(got.desc.size);
       f->opened = true;
@@ -584,7 +601,12 @@ class cache final : public upstream_cache, public std::enable_shared_from_this<c
     }
     if (ok) ok = static_cast<std::uint64_t>(got.desc.size) == f->arrived;
     // A failed commit only costs a later refetch.
-    if (ok && writer && writer->commit(f->d)) self->stored(f->repository, f->d, f->arrived, *sink);
+    bool committed = false;
+    try {
+      committed = ok && writer && writer->commit(f->d);
+    } catch (const std::exception&) {
+    }
+    if (committed) self->stored(f->repository, f->d, f->arrived, *sink);
     writer.reset();
     if (!ok) ++self->failed_;
     {
