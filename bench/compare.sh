@@ -7,6 +7,11 @@
 #   (the same for the image of many small layers, and with --tls over HTTPS)
 #   manifest HEAD, GET at concurrency 64 on `coras serve`
 #                                                       coras-bench resolve vs wrk
+#   mirror 16 clients COUNTxSIZE (the big image), cold  16 curl clients (each
+#                         blob checked with sha256sum) through a fresh
+#                         `coras serve --mirror` of docker-registry vs the same
+#                         16 straight from docker-registry; the note gives the
+#                         mirror's upstream bytes (goal: 1x the image)
 # and prints the medians, coras/peer ratios and the machine.
 #
 # options:
@@ -14,8 +19,9 @@
 #   --tls                 run the registry rows over TLS as well
 #   --big COUNTxSIZE      the large image (default 8x128M)
 #   --small COUNTxSIZE    the image of many small layers (default 200x64K)
-#   --rows LIST           comma-separated subset of big-pull,big-push,small,resolve
-#                         (default: all)
+#   --rows LIST           comma-separated subset of big-pull,big-push,small,resolve,
+#                         mirror (default: all)
+#   --mirror-clients N    clients of the mirror row (default 16)
 #   --copy-concurrency N  passed to `coras copy` as --concurrency (default: its own)
 #   --requests N          coras-bench requests per resolve round (default 50000)
 #   --duration SECONDS    wrk's time per round (default 3)
@@ -89,7 +95,7 @@ registry_rows() {
   local img
   for img in big small; do
     # only the pull rows read them
-    case " $rows " in *" $img-pull "*|*" $img "*) ;; *) continue ;; esac
+    case " $rows " in *" $img-pull "*|*" $img "*) ;; *" mirror "*) [ "$img" = big ] || continue ;; *) continue ;; esac
     clear_skopeo_cache
     timeout --foreground 900 "${skopeo[@]}" "${skopeo_dst[@]}" \
       "oci:$work/img-$img:v1" "docker://$reg/bench/$img:v1" >"$logs/seed-$img-$mode.log" 2>&1 ||
@@ -161,9 +167,83 @@ registry_rows() {
     done
   }
 
+  # mirror_row: N clients pull the big image's blobs (curl | sha256sum, each
+  # checked) through a fresh, cold `coras serve --mirror` of this registry,
+  # then straight from the registry.
+  mirror_row() {
+    [ "$mode" = plain ] || return 0
+    local count=${img_count[big]} n=$mirror_clients
+    local bytes=$((img_bytes[big] * n))
+    local row="mirror $n clients ${img_label[big]}"
+    local limit=900 round side slug out status detail note blobs base
+    blobs=$(python3 -c 'import json,sys
+m=json.load(open(sys.argv[1]+"/blobs/sha256/"+sys.argv[2].split(":")[1]))
+print(" ".join([m["config"]["digest"]]+[l["digest"] for l in m["layers"]]))' "$work/img-big" "${img_manifest[big]}")
+    cat >"$work/mirror-clients.sh" <<'SH'
+#!/usr/bin/env bash
+# mirror-clients.sh BASE N DIGEST...: N clients, each GETs every blob and checks its sha256.
+set -euo pipefail
+base=$1 n=$2
+shift 2
+client() {
+  local d got
+  for d in "$@"; do
+    got=$(curl -sf "$base/blobs/$d" | sha256sum | cut -d' ' -f1)
+    [ "sha256:$got" = "$d" ] || { echo "client $1: $d came back as sha256:$got" >&2; return 1; }
+  done
+}
+pids=()
+for _ in $(seq 1 "$n"); do client "$@" & pids+=($!); done
+rc=0
+for p in "${pids[@]}"; do wait "$p" || rc=1; done
+exit $rc
+SH
+    chmod +x "$work/mirror-clients.sh"
+    for round in $(seq 1 "$rounds"); do
+      for side in coras peer; do
+        slug="mirror-$side-$round"
+        note=""
+        if [ "$side" = coras ]; then
+          local mlog=$work/mirror-$round.log
+          : >"$mlog"
+          "$coras" serve --listen 127.0.0.1:0 --root "$work/mirror-root-$round" \
+            --mirror "http://$reg" >"$mlog" 2>&1 &
+          serve_pid=$!
+          local murl=""
+          for _ in $(seq 1 100); do
+            murl=$(sed -n 's/^listening on //p' "$mlog" | head -1)
+            [ -n "$murl" ] && break
+            sleep 0.1
+          done
+          base="$murl/v2/bench/big"
+          # shellcheck disable=SC2086
+          out=$(measured "$slug" -- "$work/mirror-clients.sh" "$base" "$n" $blobs) || true
+          local up
+          up=$(curl -s "$murl/metrics" | sed -n 's/^coras_mirror_upstream_bytes_total //p')
+          note="note=upstream bytes ${up:-?} for an image of ${img_bytes[big]}"
+          kill "$serve_pid" 2>/dev/null || true
+          wait "$serve_pid" 2>/dev/null || true
+          serve_pid=
+          rm -rf "$work/mirror-root-$round"
+        else
+          base="http://$reg/v2/bench/big"
+          # shellcheck disable=SC2086
+          out=$(measured "$slug" -- "$work/mirror-clients.sh" "$base" "$n" $blobs) || true
+        fi
+        [ -n "$out" ] || out='{"rc": 1}'
+        read -r status detail < <(helpers record "$results" "$out" kind=copy "row=$row" \
+          side="$side" peer_name=docker-registry round="$round" bytes="$bytes" ${note:+"$note"})
+        printf '    %-24s %-6s round %d: %s %s %s\n' "$row" "$side" "$round" "$status" "$detail" "${note#note=}" >&2
+        [ "$status" = ok ] || show_failure "$slug"
+      done
+    done
+    : "$count"
+  }
+
   case " $rows " in *" big-pull "*) copy_row big pull ;; esac
   case " $rows " in *" big-push "*) copy_row big push ;; esac
   case " $rows " in *" small "*) copy_row small pull; copy_row small push ;; esac
+  case " $rows " in *" mirror "*) mirror_row ;; esac
 }
 
 # ---------------------------------------------------------------------------
@@ -262,8 +342,8 @@ cleanup() {
 
 # ---------------------------------------------------------------------------
 main() {
-  rounds=3 tls=no big=8x128M small=200x64K rows="big-pull big-push small resolve"
-  copy_concurrency="" requests=50000 duration=3 json_out=""
+  rounds=3 tls=no big=8x128M small=200x64K rows="big-pull big-push small resolve mirror"
+  copy_concurrency="" requests=50000 duration=3 json_out="" mirror_clients=16
   while [ $# -gt 0 ]; do
     case "$1" in
       --rounds) rounds=${2:?}; shift 2 ;;
@@ -272,6 +352,7 @@ main() {
       --small) small=${2:?}; shift 2 ;;
       --rows) rows=" ${2//,/ } "; shift 2 ;;
       --copy-concurrency) copy_concurrency=${2:?}; shift 2 ;;
+      --mirror-clients) mirror_clients=${2:?}; shift 2 ;;
       --requests) requests=${2:?}; shift 2 ;;
       --duration) duration=${2:?}; shift 2 ;;
       --json) json_out=$(realpath -m "${2:?}"); shift 2 ;;
@@ -313,9 +394,9 @@ main() {
     img_size[$img]=${spec#*x}
     img_label[$img]=$spec
   done
-  if [[ "$rows" == *" big-"* || "$rows" == *" small "* ]]; then
+  if [[ "$rows" == *" big-"* || "$rows" == *" small "* || "$rows" == *" mirror "* ]]; then
     for img in big small; do
-      case " $rows " in *" $img-"*|*" $img "*) ;; *) continue ;; esac
+      case " $rows " in *" $img-"*|*" $img "*) ;; *" mirror "*) [ "$img" = big ] || continue ;; *) continue ;; esac
       log "making the $img image: ${img_count[$img]} gzip layers of ${img_size[$img]} random bytes"
       img_bytes[$img]=$(timeout --foreground 600 python3 "$here/compare_helpers.py" image \
         "$work/img-$img" v1 "${img_count[$img]}" "${img_size[$img]}")
@@ -324,7 +405,7 @@ main() {
     done
     # The fixture runs this script again with --registry-rows (at the end),
     # which takes its state from the environment.
-    CORAS_COMPARE_STATE=$(declare -p work logs results rounds rows copy_concurrency have_copy \
+    CORAS_COMPARE_STATE=$(declare -p work logs results rounds rows copy_concurrency have_copy mirror_clients \
       img_count img_size img_bytes img_label img_manifest)
     export CORAS_COMPARE_STATE
     local mode

@@ -1,6 +1,10 @@
 // coras serve: the embedded registry as a process.
 #include "commands.hpp"
 
+#include <coras/auth/authorizer.hpp>
+#include <coras/auth/docker_config.hpp>
+#include <coras/http/client.hpp>
+#include <coras/mirror/mirror.hpp>
 #include <coras/server/registry.hpp>
 
 #include <boost/asio/io_context.hpp>
@@ -53,6 +57,23 @@ limits (429 TOOMANYREQUESTS / closed connections beyond them; see docs/server.md
   --max-upload-bytes N      bytes held by open upload sessions (default 8 GiB)
   --max-upload-bytes-per-repository N     (default 4 GiB)
   --upload-idle-timeout S   an upload session untouched this long ends (default 600)
+
+pull-through mirror (docs/server.md, "Pull-through mirror"):
+  --mirror URL              serve as a cache of https://HOST[:PORT][/NAMESPACE]
+                            (http:// for a plain-HTTP upstream): what is absent
+                            is fetched there, stored and served; credentials for
+                            the upstream come from the docker config file
+  --mirror-tag-ttl S        re-resolve a tag upstream after S seconds (default 300)
+  --mirror-allow-push       store pushes locally (default: 405 UNSUPPORTED)
+  --mirror-max-fetches N    blob fetches running upstream at once (default 16)
+  --mirror-max-clients N    requests waiting on the upstream at once; beyond: 429
+                            (default 512)
+  --mirror-max-store-bytes N  bytes of fetched blobs to keep; beyond, the least
+                            recently used ones no stored manifest references are
+                            evicted (default 0: no limit)
+  --registry-config FILE    docker config file with the upstream's credentials
+                            (default ~/.docker/config.json, $DOCKER_CONFIG)
+  --ca-file FILE            CA bundle to verify the upstream's certificate
   --stall-blob-gets MS      test hook: every blob GET pauses MS milliseconds
                             after sending half of its body (to interrupt
                             downloads on purpose)
@@ -109,8 +130,15 @@ std::chrono::seconds parse_seconds(std::string_view option, std::string_view tex
   return std::chrono::seconds(static_cast<std::int64_t>(n));
 }
 
+// What --mirror and its companions ask for; empty `upstream`: no mirror.
+struct mirror_request {
+  mirror::mirror_options options;
+  std::string registry_config;
+  std::string ca_file;
+};
+
 server::registry_options parse(std::span<const std::string_view> args, bool& help,
-                               std::chrono::milliseconds& stall) {
+                               std::chrono::milliseconds& stall, mirror_request& m) {
   server::registry_options o;
   o.port = 5000;
   for (std::size_t i = 0; i < args.size(); ++i) {
@@ -173,6 +201,24 @@ server::registry_options parse(std::span<const std::string_view> args, bool& hel
       o.max_upload_bytes_per_repository = parse_count(arg, value());
     } else if (arg == "--upload-idle-timeout") {
       o.upload_idle_timeout = parse_seconds(arg, value());
+    } else if (arg == "--mirror") {
+      m.options.upstream = std::string(value());
+    } else if (arg == "--mirror-tag-ttl") {
+      m.options.tag_ttl = parse_seconds(arg, value());
+    } else if (arg == "--mirror-allow-push") {
+      m.options.allow_push = true;
+    } else if (arg == "--mirror-max-fetches") {
+      m.options.max_upstream_fetches = static_cast<std::size_t>(parse_count(arg, value()));
+      if (m.options.max_upstream_fetches == 0)
+        throw usage_error{"--mirror-max-fetches needs 1 or more"};
+    } else if (arg == "--mirror-max-clients") {
+      m.options.max_clients = static_cast<std::size_t>(parse_count(arg, value()));
+    } else if (arg == "--mirror-max-store-bytes") {
+      m.options.max_store_bytes = parse_count(arg, value());
+    } else if (arg == "--registry-config") {
+      m.registry_config = std::string(value());
+    } else if (arg == "--ca-file") {
+      m.ca_file = std::string(value());
     } else if (arg == "--stall-blob-gets") {
       auto v = std::string(value());
       if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos || v.size() > 9)
@@ -184,6 +230,9 @@ server::registry_options parse(std::span<const std::string_view> args, bool& hel
   }
   if (o.tls_cert_file.empty() != o.tls_key_file.empty())
     throw usage_error{"--tls-cert and --tls-key go together"};
+  if (m.options.upstream.empty() &&
+      (!m.registry_config.empty() || !m.ca_file.empty() || m.options.allow_push))
+    throw usage_error{"--registry-config, --ca-file and --mirror-allow-push go with --mirror"};
   return o;
 }
 
@@ -193,8 +242,9 @@ int serve(std::span<const std::string_view> args) {
   server::registry_options options;
   bool help = false;
   std::chrono::milliseconds stall{0};
+  mirror_request mirror_req;
   try {
-    options = parse(args, help, stall);
+    options = parse(args, help, stall, mirror_req);
   } catch (const usage_error& e) {
     std::cerr << "coras serve: " << e.message << "\n\n" << serve_usage;
     return 2;
@@ -205,6 +255,16 @@ int serve(std::span<const std::string_view> args) {
   }
   try {
     boost::asio::io_context ioc(1);
+    if (!mirror_req.options.upstream.empty()) {
+      // The composition root of a mirror: the upstream client gets the CLI's
+      // credentials (docker config and its helpers) and TLS settings.
+      http::client_options co;
+      co.auth = auth::make_authorizer(auth::docker_config_credentials(
+          mirror_req.registry_config.empty() ? auth::default_docker_config_path()
+                                             : std::filesystem::path(mirror_req.registry_config)));
+      co.tls.ca_file = mirror_req.ca_file;
+      mirror::attach(options, http::client(ioc.get_executor(), co), mirror_req.options);
+    }
     server::registry reg(ioc.get_executor(), options);
     reg.start();
     if (stall.count() > 0) {
@@ -219,6 +279,8 @@ int serve(std::span<const std::string_view> args) {
       reg.stop();
       ioc.stop();
     });
+    if (!mirror_req.options.upstream.empty())
+      std::cerr << "mirror of " << mirror_req.options.upstream << '\n';
     std::cout << "listening on " << reg.url() << std::endl;  // flushed: scripts wait for it
     ioc.run();
   } catch (const std::exception& e) {

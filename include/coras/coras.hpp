@@ -11,6 +11,7 @@
 #include <coras/content/store.hpp>
 #include <coras/content/titles.hpp>
 #include <coras/copy/copy.hpp>
+#include <coras/core/byte_source.hpp>
 #include <coras/core/descriptor.hpp>
 #include <coras/core/digest.hpp>
 #include <coras/core/error.hpp>
@@ -18,14 +19,15 @@
 #include <coras/core/media_type.hpp>
 #include <coras/core/platform.hpp>
 #include <coras/core/reference.hpp>
-#include <coras/core/byte_source.hpp>
 #include <coras/http/client.hpp>
 #include <coras/http/fields.hpp>
 #include <coras/http/options.hpp>
+#include <coras/mirror/mirror.hpp>
 #include <coras/remote/blob_reader.hpp>
 #include <coras/remote/options.hpp>
 #include <coras/remote/registry.hpp>
 #include <coras/remote/repository.hpp>
 #include <coras/remote/repository_store.hpp>
 #include <coras/server/registry.hpp>
+#include <coras/server/upstream.hpp>
 #include <coras/version.hpp>

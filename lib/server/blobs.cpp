@@ -34,6 +34,7 @@ void dispatcher::handle_blob(exchange& ex) {
     return;
   }
   if (!is_read(method)) return set_error(out, registry_errc::unsupported);
+  if (upstream_ && blob_from_upstream(ex, *d)) return;
   if (!store_->repository_exists(name)) return set_error(out, registry_errc::name_unknown, name);
   auto b = store_->find_blob(name, *d);
   if (!b) return set_error(out, registry_errc::blob_unknown, d->str());
@@ -45,34 +46,42 @@ void dispatcher::handle_blob(exchange& ex) {
       return;
     }
   }
-  out.set("Content-Type", std::string(octet_stream));
-  out.set("Docker-Content-Digest", d->str());
-  out.set("ETag", '"' + d->str() + '"');
-  if (options_.range_requests) out.set("Accept-Ranges", "bytes");
-  out.offset = 0;
-  out.length = b->size;
-  if (method == verb::get && options_.range_requests && !ex.head.range.empty()) {
-    http::grammar::byte_range r;
-    switch (http::grammar::parse_range(ex.head.range, b->size, r)) {
-      case http::grammar::range_result::whole: break;
-      case http::grammar::range_result::unsatisfiable:
-        out.status = 416;
-        out.set("Content-Range", "bytes */" + std::to_string(b->size));
-        return;
-      case http::grammar::range_result::partial:
-        out.status = 206;
-        out.set("Content-Range", "bytes " + std::to_string(r.first) + "-" + std::to_string(r.last) +
-                                     "/" + std::to_string(b->size));
-        out.offset = r.first;
-        out.length = r.last - r.first + 1;
-        break;
-    }
-  }
+  if (!blob_reply(ex, *d, b->size)) return;
   out.memory = std::move(b->memory);
   out.file = std::move(b->file);
   if (!out.memory && out.file.empty()) out.memory = std::make_shared<const std::string>();
   out.head_only = method == verb::head;
   if (method == verb::get) out.cut_after = hooks_.take_cut();
+}
+
+bool dispatcher::blob_reply(exchange& ex, const digest& d, std::uint64_t size) {
+  auto& out = ex.out;
+  const auto method = ex.head.method;
+  out.set("Content-Type", std::string(octet_stream));
+  out.set("Docker-Content-Digest", d.str());
+  out.set("ETag", '"' + d.str() + '"');
+  if (options_.range_requests) out.set("Accept-Ranges", "bytes");
+  out.offset = 0;
+  out.length = size;
+  out.head_only = method == verb::head;
+  if (method == verb::get && options_.range_requests && !ex.head.range.empty()) {
+    http::grammar::byte_range r;
+    switch (http::grammar::parse_range(ex.head.range, size, r)) {
+      case http::grammar::range_result::whole: break;
+      case http::grammar::range_result::unsatisfiable:
+        out.status = 416;
+        out.set("Content-Range", "bytes */" + std::to_string(size));
+        return false;
+      case http::grammar::range_result::partial:
+        out.status = 206;
+        out.set("Content-Range", "bytes " + std::to_string(r.first) + "-" + std::to_string(r.last) +
+                                     "/" + std::to_string(size));
+        out.offset = r.first;
+        out.length = r.last - r.first + 1;
+        break;
+    }
+  }
+  return true;
 }
 
 }  // namespace coras::server::detail

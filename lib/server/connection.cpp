@@ -174,6 +174,33 @@ asio::awaitable<bool> send_file(Stream& stream, int fd, std::uint64_t offset, st
   }
 }
 
+// A body still arriving from an upstream (a pull-through cache): sent as it
+// comes. A stream that fails (upstream gone, digest mismatch) ends the
+// connection before the last byte, so the client cannot take it for whole.
+template <class Stream>
+asio::awaitable<bool> send_stream(Stream& stream, detail::reply& r, const std::string& head) {
+  {
+    auto [ec, n] = co_await asio::async_write(stream, asio::buffer(head), use_tuple);
+    if (ec) co_return false;
+  }
+  std::unique_ptr<char[]> buffer(new char[chunk_size]);
+  for (std::uint64_t sent = 0; sent < r.length;) {
+    const auto want =
+        static_cast<std::size_t>(std::min<std::uint64_t>(chunk_size, r.length - sent));
+    std::size_t got = 0;
+    try {
+      got = co_await r.stream->async_read_at(r.offset + sent, asio::buffer(buffer.get(), want));
+    } catch (const std::exception&) {
+      got = 0;
+    }
+    if (got == 0) co_return false;
+    auto [ec, n] = co_await asio::async_write(stream, asio::buffer(buffer.get(), got), use_tuple);
+    if (ec) co_return false;
+    sent += got;
+  }
+  co_return true;
+}
+
 // Writes `r`. False when the connection must close: a write failed, or a cut
 // fault ended the body early.
 template <class Stream>
@@ -182,7 +209,7 @@ asio::awaitable<bool> write_reply(Stream& stream, detail::reply& r, bool keep_al
   if (r.delay.count() > 0 && !co_await sleep_for(r.delay)) co_return false;
 
   coras::detail::unique_fd file;
-  if (!r.head_only && r.has_blob_body() && !r.memory) {
+  if (!r.head_only && r.has_blob_body() && !r.memory && !r.stream) {
     file = coras::detail::unique_fd(::open(r.file.c_str(), O_RDONLY | O_CLOEXEC));
     if (!file) {  // deleted since the dispatcher looked
       detail::reply gone;
@@ -208,6 +235,7 @@ asio::awaitable<bool> write_reply(Stream& stream, detail::reply& r, bool keep_al
     co_return !ec;
   }
 
+  if (r.stream) co_return co_await send_stream(stream, r, head);
   // Blob bodies: straight from the stored bytes (memory) or the file.
   const std::uint64_t length = r.length;
   const std::uint64_t end = r.cut_after ? std::min(*r.cut_after, length) : length;
@@ -432,6 +460,14 @@ asio::awaitable<void> serve(impl_ptr self, Stream& stream, bool tls) {
         ex.out.close = true;
     }
 
+    if (ex.out.later) {  // a pull-through cache's fetch decides the response
+      auto later = std::move(ex.out.later);
+      try {
+        co_await later->complete(ex);
+      } catch (const std::exception& e) {
+        fail(e);
+      }
+    }
     if (ex.out.drop) {  // an upload cut: no response, the connection closes
       self->hooks.record(make_record(parser, 0));
       break;

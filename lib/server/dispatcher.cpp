@@ -88,7 +88,12 @@ void set_error(reply& out, registry_errc code, std::string_view detail, unsigned
 }
 
 dispatcher::dispatcher(const registry_options& options, std::shared_ptr<storage> store, hooks& h)
-    : options_(options), limits_(upload_limits::of(options)), store_(std::move(store)), hooks_(h) {}
+    : options_(options),
+      limits_(upload_limits::of(options)),
+      store_(std::move(store)),
+      hooks_(h),
+      upstream_(options.upstream),
+      sink_(upstream_ ? make_storage_sink(store_) : nullptr) {}
 
 // Never from the request's Host header: a client must not choose where other
 // clients send their credentials (a cache or proxy would replay its answer).
@@ -133,6 +138,7 @@ void dispatcher::begin(exchange& ex) {
     out.stall = d->mid_body;
   }
 
+  if (handle_metrics(ex, path)) return;
   const auto kind = ex.where.kind;
   if (kind == route_kind::not_found || (kind == route_kind::token && !options_.token_auth) ||
       (kind == route_kind::referrers && !options_.referrers_api)) {
@@ -191,6 +197,7 @@ bool dispatcher::authorize(exchange& ex, const boost::urls::params_view& params)
 void dispatcher::handle(exchange& ex, const boost::urls::params_view& params) {
   auto& out = ex.out;
   const auto method = ex.head.method;
+  if (upstream_ && handle_upstream(ex, params)) return;
   switch (ex.where.kind) {
     case route_kind::base:
       if (!is_read(method)) break;

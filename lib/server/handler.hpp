@@ -10,6 +10,8 @@
 //   blobs.cpp           /v2/<name>/blobs/<digest>
 //   uploads.cpp         /v2/<name>/blobs/uploads/…
 //   listings.cpp        /v2/_catalog, tags/list, referrers
+//   upstream.cpp        a pull-through cache's seam (registry_options::upstream):
+//                       misses, listings passed through, refused writes, /metrics
 //
 // The test hooks it takes faults from are in hooks.hpp; request and reply are
 // in message.hpp.
@@ -24,6 +26,7 @@
 
 #include <coras/core/digest.hpp>
 #include <coras/server/registry.hpp>
+#include <coras/server/upstream.hpp>
 
 #include <boost/url/params_view.hpp>
 
@@ -58,6 +61,7 @@ struct exchange {
   std::optional<std::uint64_t> cut_after;
   std::uint64_t received = 0;  // body bytes appended to `session` by this request
   std::string token_grant;     // token POST: the form is parsed in finish()
+  bool upstream_done = false;  // the upstream was asked: answer from the storage now
   reply out;
 };
 
@@ -106,6 +110,19 @@ class dispatcher {
   // listings.cpp
   void handle_list(exchange& ex, const boost::urls::params_view& params);
   void handle_referrers(exchange& ex, const boost::urls::params_view& params);
+  // upstream.cpp (only with registry_options::upstream)
+  friend struct upstream_pending;
+  /// GET /metrics; true when answered.
+  bool handle_metrics(exchange& ex, std::string_view path);
+  /// Writes refused, listings passed through; true when `ex.out` is decided.
+  bool handle_upstream(exchange& ex, const boost::urls::params_view& params);
+  /// A manifest or blob read that the upstream must answer (absent, or a
+  /// stale tag): sets `ex.out.later`, true. False: serve from the storage.
+  bool manifest_from_upstream(exchange& ex, bool by_digest);
+  bool blob_from_upstream(exchange& ex, const digest& d);
+  /// A blob's headers and range for a body of `size` bytes; false when the
+  /// reply is final without a body (416).
+  bool blob_reply(exchange& ex, const digest& d, std::uint64_t size);
 
   registry_options options_;
   upload_limits limits_;
@@ -113,7 +130,12 @@ class dispatcher {
   hooks& hooks_;
   token_store tokens_;
   std::string default_host_;
+  std::shared_ptr<upstream> upstream_;
+  std::shared_ptr<content_sink> sink_;
 };
+
+/// The storage as a pull-through cache's `content_sink` (upstream.cpp).
+std::shared_ptr<content_sink> make_storage_sink(std::shared_ptr<storage> store);
 
 /// Sets `out` to the spec's JSON error for `code`.
 void set_error(reply& out, registry_errc code, std::string_view detail = {}, unsigned status = 0);

@@ -46,6 +46,7 @@ void dispatcher::handle_manifest(exchange& ex, const boost::urls::params_view& p
   switch (method) {
     case verb::get:
     case verb::head: {
+      if (upstream_ && manifest_from_upstream(ex, by_digest)) return;
       if (!store_->repository_exists(name))
         return set_error(out, registry_errc::name_unknown, name);
       auto m = store_->find_manifest(name, ref);

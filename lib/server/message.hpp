@@ -14,7 +14,13 @@
 #include <string_view>
 #include <vector>
 
+namespace coras::server {
+class body_stream;
+}
+
 namespace coras::server::detail {
+
+struct pending;  // pending.hpp
 
 enum class verb { get, head, post, put, patch, delete_, other };
 
@@ -42,13 +48,17 @@ struct header {
 };
 
 /// A response, written by connection.cpp. The body is `text`, or `length` bytes
-/// at `offset` of `memory` or of `file`.
+/// at `offset` of `memory`, of `file` or of `stream` (a blob still arriving
+/// from an upstream). With `later` set, the response is not decided yet: the
+/// I/O layer co_awaits `later->complete` (an upstream fetch) first.
 struct reply {
   unsigned status = 200;
   std::vector<header> headers;
   std::string text;
   std::shared_ptr<const std::string> memory;
   std::filesystem::path file;
+  std::shared_ptr<server::body_stream> stream;
+  std::shared_ptr<pending> later;
   std::uint64_t offset = 0;
   std::uint64_t length = 0;
   bool head_only = false;  // HEAD: announce the body's length, send no body
@@ -63,7 +73,7 @@ struct reply {
   // literal names: the I/O layer applies the fault while rendering the head.
   std::optional<header_fault> header_edits;
 
-  bool has_blob_body() const noexcept { return memory || !file.empty(); }
+  bool has_blob_body() const noexcept { return memory || !file.empty() || stream; }
   std::uint64_t body_size() const noexcept { return has_blob_body() ? length : text.size(); }
   void set(std::string_view name, std::string value) {
     headers.push_back({name, std::move(value)});

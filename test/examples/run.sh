@@ -92,6 +92,13 @@ referrers)
   expect "^attached $digest to $digest$" "^$digest application/spdx\+json$" \
     '^\(Referrers API\)$'
   ;;
+pull_through_mirror)
+  start_server
+  seed_image "$reg/examples/app:v1"
+  run_example "$reg" examples/app:v1 --plain-http
+  expect '^mirror http://127\.0\.0\.1:[0-9]+ of http://' \
+    "^8 clients pulled examples/app:v1 \($digest\): 2 blobs each, 2 fetched upstream$"
+  ;;
 resumable_download)
   start_server
   head -c $((3 * 1024 * 1024 + 17)) /dev/urandom >"$work/blob.bin"

@@ -25,6 +25,7 @@ namespace coras::server {
 /// origin" its blob GETs are redirected to. Thread-safe: registries running on
 /// different threads may share one.
 class storage;
+class upstream;  // <coras/server/upstream.hpp>
 
 namespace detail {
 struct registry_impl;
@@ -158,6 +159,11 @@ struct registry_options {
   std::chrono::seconds body_timeout{60};
   /// How many requests `registry::recent_requests()` remembers.
   std::size_t request_log_capacity = 256;
+  /// A pull-through cache's upstream (`<coras/server/upstream.hpp>`, made by
+  /// `coras::mirror::make_upstream`): consulted when a manifest or blob is
+  /// absent, for tag freshness, tag and referrers listings, and writes. Null:
+  /// the registry serves only what was pushed to it.
+  std::shared_ptr<server::upstream> upstream;
 };
 
 /// Counters since start (or the last `reset_stats()`).
