@@ -3,6 +3,11 @@
 #include <coras/server/registry.hpp>
 
 // [end]
+#include <coras/auth/authorizer.hpp>
+#include <coras/auth/docker_config.hpp>
+#include <coras/http/client.hpp>
+#include <coras/mirror/mirror.hpp>
+
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/io_context.hpp>
 
@@ -57,6 +62,20 @@ void cut_uploads(registry& reg) {
   // client: PATCH the rest (Content-Range: 307200-1048575) → 202; PUT ?digest= → 201
   reg.cut_uploads({100, 0});         // first body cut after 100 bytes, the next before its first byte
   reg.drop_upload_sessions();        // every open session → 404 BLOB_UPLOAD_UNKNOWN: restart
+  // [end]
+}
+
+void mirror(boost::asio::any_io_executor ex) {
+  // [snippet mirror]
+  coras::http::client_options co;
+  co.auth = coras::auth::make_authorizer(coras::auth::docker_config_credentials());
+  coras::server::registry_options o;
+  o.root = "/var/cache/coras";                     // optional: survive restarts
+  coras::mirror::mirror_options m;
+  m.upstream = "https://registry-1.docker.io/library";
+  auto cache = coras::mirror::attach(o, coras::http::client(ex, co), m);
+  coras::server::registry reg(ex, o);
+  reg.start();                                     // cache->stats() any time
   // [end]
 }
 
