@@ -212,9 +212,8 @@ class cache final : public upstream_cache, public std::enable_shared_from_this<c
     auto [ec, got] = co_await r.async_fetch_reference(reference, diag, tuple);
     std::string bytes;
     if (!ec) {
-      auto [rec, body] = co_await got.body.async_read_all(o_.max_manifest_bytes, tuple);
+      auto [rec, body] = co_await got.body.async_read_all(o_.max_manifest_bytes, diag, tuple);
       ec = rec;
-      if (ec) diag = got.body.diag();
       bytes = std::move(body);
     }
     observe(start);

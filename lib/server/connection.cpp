@@ -2,6 +2,7 @@
 // request heads and streaming bodies with Beast, writing responses (sendfile
 // for blob files on plain TCP), draining unwanted bodies and lingering
 // closes. Every decision is made by the dispatcher (handler.hpp).
+#include "server/pending.hpp"
 #include "server/registry_impl.hpp"
 
 #include "detail/posix_file.hpp"

@@ -138,7 +138,7 @@ struct upstream_pending final : pending {
           break;
         }
         ex.upstream_done = true;
-        self->handle_manifest(ex);
+        self->handle_manifest(ex, boost::urls::params_view());  // a GET/HEAD: no ?tag=
         break;
       }
       case kind::blob: {
