@@ -214,7 +214,7 @@ TEST_CASE("remote: blobs of unknown length and corrupted content", "[remote]") {
     auto [e3] = co_await repo.async_fetch_to_file(desc, target, d, as_tuple);
     CHECK(e3 == errc::digest_mismatch);
     CHECK(!fs::exists(target));
-    CHECK(!fs::exists(root / "out.bin.partial"));
+    CHECK(!fs::exists(root / ".coras-staging"));
   });
   fs::remove_all(root);
 }
