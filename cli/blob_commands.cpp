@@ -5,6 +5,7 @@
 #include "commands.hpp"
 #include "options.hpp"
 
+#include <coras/content/titles.hpp>
 #include <coras/core/digest.hpp>
 
 #include <boost/asio/as_tuple.hpp>
@@ -40,10 +41,11 @@ Run "coras blob <command> --help" for a command's options.
 
 constexpr std::string_view blob_get_text = R"(usage: coras blob get REPO@DIGEST -o FILE|-
 
-Fetches a blob. With -o FILE the bytes go to FILE.partial and FILE appears
-only once they match DIGEST. An interrupted download leaves FILE.partial
-behind, and the next run continues from it (its bytes are hashed again, not
-trusted). Big blobs come as parallel ranges. A broken connection is resumed
+Fetches a blob. With -o FILE the bytes are staged in .coras-staging/ beside
+FILE, under a name derived from DIGEST, and FILE appears only once they
+match DIGEST. An interrupted download leaves its staged file behind, and the
+next run continues from it (only when coras wrote it; its bytes are hashed
+again, not trusted). Big blobs come as parallel ranges. A broken connection is resumed
 where it stopped. With -o - the bytes are streamed to stdout as they arrive;
 a mismatch is then reported at the end (exit 1, nothing more written).
 
@@ -80,12 +82,11 @@ options:
 awaitable<void> blob_get_file_op(remote::repository repo, std::string digest,
                                  std::filesystem::path path) {
   auto desc = co_await repo.async_resolve_blob(digest);
-  auto partial = path;
-  partial += ".partial";
-  std::error_code size_ec;
-  const auto have = std::filesystem::file_size(partial, size_ec);
-  if (!size_ec && have > 0 && have <= static_cast<std::uint64_t>(desc.size))
-    std::cerr << "coras: resuming from byte " << have << " of " << partial.string() << '\n';
+  // Only a partial file coras staged for this blob is continued.
+  const auto have = content::staged_bytes(path, desc.digest, static_cast<std::uint64_t>(desc.size));
+  if (have > 0)
+    std::cerr << "coras: resuming from byte " << have << " of "
+              << content::staging_for(path, desc.digest).partial.string() << '\n';
   co_await repo.async_fetch_to_file(desc, path);
 }
 

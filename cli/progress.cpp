@@ -4,6 +4,8 @@
 // come.
 #include "progress.hpp"
 
+#include "options.hpp"
+
 #include <sys/ioctl.h>
 #include <unistd.h>
 #include <algorithm>
@@ -297,7 +299,7 @@ void progress::watch(const std::string& id, std::string_view label, std::uint64_
   if (s.mode == progress_mode::off) return;
   std::lock_guard lock(s.m);
   auto& b = s.active[id];
-  b.label = std::string(label);
+  b.label = one_line(label);  // a title or a name from a manifest
   b.order = s.next_order++;
   b.total = total;
   b.poll = std::move(poll);
@@ -317,18 +319,21 @@ void progress::end(const std::string& id, std::string_view label, std::string_vi
     s.ended_bytes += size;
   }
   if (s.mode == progress_mode::lines)
-    write_stderr(std::string(how) + " " + std::string(label) + " (" + human_bytes(size) + ")\n");
+    write_stderr(std::string(how) + " " + one_line(label) + " (" + human_bytes(size) + ")\n");
 }
 
-void progress::note(std::string_view text) {
+void progress::note(std::string_view raw) {
+  // Notes quote manifests (media types, warnings from a copy): escaped here,
+  // once for every caller.
+  const auto text = one_line(raw);
   auto& s = *state_;
   std::lock_guard lock(s.m);
   if (s.mode == progress_mode::terminal && s.started && !s.stopped) {
     // Above the display, which is drawn again below it.
-    s.draw_terminal(std::string(text) + "\n");
+    s.draw_terminal(text + "\n");
     return;
   }
-  write_stderr(std::string(text) + "\n");
+  write_stderr(text + "\n");
 }
 
 void progress::stop(bool quiet) {

@@ -60,7 +60,9 @@ class progress {
   /// "skipped" or "mounted". An id never updated is counted too (a manifest).
   void end(const std::string& id, std::string_view label, std::string_view how, std::uint64_t size);
   /// Prints `text` on a line of its own (above the display on a terminal);
-  /// in mode `off` straight to stderr.
+  /// in mode `off` straight to stderr. Control characters in `text` (and in
+  /// the labels of `watch` and `end`) are shown as \xNN (`one_line`): they
+  /// may come from a manifest.
   void note(std::string_view text);
   /// Stops redrawing, erases the display and prints the summary line
   /// (unless `off`, or `quiet`: e.g. after a failure, whose message follows).

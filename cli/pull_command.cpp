@@ -32,11 +32,14 @@ constexpr std::string_view pull_text =
 
 Fetches the manifest REF names and writes each of its layers that has a
 title (org.opencontainers.image.title) to DIR/TITLE, verified against its
-digest (bytes go to DIR/TITLE.partial, which a later pull continues, and
-DIR/TITLE appears only once they match). Untitled layers are skipped with a
-note. A title that is absolute, holds a ".." component, or leads outside DIR
-(through a symbolic link already in DIR, say) is refused before anything is
-written. Prints the paths written, one per line, in the manifest's order.
+digest (bytes are staged in .coras-staging/ beside the file, under names
+derived from the digest, which a later pull continues; DIR/TITLE appears
+only once they match). Untitled layers are skipped with a note. A title
+that is absolute, holds a ".." component, leads outside DIR (through a
+symbolic link already in DIR, say), uses the name .coras-staging, or would
+be one file with another title (equal, or equal but for case, or a file
+another title needs as a directory) is refused before anything is written.
+Prints the paths written, one per line, in the manifest's order.
 
 When REF names an index (a multi-platform image or artifact), its manifest
 for one platform is pulled: --platform's, or by default the one coras was
@@ -71,13 +74,12 @@ struct pull_job {
   std::shared_ptr<progress> display;
 };
 
-// The bytes of a download so far: the `.partial` file's allocated size (the
+// The bytes of a download so far: the staged file's allocated size (the
 // ranges of a parallel download are written in place, out of order).
-std::uint64_t partial_bytes(const fs::path& path, std::uint64_t total) {
-  auto partial = path;
-  partial += ".partial";
+std::uint64_t partial_bytes(const fs::path& path, const digest& blob, std::uint64_t total) {
+  const auto staged = content::staging_for(path, blob).partial;
   struct stat st {};
-  if (::stat(partial.c_str(), &st) == 0)
+  if (::stat(staged.c_str(), &st) == 0)
     return std::min<std::uint64_t>(static_cast<std::uint64_t>(st.st_size),
                                    static_cast<std::uint64_t>(st.st_blocks) * 512);
   if (::stat(path.c_str(), &st) == 0 && static_cast<std::uint64_t>(st.st_size) == total)
@@ -92,7 +94,9 @@ awaitable<void> pull_worker(std::shared_ptr<pull_job> job) {
     const auto id = std::to_string(i);
     const auto size = static_cast<std::uint64_t>(item.layer.size);
     auto path = item.path;
-    job->display->watch(id, item.title, size, [path, size] { return partial_bytes(path, size); });
+    auto blob = item.layer.digest;
+    job->display->watch(id, item.title, size,
+                        [path, blob, size] { return partial_bytes(path, blob, size); });
     co_await job->repo.async_fetch_to_file(item.layer, item.path);
     job->display->end(id, item.title, "pulled", size);
   }

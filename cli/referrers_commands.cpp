@@ -75,8 +75,10 @@ awaitable<void> referrers_op(remote::repository repo, std::string ref, std::stri
       if (json)
         std::cout << (first ? "[" : ",") << to_json(r);
       else
-        std::cout << r.digest.str() << ' ' << (r.artifact_type.empty() ? "-" : r.artifact_type)
-                  << ' ' << r.media_type << '\n';
+        // Types come from the referrers' manifests, as their pushers wrote them.
+        std::cout << r.digest.str() << ' '
+                  << (r.artifact_type.empty() ? "-" : one_line(r.artifact_type)) << ' '
+                  << one_line(r.media_type) << '\n';
       first = false;
     }
     std::cout.flush();  // a page at a time

@@ -40,7 +40,7 @@ parameters (distribution-spec 1.1), else one request per NEWTAG, in order.
 
 awaitable<void> tags_op(remote::repository repo) {
   auto print = [](std::span<const std::string> page) {
-    for (const auto& t : page) std::cout << t << '\n';
+    for (const auto& t : page) std::cout << one_line(t) << '\n';  // a hostile registry's names
     return true;
   };
   co_await repo.async_tags({}, print);
@@ -48,7 +48,7 @@ awaitable<void> tags_op(remote::repository repo) {
 
 awaitable<void> repos_op(remote::registry reg) {
   auto print = [](std::span<const std::string> page) {
-    for (const auto& r : page) std::cout << r << '\n';
+    for (const auto& r : page) std::cout << one_line(r) << '\n';
     return true;
   };
   co_await reg.async_repositories({}, print);

@@ -1,6 +1,6 @@
 // Downloads a blob into a file the way a long-running service would: big
 // blobs come as parallel ranges, broken connections are resumed, a run that
-// was interrupted continues from FILE.partial, and FILE appears only once the
+// was interrupted continues from the file it staged, and FILE appears only once the
 // digest matched. Hashing and file writes use a small thread pool.
 //
 //   example_resumable_download REGISTRY/REPO@sha256:... FILE [--plain-http]

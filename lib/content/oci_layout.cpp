@@ -3,6 +3,7 @@
 #include "oci_index.hpp"
 
 #include <coras/content/oci_layout.hpp>
+#include <coras/core/digest.hpp>
 #include <coras/core/error.hpp>
 #include <coras/core/manifest.hpp>
 #include <coras/core/media_type.hpp>
@@ -18,6 +19,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <set>
 
 namespace coras::content {
 namespace {
@@ -133,8 +135,16 @@ struct oci_layout::impl {
   // index.json as named and other entries (oci_index.hpp); `others` also
   // gains the referrers pushed here.
   detail::oci_index index = detail::empty_oci_index();
-  std::string written;                                  // the index.json last read or written
-  std::map<digest, std::vector<descriptor>> referrers;  // by subject digest
+  std::string written;  // the index.json last read or written
+  // By subject digest: the referrers, and their digests for a linear scan
+  // at open (a layout may list many referrers of one subject).
+  struct referrer_list {
+    std::vector<descriptor> list;
+    std::set<digest> seen;
+  };
+  std::map<digest, referrer_list> referrers;
+  // Blobs whose file this object hashed or wrote (verify_existing_blobs).
+  std::set<digest> checked;
 
   impl(fs::path dir, oci_layout_options o) : root(std::move(dir)), opt(o) {
     piece = std::max(opt.io_piece_bytes, min_piece);
@@ -216,15 +226,47 @@ struct oci_layout::impl {
     return out;
   }
 
-  // Whether the blob file is a regular file of `size` bytes.
-  bool stored(const digest& d, std::int64_t size) const {
+  // Whether the blob file is a regular file of `size` bytes (and, with
+  // verify_existing_blobs, whose bytes hash to `d`: a file of the right size
+  // is not trusted blindly, since a copy skips what this says is there).
+  bool stored(const digest& d, std::int64_t size) {
     struct stat st {};
     auto path = blob_path(d);
     if (::lstat(path.c_str(), &st) != 0) {
       if (errno == ENOENT || errno == ENOTDIR) return false;
       throw_errno(errno, "reading the status of " + path.string());
     }
-    return S_ISREG(st.st_mode) && st.st_size == size;
+    if (!S_ISREG(st.st_mode) || st.st_size != size) return false;
+    if (!opt.verify_existing_blobs) return true;
+    {
+      std::lock_guard lock(mu);
+      if (checked.contains(d)) return true;
+    }
+    if (!hashes_to(path, d)) return false;
+    std::lock_guard lock(mu);
+    checked.insert(d);
+    return true;
+  }
+
+  // Whether the file's bytes hash to `d` (false when it cannot be read).
+  bool hashes_to(const fs::path& path, const digest& d) const {
+    struct stat st {};
+    auto fd = open_regular(path, st);
+    if (!fd) return false;
+    digester h(d.algorithm());
+    std::string buffer(piece, '\0');
+    for (std::uint64_t at = 0;;) {
+      const auto n = pread_full(fd.get(), buffer.data(), buffer.size(), at, path.string());
+      if (n == 0) break;
+      h.update(std::string_view(buffer.data(), n));
+      at += n;
+    }
+    return h.finish() == d;
+  }
+
+  void mark_checked(const digest& d) {
+    std::lock_guard lock(mu);
+    checked.insert(d);
   }
 
   // The index.json entry a name or digest picks (without its name).
@@ -240,10 +282,8 @@ struct oci_layout::impl {
   }
 
   void add_referrer_locked(const descriptor& m, const detail::manifest_facts& facts) {
-    auto& list = referrers[facts.subject->digest];
-    auto same = [&](const descriptor& d) { return d.digest == m.digest; };
-    if (std::none_of(list.begin(), list.end(), same))
-      list.push_back(detail::referrer_descriptor(m, facts));
+    auto& r = referrers[facts.subject->digest];
+    if (r.seen.insert(m.digest).second) r.list.push_back(detail::referrer_descriptor(m, facts));
   }
 
   void open() {
@@ -356,6 +396,7 @@ boost::asio::awaitable<void> oci_layout::push(descriptor expected,
     // On a throw here `temp`'s destructor removes the file.
     co_await detail::read_verified(content, expected, std::move(sink), s.piece);
     s.commit(temp, final_path);
+    s.mark_checked(expected.digest);  // read_verified checked every byte
   }
 
   if (!kept) co_return;
@@ -456,7 +497,7 @@ boost::asio::awaitable<std::optional<std::vector<descriptor>>> oci_layout::prede
   std::lock_guard lock(impl_->mu);
   std::vector<descriptor> out;
   if (auto it = impl_->referrers.find(subject.digest); it != impl_->referrers.end())
-    out = it->second;
+    out = it->second.list;
   co_return out;
 }
 

@@ -1,4 +1,5 @@
-// Blobs into files: a `.partial` file that a later attempt continues, and
+// Blobs into files: a staged partial file that a later attempt continues
+// (only when coras's record beside it says it holds this blob), and
 // big blobs fetched as several ranges at once over several connections,
 // written in place and verified once, in order, as the ranges complete.
 #include "blob_reader_impl.hpp"
@@ -8,6 +9,8 @@
 #include "remote/exchange.hpp"
 #include "remote/protocol.hpp"
 #include "stores.hpp"
+
+#include <coras/content/titles.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
@@ -72,6 +75,49 @@ struct partial_file {
     if (::ftruncate(fd, static_cast<off_t>(size)) != 0) file_error("cannot truncate", path);
   }
 };
+
+// Makes the staging directory (private to this user) or checks the one
+// there: a real directory, never a symbolic link written through.
+void make_staging_directory(const std::filesystem::path& dir) {
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) file_error("cannot create", dir);
+  struct stat st {};
+  if (::lstat(dir.c_str(), &st) != 0) file_error("cannot create", dir);
+  if (!S_ISDIR(st.st_mode))
+    throw coras::error(errc::invalid_argument,
+                       "cannot stage a download in " + dir.string() +
+                           ": it is not a directory (a symbolic link or a file)");
+}
+
+// Opens (creating) the staged partial file. Another download finishing in
+// the same directory may remove the (then empty) staging directory between
+// the mkdir and the open: make it again.
+int open_staged(const std::filesystem::path& dir, const std::filesystem::path& file) {
+  for (int attempt = 0;; ++attempt) {
+    make_staging_directory(dir);
+    // O_NOFOLLOW: a symlink planted at the staging name is refused, not written through.
+    const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd >= 0 || errno != ENOENT || attempt == 3) return fd;
+  }
+}
+
+// True when the record beside a staged file is coras's, for this blob.
+bool record_matches(const std::filesystem::path& record, const std::string& expected) {
+  const int fd = ::open(record.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return false;
+  std::string got(expected.size() + 1, '\0');
+  const auto n = ::read(fd, got.data(), got.size());
+  ::close(fd);
+  return n == static_cast<ssize_t>(expected.size()) &&
+         got.compare(0, expected.size(), expected) == 0;
+}
+
+void write_record(const std::filesystem::path& record, const std::string& text) {
+  const int fd =
+      ::open(record.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) file_error("cannot create", record);
+  partial_file guard{record, fd};
+  guard.write_at(text.data(), text.size(), 0);
+}
 
 // Reads until `buffer` is full or the reader's range ends; the count.
 asio::awaitable<std::size_t> fill_up(blob_reader_impl& reader, std::vector<char>& buffer) {
@@ -219,18 +265,27 @@ asio::awaitable<void> download_blob(state_ptr s, descriptor target, std::filesys
   const auto size = *checked;
   const auto& opt = s->options.transfer;
   const auto& work = s->client.options().work_executor;
+  // Staged under names of coras's own (content::staging_for), never
+  // `path` + ".partial": another file's title may be that name.
+  const auto staged = content::staging_for(path, target.digest);
+  const auto record = content::staging_record(target.digest, size);
   partial_file file;
-  file.path = path;
-  file.path += ".partial";
-  // O_NOFOLLOW: a symlink planted at the partial name is refused, not written through.
-  file.fd = ::open(file.path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+  file.path = staged.partial;
+  file.fd = open_staged(staged.directory, file.path);
   if (file.fd < 0) file_error("cannot create", file.path);
   struct stat st {};
   if (::fstat(file.fd, &st) != 0) file_error("cannot stat", file.path);
+  if (!S_ISREG(st.st_mode))
+    throw coras::error(errc::invalid_argument, file.path.string() + " is not a regular file");
   auto have = static_cast<std::uint64_t>(st.st_size);
-  if (have > size) {  // not a prefix of this blob
+  // Continued only when coras's record says this file holds a prefix of this
+  // blob: a file someone else put there is started over, not hashed as a
+  // candidate prefix (the record is written after the truncation, so a crash
+  // in between leaves an empty file or no record, never a wrong record).
+  if (have > size || !record_matches(staged.record, record)) {
     file.truncate(0);
     have = 0;
+    write_record(staged.record, record);
   }
   // The bytes a previous attempt left are hashed, not trusted: the digest
   // covers them like the rest.
@@ -283,7 +338,11 @@ asio::awaitable<void> download_blob(state_ptr s, descriptor target, std::filesys
     }
   }
   if (failure) {
-    if (coras::detail::to_error_code(failure) == errc::digest_mismatch) ::unlink(file.path.c_str());
+    if (coras::detail::to_error_code(failure) == errc::digest_mismatch) {
+      ::unlink(file.path.c_str());
+      ::unlink(staged.record.c_str());
+      ::rmdir(staged.directory.c_str());  // when empty
+    }
     std::rethrow_exception(failure);
   }
   const int fd = file.fd;
@@ -295,6 +354,8 @@ asio::awaitable<void> download_blob(state_ptr s, descriptor target, std::filesys
     throw coras::error(
         error_code(ec.value(), boost::system::system_category()),
         "cannot rename " + file.path.string() + " to " + path.string() + ": " + ec.message());
+  ::unlink(staged.record.c_str());
+  ::rmdir(staged.directory.c_str());  // when empty: other downloads may be staging there
 }
 
 }  // namespace coras::remote::detail

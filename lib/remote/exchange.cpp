@@ -121,10 +121,26 @@ std::vector<std::string> decode_page(std::string_view body, std::string_view mem
 
 }  // namespace
 
+void listing_budget::add(std::string_view url, std::uint64_t bytes, std::uint64_t entries) {
+  bytes_ += bytes;
+  entries_ += entries;
+  if (options_.max_listing_bytes > 0 && bytes_ > options_.max_listing_bytes)
+    protocol_error("GET", url,
+                   "the listing is more than " + std::to_string(options_.max_listing_bytes) +
+                       " bytes (repository_options::max_listing_bytes)",
+                   errc::size_limit_exceeded);
+  if (options_.max_listing_entries > 0 && entries_ > options_.max_listing_entries)
+    protocol_error("GET", url,
+                   "the listing has more than " + std::to_string(options_.max_listing_entries) +
+                       " entries (repository_options::max_listing_entries)",
+                   errc::size_limit_exceeded);
+}
+
 awaitable<void> list_pages(const http::client& client, const repository_options& options,
                            std::string url, std::string first_query, std::string_view member,
                            std::string scope, const page_handler& on_page) {
   if (!first_query.empty()) url += (url.find('?') == std::string::npos ? "?" : "&") + first_query;
+  listing_budget budget(options);
   for (std::size_t pages = 0;; ++pages) {
     if (pages == options.max_pages)
       protocol_error("GET", url,
@@ -136,7 +152,9 @@ awaitable<void> list_pages(const http::client& client, const repository_options&
     auto resp = co_await send(client, options, std::move(req));
     if (resp.status() != 200) co_await raise_error(resp, "GET", url);
     auto body = co_await resp.impl()->read_all(options.max_metadata_bytes);
-    if (!on_page(decode_page(body, member, url))) co_return;
+    auto page = decode_page(body, member, url);
+    budget.add(url, body.size(), page.size());
+    if (!on_page(page)) co_return;
     std::string why;
     auto next = next_page(url, resp.headers().get("Link"), &why);
     if (!next) protocol_error("GET", url, why);

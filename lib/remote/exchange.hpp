@@ -84,6 +84,20 @@ awaitable<void> list_pages(const http::client& client, const repository_options&
                            std::string url, std::string first_query, std::string_view member,
                            std::string scope, const page_handler& on_page);
 
+/// The running total of one listing against `max_listing_bytes` and
+/// `max_listing_entries`: `add` each page (its body's size and entry count)
+/// before handing it out; past a limit it throws `errc::size_limit_exceeded`
+/// naming the option.
+class listing_budget {
+ public:
+  explicit listing_budget(const repository_options& o) : options_(o) {}
+  void add(std::string_view url, std::uint64_t bytes, std::uint64_t entries);
+
+ private:
+  const repository_options& options_;
+  std::uint64_t bytes_ = 0, entries_ = 0;
+};
+
 /// Every entry of a listing, all pages gathered.
 awaitable<std::vector<std::string>> gather_pages(const http::client& client,
                                                  const repository_options& options, std::string url,

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <unordered_map>
 
 namespace coras::remote::detail {
 namespace {
@@ -182,9 +183,6 @@ std::string referrers_tag(const digest& subject) {
 }
 
 namespace {
-bool same_entry(const descriptor& a, const descriptor& b) {
-  return a.media_type == b.media_type && a.digest == b.digest && a.size == b.size;
-}
 bool is_empty_entry(const descriptor& d) {
   return d.media_type.empty() && d.digest.empty() && d.size == 0;
 }
@@ -192,32 +190,51 @@ bool is_empty_entry(const descriptor& d) {
 
 std::optional<std::vector<descriptor>> apply_referrer_changes(
     const std::vector<descriptor>& old, const std::vector<referrer_change>& changes) {
-  // Indexes are small (one entry per referrer): linear search keeps the
-  // original order without a map keyed on three fields.
-  std::vector<descriptor> out;
-  out.reserve(old.size() + changes.size());
-  auto find = [&](const descriptor& d) {
-    return std::find_if(out.begin(), out.end(),
-                        [&](const descriptor& e) { return same_entry(e, d); });
+  // An index comes from the registry and may be huge: entries are found by
+  // a key on the three fields that make them the same (linear; a search of
+  // the list per entry was quadratic). Removed entries are marked, not
+  // erased, and dropped at the end, so the original order is kept.
+  auto key = [](const descriptor& d) {
+    return d.digest.str() + '\n' + std::to_string(d.size) + '\n' + d.media_type;
   };
+  std::vector<descriptor> out;
+  std::vector<bool> removed;
+  std::unordered_map<std::string, std::size_t> at;  // key -> live position in `out`
+  out.reserve(old.size() + changes.size());
+  at.reserve(old.size() + changes.size());
   bool cleaned = false;
   for (const auto& d : old) {
-    if (is_empty_entry(d) || find(d) != out.end()) {
+    if (is_empty_entry(d) || !at.emplace(key(d), out.size()).second) {
       cleaned = true;  // a bad or duplicate entry: rewrite even if nothing else changes
       continue;
     }
     out.push_back(d);
+    removed.push_back(false);
   }
+  std::size_t live = out.size();
   for (const auto& c : changes) {
-    auto at = find(c.referrer);
-    if (c.add && at == out.end()) out.push_back(c.referrer);
-    if (!c.add && at != out.end()) out.erase(at);
+    auto k = key(c.referrer);
+    auto it = at.find(k);
+    const bool present = it != at.end() && !removed[it->second];
+    if (c.add && !present) {
+      at.insert_or_assign(std::move(k), out.size());
+      out.push_back(c.referrer);
+      removed.push_back(false);
+      ++live;
+    } else if (!c.add && present) {
+      removed[it->second] = true;
+      --live;
+    }
   }
-  if (!cleaned && out.size() == old.size() &&
-      std::all_of(old.begin(), old.end(),
-                  [&](const descriptor& d) { return find(d) != out.end(); }))
+  // Unchanged when the same entries are live (order aside).
+  if (!cleaned && live == old.size() &&
+      std::all_of(old.begin(), old.end(), [&](const auto& d) { return !removed[at.at(key(d))]; }))
     return std::nullopt;
-  return out;
+  std::vector<descriptor> result;
+  result.reserve(live);
+  for (std::size_t i = 0; i < out.size(); ++i)
+    if (!removed[i]) result.push_back(std::move(out[i]));
+  return result;
 }
 
 bool filter_applied(std::string_view list, std::string_view filter) {

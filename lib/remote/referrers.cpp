@@ -87,6 +87,7 @@ std::vector<descriptor> decode_index(std::string_view json, std::string_view met
 awaitable<bool> referrers_by_api(state_ptr s, descriptor subject, std::string artifact_type,
                                  referrers_handler on_page) {
   auto url = referrers_url(*s, subject.digest, artifact_type);
+  listing_budget budget(s->options);
   for (std::size_t pages = 0;; ++pages) {
     if (pages == s->options.max_pages)
       protocol_error("GET", url,
@@ -112,6 +113,7 @@ awaitable<bool> referrers_by_api(state_ptr s, descriptor subject, std::string ar
     auto body = co_await resp.impl()->read_all(s->options.max_metadata_bytes);
     annotations index_annotations;
     auto list = decode_index(body, "GET", url, &index_annotations);
+    budget.add(url, body.size(), list.size());  // before filtering: what was read
     if (!artifact_type.empty()) {
       // Filter here unless the registry says it did (the header, or the
       // annotation of the spec's release candidates).

@@ -176,13 +176,34 @@ refused symlink-file 'symbolic link' 'planted'
 refused empty 'is empty' ''
 refused dir 'does not name a file' 'sub/'
 refused twice 'two layers' 'same.txt' './same.txt'
-# The ".partial" a download opens must not be a link either.
-ln -s "$work/outside/p" "$work/dest/p.txt.partial"
+refused case 'differ only in case' 'README.md' 'readme.md'
+refused file-dir 'needs as a directory' 'a' 'a/b'
+refused staging "coras's staging directory" '.coras-staging/x'
+# The staging directory a download writes through must not be a link.
+ln -s "$work/outside" "$work/dest/.coras-staging"
 titled_manifest "$work/evil.json" 'p.txt'
-ok manifest put "$reg/art/evil:partial" "$work/evil.json"
-expect_error pull "$reg/art/evil:partial" -o "$work/dest"
-[ -z "$(find "$work/outside" -mindepth 1)" ] || fail "pull wrote through a .partial link"
-rm "$work/dest/p.txt.partial"
+ok manifest put "$reg/art/evil:staging-link" "$work/evil.json"
+expect_error pull "$reg/art/evil:staging-link" -o "$work/dest"
+grep -qF 'which is not a directory' "$work/err" || fail "staging link: '$(cat "$work/err")'"
+[ -z "$(find "$work/outside" -mindepth 1)" ] || fail "pull wrote through a staging directory link"
+rm "$work/dest/.coras-staging"
+# A layer titled x.partial is a file like any other (staging names are not
+# titles), and a planted x.partial is not a resume base.
+titled_manifest "$work/partial.json" 'x' 'x.partial'
+ok manifest put "$reg/art/evil:partial" "$work/partial.json"
+mkdir -p "$work/partial"
+ok pull "$reg/art/evil:partial" -o "$work/partial"
+cmp -s "$work/files/hello.txt" "$work/partial/x" || fail "x differs"
+cmp -s "$work/files/hello.txt" "$work/partial/x.partial" || fail "x.partial differs"
+[ "$(find "$work/partial" -mindepth 1 | sort)" = "$work/partial/x
+$work/partial/x.partial" ] || fail "pull of x and x.partial left: $(find "$work/partial")"
+rm "$work/partial/x"
+printf 'not the bytes' >"$work/partial/x.partial"
+titled_manifest "$work/partial.json" 'x'
+ok manifest put "$reg/art/evil:partial2" "$work/partial.json"
+ok pull "$reg/art/evil:partial2" -o "$work/partial"
+cmp -s "$work/files/hello.txt" "$work/partial/x" || fail "x next to a planted x.partial differs"
+[ "$(cat "$work/partial/x.partial")" = 'not the bytes' ] || fail "the planted x.partial was touched"
 
 # An untitled layer is skipped with a note; titled ones in a subdirectory work.
 titled_manifest "$work/mixed.json" - 'sub/dir/kept.txt'

@@ -51,7 +51,7 @@ ok blob put "$repo" "$work/layer.bin"
 
 ok blob get "$repo@$layer" -o "$work/layer.back"
 cmp -s "$work/layer.bin" "$work/layer.back" || fail "blob get -o FILE: bytes differ"
-[ ! -e "$work/layer.back.partial" ] || fail "blob get left its temporary file"
+[ ! -e "$work/.coras-staging" ] || fail "blob get left its staging directory"
 # Global options after the command name; -o - streams to stdout.
 run 0 blob get "$repo@$layer" --plain-http -o -
 cmp -s "$work/layer.bin" "$work/out" || fail "blob get -o -: bytes differ"
@@ -136,6 +136,81 @@ grep -Eq "^HEAD http://$reg/v2/smoke/app/manifests/v1 200 [0-9.]+ms$" "$work/err
 run 0 --plain-http tags "$repo" -v
 grep -q "^GET http://$reg/v2/smoke/app/tags/list 200 " "$work/err" || fail "-v after the command"
 echo "-v: ok"
+
+# ---- a hostile registry's names, and -v's secrets ----
+# A registry (python) that lists tags, repositories and a referrer whose
+# names carry terminal controls, and redirects every other request to
+# `coras serve` with a pre-signed-looking query (X-Amz-Signature…).
+python3 - "$reg" "$work/fake.port" <<'PY' >"$work/fake.log" 2>&1 &
+import http.server, json, sys
+target, port_file = sys.argv[1], sys.argv[2]
+class Handler(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+    def answer(self, body, media_type):
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", media_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command == "GET":
+            self.wfile.write(data)
+    def do_HEAD(self):
+        self.do_GET()
+    def do_GET(self):
+        path = self.path.split("?")[0]
+        if path == "/v2/smoke/app/tags/list":
+            self.answer({"name": "smoke/app", "tags": ["ok", "\x1b[31mred", "a\x07b"]},
+                        "application/json")
+        elif path == "/v2/_catalog":
+            self.answer({"repositories": ["\x1b]0;owned\x07x"]}, "application/json")
+        elif path.startswith("/v2/smoke/app/referrers/"):
+            self.answer({"schemaVersion": 2,
+                         "mediaType": "application/vnd.oci.image.index.v1+json",
+                         "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json\u009b2J",
+                                        "digest": "sha256:" + "a" * 64, "size": 10,
+                                        "artifactType": "application/x\x1b[2Jevil"}]},
+                        "application/vnd.oci.image.index.v1+json")
+        else:
+            self.send_response(307)
+            self.send_header("Location", "http://" + target + path +
+                             "?X-Amz-Credential=AKIAEXAMPLE&X-Amz-Signature=topsecret&sig=s3cr3t&n=5")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+with open(port_file, "w") as f:
+    f.write(str(server.server_address[1]))
+server.serve_forever()
+PY
+fake_pid=$!
+for _ in $(seq 1 100); do [ -s "$work/fake.port" ] && break; sleep 0.1; done
+[ -s "$work/fake.port" ] || fail "the fake registry did not start: $(cat "$work/fake.log")"
+fake=127.0.0.1:$(cat "$work/fake.port")
+# no_controls WHAT: neither stdout nor stderr holds a control character
+# (ESC, BEL, or the C1 CSI as UTF-8).
+no_controls() {
+  ! grep -q $'[\x1b\x07]' "$work/out" "$work/err" || fail "$1: a control character was printed"
+  ! grep -q $'\xc2\x9b' "$work/out" "$work/err" || fail "$1: a C1 control was printed"
+}
+ok tags "$fake/smoke/app"
+no_controls tags
+[ "$(out | tr '\n' ' ')" = 'ok \x1b[31mred a\x07b ' ] || fail "tags printed '$(out)'"
+ok repos "$fake"
+no_controls repos
+[ "$(out)" = '\x1b]0;owned\x07x' ] || fail "repos printed '$(out)'"
+ok referrers "$fake/smoke/app@$manifest"
+no_controls referrers
+[ "$(out)" = "sha256:$(printf 'a%.0s' $(seq 64)) application/x\\x1b[2Jevil application/vnd.oci.image.manifest.v1+json\\x9b2J" ] ||
+  fail "referrers printed '$(out)'"
+# -v shows the redirect's URL with the values of secret parameters hidden.
+run 0 -v --plain-http blob get "$fake/smoke/app@$layer" -o "$work/redirected.bin"
+cmp -s "$work/layer.bin" "$work/redirected.bin" || fail "blob get through a redirect: bytes differ"
+grep -qF 'X-Amz-Signature=…' "$work/err" || fail "-v did not show the redirected URL: $(cat "$work/err")"
+grep -qF 'n=5' "$work/err" || fail "-v hid a parameter that is not secret: $(cat "$work/err")"
+! grep -qE 'topsecret|s3cr3t|AKIAEXAMPLE' "$work/err" || fail "-v printed a secret: $(cat "$work/err")"
+kill "$fake_pid"
+wait "$fake_pid" 2>/dev/null || true
+echo "hostile names, -v secrets: ok"
 
 # ---- deletes ----
 ok manifest delete "$repo:v2"  # by tag: resolved, deleted by digest, every tag goes

@@ -37,6 +37,15 @@ struct oci_layout_options {
   std::uint64_t max_manifest_bytes = 4ull << 20;
   /// Bytes per file read and write (at least 256 KiB is used).
   std::size_t io_piece_bytes = 1u << 20;
+  /// Check the digest of a blob file that is already there before `exists`
+  /// says true or `push` keeps it instead of writing it: a file of the right
+  /// size with other bytes (a damaged or planted file) is then reported
+  /// absent and replaced by the next `push`, so a copy that skips what
+  /// `exists` reports never leaves a wrong blob. Each blob is hashed once per
+  /// `oci_layout` object (blobs it wrote count as checked). Off: a regular
+  /// file of the right size counts (faster; the old behaviour), and `fetch`
+  /// still reports a wrong one as `digest_mismatch`.
+  bool verify_existing_blobs = true;
 };
 
 /// An OCI image layout directory:
@@ -122,7 +131,9 @@ class oci_layout final : public store {
   /// `predecessors`; content is stored untagged otherwise.
   boost::asio::awaitable<void> push(descriptor expected,
                                     std::shared_ptr<byte_source> content) override;
-  /// True when `blobs/<alg>/<hex>` is a regular file of `target.size` bytes.
+  /// True when `blobs/<alg>/<hex>` is a regular file (not a link) of
+  /// `target.size` bytes whose content hashes to `target.digest` (checked
+  /// once per blob and object; see `oci_layout_options::verify_existing_blobs`).
   boost::asio::awaitable<bool> exists(descriptor target) override;
   /// The descriptor as index.json lists it (without the name annotation).
   boost::asio::awaitable<descriptor> resolve(std::string reference) override;

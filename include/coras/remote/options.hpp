@@ -87,6 +87,15 @@ struct repository_options {
   /// keeps linking is stopped with `errc::invalid_response` (oras-go 2.6.2
   /// caps pagination the same way).
   std::size_t max_pages = 10'000;
+  /// Bytes of all the pages of one listing (tags, catalog, referrers) at
+  /// most; a listing that goes on past it fails with
+  /// `errc::size_limit_exceeded` naming this option. Each page is capped by
+  /// `max_metadata_bytes` too. 0: no limit. The default, 256 MiB, is about
+  /// five million tags of typical length.
+  std::uint64_t max_listing_bytes = 256ull << 20;
+  /// Entries (tags, repositories, referrers) of one listing at most; past
+  /// it, `errc::size_limit_exceeded` naming this option. 0: no limit.
+  std::uint64_t max_listing_entries = 1'000'000;
   /// Keep the old referrers index when a push or delete rewrites it under the
   /// referrers tag schema (registries without the Referrers API). By default
   /// the old index is deleted after the new one is pushed.

@@ -653,13 +653,18 @@ class repository {
   /// @}
 
   /// @{
-  /// Streams `target` into the file `path`: written to `path` + ".partial" and
-  /// renamed over `path` only after the digest verified, so `path` never holds
-  /// unverified bytes. A blob's partial file left by an interrupted call is
-  /// continued (its bytes hashed again, not trusted); big blobs come as parallel
-  /// ranges (`repository_options::transfer`). A failure keeps the partial file
-  /// for the next call, except a digest mismatch, which removes it. A symlink at
-  /// the partial name is refused.
+  /// Streams `target` into the file `path`: staged in the hidden directory
+  /// `.coras-staging` beside `path`, under names derived from the digest
+  /// (`content::staging_for`), and renamed over `path` only after the digest
+  /// verified, so `path` never holds unverified bytes and no other file's name
+  /// (`path` + ".partial", say) is ever written. A staged file left by an
+  /// interrupted call is continued only when coras's record beside it names
+  /// this blob and size (its bytes are hashed again, not trusted); one without
+  /// that record is started over. Big blobs come as parallel ranges
+  /// (`repository_options::transfer`). A failure keeps the staged file for the
+  /// next call, except a digest mismatch, which removes it. A symbolic link at
+  /// the staging directory or the staged name is refused (`invalid_argument`,
+  /// or `ELOOP`). The staging directory is removed once empty.
   ///
   /// @par Handler signature
   /// `void(error_code)`.

@@ -359,6 +359,48 @@ TEST_CASE("oci layout: an altered or truncated blob is never handed out", "[cont
   CHECK_FALSE(link_exists);
 }
 
+TEST_CASE("oci layout: a blob file of the right size with other bytes is not there",
+          "[content][layout][security]") {
+  // A copy skips what exists() reports: a damaged or planted file of the
+  // right size must not count, or the copy leaves the wrong blob.
+  temp_dir tmp;
+  auto bytes = random_bytes(600 * 1024, 8);
+  auto d = descriptor::for_content(coras::media_type::oci_layer, bytes);
+  {
+    oci_layout writer(tmp / "layout");
+    run([&]() -> asio::awaitable<void> {
+      auto src = coras::memory_source(bytes);
+      co_await writer.push(d, src);
+    });
+  }
+  auto path = tmp / "layout" / "blobs" / "sha256" / std::string(d.digest.hex());
+  auto altered = bytes;
+  altered[100] ^= 0x01;
+  coras::test::write_file(path, altered);
+
+  oci_layout s(tmp / "layout");
+  auto has = run([&]() { return s.exists(d); });
+  CHECK_FALSE(has);
+  // A push replaces it (it used to keep the file, its size being right).
+  run([&]() -> asio::awaitable<void> {
+    auto src = coras::memory_source(bytes);
+    co_await s.push(d, src);
+  });
+  CHECK(same(coras::test::read_file(path), bytes));
+  auto now = run([&]() { return s.exists(d); });
+  CHECK(now);
+
+  // Off: the size alone decides (the old behaviour), and fetch still refuses.
+  coras::test::write_file(path, altered);
+  oci_layout_options trusting;
+  trusting.verify_existing_blobs = false;
+  oci_layout fast(tmp / "layout", trusting);
+  auto fast_has = run([&]() { return fast.exists(d); });
+  CHECK(fast_has);
+  auto e = run([&]() { return failure_of(fetch_all(fast, d)); });
+  CHECK(e == errc::digest_mismatch);
+}
+
 TEST_CASE("oci layout: a verified source is copied without hashing twice",
           "[content][layout][memory]") {
   // Layout → memory → layout: each hop's source vouches for its digest.

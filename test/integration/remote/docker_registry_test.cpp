@@ -150,7 +150,7 @@ TEST_CASE("remote vs docker-registry: blobs", "[remote]") {
     co_await repo.async_fetch_to_file(desc, dir / "blob");
     std::ifstream in(dir / "blob", std::ios::binary);
     CHECK(same(std::string(std::istreambuf_iterator<char>(in), {}), bytes));
-    CHECK(!fs::exists(dir / "blob.partial"));
+    CHECK(!fs::exists(dir / ".coras-staging"));
 
     // Push from a file.
     {

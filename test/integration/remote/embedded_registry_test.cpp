@@ -220,7 +220,7 @@ TEST_CASE("remote: blobs of unknown length and corrupted content", "[remote]") {
     auto [e3] = co_await repo.async_fetch_to_file(desc, target, d, as_tuple);
     CHECK(e3 == errc::digest_mismatch);
     CHECK(!fs::exists(target));
-    CHECK(!fs::exists(root / "out.bin.partial"));
+    CHECK(!fs::exists(root / ".coras-staging"));
   });
   fs::remove_all(root);
 }
@@ -615,6 +615,61 @@ std::size_t count_requests(const coras::server::registry& srv, std::string_view 
 }
 
 }  // namespace
+
+TEST_CASE("remote: a listing is capped in total bytes and entries", "[remote][security]") {
+  with_client({}, [](client& c, coras::server::registry& srv) -> asio::awaitable<void> {
+    auto o = plain_options();
+    o.tag_list_page_size = 3;
+    o.referrer_list_page_size = 2;
+    auto repo = repo_on(c, srv, "caps/tags", o);
+    auto m = co_await push_image(repo, "t00");
+    for (int i = 1; i < 10; ++i) co_await repo.async_tag(m, "t0" + std::to_string(i));
+    for (int i = 0; i < 5; ++i)
+      co_await attach(repo, m, "application/vnd.example.sig", std::to_string(i));
+    CHECK((co_await repo.async_list_tags()).size() == 10);  // the defaults allow it
+
+    struct row {
+      std::string name;
+      std::uint64_t bytes, entries;
+      std::string option;
+    };
+    const std::vector<row> rows = {
+        {"entries", 0, 7, "repository_options::max_listing_entries"},
+        {"bytes", 60, 0, "repository_options::max_listing_bytes"},
+    };
+    for (const auto& r : rows) {
+      INFO(r.name);
+      auto capped = o;
+      capped.max_listing_bytes = r.bytes;
+      capped.max_listing_entries = r.entries;
+      auto small = repo_on(c, srv, "caps/tags", capped);
+      diagnostics d;
+      auto [e1, all] = co_await small.async_list_tags(d, as_tuple);
+      CHECK(e1 == errc::size_limit_exceeded);
+      CHECK(d.message().find(r.option) != std::string::npos);
+      // Streaming stops there too: the pages within the cap were handed out.
+      std::size_t seen = 0;
+      diagnostics d2;
+      auto [e2] = co_await small.async_tags(
+          {}, [&](std::span<const std::string> p) { return seen += p.size(), true; }, d2, as_tuple);
+      CHECK(e2 == errc::size_limit_exceeded);
+      CHECK(seen > 0);
+      CHECK(seen < 10);
+    }
+
+    // Referrers: five, two per page; at most three entries.
+    auto capped = o;
+    capped.max_listing_entries = 3;
+    auto small = repo_on(c, srv, "caps/tags", capped);
+    diagnostics d;
+    auto [e3, refs] = co_await small.async_list_referrers(m, "", d, as_tuple);
+    CHECK(e3 == errc::size_limit_exceeded);
+    CHECK(d.message().find("max_listing_entries") != std::string::npos);
+    capped.max_listing_entries = 5;  // exactly at the cap is fine
+    auto enough = repo_on(c, srv, "caps/tags", capped);
+    CHECK((co_await enough.async_list_referrers(m, "")).size() == 5);
+  });
+}
 
 TEST_CASE("remote: the Referrers API, its filter, pages, and OCI-Subject", "[remote][referrers]") {
   with_client({}, [](client& c, coras::server::registry& srv) -> asio::awaitable<void> {

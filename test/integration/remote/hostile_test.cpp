@@ -106,7 +106,7 @@ TEST_CASE(
       diagnostics d;
       auto [ec] = co_await repo.async_fetch_to_file(desc, dir / "f", d, as_tuple);
       CHECK(ec == errc::size_limit_exceeded);
-      CHECK_FALSE(fs::exists(dir / "f.partial"));
+      CHECK_FALSE(fs::exists(dir / ".coras-staging"));
     }
     // 0: no limit.
     auto none = plain_options();
@@ -133,6 +133,6 @@ TEST_CASE(
     diagnostics d;
     auto [ec] = co_await unlimited.async_fetch_to_file(huge, dir / "g", d, as_tuple);
     CHECK(ec == errc::size_limit_exceeded);
-    CHECK_FALSE(fs::exists(dir / "g.partial"));
+    CHECK_FALSE(fs::exists(dir / ".coras-staging"));
   });
 }

@@ -1,12 +1,13 @@
 // Resumable, verifying transfers against the embedded registry's faults:
 // downloads that lose their connection, registries that ignore or garble
-// Range, seeks, parallel ranged downloads into files, `.partial` resume, and
+// Range, seeks, parallel ranged downloads into files, staged-file resume, and
 // chunked uploads.
 #include <coras_test/embedded.hpp>
 #include <coras_test/files.hpp>
 #include <coras_test/remote_content.hpp>
 #include <coras_test/temp_dir.hpp>
 
+#include <coras/content/titles.hpp>
 #include <coras/core/digest.hpp>
 #include <coras/core/error.hpp>
 #include <coras/http/client.hpp>
@@ -272,7 +273,7 @@ TEST_CASE("transfer: parallel ranged download into a file, with cuts and a work 
     srv.cut_blob_gets(std::vector<std::uint64_t>{MiB, 2 * MiB, 100});
     co_await repo.async_fetch_to_file(desc, file);
     CHECK(same(read_file(file), content));
-    CHECK_FALSE(fs::exists(dir.path() / "blob.partial"));
+    CHECK_FALSE(fs::exists(dir.path() / ".coras-staging"));
     auto gets = blob_gets(srv, desc);
     CHECK(gets.size() == 14 + 3);  // 14 ranges, 3 of them resumed
     std::size_t ranged = 0;
@@ -298,7 +299,7 @@ TEST_CASE("transfer: a registry without ranges gets one stream instead", "[trans
   });
 }
 
-TEST_CASE("transfer: fetch_to_file resumes a .partial file and discards a corrupt one",
+TEST_CASE("transfer: fetch_to_file resumes only the staged file coras wrote",
           "[transfer][partial]") {
   with_client({}, [](client& c, auto& srv) -> asio::awaitable<void> {
     repository repo(c, srv.host() + "/partial", plain());
@@ -306,18 +307,29 @@ TEST_CASE("transfer: fetch_to_file resumes a .partial file and discards a corrup
     auto desc = co_await repo.async_push_bytes("application/octet-stream", content);
     temp_dir dir;
     auto file = dir.path() / "blob";
-    auto partial = dir.path() / "blob.partial";
+    const auto staged = coras::content::staging_for(file, desc.digest);
+    CHECK(staged.directory == dir.path() / ".coras-staging");
+    CHECK(staged.partial.parent_path() == staged.directory);
 
-    write_file(partial, std::string_view(content).substr(0, 2 * MiB));
+    // FILE.partial is not coras's name (another file may be called that):
+    // left alone, not read, not removed.
+    const auto user_partial = dir.path() / "blob.partial";
+    write_file(user_partial, std::string_view(content).substr(0, 2 * MiB));
+    // A file at the staged name without coras's record (planted, or left by
+    // something else) is started over, even though it is a true prefix.
+    fs::create_directories(staged.directory);
+    write_file(staged.partial, std::string_view(content).substr(0, 2 * MiB));
     srv.clear_request_log();
     co_await repo.async_fetch_to_file(desc, file);
     CHECK(same(read_file(file), content));
-    CHECK_FALSE(fs::exists(partial));
     auto gets = blob_gets(srv, desc);
     REQUIRE(gets.size() == 1);
-    CHECK(range_start(gets[0]) == 2 * MiB);
+    CHECK(range_start(gets[0]) == 0);
+    CHECK(fs::file_size(user_partial) == 2 * MiB);
+    // Done: nothing staged is left.
+    CHECK_FALSE(fs::exists(staged.directory));
 
-    // A failure mid-way keeps the partial file for the next attempt.
+    // A failure mid-way keeps the staged file and its record for the next attempt.
     fs::remove(file);
     // Cut after 1 MiB, then every resume cut before its first byte.
     srv.cut_blob_gets(std::vector<std::uint64_t>{MiB, 0, 0, 0});
@@ -327,20 +339,43 @@ TEST_CASE("transfer: fetch_to_file resumes a .partial file and discards a corrup
     auto [ec] = co_await fragile.async_fetch_to_file(desc, file, as_tuple);
     CHECK(ec);
     CHECK_FALSE(fs::exists(file));
-    REQUIRE(fs::exists(partial));
-    CHECK(fs::file_size(partial) == MiB);
+    REQUIRE(fs::exists(staged.partial));
+    CHECK(fs::file_size(staged.partial) == MiB);
+    CHECK(read_file(staged.record) ==
+          coras::content::staging_record(desc.digest, static_cast<std::uint64_t>(desc.size)));
+    CHECK(coras::content::staged_bytes(file, desc.digest, static_cast<std::uint64_t>(desc.size)) ==
+          MiB);
     srv.clear_faults();
+    srv.clear_request_log();
     co_await repo.async_fetch_to_file(desc, file);
     CHECK(same(read_file(file), content));
+    gets = blob_gets(srv, desc);
+    REQUIRE(gets.size() == 1);
+    CHECK(range_start(gets[0]) == MiB);  // continued from coras's own file
+    CHECK_FALSE(fs::exists(staged.directory));
 
-    // A partial file whose bytes are not the blob's: digest mismatch, and it is gone.
+    // A staged file of coras's whose bytes went wrong: digest mismatch, and
+    // it is gone with its record.
     fs::remove(file);
-    write_file(partial, std::string(MiB, 'z'));
+    fs::create_directories(staged.directory);
+    write_file(staged.partial, std::string(MiB, 'z'));
+    write_file(staged.record,
+               coras::content::staging_record(desc.digest, static_cast<std::uint64_t>(desc.size)));
     diagnostics d;
     auto [ec2] = co_await repo.async_fetch_to_file(desc, file, d, as_tuple);
     CHECK(ec2 == errc::digest_mismatch);
     CHECK_FALSE(fs::exists(file));
-    CHECK_FALSE(fs::exists(partial));
+    CHECK_FALSE(fs::exists(staged.partial));
+    CHECK_FALSE(fs::exists(staged.record));
+
+    // A record for another size (or blob) is not this download's.
+    fs::create_directories(staged.directory);
+    write_file(staged.partial, std::string(MiB, 'z'));
+    write_file(staged.record, coras::content::staging_record(desc.digest, 1));
+    CHECK(coras::content::staged_bytes(file, desc.digest, static_cast<std::uint64_t>(desc.size)) ==
+          0);
+    co_await repo.async_fetch_to_file(desc, file);
+    CHECK(same(read_file(file), content));
   });
 }
 

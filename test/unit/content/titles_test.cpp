@@ -92,6 +92,14 @@ TEST_CASE("titles: unsafe titles are refused with the reason", "[content][titles
       {"the directory itself", ".", "does not name a file"},
       {"the directory with a slash", "./", "does not name a file"},
       {"a directory", "sub/", "does not name a file"},
+      {"the staging directory", ".coras-staging/sha256-x.partial",
+       "uses the name of coras's staging directory (.coras-staging)"},
+      {"the staging directory below", "a/.coras-staging/x",
+       "uses the name of coras's staging directory (.coras-staging)"},
+      {"the staging directory in another case", ".Coras-STAGING/x",
+       "uses the name of coras's staging directory (.coras-staging)"},
+      {"the staging directory alone", ".coras-staging",
+       "uses the name of coras's staging directory (.coras-staging)"},
   };
   for (const auto& row : rows) {
     DYNAMIC_SECTION(row.name) {
@@ -149,8 +157,12 @@ TEST_CASE("titles: title_to_target_path checks the file system", "[content][titl
   fs::create_directory_symlink(base / "subdir", base / "inner");  // stays in
   fs::create_directory_symlink(base, base / "self");              // the base itself
   fs::create_symlink(outside / "planted", base / "planted");      // dangling, out
-  fs::create_symlink(outside / "p", base / "p.txt.partial");      // the download's file
-  fs::create_directory(base / "d.txt.partial");
+  fs::create_directories(base / "linked" / "d");
+  fs::create_directory_symlink(outside, base / "linked" / ".coras-staging");  // staged through
+  fs::create_directories(base / "filed");
+  { std::ofstream(base / "filed" / ".coras-staging") << "x"; }
+  // A file named like the old staging name is just a file now.
+  fs::create_symlink(outside / "p", base / "p.txt.partial");
 
   SECTION("accepted titles") {
     const std::vector<accepted_row> rows = {
@@ -159,6 +171,8 @@ TEST_CASE("titles: title_to_target_path checks the file system", "[content][titl
         {"in an existing subdirectory", "subdir/x.txt", "subdir/x.txt"},
         {"through a link that stays inside", "inner/x.txt", "inner/x.txt"},
         {"normalised", "./subdir//y.txt", "subdir/y.txt"},
+        {"beside a link named like a partial file", "p.txt", "p.txt"},
+        {"in a directory below a linked staging directory", "linked/d/x.txt", "linked/d/x.txt"},
     };
     for (const auto& row : rows) {
       DYNAMIC_SECTION(row.name) {
@@ -175,11 +189,12 @@ TEST_CASE("titles: title_to_target_path checks the file system", "[content][titl
          "leads outside the output directory (to " + base.string() + ")"},
         {"a file that is a link", "planted",
          "names a symbolic link (" + (base / "planted").string() + ")"},
-        {"a .partial that is a link", "p.txt",
-         "names a symbolic link (" + (base / "p.txt.partial").string() + ")"},
+        {"a staging directory that is a link", "linked/x.txt",
+         "is staged in " + (base / "linked/.coras-staging").string() +
+             ", which is not a directory"},
         {"a directory", "subdir", "names a directory (" + (base / "subdir").string() + ")"},
-        {"a .partial that is a directory", "d.txt",
-         "names a directory (" + (base / "d.txt.partial").string() + ")"},
+        {"a staging directory that is a file", "filed/x.txt",
+         "is staged in " + (base / "filed/.coras-staging").string() + ", which is not a directory"},
         {"a lexical refusal", "../evil", "has a \"..\" component"},
         {"an absolute title", (outside / "abs").string(), "is an absolute path"},
     };
@@ -245,10 +260,63 @@ TEST_CASE("titles: titled_layer_targets plans a whole manifest", "[content][titl
       {"the same title twice",
        {layer('a', "x/y"), layer('b', "x//y")},
        "two layers are titled \"x/y\"; refusing to pull"},
+      {"titles equal but for case",
+       {layer('a', "README.md"), layer('b', "readme.md")},
+       "titles \"README.md\" and \"readme.md\" differ only in case; refusing to pull"},
+      {"directories equal but for case",
+       {layer('a', "Sub/x"), layer('b', "./sub/X")},
+       "titles \"Sub/x\" and \"./sub/X\" differ only in case; refusing to pull"},
+      {"a file, then a title that needs it as a directory",
+       {layer('a', "a"), layer('b', "a/b")},
+       "title \"a\" names a file that title \"a/b\" needs as a directory; refusing to pull"},
+      {"a title that needs a directory, then a file of that name",
+       {layer('a', "a/b/c"), layer('b', "a/b")},
+       "title \"a/b\" names a file that title \"a/b/c\" needs as a directory; refusing to "
+       "pull"},
+      {"a file and a directory equal but for case",
+       {layer('a', "Docs"), layer('b', "docs/a.txt")},
+       "title \"Docs\" names a file that title \"docs/a.txt\" needs as a directory; refusing "
+       "to pull"},
+      {"a title that is another's old staging name is fine, a staging name is not",
+       {layer('a', "x"), layer('b', "x.partial"), layer('e', ".coras-staging/x")},
+       "layer " + digest_e +
+           ": title \".coras-staging/x\" uses the name of coras's staging directory "
+           "(.coras-staging); refusing to write it"},
   };
+  SECTION("titles that differ, or collide only under another name, are accepted") {
+    const std::vector<descriptor> layers = {layer('a', "x"),    layer('b', "x.partial"),
+                                            layer('c', "ab/c"), layer('d', "a/b"),
+                                            layer('e', "a/bc"), layer('f', "X.tar")};
+    CHECK(content::titled_layer_targets(base, layers).size() == layers.size());
+  }
+
   for (const auto& r : rows) {
     DYNAMIC_SECTION("refused: " << r.name) {
       CHECK(refusal_of([&] { (void)content::titled_layer_targets(base, r.layers); }) == r.message);
     }
   }
+}
+
+TEST_CASE("titles: staging names are coras's own, from the digest", "[content][titles]") {
+  const auto d = coras::digest::parse("sha256:" + std::string(64, 'a'));
+  const auto x = content::staging_for("/out/x", d);
+  CHECK(x.directory == fs::path("/out/.coras-staging"));
+  CHECK(x.partial.parent_path() == x.directory);
+  CHECK(x.record.parent_path() == x.directory);
+  const auto stem = "sha256-" + std::string(64, 'a') + "-";
+  CHECK(x.partial.filename().string().rfind(stem, 0) == 0);
+  CHECK(x.partial.extension() == ".partial");
+  CHECK(x.record.extension() == ".coras");
+  CHECK(x.partial.stem() == x.record.stem());
+  // No title chooses a staging name: x's is not x.partial, and a file named
+  // x.partial stages elsewhere.
+  CHECK(x.partial != fs::path("/out/x.partial"));
+  const auto xp = content::staging_for("/out/x.partial", d);
+  CHECK(xp.partial != x.partial);
+  CHECK(xp.partial != fs::path("/out/x.partial.partial"));
+  // Deterministic (a later attempt finds it); per directory.
+  CHECK(content::staging_for("/out/x", d).partial == x.partial);
+  CHECK(content::staging_for("/out/sub/x", d).directory == fs::path("/out/sub/.coras-staging"));
+  CHECK(content::staging_record(d, 5) == "coras staged download 1\n" + d.str() + "\n5\n");
+  CHECK(content::staging_record(d, 5) != content::staging_record(d, 6));
 }
