@@ -106,9 +106,10 @@ struct repository_options {
   /// The pauses of that loop. Before the read-back: a random pause between
   /// one and two times the longer of this and the time the read and write of
   /// the index took (a writer that read the index before ours landed has
-  /// written by then, so the read-back sees its update), at most 10 s. Before
-  /// retry n: a random pause between 0 and min(this * 2^n, 2 s), so that
-  /// writers that collided do not collide again. 0: no pauses (tests).
+  /// written by then, so the read-back sees its update), at most 10 s; then
+  /// a second read-back after twice such a pause (for a writer that stalled).
+  /// Before retry n: a random pause between 0 and min(this * 2^n, 2 s), so
+  /// that writers that collided do not collide again. 0: no pauses (tests).
   std::chrono::milliseconds referrers_index_backoff{50};
   /// Resume, parallel download and chunked upload settings.
   transfer_options transfer;
