@@ -349,7 +349,8 @@ awaitable<void> delete_contended(state_ptr s, descriptor target) {
 
 // The digest the tag names now (HEAD), nullopt when it names none.
 struct tag_head {
-  bool ok = false;  // false: a transient failure, in `problem`
+  bool ok = false;    // false: a transient failure, in `problem`
+  bool known = true;  // false: the registry did not say (e.g. no digest header)
   std::optional<digest> target;
   std::string problem;
 };
@@ -364,9 +365,13 @@ awaitable<tag_head> head_tag(state_ptr s, std::string tag) {
     failure = std::current_exception();
   }
   if (failure && !is_not_found(failure)) {
-    if (!transient_status(failure)) std::rethrow_exception(failure);
-    out.problem = message_of(failure);
-    co_return out;
+    if (transient_status(failure)) {
+      out.problem = message_of(failure);
+      co_return out;
+    }
+    // A registry whose HEAD by tag carries no digest header (the seed's
+    // truth table refuses that): skip the check rather than the update.
+    out.known = false;
   }
   out.ok = true;
   co_return out;
@@ -426,7 +431,7 @@ awaitable<void> rewrite_index(state_ptr s, const descriptor& subject, const std:
     }
     const std::optional<digest> merged_into =
         old ? std::optional<digest>(old->desc.digest) : std::nullopt;
-    if (head.target != merged_into) {
+    if (head.known && head.target != merged_into) {
       problem = "the index changed while this update merged into it";
       continue;
     }
