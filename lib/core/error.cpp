@@ -37,6 +37,7 @@ class coras_category_impl final : public boost::system::error_category {
       case errc::referrers_capability_conflict: return "referrers capability already set";
       case errc::referrers_gc_failed: return "failed to delete a dangling referrers index";
       case errc::invalid_argument: return "invalid argument";
+      case errc::referrers_index_conflict: return "the referrers index kept changing";
     }
     return "unknown coras error";
   }

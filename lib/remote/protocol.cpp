@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <limits>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace coras::remote::detail {
 namespace {
@@ -280,6 +281,50 @@ std::vector<std::string> oci_tags(const std::vector<std::string_view>& header_va
     }
   }
   return out;
+namespace {
+// An entry's identity for referrer_changes_hold (what same_entry compares).
+std::string entry_key(const descriptor& d) {
+  return d.media_type + ' ' + d.digest.str() + ' ' + std::to_string(d.size);
+}
+}  // namespace
+
+bool referrer_changes_hold(const std::vector<descriptor>& list,
+                           const std::vector<referrer_change>& changes) {
+  std::unordered_map<std::string, bool> want;  // key -> listed
+  for (const auto& c : changes) want[entry_key(c.referrer)] = c.add;
+  std::size_t present = 0;
+  std::unordered_set<std::string> seen;
+  for (const auto& d : list) {
+    auto key = entry_key(d);
+    auto w = want.find(key);
+    if (w == want.end()) continue;
+    if (!w->second) return false;  // removed, yet listed
+    if (seen.insert(std::move(key)).second) ++present;
+  }
+  const auto wanted = static_cast<std::size_t>(
+      std::count_if(want.begin(), want.end(), [](const auto& w) { return w.second; }));
+  return present == wanted;
+}
+
+std::chrono::milliseconds referrers_settle_pause(std::chrono::milliseconds base,
+                                                 std::chrono::milliseconds took, double random01) {
+  using std::chrono::milliseconds;
+  const auto unit = std::clamp(std::max(base, took), milliseconds(0), milliseconds(5'000));
+  random01 = std::clamp(random01, 0.0, 1.0);
+  return unit +
+         milliseconds(static_cast<std::int64_t>(static_cast<double>(unit.count()) * random01));
+}
+
+std::chrono::milliseconds referrers_retry_pause(std::chrono::milliseconds base, std::size_t retry,
+                                                double random01) {
+  using std::chrono::milliseconds;
+  const milliseconds cap(2'000);
+  base = std::clamp(base, milliseconds(0), cap);
+  auto bound = base;
+  for (std::size_t i = 0; i < retry && bound < cap; ++i) bound *= 2;
+  bound = std::min(bound, cap);
+  random01 = std::clamp(random01, 0.0, 1.0);
+  return milliseconds(static_cast<std::int64_t>(static_cast<double>(bound.count()) * random01));
 }
 
 }  // namespace coras::remote::detail

@@ -7,6 +7,8 @@
 
 #include <boost/system/result.hpp>
 
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -127,5 +129,22 @@ bool filter_applied(std::string_view list, std::string_view filter);
 /// The referrers of `artifact_type` (all when it is empty).
 std::vector<descriptor> filter_referrers(std::vector<descriptor> list,
                                          std::string_view artifact_type);
+
+/// Whether the referrers index `list` (read back after an update) holds
+/// `changes`: for each referrer, the last change naming it decides whether it
+/// must be listed (add) or not (remove). Entries are the same as for
+/// `apply_referrer_changes`. Linear in the sizes of both.
+bool referrer_changes_hold(const std::vector<descriptor>& list,
+                           const std::vector<referrer_change>& changes);
+
+/// The random pause before the read-back of an update under the referrers
+/// tag schema: between one and two times max(`base`, `took`) (`took`: how
+/// long the update's read and write took), at most 10 s. `random01` in [0, 1].
+std::chrono::milliseconds referrers_settle_pause(std::chrono::milliseconds base,
+                                                 std::chrono::milliseconds took, double random01);
+/// The random pause before retry `retry` (1, 2, …) of such an update: between
+/// 0 and min(`base` * 2^retry, 2 s). `random01` in [0, 1].
+std::chrono::milliseconds referrers_retry_pause(std::chrono::milliseconds base, std::size_t retry,
+                                                double random01);
 
 }  // namespace coras::remote::detail

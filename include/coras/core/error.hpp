@@ -50,6 +50,11 @@ enum class errc {
   /// The caller passed an argument the operation cannot use (e.g. a resume
   /// offset without the hash of the bytes before it).
   invalid_argument,
+  /// A referrers index update under the referrers tag schema did not hold:
+  /// other writers kept replacing the index (or the registry kept failing
+  /// to read or write the tag) through
+  /// `repository_options::max_referrers_index_retries` retries.
+  referrers_index_conflict,
 };
 
 /// The category of `errc`; its name is "coras".

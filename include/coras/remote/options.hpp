@@ -100,6 +100,26 @@ struct repository_options {
   /// referrers tag schema (registries without the Referrers API). By default
   /// the old index is deleted after the new one is pushed.
   bool skip_referrers_gc = false;
+  /// Registries without the Referrers API: a push or delete that rewrites the
+  /// index under the referrers tag reads the tag back after writing it, since
+  /// nothing stops another process from replacing the index at the same time
+  /// (the merge queue serializes updates within one handle's client only).
+  /// When the index read back lacks this update (another writer replaced it),
+  /// or the tag could not be read or written because it was being rewritten
+  /// (distribution answers 500 then), the change is merged into what the tag
+  /// holds now and written again, up to this many times after the first
+  /// write. Beyond, the push or delete fails with
+  /// `errc::referrers_index_conflict` and a message naming this option; the
+  /// manifest itself was pushed (or is still there, for a delete).
+  std::size_t max_referrers_index_retries = 10;
+  /// The pauses of that loop. Before the read-back: a random pause between
+  /// one and two times the longer of this and the time the read and write of
+  /// the index took (a writer that read the index before ours landed has
+  /// written by then, so the read-back sees its update), at most 10 s; then
+  /// a second read-back after twice such a pause (for a writer that stalled).
+  /// Before retry n: a random pause between 0 and min(this * 2^n, 2 s), so
+  /// that writers that collided do not collide again. 0: no pauses (tests).
+  std::chrono::milliseconds referrers_index_backoff{50};
   /// Resume, parallel download and chunked upload settings.
   transfer_options transfer;
   /// Called for each `Warning: 299 - "…"` header on this repository's

@@ -22,6 +22,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <random>
 #include <set>
 
@@ -471,6 +472,36 @@ TEST_CASE("remote vs docker-registry: 50 concurrent attaches to one subject",
   CHECK(index_puts < 50);
   CHECK(index_deletes == index_puts - 1);
   CHECK(failed_deletes == 0);
+}
+
+// Issue 17, item 9: writers the merge queue cannot see. Each attach has its
+// own client (connection pool) and handle (queue), as separate processes
+// would; test/cli/attach_race.sh runs real processes.
+TEST_CASE("remote vs docker-registry: 20 clients attach at once, all 20 are listed",
+          "[remote][referrers]") {
+  run([](auto ex) -> asio::awaitable<void> {
+    auto c = make_client(ex);
+    registry reg(c, env("CORAS_TEST_REGISTRY"), options());
+    const auto name = unique("referrers/clients");
+    auto repo = reg.repository(name);
+    auto subject = co_await push_subject(repo);
+    std::vector<std::unique_ptr<client>> clients;
+    std::vector<asio::awaitable<void>> pushes;
+    for (int i = 0; i < 20; ++i) {
+      clients.push_back(std::make_unique<client>(make_client(ex)));
+      registry own(*clients.back(), env("CORAS_TEST_REGISTRY"), options());
+      pushes.push_back([](repository r, descriptor s, int n) -> asio::awaitable<void> {
+        co_await attach(r, s, "application/vnd.example.sbom", std::to_string(n));
+      }(own.repository(name), subject, i));
+    }
+    co_await coras::test::run_all(std::move(pushes));
+    auto all = co_await repo.async_list_referrers(subject, "");
+    std::set<std::string> notes;
+    for (const auto& d : all) notes.insert(d.annotations.at("note"));
+    INFO(all.size() << " of 20 referrers listed");
+    CHECK(all.size() == 20);
+    CHECK(notes.size() == 20);
+  });
 }
 
 TEST_CASE("remote vs docker-registry: ranged GET, chunked upload, parallel ranged download",

@@ -19,14 +19,17 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <catch2/catch.hpp>
 
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <optional>
 #include <random>
+#include <set>
 
 namespace asio = boost::asio;
 namespace fs = std::filesystem;
@@ -805,6 +808,160 @@ TEST_CASE("remote: a failed delete of the old referrers index is referrers_gc_fa
     CHECK(listed.size() == 2);
     auto still_there = co_await repo.async_exists(old_index);
     CHECK(still_there);
+  });
+}
+
+// Issue 17, item 9: other writers of the referrers tag, which the merge
+// queue of one handle cannot see (other processes; here other clients).
+TEST_CASE("remote: referrers tag schema: 20 attaches from 20 clients at once keep all 20",
+          "[remote][referrers]") {
+  registry_options ro;
+  ro.referrers_api = false;
+  with_client(ro, [](client& c, coras::server::registry& srv) -> asio::awaitable<void> {
+    auto setup = repo_on(c, srv, "referrers/clients");
+    auto subject = co_await push_image(setup, "v1");
+    auto ex = co_await asio::this_coro::executor;
+    // Each its own client (connection pool) and handle (merge queue).
+    std::vector<std::unique_ptr<client>> clients;
+    std::vector<asio::awaitable<void>> attaches;
+    for (int i = 0; i < 20; ++i) {
+      clients.push_back(std::make_unique<client>(ex));
+      auto o = plain_options();
+      o.referrers_index_backoff = std::chrono::milliseconds(5);
+      attaches.push_back([](repository r, descriptor s, int n) -> asio::awaitable<void> {
+        co_await attach(r, s, "application/vnd.example.sbom", std::to_string(n));
+      }(repo_on(*clients.back(), srv, "referrers/clients", o), subject, i));
+    }
+    co_await coras::test::run_all(std::move(attaches));
+    auto all = co_await setup.async_list_referrers(subject, "");
+    std::set<std::string> notes;
+    for (const auto& d : all) notes.insert(d.annotations.at("note"));
+    INFO(all.size() << " of 20 referrers listed");
+    CHECK(all.size() == 20);
+    CHECK(notes.size() == 20);
+  });
+}
+
+TEST_CASE("remote: referrers tag schema: a 500 or a 404 while reading the tag is read again",
+          "[remote][referrers]") {
+  registry_options ro;
+  ro.referrers_api = false;
+  with_client(ro, [](client& c, coras::server::registry& srv) -> asio::awaitable<void> {
+    auto o = plain_options();
+    o.referrers_index_backoff = std::chrono::milliseconds(1);
+    auto repo = repo_on(c, srv, "referrers/flaky", o);
+    auto subject = co_await push_image(repo, "v1");
+    co_await attach(repo, subject, "application/vnd.example.sbom", "1");
+    co_await attach(repo, subject, "application/vnd.example.sbom", "2");
+    // distribution answers 500 while another writer rewrites the tag's link:
+    // the update reads again instead of failing.
+    coras::server::status_fault f;
+    f.status = 500;
+    f.path_contains = "/manifests/sha256-";
+    srv.inject_status(f);
+    co_await attach(repo, subject, "application/vnd.example.sbom", "3");
+    // A 404 while the tag holds an index (it named one just deleted) is read
+    // again, not taken for "no referrers": nothing is dropped.
+    f.status = 404;
+    f.code = "MANIFEST_UNKNOWN";
+    srv.inject_status(f);
+    co_await attach(repo, subject, "application/vnd.example.sbom", "4");
+    auto all = co_await repo.async_list_referrers(subject, "");
+    CHECK(all.size() == 4);
+  });
+}
+
+TEST_CASE(
+    "remote: a referrers index update that other writers keep replacing fails, naming "
+    "max_referrers_index_retries",
+    "[remote][referrers]") {
+  registry_options ro;
+  ro.referrers_api = false;
+  with_client(ro, [](client& c, coras::server::registry& srv) -> asio::awaitable<void> {
+    auto setup = repo_on(c, srv, "referrers/rival");
+    auto subject = co_await push_image(setup, "v1");
+    const auto tag = "sha256-" + std::string(subject.digest.hex());
+    auto ex = co_await asio::this_coro::executor;
+
+    // A rival writes its own index under the tag every 10 ms (of manifests
+    // that exist: the registry checks an index's children), so that every
+    // read-back (after at least 20 ms) shows the rival's index.
+    std::vector<descriptor> others;
+    for (int i = 0; i < 3; ++i) {
+      const auto json = coras::test::artifact_json(subject, "application/vnd.example.other",
+                                                   "rival " + std::to_string(i));
+      auto d = descriptor::for_content(coras::media_type::oci_manifest, json);
+      auto plain = repo_on(c, srv, "referrers/rival");
+      plain.set_referrers_capability(true);  // a plain push: no index update of its own
+      co_await plain.async_push(d, coras::memory_source(json));
+      others.push_back(d);
+    }
+    bool stop = false, rival_done = false;
+    int rival_writes = 0;
+    std::string rival_failure;
+    client rival_client(ex);
+    auto rival = repo_on(rival_client, srv, "referrers/rival");
+    asio::co_spawn(
+        ex,
+        [&]() -> asio::awaitable<void> {
+          try {
+            asio::steady_timer timer(ex);
+            while (!stop) {
+              coras::image_index index;
+              index.media_type = std::string(coras::media_type::oci_index);
+              index.manifests = {others[static_cast<std::size_t>(rival_writes) % others.size()]};
+              index.annotations["n"] = std::to_string(rival_writes);
+              auto json = index.to_json();
+              auto desc = descriptor::for_content(coras::media_type::oci_index, json);
+              co_await rival.async_push_reference(desc, coras::memory_source(json), tag);
+              ++rival_writes;
+              timer.expires_after(std::chrono::milliseconds(10));
+              co_await timer.async_wait(use_awaitable);
+            }
+          } catch (const std::exception& e) {
+            rival_failure = e.what();
+          }
+          rival_done = true;
+        },
+        asio::detached);
+
+    int our_index_writes = 0, our_index_reads = 0;
+    coras::http::client_options co;
+    co.on_request = [&](const coras::http::request_event& e) {
+      if (e.url.find("/manifests/" + tag) == std::string::npos) return;
+      if (e.method == "PUT") ++our_index_writes;
+      if (e.method == "GET") ++our_index_reads;
+    };
+    client ours(ex, co);
+    auto o = plain_options();
+    o.max_referrers_index_retries = 3;
+    o.referrers_index_backoff = std::chrono::milliseconds(20);
+    auto repo = repo_on(ours, srv, "referrers/rival", o);
+    const auto json = coras::test::artifact_json(subject, "application/vnd.example.sbom", "mine");
+    const auto mine = descriptor::for_content(coras::media_type::oci_manifest, json);
+    diagnostics d;
+    auto [ec, desc] = co_await repo.async_push_bytes(std::string(coras::media_type::oci_manifest),
+                                                     json, d, as_tuple);
+    stop = true;
+    asio::steady_timer wait(ex);
+    while (!rival_done) {
+      wait.expires_after(std::chrono::milliseconds(1));
+      co_await wait.async_wait(use_awaitable);
+    }
+    CHECK(ec == errc::referrers_index_conflict);
+    INFO(d.message());
+    CHECK(d.message().find("repository_options::max_referrers_index_retries") != std::string::npos);
+    CHECK(d.message().find("after 3 retries") != std::string::npos);
+    CHECK(d.message().find(tag) != std::string::npos);
+    // The first round and 3 retries: each reads the tag, and writes unless
+    // the rival wrote between that read and the HEAD before the write.
+    CHECK(our_index_writes <= 4);
+    CHECK(our_index_reads >= 4);
+    CHECK(rival_failure.empty());
+    CHECK(rival_writes > 4);
+    // The manifest itself was pushed.
+    auto pushed = co_await setup.async_exists(mine);
+    CHECK(pushed);
   });
 }
 

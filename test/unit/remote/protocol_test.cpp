@@ -239,6 +239,56 @@ TEST_CASE("remote: applying referrer changes to a huge index takes linear time",
   CHECK(result->back().digest != old[0].digest);
   CHECK_FALSE(again);
   CHECK(took < std::chrono::seconds(10));  // room for sanitizer builds
+TEST_CASE("remote: whether a referrers index read back holds an update", "[remote][referrers]") {
+  auto entry = [](std::string_view content) {
+    return coras::descriptor::for_content("application/vnd.oci.image.manifest.v1+json", content);
+  };
+  const auto a = entry("a"), b = entry("b"), c = entry("c");
+
+  // Added ones listed, removed ones not: holds, whatever else is listed.
+  CHECK(referrer_changes_hold({a, b}, {{a, true}}));
+  CHECK(referrer_changes_hold({c, a, b}, {{a, true}, {b, true}}));
+  CHECK(referrer_changes_hold({a}, {{b, false}}));
+  CHECK(referrer_changes_hold({}, {{b, false}}));
+  CHECK(referrer_changes_hold({}, {}));
+  // Another writer's index without ours, or with one we removed: does not hold.
+  CHECK_FALSE(referrer_changes_hold({b}, {{a, true}}));
+  CHECK_FALSE(referrer_changes_hold({}, {{a, true}}));
+  CHECK_FALSE(referrer_changes_hold({a, b}, {{a, true}, {c, true}}));
+  CHECK_FALSE(referrer_changes_hold({a, b}, {{b, false}}));
+  // The last change of a referrer decides; a listed duplicate counts once.
+  CHECK(referrer_changes_hold({b}, {{a, true}, {a, false}, {b, true}}));
+  CHECK_FALSE(referrer_changes_hold({a, b}, {{a, true}, {a, false}}));
+  CHECK(referrer_changes_hold({a, a}, {{a, true}}));
+  CHECK_FALSE(referrer_changes_hold({a, a}, {{a, true}, {b, true}}));
+  // Same by media type, digest and size: another size is another entry.
+  auto a_size = a;
+  a_size.size += 1;
+  CHECK_FALSE(referrer_changes_hold({a_size}, {{a, true}}));
+  auto a_annotated = a;
+  a_annotated.annotations["k"] = "v";
+  CHECK(referrer_changes_hold({a_annotated}, {{a, true}}));
+}
+
+TEST_CASE("remote: pauses of the referrers index read-back and retries", "[remote][referrers]") {
+  using std::chrono::milliseconds;
+  // Read-back: one to two times the longer of the base and the time taken.
+  CHECK(referrers_settle_pause(milliseconds(50), milliseconds(3), 0.0) == milliseconds(50));
+  CHECK(referrers_settle_pause(milliseconds(50), milliseconds(3), 1.0) == milliseconds(100));
+  CHECK(referrers_settle_pause(milliseconds(50), milliseconds(300), 0.5) == milliseconds(450));
+  CHECK(referrers_settle_pause(milliseconds(0), milliseconds(0), 1.0) == milliseconds(0));
+  // At most 10 s, whatever the inputs (random01 clamped).
+  CHECK(referrers_settle_pause(milliseconds(50), milliseconds(3'600'000), 1.0) ==
+        milliseconds(10'000));
+  CHECK(referrers_settle_pause(milliseconds(50), milliseconds(3), 7.0) == milliseconds(100));
+  CHECK(referrers_settle_pause(milliseconds(-5), milliseconds(-5), 0.5) == milliseconds(0));
+  // Retry n: 0 to min(base * 2^n, 2 s).
+  CHECK(referrers_retry_pause(milliseconds(50), 1, 1.0) == milliseconds(100));
+  CHECK(referrers_retry_pause(milliseconds(50), 3, 0.5) == milliseconds(200));
+  CHECK(referrers_retry_pause(milliseconds(50), 1, 0.0) == milliseconds(0));
+  CHECK(referrers_retry_pause(milliseconds(50), 6, 1.0) == milliseconds(2'000));
+  CHECK(referrers_retry_pause(milliseconds(50), 1'000'000, 1.0) == milliseconds(2'000));
+  CHECK(referrers_retry_pause(milliseconds(0), 5, 1.0) == milliseconds(0));
 }
 
 TEST_CASE("remote: referrers filters", "[remote][referrers]") {
