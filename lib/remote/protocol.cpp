@@ -281,6 +281,8 @@ std::vector<std::string> oci_tags(const std::vector<std::string_view>& header_va
     }
   }
   return out;
+}
+
 namespace {
 // An entry's identity for referrer_changes_hold (what same_entry compares).
 std::string entry_key(const descriptor& d) {

@@ -239,6 +239,8 @@ TEST_CASE("remote: applying referrer changes to a huge index takes linear time",
   CHECK(result->back().digest != old[0].digest);
   CHECK_FALSE(again);
   CHECK(took < std::chrono::seconds(10));  // room for sanitizer builds
+}
+
 TEST_CASE("remote: whether a referrers index read back holds an update", "[remote][referrers]") {
   auto entry = [](std::string_view content) {
     return coras::descriptor::for_content("application/vnd.oci.image.manifest.v1+json", content);
