@@ -547,6 +547,15 @@ asio::awaitable<void> session(impl_ptr self, tcp::socket socket) {
   connection_entry entry(*self, beast::get_lowest_layer(stream));
   if (self->stopping) co_return;
   beast::get_lowest_layer(stream).expires_after(self->options.header_timeout);
+  if (self->hooks.take_handshake_reset()) {
+    // Fault: read (some of) the ClientHello, then reset the connection.
+    char hello[512];
+    co_await beast::get_lowest_layer(stream).async_read_some(asio::buffer(hello), use_tuple);
+    boost::system::error_code ignored;
+    beast::get_lowest_layer(stream).socket().set_option(tcp::socket::linger(true, 0), ignored);
+    beast::get_lowest_layer(stream).close();
+    co_return;
+  }
   auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_tuple);
   if (ec) co_return;
   ++self->hooks.handshakes;
@@ -621,6 +630,7 @@ registry_stats registry::stats() const noexcept {
   s.requests = impl_->hooks.requests.load();
   s.connections_evicted = impl_->hooks.connections_evicted.load();
   s.connections_refused = impl_->hooks.connections_refused.load();
+  s.faults_injected = impl_->hooks.faults_taken.load();
   return s;
 }
 
@@ -630,6 +640,7 @@ void registry::reset_stats() noexcept {
   impl_->hooks.requests = 0;
   impl_->hooks.connections_evicted = 0;
   impl_->hooks.connections_refused = 0;
+  impl_->hooks.faults_taken = 0;
 }
 
 std::vector<request_record> registry::recent_requests() const { return impl_->hooks.log(); }
@@ -658,6 +669,8 @@ void registry::cut_uploads(std::vector<std::uint64_t> offsets) {
   impl_->hooks.cut_uploads(std::deque<std::uint64_t>(offsets.begin(), offsets.end()));
 }
 std::size_t registry::drop_upload_sessions() { return impl_->store->drop_uploads(); }
+void registry::corrupt_blob_gets(unsigned count) { impl_->hooks.corrupt_blob_gets(count); }
+void registry::reset_tls_handshakes(unsigned count) { impl_->hooks.reset_tls_handshakes(count); }
 void registry::clear_faults() { impl_->hooks.clear_faults(); }
 
 }  // namespace coras::server
