@@ -52,6 +52,13 @@ void dispatcher::handle_blob(exchange& ex) {
   if (!out.memory && out.file.empty()) out.memory = std::make_shared<const std::string>();
   out.head_only = method == verb::head;
   if (method == verb::get) out.cut_after = hooks_.take_cut();
+  if (method == verb::get && out.length > 0 && out.memory && hooks_.take_corruption()) {
+    // One byte in the middle of what is sent changed: wrong bytes under the
+    // right length and digest header.
+    auto wrong = std::make_shared<std::string>(*out.memory);
+    (*wrong)[out.offset + out.length / 2] ^= 0x20;
+    out.memory = std::move(wrong);
+  }
 }
 
 bool dispatcher::blob_reply(exchange& ex, const digest& d, std::uint64_t size) {

@@ -511,6 +511,15 @@ asio::awaitable<void> detail::session(impl_ptr self, tcp::socket socket) {
   connection_entry entry(*self, beast::get_lowest_layer(stream));
   if (self->stopping) co_return;
   beast::get_lowest_layer(stream).expires_after(self->options.header_timeout);
+  if (self->hooks.take_handshake_reset()) {
+    // Fault: read (some of) the ClientHello, then reset the connection.
+    char hello[512];
+    co_await beast::get_lowest_layer(stream).async_read_some(asio::buffer(hello), use_tuple);
+    boost::system::error_code ignored;
+    beast::get_lowest_layer(stream).socket().set_option(tcp::socket::linger(true, 0), ignored);
+    beast::get_lowest_layer(stream).close();
+    co_return;
+  }
   auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_tuple);
   if (ec) co_return;
   ++self->hooks.handshakes;

@@ -41,6 +41,16 @@ void hooks::cut_uploads(std::deque<std::uint64_t> offsets) {
   upload_cuts_ = std::move(offsets);
 }
 
+void hooks::corrupt_blob_gets(unsigned count) {
+  std::lock_guard lock(mutex_);
+  corruptions_ = count;
+}
+
+void hooks::reset_tls_handshakes(unsigned count) {
+  std::lock_guard lock(mutex_);
+  handshake_resets_ = count;
+}
+
 void hooks::set_status_fault(status_fault f) {
   std::lock_guard lock(mutex_);
   if (f.count == 0)
@@ -75,6 +85,8 @@ void hooks::clear_faults() {
   std::lock_guard lock(mutex_);
   cuts_.clear();
   upload_cuts_.clear();
+  corruptions_ = 0;
+  handshake_resets_ = 0;
   status_.reset();
   delay_.reset();
   header_.reset();
@@ -86,6 +98,7 @@ std::optional<status_fault> hooks::take_status_fault(std::string_view path) {
   if (!status_ || path.find(status_->path_contains) == std::string_view::npos) return std::nullopt;
   auto f = *status_;
   if (--status_->count == 0) status_.reset();
+  ++faults_taken;
   return f;
 }
 
@@ -94,6 +107,7 @@ std::optional<delay_fault> hooks::take_delay_fault(std::string_view path) {
   if (!delay_ || path.find(delay_->path_contains) == std::string_view::npos) return std::nullopt;
   auto f = *delay_;
   if (--delay_->count == 0) delay_.reset();
+  ++faults_taken;
   return f;
 }
 
@@ -105,6 +119,7 @@ std::optional<header_fault> hooks::take_header_fault(std::string_view path,
     return std::nullopt;
   auto f = *header_;
   if (--header_->count == 0) header_.reset();
+  ++faults_taken;
   return f;
 }
 
@@ -113,6 +128,7 @@ std::optional<std::uint64_t> hooks::take_cut() {
   if (cuts_.empty()) return std::nullopt;
   auto n = cuts_.front();
   cuts_.pop_front();
+  ++faults_taken;
   return n;
 }
 
@@ -121,7 +137,24 @@ std::optional<std::uint64_t> hooks::take_upload_cut() {
   if (upload_cuts_.empty()) return std::nullopt;
   auto n = upload_cuts_.front();
   upload_cuts_.pop_front();
+  ++faults_taken;
   return n;
+}
+
+bool hooks::take_corruption() {
+  std::lock_guard lock(mutex_);
+  if (corruptions_ == 0) return false;
+  --corruptions_;
+  ++faults_taken;
+  return true;
+}
+
+bool hooks::take_handshake_reset() {
+  std::lock_guard lock(mutex_);
+  if (handshake_resets_ == 0) return false;
+  --handshake_resets_;
+  ++faults_taken;
+  return true;
 }
 
 std::string hooks::redirect_base() const {

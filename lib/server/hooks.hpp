@@ -27,6 +27,9 @@ class hooks {
   std::atomic<std::uint64_t> connections_evicted{0};
   std::atomic<std::uint64_t> connections_refused{0};
   std::atomic<std::uint64_t> requests{0};
+  /// Faults a request took (a cut, a status, a delay, a header edit, a
+  /// corrupted body): what a chaos run injected, as opposed to what it asked for.
+  std::atomic<std::uint64_t> faults_taken{0};
 
   void record(request_record r);
   std::vector<request_record> log() const;
@@ -38,6 +41,8 @@ class hooks {
   void set_redirect(std::string base_url);
   void set_header_fault(header_fault f);
   void cut_uploads(std::deque<std::uint64_t> offsets);
+  void corrupt_blob_gets(unsigned count);
+  void reset_tls_handshakes(unsigned count);
   void clear_faults();
 
   std::optional<status_fault> take_status_fault(std::string_view path);
@@ -45,6 +50,8 @@ class hooks {
   std::optional<header_fault> take_header_fault(std::string_view path, std::string_view method);
   std::optional<std::uint64_t> take_cut();
   std::optional<std::uint64_t> take_upload_cut();
+  bool take_corruption();
+  bool take_handshake_reset();
   std::string redirect_base() const;
 
  private:
@@ -53,6 +60,8 @@ class hooks {
   std::deque<request_record> log_;
   std::deque<std::uint64_t> cuts_;
   std::deque<std::uint64_t> upload_cuts_;
+  unsigned corruptions_ = 0;
+  unsigned handshake_resets_ = 0;
   std::optional<status_fault> status_;
   std::optional<delay_fault> delay_;
   std::optional<header_fault> header_;

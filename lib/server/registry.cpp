@@ -156,6 +156,7 @@ registry_stats registry::stats() const noexcept {
   s.requests = impl_->hooks.requests.load();
   s.connections_evicted = impl_->hooks.connections_evicted.load();
   s.connections_refused = impl_->hooks.connections_refused.load();
+  s.faults_injected = impl_->hooks.faults_taken.load();
   return s;
 }
 
@@ -165,6 +166,7 @@ void registry::reset_stats() noexcept {
   impl_->hooks.requests = 0;
   impl_->hooks.connections_evicted = 0;
   impl_->hooks.connections_refused = 0;
+  impl_->hooks.faults_taken = 0;
 }
 
 std::vector<request_record> registry::recent_requests() const { return impl_->hooks.log(); }
@@ -193,6 +195,8 @@ void registry::cut_uploads(std::vector<std::uint64_t> offsets) {
   impl_->hooks.cut_uploads(std::deque<std::uint64_t>(offsets.begin(), offsets.end()));
 }
 std::size_t registry::drop_upload_sessions() { return impl_->store->drop_uploads(); }
+void registry::corrupt_blob_gets(unsigned count) { impl_->hooks.corrupt_blob_gets(count); }
+void registry::reset_tls_handshakes(unsigned count) { impl_->hooks.reset_tls_handshakes(count); }
 void registry::clear_faults() { impl_->hooks.clear_faults(); }
 
 }  // namespace coras::server

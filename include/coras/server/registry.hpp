@@ -175,6 +175,10 @@ struct registry_stats {
   std::uint64_t connections_evicted = 0;
   /// New connections closed at once because every open one was busy.
   std::uint64_t connections_refused = 0;
+  /// Injected faults that a request or connection took (blob GET and upload
+  /// cuts, status, delay and header faults, corrupted bodies, handshake
+  /// resets): pending ones do not count, nor `drop_upload_sessions()`.
+  std::uint64_t faults_injected = 0;
 };
 
 /// One request as the registry saw it. Credentials are never recorded: only
@@ -334,7 +338,19 @@ class registry {
   /// (a PATCH answers 202, a PUT may still commit); the next one gets the 404.
   /// Returns how many sessions were dropped. Nothing for `clear_faults()` to undo.
   std::size_t drop_upload_sessions();
-  /// Removes every pending fault (upload cuts included) and the redirect.
+  /// Corrupted blob GET: the next `count` blob GETs (200 or 206) that have a
+  /// body and whose blob is held in memory (not `root` storage) send it with
+  /// one byte changed, headers and length unchanged: wrong bytes, which only
+  /// the client's digest check can catch. Replaces pending corruptions;
+  /// `count == 0` removes them.
+  void corrupt_blob_gets(unsigned count = 1);
+  /// TLS handshake reset: the next `count` connections to a TLS registry have
+  /// their ClientHello read, then are reset (RST) instead of answered. Not
+  /// taken by a plain-HTTP registry. Replaces pending resets; `count == 0`
+  /// removes them.
+  void reset_tls_handshakes(unsigned count = 1);
+  /// Removes every pending fault (upload cuts, corruptions and handshake
+  /// resets included) and the redirect.
   void clear_faults();
 
  private:

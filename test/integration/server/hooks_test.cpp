@@ -141,6 +141,66 @@ TEST_CASE("fault: cut blob bodies", "[server][hooks]") {
   CHECK(c.get(url).complete);
 }
 
+TEST_CASE("fault: corrupted blob bodies, and the faults taken", "[server][hooks]") {
+  running_registry reg;
+  auto c = reg.client();
+  const std::string data = random_bytes(100000, 12);
+  const auto d = push_blob(c, "bad", data);
+  const std::string url = "/v2/bad/blobs/" + d;
+  reg->reset_stats();
+
+  reg->corrupt_blob_gets(2);
+  CHECK(c.request("HEAD", url).status == 200);  // no body: not taken
+  auto r = c.get(url);
+  CHECK(r.complete);
+  CHECK(r.header("Docker-Content-Digest") == d);
+  REQUIRE(r.body.size() == data.size());
+  CHECK_FALSE(same(r.body, data));
+  std::size_t differ = 0;
+  for (std::size_t i = 0; i < data.size(); ++i) differ += r.body[i] != data[i];
+  CHECK(differ == 1);
+  r = c.get(url, {{"Range", "bytes=10-19"}});
+  CHECK(r.status == 206);
+  CHECK(r.body.size() == 10);
+  CHECK_FALSE(same(r.body, data.substr(10, 10)));
+  CHECK(same(c.get(url).body, data));  // two taken, the third is whole
+  CHECK(reg->stats().faults_injected == 2);
+
+  reg->corrupt_blob_gets(1);
+  reg->cut_blob_gets(10, 1);
+  reg->clear_faults();
+  CHECK(same(c.get(url).body, data));
+  reg->inject_status({503, 1, "/blobs/", "", ""});
+  CHECK(c.get(url).status == 503);
+  CHECK(reg->stats().faults_injected == 3);
+  reg->reset_stats();
+  CHECK(reg->stats().faults_injected == 0);
+}
+
+TEST_CASE("fault: TLS handshakes reset after the ClientHello", "[server][hooks][tls]") {
+  temp_dir dir;
+  write_self_signed(dir.path() / "cert.pem", dir.path() / "key.pem");
+  registry_options o;
+  o.tls_cert_file = dir.path() / "cert.pem";
+  o.tls_key_file = dir.path() / "key.pem";
+  running_registry reg(o);
+  reg->reset_tls_handshakes(2);
+  for (int i = 0; i < 2; ++i) {
+    auto c = reg.client();
+    CHECK_THROWS_WITH(c.get("/v2/"), Catch::Contains("TLS handshake"));
+  }
+  auto c = reg.client();
+  CHECK(c.get("/v2/").status == 200);
+  CHECK(reg->stats().tls_handshakes == 1);
+  CHECK(reg->stats().connections_accepted == 3);
+  CHECK(reg->stats().faults_injected == 2);
+
+  reg->reset_tls_handshakes(1);
+  reg->clear_faults();
+  auto fresh = reg.client();
+  CHECK(fresh.get("/v2/").status == 200);
+}
+
 TEST_CASE("fault: status answers", "[server][hooks]") {
   running_registry reg;
   auto c = reg.client();
