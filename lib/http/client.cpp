@@ -7,6 +7,7 @@
 #include "detail/spawn.hpp"
 #include "exchange.hpp"
 #include "protocol.hpp"
+#include "response_limits.hpp"
 
 #include <coras/core/error.hpp>
 
@@ -46,7 +47,6 @@ namespace {
 
 constexpr auto tuple_awaitable = asio::as_tuple(use_awaitable);
 constexpr std::size_t io_chunk = 64 * 1024;
-constexpr std::size_t header_limit = 64 * 1024;
 
 using plain_stream = beast::tcp_stream;
 using tls_stream = ssl::stream<beast::tcp_stream>;
@@ -676,9 +676,7 @@ asio::awaitable<response> detail::exchange(client_impl& c, const origin& to,
     }
 
     auto& parser = rs->parser;
-    parser.header_limit(header_limit);
-    parser.body_limit(boost::none);  // bodies are streamed; callers set their own limits
-    if (method == "HEAD") parser.skip(true);
+    detail::limit_response_parser(parser, method == "HEAD");
     conn.lowest().expires_after(t.response_header);
     auto [rec, rn] = co_await std::visit(
         [&](auto& s) { return bhttp::async_read_header(s, conn.buffer, parser, tuple_awaitable); },
