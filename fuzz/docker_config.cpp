@@ -1,0 +1,51 @@
+// A docker config.json (~/.docker/config.json, written by docker, podman,
+// other tools and people). The first line of the input names the registry
+// looked up, the rest is the file. Invariants: a malformed file is a
+// coras::error, never anything else; when no helper is named, storing a
+// credential and reading it back gives that credential (for Docker Hub's
+// aliases too), and the rewritten file is itself a valid config.
+#include "fuzz.hpp"
+
+#include "auth/docker_config_text.hpp"
+
+#include <coras/core/error.hpp>
+
+using coras::fuzz::require;
+namespace d = coras::auth::detail;
+
+CORAS_FUZZ_TARGET {
+  const auto input = coras::fuzz::text(data, size);
+  auto [first, text] = coras::fuzz::split(input, "\n");
+  const std::string registry = first.empty() ? "registry.example" : std::string(first);
+  try {
+    const auto found = d::docker_config_lookup(text, registry);
+    if (found.entry) require(!found.entry->empty(), "an entry found carries something", input);
+  } catch (const coras::error&) {
+    return 0;  // malformed: that is the answer
+  }
+  const coras::auth::credential stored[] = {
+      {.username = "fuzz-user", .password = "p@ss:word=="},
+      {.refresh_token = "identity-token"},
+      {.username = "u", .password = "", .access_token = "registry-token"},
+  };
+  for (const auto& c : stored) {
+    std::optional<std::string> written;
+    try {
+      written = d::docker_config_with(text, registry, c);
+    } catch (const coras::error&) {
+      coras::fuzz::fail("a config that reads can be written", input);
+    }
+    if (!written) return 0;  // a helper stores it
+    try {
+      const auto back = d::docker_config_lookup(*written, registry);
+      require(back.helper.empty(), "no helper appears", *written);
+      require(back.entry && *back.entry == c, "store -> lookup gives the credential", *written);
+      // Writing the same credential again changes nothing.
+      auto twice = d::docker_config_with(*written, registry, c);
+      require(twice && *twice == *written, "storing is idempotent", *written);
+    } catch (const coras::error& e) {
+      coras::fuzz::fail("a written config reads", std::string(e.what()) + "\n" + *written);
+    }
+  }
+  return 0;
+}
