@@ -45,7 +45,9 @@ CORAS_FUZZ_TARGET {
       require(r.name_problem == coras::check_repository(r.name), "name_problem is the grammar's",
               input);
       require(r.reference.find('/') == std::string::npos, "a reference has no slash", input);
-      if (r.kind != d::route_kind::upload_start)
+      if (r.kind == d::route_kind::upload_start || r.kind == d::route_kind::tags_list)
+        require(r.reference.empty(), "no reference on upload starts and tag lists", input);
+      else
         require(!r.reference.empty(), "a reference is not empty", input);
       const auto path = rebuild(r);
       const auto again = d::parse_route(path);
