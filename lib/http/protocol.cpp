@@ -99,13 +99,22 @@ result<split_url_result> split_url(std::string_view url, std::string* why) {
   }
   if (out.origin.host.empty()) return fail<split_url_result>(why, "URL has no host");
   if (u.has_port()) {
-    auto p = u.port_number();
-    if (p == 0) return fail<split_url_result>(why, "URL has an invalid port");
-    out.origin.port = p;
+    // Read here, not with port_number(): Boost.URL 1.81 wraps a port past
+    // 65535 into 16 bits (99999 would connect to 34463).
+    const auto text = u.port();
+    unsigned long p = 0;
+    auto r = std::from_chars(text.data(), text.data() + text.size(), p);
+    if (r.ec != std::errc() || r.ptr != text.data() + text.size() || p == 0 || p > 65535)
+      return fail<split_url_result>(why, "URL has an invalid port");
+    out.origin.port = static_cast<std::uint16_t>(p);
   } else {
     out.origin.port = default_port(out.origin.scheme);
   }
   out.target = u.encoded_path();
+  // Boost.URL 1.81 lets a port run into the path ("h:2=0/x" is port 2 and
+  // path "=0/x"): a request-target that is not a path is never sent.
+  if (!out.target.empty() && out.target.front() != '/')
+    return fail<split_url_result>(why, "URL has an invalid port or path");
   if (out.target.empty()) out.target = "/";
   if (u.has_query()) {
     out.target += '?';

@@ -42,6 +42,25 @@ TEST_CASE("http: split_url", "[http][url]") {
   CHECK_FALSE(split_url("http://h:0/", &why).has_value());
 }
 
+// Found by fuzz/link.cpp: Boost.URL 1.81 reads "h:2=0/x" as port 2 with the
+// path "=0/x" (sent as a request-target that is not a path), and wraps ports
+// past 65535 into 16 bits (99999 connected to 34463).
+TEST_CASE("http: split_url refuses ports out of range and ports that run into the path",
+          "[http][url][fuzz]") {
+  std::string why;
+  for (std::string_view bad : {"https://r.example:2=0/v2/", "https://h:99999/x", "https://h:65536/",
+                               "http://h:1a/", "http://h:-1/"}) {
+    INFO(bad);
+    why.clear();
+    CHECK_FALSE(split_url(bad, &why).has_value());
+    CHECK_THAT(why, Catch::Contains("invalid port"));
+  }
+  auto top = split_url("https://h:65535/x");
+  REQUIRE(top.has_value());
+  CHECK(top->origin.port == 65535);
+  CHECK(top->target == "/x");
+}
+
 TEST_CASE("http: Warning headers, as oras-go accepts them", "[http][warning]") {
   CHECK(parse_warning(R"(299 - "This image is deprecated")") ==
         std::string("This image is deprecated"));
