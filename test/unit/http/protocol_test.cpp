@@ -101,6 +101,14 @@ TEST_CASE("http: Retry-After in seconds and as an HTTP-date", "[http][retry]") {
       {"9. Malformed:RFC850 date", "Sunday, 06-Nov-94 08:49:37 GMT", std::nullopt},
       {"10. Malformed:Month", "Sun, 06 Xyz 1994 08:49:37 GMT", std::nullopt},
       {"11. Malformed:Hour", "Sun, 06 Nov 1994 25:49:37 GMT", std::nullopt},
+      // Found by fuzz/retry_after.cpp: signs were read as numbers and days
+      // past the month's end rolled over.
+      {"12. Malformed:Negative hour", "Sun, 06 Nov 1994 -1:49:37 GMT", std::nullopt},
+      {"13. Malformed:Negative zero seconds", "Sun, 06 Nov 1994 08:49:-0 GMT", std::nullopt},
+      {"14. Malformed:31 February", "Sun, 31 Feb 1995 08:49:37 GMT", std::nullopt},
+      {"15. Malformed:29 February of a common year", "Sun, 29 Feb 1995 08:49:37 GMT", std::nullopt},
+      {"16. Date:29 February of a leap year", "Sun, 29 Feb 1996 08:49:37 GMT",
+       std::chrono::milliseconds(1000LL * 10'000'000), true},
   };
   for (const auto& row : rows) {
     DYNAMIC_SECTION(row.name) {
