@@ -10,7 +10,8 @@
 //
 //   body
 //
-// A first line `mode N` picks the options: 0 plain, 1 Basic auth, 2 token
+// `{location}` in a target stands for the last Location answered (an
+// upload's). A first line `mode N` picks the options: 0 plain, 1 Basic auth, 2 token
 // auth, 3 small limits. Invariants: every request is answered (nothing
 // thrown); a status is 100..599; a collecting body never goes past its
 // limit; a blob body lies inside its bytes; a full GET with
@@ -177,11 +178,14 @@ CORAS_FUZZ_TARGET {
   dispatcher dispatch(options_for(mode), coras::server::make_memory_storage(), h);
   dispatch.set_default_host("registry.test");
   std::size_t piece = 1;
+  std::string location;  // the last Location answered: "{location}" in a target
   for (auto rest = input; !rest.empty();) {
     auto [one, after] = coras::fuzz::split(rest, "\n===\n");
     rest = after;
-    const auto rq = read_request(one);
+    auto rq = read_request(one);
     if (rq.malformed) continue;
+    if (auto at = rq.target.find("{location}"); at != std::string::npos)
+      rq.target.replace(at, 10, location);
     exchange ex;
     ex.head.method = to_verb(rq.method);
     ex.head.method_name = rq.method;
@@ -218,6 +222,7 @@ CORAS_FUZZ_TARGET {
     }
     if (rq.method == "HEAD") ex.out.head_only = true;
     check_reply(rq, ex.out, one);
+    if (auto l = header_of(ex.out, "Location"); !l.empty()) location = l;
   }
   return 0;
 }
