@@ -144,7 +144,9 @@ void check_reply(const request& rq, const reply& out, std::string_view input) {
             "a blob body lies inside its bytes", input);
   }
   const auto type = header_of(out, "Content-Type");
-  if (out.status >= 400 && type == json_type) {
+  // The token endpoint answers OAuth2's {"error": …}, the rest the
+  // distribution spec's {"errors": […]}.
+  if (out.status >= 400 && type == json_type && !rq.target.starts_with("/token")) {
     boost::system::error_code ec;
     auto v = boost::json::parse(out.text, ec);
     require(!ec && v.is_object() && v.as_object().contains("errors"),
