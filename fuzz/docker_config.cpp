@@ -9,6 +9,7 @@
 #include "auth/docker_config_text.hpp"
 
 #include <coras/core/error.hpp>
+#include <coras/core/reference.hpp>
 
 using coras::fuzz::require;
 namespace d = coras::auth::detail;
@@ -28,6 +29,8 @@ CORAS_FUZZ_TARGET {
       {.refresh_token = "identity-token"},
       {.username = "u", .password = "", .access_token = "registry-token"},
   };
+  // Only registry names are stored (anything else is refused).
+  if (!coras::check_registry(registry).empty()) return 0;
   for (const auto& c : stored) {
     std::optional<std::string> written;
     try {

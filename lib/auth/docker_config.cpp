@@ -1,11 +1,13 @@
 #include <coras/auth/docker_config.hpp>
 
 #include "core/base64.hpp"
+#include "core/text.hpp"
 #include "credential_helper.hpp"
 #include "detail/posix_file.hpp"
 #include "docker_config_text.hpp"
 
 #include <coras/core/error.hpp>
+#include <coras/core/reference.hpp>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -368,6 +370,15 @@ bool strip_entries(json::object& doc, std::string_view registry) {
   return changed;
 }
 
+// The registry a credential is stored for becomes a key of the file: one
+// that is not a registry name (bytes that are not UTF-8 among them, written
+// as they are) would leave a file neither docker nor coras can read.
+void check_store_name(std::string_view registry) {
+  if (auto why = coras::check_registry(registry); !why.empty())
+    throw coras::error(errc::invalid_argument, "cannot store a credential for " +
+                                                   coras::detail::quote(registry) + ": " + why);
+}
+
 // `c` as the one `auths` entry for `registry` (other keys naming it removed,
 // the entry's other members kept).
 void put_entry(json::object& doc, std::string_view registry, const credential& c) {
@@ -421,6 +432,7 @@ credential_provider docker_config_credentials(fs::path config) {
 
 void store_docker_credential(const fs::path& config, std::string_view registry,
                              const credential& c) {
+  check_store_name(registry);
   const auto target = write_target(config);
   auto doc = load(target).value_or(json::object{});
   if (auto h = helper_for(doc, registry)) {
@@ -458,6 +470,7 @@ docker_config_answer docker_config_lookup(std::string_view text, std::string_vie
 
 std::optional<std::string> docker_config_with(std::string_view text, std::string_view registry,
                                               const credential& c) {
+  check_store_name(registry);
   auto doc = parse_config(fs::path("config.json"), text);
   if (helper_for(doc, registry)) return std::nullopt;
   put_entry(doc, registry, c);
