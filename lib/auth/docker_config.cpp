@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
@@ -303,6 +304,12 @@ void pretty(std::string& out, const json::value& v, int depth) {
     out += '\n';
     append_indent(out, depth);
     out += ']';
+  } else if (v.is_double() && !std::isfinite(v.get_double())) {
+    // Boost.JSON reads a number past a double's range (1e400) as infinity
+    // and would write it back as `Infinity`, which is not JSON: the file
+    // would be left unreadable for coras and docker. Refused instead.
+    throw coras::error(errc::invalid_response,
+                       "docker config has a number out of range; not rewriting it");
   } else {
     out += json::serialize(v);
   }

@@ -496,6 +496,21 @@ TEST_CASE("docker config: store refuses a name that is not a registry",
   CHECK(lookup(s.config, "r.example:5000") == user("a", "b"));
 }
 
+// Found by fuzz/docker_config.cpp: a number past a double's range (kept
+// from another tool's member) was rewritten as `Infinity`, which is not
+// JSON, and the config no longer parsed.
+TEST_CASE("docker config: store never writes a file that does not parse",
+          "[auth][docker-config][fuzz]") {
+  sandbox s;
+  const std::string text = R"({"other":[1e400],"auths":{}})";
+  s.write_config(text);
+  auto e = error_of(
+      [&] { coras::auth::store_docker_credential(s.config, "r.example", user("a", "b")); });
+  REQUIRE(e);
+  CHECK(e->code() == errc::invalid_response);
+  CHECK(s.read(s.config) == text);
+}
+
 TEST_CASE("docker config: store refuses to overwrite a malformed file", "[auth][docker-config]") {
   sandbox s;
   s.write_config("{not json");
