@@ -118,6 +118,9 @@ std::vector<challenge> parse_challenges(std::span<const std::string_view> values
         c.skip_commas();
       }
       out.push_back(std::move(ch));
+      // A challenge without parameters ("Basic, Bearer realm=…") ends at
+      // its comma: the list goes on (RFC 9110 #challenge).
+      c.skip_commas();
     }
   }
   return out;

@@ -1,10 +1,13 @@
 #include <coras/auth/docker_config.hpp>
 
 #include "core/base64.hpp"
+#include "core/text.hpp"
 #include "credential_helper.hpp"
 #include "detail/posix_file.hpp"
+#include "docker_config_text.hpp"
 
 #include <coras/core/error.hpp>
+#include <coras/core/reference.hpp>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -15,6 +18,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
@@ -300,6 +304,12 @@ void pretty(std::string& out, const json::value& v, int depth) {
     out += '\n';
     append_indent(out, depth);
     out += ']';
+  } else if (v.is_double() && !std::isfinite(v.get_double())) {
+    // Boost.JSON reads a number past a double's range (1e400) as infinity
+    // and would write it back as `Infinity`, which is not JSON: the file
+    // would be left unreadable for coras and docker. Refused instead.
+    throw coras::error(errc::invalid_response,
+                       "docker config has a number out of range; not rewriting it");
   } else {
     out += json::serialize(v);
   }
@@ -367,6 +377,33 @@ bool strip_entries(json::object& doc, std::string_view registry) {
   return changed;
 }
 
+// The registry a credential is stored for becomes a key of the file: one
+// that is not a registry name (bytes that are not UTF-8 among them, written
+// as they are) would leave a file neither docker nor coras can read.
+void check_store_name(std::string_view registry) {
+  if (auto why = coras::check_registry(registry); !why.empty())
+    throw coras::error(errc::invalid_argument, "cannot store a credential for " +
+                                                   coras::detail::quote(registry) + ": " + why);
+}
+
+// `c` as the one `auths` entry for `registry` (other keys naming it removed,
+// the entry's other members kept).
+void put_entry(json::object& doc, std::string_view registry, const credential& c) {
+  const auto key = canonical_key(registry);
+  remove_entries(doc, registry, key);
+  auto* auths = doc.if_contains("auths");
+  if (!auths || !auths->is_object()) auths = &(doc["auths"] = json::object());
+  json::object entry;
+  if (const auto* old = auths->get_object().if_contains(key); old && old->is_object())
+    entry = old->get_object();
+  for (const char* m : credential_members) entry.erase(m);
+  if (!c.username.empty() || !c.password.empty())
+    entry["auth"] = coras::detail::base64_encode(c.username + ":" + c.password);
+  if (!c.refresh_token.empty()) entry["identitytoken"] = c.refresh_token;
+  if (!c.access_token.empty()) entry["registrytoken"] = c.access_token;
+  auths->get_object()[key] = std::move(entry);
+}
+
 std::optional<helper_choice> helper_for(const json::object& doc, std::string_view registry) {
   if (auto h = specific_helper(doc, registry)) return h;
   return store_helper(doc);
@@ -402,6 +439,7 @@ credential_provider docker_config_credentials(fs::path config) {
 
 void store_docker_credential(const fs::path& config, std::string_view registry,
                              const credential& c) {
+  check_store_name(registry);
   const auto target = write_target(config);
   auto doc = load(target).value_or(json::object{});
   if (auto h = helper_for(doc, registry)) {
@@ -409,19 +447,7 @@ void store_docker_credential(const fs::path& config, std::string_view registry,
     if (strip_entries(doc, registry)) write_atomically(target, doc);
     return;
   }
-  const auto key = canonical_key(registry);
-  remove_entries(doc, registry, key);
-  auto* auths = doc.if_contains("auths");
-  if (!auths || !auths->is_object()) auths = &(doc["auths"] = json::object());
-  json::object entry;
-  if (const auto* old = auths->get_object().if_contains(key); old && old->is_object())
-    entry = old->get_object();
-  for (const char* m : credential_members) entry.erase(m);
-  if (!c.username.empty() || !c.password.empty())
-    entry["auth"] = coras::detail::base64_encode(c.username + ":" + c.password);
-  if (!c.refresh_token.empty()) entry["identitytoken"] = c.refresh_token;
-  if (!c.access_token.empty()) entry["registrytoken"] = c.access_token;
-  auths->get_object()[key] = std::move(entry);
+  put_entry(doc, registry, c);
   write_atomically(target, doc);
 }
 
@@ -436,5 +462,31 @@ bool erase_docker_credential(const fs::path& config, std::string_view registry) 
   if (removed) write_atomically(target, *doc);
   return erased || with_credential;
 }
+
+namespace detail {
+
+docker_config_answer docker_config_lookup(std::string_view text, std::string_view registry) {
+  const fs::path file("config.json");
+  auto doc = parse_config(file, text);
+  auto found = find_source(doc, registry, file);
+  docker_config_answer out;
+  out.entry = std::move(found.entry);
+  if (found.helper) out.helper = std::move(found.helper->name);
+  return out;
+}
+
+std::optional<std::string> docker_config_with(std::string_view text, std::string_view registry,
+                                              const credential& c) {
+  check_store_name(registry);
+  auto doc = parse_config(fs::path("config.json"), text);
+  if (helper_for(doc, registry)) return std::nullopt;
+  put_entry(doc, registry, c);
+  std::string out;
+  pretty(out, doc, 0);
+  out += '\n';
+  return out;
+}
+
+}  // namespace detail
 
 }  // namespace coras::auth

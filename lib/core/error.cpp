@@ -3,8 +3,6 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
-#include <boost/url/parse.hpp>
-#include <boost/url/url.hpp>
 
 #include <array>
 #include <cctype>
@@ -237,19 +235,25 @@ registry_error parse_registry_error(unsigned status, std::string_view method, st
 }
 
 std::string strip_credentials(std::string_view url) {
-  auto parsed = boost::urls::parse_uri_reference(url);
-  if (!parsed) {
-    // Not a URL we can take apart: drop everything up to a '@' in the authority
-    // rather than risk printing a password.
-    auto at = url.find('@');
-    auto scheme_end = url.find("://");
-    if (at == std::string_view::npos || scheme_end == std::string_view::npos || at < scheme_end)
+  // Textual, not through Boost.URL: its parser (1.81) reads
+  // "https://user:p@ss@host/" as userinfo "user:p" and host "ss@host", so
+  // removing the userinfo it found printed the rest of the password; and a
+  // URL it cannot parse must be stripped all the same. The authority follows
+  // "scheme://" (or the "//" of a network-path reference) and ends at the
+  // first '/', '?' or '#'; its userinfo is everything up to its last '@'.
+  std::size_t start = 0;
+  if (url.starts_with("//")) {
+    start = 2;
+  } else {
+    const auto scheme_end = url.find("://");
+    if (scheme_end == std::string_view::npos || url.find_first_of("/?#") < scheme_end)
       return std::string(url);
-    return std::string(url.substr(0, scheme_end + 3)) + std::string(url.substr(at + 1));
+    start = scheme_end + 3;
   }
-  boost::urls::url u(*parsed);
-  if (u.has_userinfo()) u.remove_userinfo();
-  return std::string(u.buffer());
+  const auto authority = url.substr(start, url.find_first_of("/?#", start) - start);
+  const auto at = authority.rfind('@');
+  if (at == std::string_view::npos) return std::string(url);
+  return std::string(url.substr(0, start)) + std::string(url.substr(start + at + 1));
 }
 
 error::error(error_code ec, const std::string& what_arg)

@@ -6,6 +6,7 @@
 
 #include "client_state.hpp"
 #include "connection.hpp"
+#include "response_limits.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
@@ -25,7 +26,6 @@ using std::chrono::steady_clock;
 
 namespace {
 constexpr std::size_t io_chunk = 64 * 1024;
-constexpr std::size_t header_limit = 64 * 1024;
 }  // namespace
 
 // ---------------------------------------------------------------- response
@@ -285,9 +285,7 @@ asio::awaitable<response> detail::exchange(client_impl& c, const origin& to,
     }
 
     auto& parser = rs->parser;
-    parser.header_limit(header_limit);
-    parser.body_limit(boost::none);  // bodies are streamed; callers set their own limits
-    if (method == "HEAD") parser.skip(true);
+    detail::limit_response_parser(parser, method == "HEAD");
     conn.lowest().expires_after(t.response_header);
     auto [rec, rn] = co_await std::visit(
         [&](auto& s) { return bhttp::async_read_header(s, conn.buffer, parser, tuple_awaitable); },

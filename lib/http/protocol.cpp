@@ -50,7 +50,11 @@ std::optional<std::time_t> parse_http_date(std::string_view s) {
   static constexpr std::array<std::string_view, 12> months{
       "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
   if (s.size() != 29 || s[3] != ',' || s[4] != ' ' || s.substr(25) != " GMT") return std::nullopt;
+  // Digits only: from_chars alone takes a sign ("-1" hours, "-0" seconds).
   auto num = [&](std::size_t pos, std::size_t len, int& out) {
+    if (!std::all_of(s.data() + pos, s.data() + pos + len,
+                     [](char c) { return c >= '0' && c <= '9'; }))
+      return false;
     auto r = std::from_chars(s.data() + pos, s.data() + pos + len, out);
     return r.ec == std::errc() && r.ptr == s.data() + pos + len;
   };
@@ -61,8 +65,13 @@ std::optional<std::time_t> parse_http_date(std::string_view s) {
       s[22] != ':')
     return std::nullopt;
   auto month = std::find(months.begin(), months.end(), s.substr(8, 3));
-  if (month == months.end() || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 60)
-    return std::nullopt;
+  if (month == months.end() || hour > 23 || min > 59 || sec > 60) return std::nullopt;
+  // A day the month has (timegm would turn 31 Feb into 3 March).
+  const std::chrono::year_month_day date{
+      std::chrono::year(year),
+      std::chrono::month(static_cast<unsigned>(month - months.begin()) + 1),
+      std::chrono::day(static_cast<unsigned>(day))};
+  if (!date.ok()) return std::nullopt;
   tm.tm_mday = day;
   tm.tm_mon = static_cast<int>(month - months.begin());
   tm.tm_year = year - 1900;
@@ -99,13 +108,22 @@ result<split_url_result> split_url(std::string_view url, std::string* why) {
   }
   if (out.origin.host.empty()) return fail<split_url_result>(why, "URL has no host");
   if (u.has_port()) {
-    auto p = u.port_number();
-    if (p == 0) return fail<split_url_result>(why, "URL has an invalid port");
-    out.origin.port = p;
+    // Read here, not with port_number(): Boost.URL 1.81 wraps a port past
+    // 65535 into 16 bits (99999 would connect to 34463).
+    const auto text = u.port();
+    unsigned long p = 0;
+    auto r = std::from_chars(text.data(), text.data() + text.size(), p);
+    if (r.ec != std::errc() || r.ptr != text.data() + text.size() || p == 0 || p > 65535)
+      return fail<split_url_result>(why, "URL has an invalid port");
+    out.origin.port = static_cast<std::uint16_t>(p);
   } else {
     out.origin.port = default_port(out.origin.scheme);
   }
   out.target = u.encoded_path();
+  // Boost.URL 1.81 lets a port run into the path ("h:2=0/x" is port 2 and
+  // path "=0/x"): a request-target that is not a path is never sent.
+  if (!out.target.empty() && out.target.front() != '/')
+    return fail<split_url_result>(why, "URL has an invalid port or path");
   if (out.target.empty()) out.target = "/";
   if (u.has_query()) {
     out.target += '?';

@@ -214,11 +214,52 @@ unsigned default_status(registry_errc code) noexcept {
   }
 }
 
+namespace {
+
+// `s` with every byte that is not part of a well-formed UTF-8 sequence
+// replaced by U+FFFD. Boost.JSON writes strings as they are: a detail that
+// quotes a client's bytes (a malformed digest) made the error body invalid
+// JSON, which JSON parsers that check UTF-8 (Boost.JSON's, so coras's own
+// client) refuse, losing the error code.
+std::string valid_utf8(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+  for (std::size_t i = 0; i < s.size();) {
+    const unsigned char c = byte(i);
+    std::size_t n = 0;
+    unsigned char lo = 0x80, hi = 0xBF;  // the second byte's range
+    if (c < 0x80)
+      n = 1;
+    else if (c >= 0xC2 && c <= 0xDF)
+      n = 2;
+    else if (c >= 0xE0 && c <= 0xEF)
+      n = 3, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+    else if (c >= 0xF0 && c <= 0xF4)
+      n = 4, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+    bool ok = n > 0 && i + n <= s.size();
+    for (std::size_t k = 1; ok && k < n; ++k) {
+      const unsigned char b = byte(i + k);
+      ok = k == 1 ? (b >= lo && b <= hi) : (b >= 0x80 && b <= 0xBF);
+    }
+    if (ok) {
+      out.append(s.substr(i, n));
+      i += n;
+    } else {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string error_body(registry_errc code, std::string_view message, std::string_view detail) {
   boost::json::object entry;
   entry["code"] = to_string(code);
-  entry["message"] = message.empty() ? default_message(code) : message;
-  if (!detail.empty()) entry["detail"] = detail;
+  entry["message"] = valid_utf8(message.empty() ? default_message(code) : message);
+  if (!detail.empty()) entry["detail"] = valid_utf8(detail);
   boost::json::array errors;
   errors.push_back(std::move(entry));
   boost::json::object body;

@@ -197,8 +197,11 @@ void storage::load() {
     }
   }
   // A tag whose manifest is gone (a crash between the two writes) is dropped.
-  for (auto& [name, repo] : repos_)
+  // (Not a structured binding: clang before 16 cannot capture one in a lambda.)
+  for (auto& entry : repos_) {
+    auto& repo = entry.second;
     std::erase_if(repo.tags, [&](const auto& t) { return !repo.manifests.contains(t.second); });
+  }
 }
 
 storage::repository_entry& storage::repo_locked(std::string_view name) {

@@ -44,6 +44,25 @@ TEST_CASE("auth: WWW-Authenticate challenges", "[auth]") {
   CHECK(c[1].scheme == "basic");
 }
 
+// Found by fuzz/challenge.cpp: a challenge without parameters followed by a
+// comma stopped the list there ("unexpected ','"), losing the Bearer
+// challenge after it.
+TEST_CASE("auth: a challenge without parameters does not end the list", "[auth][fuzz]") {
+  std::string why;
+  auto c = parse(R"(Basic, Bearer realm="r",service=s)", &why);
+  CHECK(why.empty());
+  REQUIRE(c.size() == 2);
+  CHECK(c[0].scheme == "basic");
+  CHECK(c[0].params.empty());
+  CHECK(c[1].scheme == "bearer");
+  CHECK(c[1].param("realm") == "r");
+  CHECK(c[1].param("service") == "s");
+  c = parse("Negotiate , , Basic", &why);
+  CHECK(why.empty());
+  REQUIRE(c.size() == 2);
+  CHECK(c[1].scheme == "basic");
+}
+
 TEST_CASE("auth: hostile WWW-Authenticate values fail cleanly", "[auth]") {
   std::string why;
   for (std::string_view bad : {R"(Bearer realm="unterminated)", "Bearer realm=\"x\" junk", "=x",

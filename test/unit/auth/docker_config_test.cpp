@@ -478,6 +478,39 @@ TEST_CASE("docker config: store and erase in auths", "[auth][docker-config][stor
   CHECK_FALSE(coras::auth::erase_docker_credential(s.dir / "absent.json", "r.example"));
 }
 
+// Found by fuzz/docker_config.cpp: a registry name with bytes that are not
+// UTF-8 became a key written as it was, and the file no longer parsed (for
+// coras or docker).
+TEST_CASE("docker config: store refuses a name that is not a registry",
+          "[auth][docker-config][fuzz]") {
+  sandbox s;
+  s.write_config(R"({"auths":{}})");
+  for (std::string_view bad :
+       {std::string_view("r\xff.example"), std::string_view("a b"), std::string_view("")}) {
+    auto e = error_of([&] { coras::auth::store_docker_credential(s.config, bad, user("a", "b")); });
+    REQUIRE(e);
+    CHECK(e->code() == errc::invalid_argument);
+    CHECK(s.read(s.config) == R"({"auths":{}})");
+  }
+  coras::auth::store_docker_credential(s.config, "r.example:5000", user("a", "b"));
+  CHECK(lookup(s.config, "r.example:5000") == user("a", "b"));
+}
+
+// Found by fuzz/docker_config.cpp: a number past a double's range (kept
+// from another tool's member) was rewritten as `Infinity`, which is not
+// JSON, and the config no longer parsed.
+TEST_CASE("docker config: store never writes a file that does not parse",
+          "[auth][docker-config][fuzz]") {
+  sandbox s;
+  const std::string text = R"({"other":[1e400],"auths":{}})";
+  s.write_config(text);
+  auto e = error_of(
+      [&] { coras::auth::store_docker_credential(s.config, "r.example", user("a", "b")); });
+  REQUIRE(e);
+  CHECK(e->code() == errc::invalid_response);
+  CHECK(s.read(s.config) == text);
+}
+
 TEST_CASE("docker config: store refuses to overwrite a malformed file", "[auth][docker-config]") {
   sandbox s;
   s.write_config("{not json");

@@ -115,3 +115,20 @@ TEST_CASE("errors: strip_credentials", "[error]") {
   CHECK(coras::strip_credentials("https://h/v2/") == "https://h/v2/");
   CHECK(coras::strip_credentials("http://u:p@h/ bad url") == "http://h/ bad url");
 }
+
+// Found by fuzz/error_body.cpp (stripping was not idempotent): with a '@' in
+// the password, only the text up to the first '@' was removed (Boost.URL
+// reads the rest as part of the host), so the rest of the password was
+// printed in error messages.
+TEST_CASE("errors: strip_credentials drops a userinfo with '@' in it", "[error][fuzz]") {
+  CHECK(coras::strip_credentials("https://user:p@ss@host/v2/") == "https://host/v2/");
+  CHECK(coras::strip_credentials("https://user:p@ss@host/ bad url") == "https://host/ bad url");
+  CHECK(coras::strip_credentials("http://a@b@c/") == "http://c/");
+  CHECK(coras::strip_credentials("//u:p@h/x") == "//h/x");
+  CHECK(coras::strip_credentials("/v2/a@b") == "/v2/a@b");
+  // A '@' after the authority is not userinfo.
+  CHECK(coras::strip_credentials("http://h/a b@c") == "http://h/a b@c");
+  CHECK(coras::strip_credentials("http://u@h?q=a b@c") == "http://h?q=a b@c");
+  for (std::string_view url : {"https://user:p@ss@host/ bad url", "http://a@b@c/", "x@y://z w"})
+    CHECK(coras::strip_credentials(coras::strip_credentials(url)) == coras::strip_credentials(url));
+}

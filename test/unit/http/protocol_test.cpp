@@ -42,6 +42,25 @@ TEST_CASE("http: split_url", "[http][url]") {
   CHECK_FALSE(split_url("http://h:0/", &why).has_value());
 }
 
+// Found by fuzz/link.cpp: Boost.URL 1.81 reads "h:2=0/x" as port 2 with the
+// path "=0/x" (sent as a request-target that is not a path), and wraps ports
+// past 65535 into 16 bits (99999 connected to 34463).
+TEST_CASE("http: split_url refuses ports out of range and ports that run into the path",
+          "[http][url][fuzz]") {
+  std::string why;
+  for (std::string_view bad : {"https://r.example:2=0/v2/", "https://h:99999/x", "https://h:65536/",
+                               "http://h:1a/", "http://h:-1/"}) {
+    INFO(bad);
+    why.clear();
+    CHECK_FALSE(split_url(bad, &why).has_value());
+    CHECK_THAT(why, Catch::Contains("invalid port"));
+  }
+  auto top = split_url("https://h:65535/x");
+  REQUIRE(top.has_value());
+  CHECK(top->origin.port == 65535);
+  CHECK(top->target == "/x");
+}
+
 TEST_CASE("http: Warning headers, as oras-go accepts them", "[http][warning]") {
   CHECK(parse_warning(R"(299 - "This image is deprecated")") ==
         std::string("This image is deprecated"));
@@ -82,6 +101,14 @@ TEST_CASE("http: Retry-After in seconds and as an HTTP-date", "[http][retry]") {
       {"9. Malformed:RFC850 date", "Sunday, 06-Nov-94 08:49:37 GMT", std::nullopt},
       {"10. Malformed:Month", "Sun, 06 Xyz 1994 08:49:37 GMT", std::nullopt},
       {"11. Malformed:Hour", "Sun, 06 Nov 1994 25:49:37 GMT", std::nullopt},
+      // Found by fuzz/retry_after.cpp: signs were read as numbers and days
+      // past the month's end rolled over.
+      {"12. Malformed:Negative hour", "Sun, 06 Nov 1994 -1:49:37 GMT", std::nullopt},
+      {"13. Malformed:Negative zero seconds", "Sun, 06 Nov 1994 08:49:-0 GMT", std::nullopt},
+      {"14. Malformed:31 February", "Sun, 31 Feb 1995 08:49:37 GMT", std::nullopt},
+      {"15. Malformed:29 February of a common year", "Sun, 29 Feb 1995 08:49:37 GMT", std::nullopt},
+      {"16. Date:29 February of a leap year", "Sun, 29 Feb 1996 08:49:37 GMT",
+       std::chrono::milliseconds(1000LL * 10'000'000), true},
   };
   for (const auto& row : rows) {
     DYNAMIC_SECTION(row.name) {

@@ -6,6 +6,8 @@
 #include "server/auth.hpp"
 #include "server/limits.hpp"
 
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
 #include <boost/url/parse.hpp>
 
 #include <catch2/catch.hpp>
@@ -357,4 +359,24 @@ TEST_CASE("upload quotas and expiry", "[server][protocol]") {
   CHECK_FALSE(upload_expired(t0, t0 + std::chrono::milliseconds(4999), l.idle_timeout));
   CHECK(upload_expired(t0, t0 + std::chrono::seconds(5), l.idle_timeout));
   CHECK_FALSE(upload_expired(t0 + std::chrono::seconds(1), t0, l.idle_timeout));  // used "later"
+}
+
+// Found by fuzz/dispatcher.cpp: a detail quoting a client's bytes (a
+// malformed digest) put invalid UTF-8 into the error body, which UTF-8
+// checking JSON parsers, coras's own among them, refuse.
+TEST_CASE("error bodies are valid UTF-8 whatever the detail quotes", "[server][protocol][fuzz]") {
+  const std::string bad = "digest \"sha256:ab\xff\xfe\xc3\" and \xed\xa0\x80 \xf4\x90\x80\x80 end";
+  const auto body = error_body(coras::registry_errc::digest_invalid, {}, bad);
+  boost::system::error_code ec;
+  auto v = boost::json::parse(body, ec);
+  REQUIRE_FALSE(ec);
+  const auto detail = std::string(v.at("errors").as_array().at(0).at("detail").as_string());
+  CHECK(detail.find("\xef\xbf\xbd") != std::string::npos);
+  CHECK(detail.starts_with("digest \"sha256:ab"));
+  CHECK(detail.ends_with(" end"));
+  // Well-formed UTF-8 is kept as it is.
+  const auto ok =
+      error_body(coras::registry_errc::name_invalid, {}, "caf\xc3\xa9 \xf0\x9f\x90\xb3");
+  CHECK(boost::json::parse(ok).at("errors").as_array().at(0).at("detail").as_string() ==
+        "caf\xc3\xa9 \xf0\x9f\x90\xb3");
 }
