@@ -30,7 +30,7 @@ boost::asio::awaitable<void> tour(boost::asio::io_context& ioc, std::string json
                                                             // throws coras::error with the registry's words
   auto content = co_await repo.async_fetch_bytes(desc);     // verified before it is returned
   co_await repo.async_fetch_to_file(layer, "layer.tar");    // the file appears only once verified
-                                                            // (parallel ranges, resumes layer.tar.partial)
+                                                            // (parallel ranges, resumes its staged file)
   auto layout = std::make_shared<coras::content::oci_layout>("/tmp/app");
   co_await coras::copy::copy(std::make_shared<coras::remote::repository_store>(repo), "v1",
                              layout, "v1", {});             // the whole image, into an OCI layout
