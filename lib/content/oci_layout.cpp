@@ -314,7 +314,8 @@ struct oci_layout::impl {
                   root.string() + " is not an OCI image layout: it has no oci-layout file");
     detail::check_layout_file(*layout);
 
-    auto text = read_small_file(index_path(), opt.max_index_bytes);
+    auto text =
+        read_small_file(index_path(), opt.max_index_bytes, "oci_layout_options::max_index_bytes");
     std::lock_guard lock(mu);
     if (!text) return;  // written on the first change
     index = detail::parse_oci_index(*text, index_path().string());

@@ -93,15 +93,17 @@ unique_fd open_regular(const fs::path& path, struct stat& st) {
   return fd;
 }
 
-std::optional<std::string> read_small_file(const fs::path& path, std::uint64_t limit) {
+std::optional<std::string> read_small_file(const fs::path& path, std::uint64_t limit,
+                                           std::string_view option) {
   struct stat st {};
   auto fd = open_regular(path, st);
   if (!fd) return std::nullopt;
   auto size = static_cast<std::uint64_t>(st.st_size);
   if (size > limit)
-    throw error(errc::size_limit_exceeded, path.string() + " is " + std::to_string(size) +
-                                               " bytes, more than the limit of " +
-                                               std::to_string(limit));
+    throw error(errc::size_limit_exceeded,
+                path.string() + " is " + std::to_string(size) + " bytes, more than the limit of " +
+                    std::to_string(limit) +
+                    (option.empty() ? std::string() : " (" + std::string(option) + ")"));
   std::string out(static_cast<std::size_t>(size), '\0');
   auto got = pread_full(fd.get(), out.data(), out.size(), 0, path.string());
   out.resize(got);  // a file that shrank under us reads as what is left

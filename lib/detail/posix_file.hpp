@@ -51,8 +51,10 @@ void sync_dir(const std::filesystem::path& dir);
 unique_fd open_regular(const std::filesystem::path& path, struct stat& st);
 
 /// The whole of a small regular file, or nullopt when it does not exist;
-/// `errc::size_limit_exceeded` when it is larger than `limit`.
-std::optional<std::string> read_small_file(const std::filesystem::path& path, std::uint64_t limit);
+/// `errc::size_limit_exceeded` when it is larger than `limit` (the message
+/// names `option`, the setting that raises the limit, when one is given).
+std::optional<std::string> read_small_file(const std::filesystem::path& path, std::uint64_t limit,
+                                           std::string_view option = {});
 
 /// A file written under a private name in `dir` (`.STEM.<random>.tmp`,
 /// created exclusively, never through a symbolic link) that takes its final

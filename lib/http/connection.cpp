@@ -24,14 +24,17 @@ namespace bhttp = boost::beast::http;
 namespace ssl = boost::asio::ssl;
 using tcp = asio::ip::tcp;
 
-[[noreturn]] void throw_timeout(std::string_view what, std::chrono::milliseconds limit) {
-  throw error(errc::timeout,
-              std::string(what) + " timed out after " + std::to_string(limit.count()) + " ms");
+[[noreturn]] void throw_timeout(std::string_view what, std::chrono::milliseconds limit,
+                                std::string_view option) {
+  throw error(errc::timeout, std::string(what) + " timed out after " +
+                                 std::to_string(limit.count()) +
+                                 " ms (client_options::" + std::string(option) + ")");
 }
 
-void check(const error_code& ec, std::string_view what, std::chrono::milliseconds limit) {
+void check(const error_code& ec, std::string_view what, std::chrono::milliseconds limit,
+           std::string_view option) {
   if (!ec) return;
-  if (ec == beast::error::timeout) throw_timeout(what, limit);
+  if (ec == beast::error::timeout) throw_timeout(what, limit, option);
   // coras::error, not system_error: its what() is the sentence alone, so
   // rethrowing it with more context does not repeat the code's text.
   throw error(ec, std::string(what) + ": " + ec.message());
@@ -80,12 +83,12 @@ asio::awaitable<plain_stream> connect_tcp(const origin& to, std::chrono::millise
   auto [rec, endpoints] =
       co_await resolver.async_resolve(to.host, std::to_string(to.port), tuple_awaitable);
   timer.cancel();
-  if (timed_out) throw_timeout("resolving " + to.host, limit);
-  check(rec, "resolving " + to.host, limit);
+  if (timed_out) throw_timeout("resolving " + to.host, limit, "timeouts.connect");
+  check(rec, "resolving " + to.host, limit, "timeouts.connect");
   plain_stream s(ex);
   s.expires_after(limit);
   auto [cec, ep] = co_await s.async_connect(endpoints, tuple_awaitable);
-  check(cec, "connecting to " + to.str(), limit);
+  check(cec, "connecting to " + to.str(), limit, "timeouts.connect");
   s.socket().set_option(tcp::no_delay(true));
   co_return s;
 }
@@ -104,12 +107,12 @@ asio::awaitable<void> open_tunnel(plain_stream& s, const origin& target,
   if (!proxy_authorization.empty()) req.set(bhttp::field::proxy_authorization, proxy_authorization);
   s.expires_after(limit);
   auto [wec, wn] = co_await bhttp::async_write(s, req, tuple_awaitable);
-  check(wec, "sending CONNECT to the proxy", limit);
+  check(wec, "sending CONNECT to the proxy", limit, "timeouts.tls_handshake");
   beast::flat_buffer buf;
   bhttp::response_parser<bhttp::empty_body> parser;
   parser.skip(true);  // a 2xx answer to CONNECT has no body
   auto [rec, rn] = co_await bhttp::async_read_header(s, buf, parser, tuple_awaitable);
-  check(rec, "reading the proxy's CONNECT answer", limit);
+  check(rec, "reading the proxy's CONNECT answer", limit, "timeouts.tls_handshake");
   if (parser.get().result_int() / 100 != 2)
     throw error(errc::invalid_response, "proxy refused CONNECT to " + target.authority() + ": " +
                                             std::to_string(parser.get().result_int()));
@@ -150,7 +153,7 @@ asio::awaitable<connection_ptr> open_connection(client_impl& c, const origin& to
   st.tls.resume(ssl, &conn->session_key);
   beast::get_lowest_layer(tls).expires_after(t.tls_handshake);
   auto [hec] = co_await tls.async_handshake(ssl::stream_base::client, tuple_awaitable);
-  check(hec, "TLS handshake with " + to.str(), t.tls_handshake);
+  check(hec, "TLS handshake with " + to.str(), t.tls_handshake, "timeouts.tls_handshake");
   ++st.tls_handshakes;
   if (SSL_session_reused(ssl)) ++st.tls_resumed;
   co_return conn;

@@ -29,10 +29,16 @@ inline constexpr auto tuple_awaitable = boost::asio::as_tuple(boost::asio::use_a
 using plain_stream = boost::beast::tcp_stream;
 using tls_stream = boost::asio::ssl::stream<boost::beast::tcp_stream>;
 
-[[noreturn]] void throw_timeout(std::string_view what, std::chrono::milliseconds limit);
+/// Throws errc::timeout: "WHAT timed out after N ms (client_options::OPTION)".
+/// `option` names the limit that was hit (e.g. "timeouts.connect"), so the
+/// user knows what to raise.
+[[noreturn]] void throw_timeout(std::string_view what, std::chrono::milliseconds limit,
+                                std::string_view option);
 
-/// Rethrows I/O errors, turning Beast's stream timeout into errc::timeout.
-void check(const error_code& ec, std::string_view what, std::chrono::milliseconds limit);
+/// Rethrows I/O errors, turning Beast's stream timeout into errc::timeout
+/// (naming `option`, as throw_timeout).
+void check(const error_code& ec, std::string_view what, std::chrono::milliseconds limit,
+           std::string_view option);
 
 // One connection to an origin (through a proxy or not).
 struct connection {

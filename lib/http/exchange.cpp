@@ -95,7 +95,7 @@ asio::awaitable<std::size_t> response_impl::read_some(asio::mutable_buffer buffe
     if (ec) {
       std::string what = "reading response body from " + conn.key.str();
       st.finish(ec);  // releases (closes) the connection: `conn` is gone after this
-      check(ec, what, limit);
+      check(ec, what, limit, "timeouts.body_idle");
     }
     std::size_t n = buffer.size() - st.parser.get().body().size;
     st.event.response_body_bytes += n;
@@ -245,14 +245,14 @@ asio::awaitable<response> detail::exchange(client_impl& c, const origin& to,
     conn.lowest().expires_after(t.body_idle);
     auto [hec, hn] = co_await std::visit(
         [&](auto& s) { return bhttp::async_write_header(s, sr, tuple_awaitable); }, conn.stream);
-    check(hec, "sending request to " + to.str(), t.body_idle);
+    check(hec, "sending request to " + to.str(), t.body_idle, "timeouts.body_idle");
     // Writes what req.body() points at; need_buffer only means "give me more".
     auto write_body = [&]() -> asio::awaitable<void> {
       conn.lowest().expires_after(t.body_idle);
       auto [wec, wn] = co_await std::visit(
           [&](auto& s) { return bhttp::async_write(s, sr, tuple_awaitable); }, conn.stream);
       if (wec == bhttp::error::need_buffer) wec = {};
-      check(wec, "sending request body to " + to.str(), t.body_idle);
+      check(wec, "sending request body to " + to.str(), t.body_idle, "timeouts.body_idle");
     };
     if (body) {
       if (auto whole = body->contiguous()) {
@@ -291,7 +291,8 @@ asio::awaitable<response> detail::exchange(client_impl& c, const origin& to,
         [&](auto& s) { return bhttp::async_read_header(s, conn.buffer, parser, tuple_awaitable); },
         conn.stream);
     response_started = rn > 0 || !rec;
-    check(rec, "reading response header from " + to.str(), t.response_header);
+    check(rec, "reading response header from " + to.str(), t.response_header,
+          "timeouts.response_header");
   } catch (const boost::system::system_error& e) {
     rs->finish(e.code());
     // Timeouts are not retried: a stalled server would multiply the wait.

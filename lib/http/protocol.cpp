@@ -309,7 +309,8 @@ send_step next_step(const send_state& s, int max_redirects, const retry_options&
     if (s.redirects + 1 > max_redirects) {
       out.what = send_step::action::fail;
       out.error = errc::too_many_redirects;
-      out.why = "more than " + std::to_string(max_redirects) + " redirects";
+      out.why = "more than " + std::to_string(max_redirects) +
+                " redirects (client_options::max_redirects)";
       return out;
     }
     std::string why;

@@ -106,8 +106,9 @@ awaitable<bool> detail::put_manifest(state_ptr s, descriptor expected,
     // A manifest is small: hold it, so that a 401 can be answered and the
     // PUT sent again (the seed buffers it for its auth client the same way).
     if (static_cast<std::uint64_t>(expected.size) > s->options.max_metadata_bytes)
-      throw coras::error(errc::size_limit_exceeded, "manifest of " + std::to_string(expected.size) +
-                                                        " bytes exceeds max_metadata_bytes");
+      throw coras::error(errc::size_limit_exceeded,
+                         "manifest of " + std::to_string(expected.size) +
+                             " bytes exceeds repository_options::max_metadata_bytes");
     content = coras::memory_source(co_await read_body(std::move(content), expected));
   }
   req.body = upload_body(std::move(content), expected);
@@ -207,8 +208,9 @@ awaitable<void> detail::push_manifest_tags(state_ptr s, descriptor expected,
                                            std::vector<std::string> texts) {
   auto tags = tags_of(*s, texts);
   if (static_cast<std::uint64_t>(expected.size) > s->options.max_metadata_bytes)
-    throw coras::error(errc::size_limit_exceeded, "manifest of " + std::to_string(expected.size) +
-                                                      " bytes exceeds max_metadata_bytes");
+    throw coras::error(errc::size_limit_exceeded,
+                       "manifest of " + std::to_string(expected.size) +
+                           " bytes exceeds repository_options::max_metadata_bytes");
   auto bytes = co_await read_body(std::move(content), expected);
   // A manifest with a subject goes up through the referrers indexing (by
   // digest) first; the tags then point at it.

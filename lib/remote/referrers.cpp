@@ -64,8 +64,9 @@ void check_metadata_size(const state_ptr& s, const descriptor& d) {
   if (static_cast<std::uint64_t>(d.size) > s->options.max_metadata_bytes)
     throw coras::error(errc::size_limit_exceeded,
                        d.digest.str() + ": manifest of " + std::to_string(d.size) +
-                           " bytes exceeds max_metadata_bytes (" +
-                           std::to_string(s->options.max_metadata_bytes) + ")");
+                           " bytes exceeds the limit of " +
+                           std::to_string(s->options.max_metadata_bytes) +
+                           " (repository_options::max_metadata_bytes)");
 }
 
 std::string referrers_url(const repository_state& s, const digest& subject,

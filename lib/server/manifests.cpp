@@ -62,7 +62,8 @@ void dispatcher::handle_manifest(exchange& ex, const boost::urls::params_view& p
     case verb::put:
       if (ex.head.content_length && *ex.head.content_length > options_.max_manifest_bytes) {
         set_error(out, registry_errc::size_invalid,
-                  "manifest larger than " + std::to_string(options_.max_manifest_bytes) + " bytes",
+                  "manifest larger than " + std::to_string(options_.max_manifest_bytes) +
+                      " bytes (registry_options::max_manifest_bytes)",
                   413);
         return;
       }

@@ -494,6 +494,11 @@ TEST_CASE("oci layout: what opening accepts and refuses", "[content][layout]") {
   oci_layout_options tight;
   tight.max_index_bytes = 1000;
   CHECK(code_of([&] { oci_layout s(tmp / "v2", tight); }) == errc::size_limit_exceeded);
+  try {
+    oci_layout s(tmp / "v2", tight);
+  } catch (const std::exception& e) {  // the error names the option that raises the limit
+    CHECK(std::string(e.what()).find("oci_layout_options::max_index_bytes") != std::string::npos);
+  }
   { oci_layout s(tmp / "v2"); }  // within the default limit
 
   // A file where the directory should be.

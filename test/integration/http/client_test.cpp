@@ -290,6 +290,17 @@ TEST_CASE("client: time limits fire as errc::timeout", "[client][timeout]") {
     CHECK(took >= 300ms);
     CHECK(took < 2s);
 
+    // The error names the limit's option, so the user knows what to raise.
+    srv.inject_delay(stall);
+    std::string words;
+    try {
+      co_await c.async_send(make("GET", srv.url() + "/v2/"));
+    } catch (const std::exception& e) {
+      words = e.what();
+    }
+    CHECK(words.find("timed out after 300 ms (client_options::timeouts.response_header)") !=
+          std::string::npos);
+
     // A body that stalls half-way trips the idle-body limit.
     client_options o2;
     o2.timeouts.body_idle = 300ms;

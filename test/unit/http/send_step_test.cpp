@@ -220,6 +220,9 @@ TEST_CASE("http: next_step decides deliver, redirect, retry or fail", "[http][se
       if (r.want == action::retry) CHECK(step.wait == r.want_wait);
       if (r.want == action::fail) {
         CHECK(step.error == r.want_error);
+        // A limit's error names the option that raises it.
+        if (r.want_error == errc::too_many_redirects)
+          CHECK(step.why.find("client_options::max_redirects") != std::string::npos);
         CHECK_FALSE(step.why.empty());
       }
       // A 303 turns the request into a GET: its body is dropped, never rewound.

@@ -49,6 +49,7 @@ struct expect {
   std::optional<std::string> body;
   bool head_only = false;
   std::optional<std::uint64_t> length;  // the body's size (announced on HEAD)
+  std::string text_has;                 // words the reply's text must contain
 };
 
 struct step {
@@ -167,6 +168,7 @@ class harness {
     if (want.body) CHECK(body_of(got) == *want.body);
     CHECK(got.head_only == want.head_only);
     if (want.length) CHECK(got.body_size() == *want.length);
+    if (!want.text_has.empty()) CHECK(got.text.find(want.text_has) != std::string::npos);
   }
 
   hooks hooks_;
@@ -257,6 +259,8 @@ TEST_CASE("dispatcher: base, unknown routes and names", "[server][dispatcher]") 
 
 TEST_CASE("dispatcher: manifests", "[server][dispatcher]") {
   const std::string other = digest::of("other").str();
+  registry_options small;
+  small.max_manifest_bytes = 16;
   const std::vector<row> rows = {
       {"PUT by tag, then GET by tag and by digest",
        {{{.method = verb::put,
@@ -318,6 +322,15 @@ TEST_CASE("dispatcher: manifests", "[server][dispatcher]") {
           .content_type = manifest_type,
           .body = manifest},
          {.status = 400, .code = "MANIFEST_BLOB_UNKNOWN"}}}},
+      {"PUT over max_manifest_bytes: 413 naming the option",
+       {{{.method = verb::put,
+          .target = "/v2/r/manifests/v1",
+          .content_type = manifest_type,
+          .body = manifest},
+         {.status = 413,
+          .code = "SIZE_INVALID",
+          .text_has = "(registry_options::max_manifest_bytes)"}}},
+       small},
       {"GET of an unknown tag",
        {{{.target = "/v2/r/manifests/v9"}, {.status = 404, .code = "MANIFEST_UNKNOWN"}}}},
       {"DELETE of a tag, then GET",
