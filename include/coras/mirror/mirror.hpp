@@ -83,6 +83,7 @@ struct mirror_stats {
 /// counters. Thread-safe; shared by any number of registries.
 class upstream_cache : public server::upstream {
  public:
+  /// The counters so far (what `GET /metrics` shows); any thread.
   virtual mirror_stats stats() const noexcept = 0;
 };
 

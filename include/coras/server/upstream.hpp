@@ -81,14 +81,14 @@ class body_stream {
 /// A response an upstream decides (a listing passed through, a refusal, an
 /// error): sent as is.
 struct upstream_answer {
-  unsigned status = 200;
+  unsigned status = 200;  ///< the HTTP status sent
   /// With a registry error code ("MANIFEST_UNKNOWN", "TOOMANYREQUESTS"): the
   /// spec's JSON error with `message` as its detail; else `body` of
   /// `content_type`.
   std::string code;
-  std::string message;
-  std::string content_type = "application/json";
-  std::string body;
+  std::string message;                            ///< the error's detail (with `code`)
+  std::string content_type = "application/json";  ///< of `body` (without `code`)
+  std::string body;                               ///< sent as is (without `code`)
   /// Only `Link`, `Retry-After` and `OCI-Filters-Applied` are sent.
   std::vector<std::pair<std::string, std::string>> headers;
 };
@@ -114,9 +114,10 @@ class upstream {
   /// A blob that is absent from `repository`: its bytes as they arrive (the
   /// upstream stores them through `sink`), or the answer to send instead.
   struct blob_result {
-    std::shared_ptr<body_stream> body;
-    std::optional<upstream_answer> answer;
+    std::shared_ptr<body_stream> body;      ///< the bytes as they arrive (when fetched)
+    std::optional<upstream_answer> answer;  ///< or the answer to send instead
   };
+  /// Opens blob `d` of `repository` upstream (see blob_result).
   virtual boost::asio::awaitable<blob_result> async_open_blob(
       std::string repository, digest d, std::shared_ptr<content_sink> sink) = 0;
 
@@ -124,6 +125,7 @@ class upstream {
   /// passed through (`query` is the request's query string, without `?`).
   virtual boost::asio::awaitable<upstream_answer> async_list_tags(std::string repository,
                                                                   std::string query) = 0;
+  /// The referrers of `subject`, filtered by `artifact_type` when not empty.
   virtual boost::asio::awaitable<upstream_answer> async_referrers(std::string repository,
                                                                   digest subject,
                                                                   std::string artifact_type) = 0;
