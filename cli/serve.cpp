@@ -265,7 +265,9 @@ int serve(std::span<const std::string_view> args) {
       co.tls.ca_file = mirror_req.ca_file;
       mirror::attach(options, http::client(ioc.get_executor(), co), mirror_req.options);
     }
-    server::registry reg(ioc.get_executor(), options);
+    // Moved, not copied: the mirror's upstream client (and its pooled
+    // sockets) must be gone before `ioc` is (ASan: a use after free at exit).
+    server::registry reg(ioc.get_executor(), std::move(options));
     reg.start();
     if (stall.count() > 0) {
       server::delay_fault f;
