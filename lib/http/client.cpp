@@ -6,6 +6,7 @@
 
 #include "authorizer.hpp"
 #include "client_state.hpp"
+#include "detail/strand.hpp"
 #include "protocol.hpp"
 
 #include <coras/core/error.hpp>
@@ -30,7 +31,7 @@ void check_proxy(const std::string& p, const char* what) {
 }  // namespace
 
 client_impl::client_impl(asio::any_io_executor ex, client_options options)
-    : strand_(asio::make_strand(ex)),
+    : strand_(coras::detail::make_strand(ex)),
       options_(std::move(options)),
       state_(std::make_unique<state>()) {
   if (options_.max_connections_per_origin == 0) options_.max_connections_per_origin = 1;

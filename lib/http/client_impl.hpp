@@ -18,7 +18,8 @@ namespace coras::http {
 
 class client_impl : public std::enable_shared_from_this<client_impl> {
  public:
-  using strand_type = boost::asio::strand<boost::asio::any_io_executor>;
+  /// A strand, type-erased so that it does not allocate (detail/strand.hpp).
+  using strand_type = boost::asio::any_io_executor;
 
   client_impl(boost::asio::any_io_executor ex, client_options options);
   ~client_impl();

@@ -2,6 +2,7 @@
 // eviction of idle connections), stop, and the test hooks. Each accepted
 // connection is served by connection.cpp; every decision about a request is
 // the dispatcher's (handler.hpp).
+#include "detail/strand.hpp"
 #include "server/registry_impl.hpp"
 
 #include <coras/server/registry.hpp>
@@ -55,7 +56,7 @@ asio::awaitable<void> accept_loop(impl_ptr self) {
 
 detail::registry_impl::registry_impl(asio::any_io_executor ex, registry_options opts)
     : executor(std::move(ex)),
-      strand(asio::make_strand(executor)),
+      strand(coras::detail::make_strand(executor)),
       options(std::move(opts)),
       store(options.storage ? options.storage : std::make_shared<server::storage>(options.root)),
       hooks(options.request_log_capacity),

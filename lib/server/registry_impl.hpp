@@ -33,7 +33,7 @@ struct registry_impl {
   registry_impl(boost::asio::any_io_executor ex, registry_options opts);
 
   boost::asio::any_io_executor executor;
-  boost::asio::strand<boost::asio::any_io_executor> strand;
+  boost::asio::any_io_executor strand;  // detail::make_strand: copies do not allocate
   registry_options options;
   std::shared_ptr<server::storage> store;
   detail::hooks hooks;
