@@ -11,6 +11,7 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <ctime>
 
 namespace coras::http::detail {
@@ -91,7 +92,187 @@ std::string origin::authority() const {
 
 std::string origin::str() const { return scheme + "://" + authority(); }
 
+namespace {
+
+bool is_hex(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+// RFC 3986 pchar without pct-encoded: unreserved, sub-delims, ':' and '@'.
+bool is_pchar(char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  switch (c) {
+    case '-':
+    case '.':
+    case '_':
+    case '~':
+    case '!':
+    case '$':
+    case '&':
+    case '\'':
+    case '(':
+    case ')':
+    case '*':
+    case '+':
+    case ',':
+    case ';':
+    case '=':
+    case ':':
+    case '@': return true;
+    default: return false;
+  }
+}
+
+}  // namespace
+
+// The URLs coras builds itself ("http[s]://host[:port]/path[?query]" with a
+// lower-case host of letters, digits, '.' and '-') are split by hand: Boost.URL
+// costs about 10,000 instructions a request on the hot path. Anything else
+// (upper case, IPv6, userinfo, a fragment, an odd character) returns nullopt
+// and takes split_url_general, so both always agree (tested, and checked by
+// the link fuzz target).
+std::optional<split_url_result> split_url_simple(std::string_view url) {
+  split_url_result out;
+  std::string_view rest;
+  if (url.starts_with("https://")) {
+    out.origin.scheme = "https";
+    rest = url.substr(8);
+  } else if (url.starts_with("http://")) {
+    out.origin.scheme = "http";
+    rest = url.substr(7);
+  } else {
+    return std::nullopt;
+  }
+  std::size_t i = 0;
+  while (i < rest.size() &&
+         ((rest[i] >= 'a' && rest[i] <= 'z') || (rest[i] >= '0' && rest[i] <= '9') ||
+          rest[i] == '.' || rest[i] == '-'))
+    ++i;
+  if (i == 0) return std::nullopt;
+  out.origin.host.assign(rest.substr(0, i));
+  out.origin.port = default_port(out.origin.scheme);
+  if (i < rest.size() && rest[i] == ':') {
+    std::size_t j = i + 1;
+    unsigned long p = 0;
+    // At most 5 digits: a sixth is left in `rest`, which then is not a path.
+    while (j < rest.size() && j - i <= 5 && rest[j] >= '0' && rest[j] <= '9')
+      p = p * 10 + static_cast<unsigned long>(rest[j++] - '0');
+    if (j == i + 1 || p == 0 || p > 65535) return std::nullopt;
+    out.origin.port = static_cast<std::uint16_t>(p);
+    i = j;
+  }
+  rest.remove_prefix(i);
+  if (rest.empty()) {
+    out.target = "/";
+    return out;
+  }
+  if (rest.front() != '/') return std::nullopt;
+  for (std::size_t k = 0; k < rest.size(); ++k) {
+    const char c = rest[k];
+    if (is_pchar(c) || c == '/') continue;
+    if (c == '?') continue;  // query characters are pchar, '/' and '?'
+    if (c == '%' && k + 2 < rest.size() && is_hex(rest[k + 1]) && is_hex(rest[k + 2])) {
+      k += 2;
+      continue;
+    }
+    return std::nullopt;
+  }
+  // "/p?" (an empty query) keeps its '?', as the general path does.
+  out.target.assign(rest);
+  return out;
+}
+
+namespace {
+
+// RFC 9110 tchar.
+bool is_tchar(char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+// `text` for an error message: control bytes as \xHH, at most 64 characters.
+std::string printable(std::string_view text) {
+  std::string out;
+  for (char c : text.substr(0, 64)) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u != 0x7f) {
+      out += c;
+      continue;
+    }
+    char hex[5];
+    std::snprintf(hex, sizeof hex, "\\x%02x", u);
+    out += hex;
+  }
+  if (text.size() > 64) out += "...";
+  return out;
+}
+
+[[noreturn]] void refuse_field(std::string_view what, std::string_view name) {
+  throw error(errc::invalid_argument, std::string(what) + " \"" + printable(name) +
+                                          "\" cannot be sent: it would break the request's header");
+}
+
+void append_field(std::string& out, std::string_view name, std::string_view value) {
+  if (name.empty() || !std::all_of(name.begin(), name.end(), is_tchar))
+    refuse_field("the header name", name);
+  if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos)
+    refuse_field("the value of header", name);
+  out += name;
+  out += ": ";
+  out += value;
+  out += "\r\n";
+}
+
+}  // namespace
+
+std::string request_head(std::string_view method, std::string_view target, std::string_view host,
+                         const fields& headers, std::string_view user_agent,
+                         std::string_view proxy_authorization, body_framing framing,
+                         std::uint64_t content_length) {
+  if (method.empty() || !std::all_of(method.begin(), method.end(), is_tchar))
+    refuse_field("the method", method);
+  if (target.empty() || std::any_of(target.begin(), target.end(), [](char c) {
+        return static_cast<unsigned char>(c) <= ' ' || c == 0x7f;
+      }))
+    refuse_field("the request target", target);
+  std::string out;
+  std::size_t need = method.size() + target.size() + host.size() + user_agent.size() + 96;
+  for (const auto& f : headers) need += f.name.size() + f.value.size() + 4;
+  out.reserve(need);
+  out += method;
+  out += ' ';
+  out += target;
+  out += " HTTP/1.1\r\n";
+  append_field(out, "Host", host);
+  for (const auto& f : headers) {
+    // Host and the body's framing are this function's (as Beast's set() did).
+    if (iequals(f.name, "Host")) continue;
+    if (framing != body_framing::none &&
+        (iequals(f.name, "Content-Length") || iequals(f.name, "Transfer-Encoding")))
+      continue;
+    append_field(out, f.name, f.value);
+  }
+  if (!headers.contains("User-Agent")) append_field(out, "User-Agent", user_agent);
+  if (!proxy_authorization.empty()) append_field(out, "Proxy-Authorization", proxy_authorization);
+  if (framing == body_framing::chunked) {
+    out += "Transfer-Encoding: chunked\r\n";
+  } else if (framing == body_framing::length) {
+    char digits[24];
+    auto r = std::to_chars(digits, digits + sizeof digits, content_length);
+    out += "Content-Length: ";
+    out.append(digits, r.ptr);
+    out += "\r\n";
+  }
+  out += "\r\n";
+  return out;
+}
+
 result<split_url_result> split_url(std::string_view url, std::string* why) {
+  if (auto simple = split_url_simple(url)) return std::move(*simple);
+  return split_url_general(url, why);
+}
+
+result<split_url_result> split_url_general(std::string_view url, std::string* why) {
   auto parsed = boost::urls::parse_absolute_uri(url);
   if (!parsed)
     return fail<split_url_result>(why, "not an absolute URL: \"" + std::string(url) + "\"");
