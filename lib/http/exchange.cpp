@@ -12,9 +12,12 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/http.hpp>
 
+#include <array>
 #include <charconv>
+#include <cstdio>
 
 namespace coras::http {
 namespace asio = boost::asio;
@@ -192,8 +195,11 @@ asio::awaitable<response> detail::exchange(client_impl& c, const origin& to,
   auto rs = std::make_unique<response_impl::state>();
   rs->client = c.shared_from_this();
   rs->started = steady_clock::now();
-  rs->event.method = method;
-  rs->event.url = strip_credentials(url);
+  // The event's words only for someone who listens (they cost allocations a request).
+  if (opt.on_request) {
+    rs->event.method = method;
+    rs->event.url = strip_credentials(url);
+  }
   rs->finished = true;  // nothing to report until a connection is in hand
   ++st.requests;
 
@@ -219,64 +225,59 @@ asio::awaitable<response> detail::exchange(client_impl& c, const origin& to,
   rs->event.connection_reused = rs->lease->reused;
   auto& conn = *rs->lease->conn;
 
-  bhttp::request<bhttp::buffer_body> req;
-  req.method_string(method);
-  req.target(conn.absolute_form ? url : target);
-  req.version(11);
-  req.set(bhttp::field::host, to.authority());
-  for (const auto& f : headers) req.insert(f.name, f.value);
-  if (!headers.contains("User-Agent")) req.set(bhttp::field::user_agent, opt.user_agent);
-  // Only on a connection to a proxy (absolute form), never to an origin.
-  if (conn.absolute_form && !conn.proxy_authorization.empty())
-    req.set(bhttp::field::proxy_authorization, conn.proxy_authorization);
   std::optional<std::uint64_t> size = body ? body->size() : std::optional<std::uint64_t>(0);
-  if (body && !size) {
-    req.chunked(true);
-  } else if (body || has_body_method(method)) {
-    req.content_length(*size);
-  }
-  req.body().data = nullptr;
-  req.body().more = body != nullptr;
+  const bool chunked = body && !size;
+  std::string head = detail::request_head(
+      method, conn.absolute_form ? std::string_view(url) : std::string_view(target), to.authority(),
+      headers, opt.user_agent,
+      conn.absolute_form ? std::string_view(conn.proxy_authorization) : std::string_view(),
+      chunked                             ? detail::body_framing::chunked
+      : (body || has_body_method(method)) ? detail::body_framing::length
+                                          : detail::body_framing::none,
+      size.value_or(0));
 
   const auto& t = opt.timeouts;
   bool response_started = false;
   try {
-    bhttp::request_serializer<bhttp::buffer_body> sr{req};
-    conn.lowest().expires_after(t.body_idle);
-    auto [hec, hn] = co_await std::visit(
-        [&](auto& s) { return bhttp::async_write_header(s, sr, tuple_awaitable); }, conn.stream);
-    check(hec, "sending request to " + to.str(), t.body_idle, "timeouts.body_idle");
-    // Writes what req.body() points at; need_buffer only means "give me more".
-    auto write_body = [&]() -> asio::awaitable<void> {
+    // Writes `buffers` whole; the head goes out with the first piece of body.
+    auto write = [&](auto buffers, const char* what) -> asio::awaitable<void> {
       conn.lowest().expires_after(t.body_idle);
       auto [wec, wn] = co_await std::visit(
-          [&](auto& s) { return bhttp::async_write(s, sr, tuple_awaitable); }, conn.stream);
-      if (wec == bhttp::error::need_buffer) wec = {};
-      check(wec, "sending request body to " + to.str(), t.body_idle, "timeouts.body_idle");
+          [&](auto& s) { return asio::async_write(s, buffers, tuple_awaitable); }, conn.stream);
+      if (wec) check(wec, what + to.str(), t.body_idle, "timeouts.body_idle");
     };
-    if (body) {
-      if (auto whole = body->contiguous()) {
-        // In memory already: sent from there, no copy.
-        req.body().data = const_cast<void*>(whole->data());  // Beast only reads it
-        req.body().size = whole->size();
-        req.body().more = false;
-        rs->event.request_body_bytes = whole->size();
-        co_await write_body();
-      } else {
-        // Sized to the body when it is small (a manifest), not zero-filled.
-        std::size_t chunk_size = std::max<std::size_t>(
-            static_cast<std::size_t>(std::min<std::uint64_t>(io_chunk, size.value_or(io_chunk))),
-            1);
-        auto chunk = std::make_unique_for_overwrite<char[]>(chunk_size);
-        for (;;) {
-          std::size_t n = co_await body->read(asio::buffer(chunk.get(), chunk_size));
-          req.body().data = n ? chunk.get() : nullptr;
-          req.body().size = n;
-          req.body().more = n != 0;
-          rs->event.request_body_bytes += n;
-          co_await write_body();
+    const char* sending = "sending request to ";
+    if (!body) {
+      co_await write(asio::buffer(head), sending);
+    } else if (auto whole = body->contiguous()) {
+      // In memory already: sent from there, no copy.
+      rs->event.request_body_bytes = whole->size();
+      std::array<asio::const_buffer, 2> both{asio::buffer(head), *whole};
+      co_await write(both, sending);
+    } else {
+      co_await write(asio::buffer(head), sending);
+      // Sized to the body when it is small (a manifest), not zero-filled.
+      std::size_t chunk_size = std::max<std::size_t>(
+          static_cast<std::size_t>(std::min<std::uint64_t>(io_chunk, size.value_or(io_chunk))), 1);
+      auto chunk = std::make_unique_for_overwrite<char[]>(chunk_size);
+      for (;;) {
+        std::size_t n = co_await body->read(asio::buffer(chunk.get(), chunk_size));
+        rs->event.request_body_bytes += n;
+        if (size && rs->event.request_body_bytes > *size) break;  // reported below
+        if (!chunked) {
           if (n == 0) break;
+          co_await write(asio::buffer(chunk.get(), n), "sending request body to ");
+          continue;
         }
+        // Transfer-Encoding: chunked; a read of 0 is the end: the last chunk.
+        char frame[24];
+        const int len = n ? std::snprintf(frame, sizeof frame, "%zx\r\n", n)
+                          : std::snprintf(frame, sizeof frame, "0\r\n\r\n");
+        std::array<asio::const_buffer, 3> framed{asio::buffer(frame, static_cast<std::size_t>(len)),
+                                                 asio::buffer(chunk.get(), n),
+                                                 asio::buffer("\r\n", n ? 2 : 0)};
+        co_await write(framed, "sending request body to ");
+        if (n == 0) break;
       }
       if (size && rs->event.request_body_bytes != *size)
         throw error(errc::size_mismatch, "request body was " +
@@ -291,8 +292,9 @@ asio::awaitable<response> detail::exchange(client_impl& c, const origin& to,
         [&](auto& s) { return bhttp::async_read_header(s, conn.buffer, parser, tuple_awaitable); },
         conn.stream);
     response_started = rn > 0 || !rec;
-    check(rec, "reading response header from " + to.str(), t.response_header,
-          "timeouts.response_header");
+    if (rec)
+      check(rec, "reading response header from " + to.str(), t.response_header,
+            "timeouts.response_header");
   } catch (const boost::system::system_error& e) {
     rs->finish(e.code());
     // Timeouts are not retried: a stalled server would multiply the wait.
@@ -305,6 +307,7 @@ asio::awaitable<response> detail::exchange(client_impl& c, const origin& to,
   const auto& msg = rs->parser.get();
   unsigned status = msg.result_int();
   fields response_headers;
+  response_headers.reserve(static_cast<std::size_t>(std::distance(msg.begin(), msg.end())));
   for (const auto& f : msg) response_headers.add(f.name_string(), f.value());
   std::optional<std::uint64_t> length;
   if (method != "HEAD") {

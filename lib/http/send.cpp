@@ -61,25 +61,36 @@ void detail::admission::leave(const std::string& key) noexcept {
 
 // ---------------------------------------------------------------- send
 
+namespace {
+// The admission gate's key: the request's origin ("" for a URL send_plain
+// will refuse). A function of its own so the parsed URL is not kept in the
+// coroutine frame of every queued request.
+std::string origin_key(std::string_view url) {
+  auto parts = detail::split_url(url);
+  return parts ? parts->origin.str() : std::string();
+}
+}  // namespace
+
 asio::awaitable<response> client_impl::send(request req) {
-  auto parts = detail::split_url(req.url);
   const auto limit = options_.max_connections_per_origin;
-  if (!parts || limit == 0) co_return co_await authorized(std::move(req));
-  auto inside = co_await admission_.enter(parts->origin.str(), limit);
+  auto key = origin_key(req.url);
+  if (key.empty() || limit == 0) co_return co_await authorized(std::move(req));
+  auto inside = co_await admission_.enter(std::move(key), limit);
   co_return co_await authorized(std::move(req));
 }
 
+// Not a coroutine: the authorizer's or send_plain's frame is the only one.
 asio::awaitable<response> client_impl::authorized(request req) {
-  if (options_.auth) co_return co_await options_.auth->send(*this, std::move(req));
-  co_return co_await send_plain(std::move(req));
+  if (options_.auth) return options_.auth->send(*this, std::move(req));
+  return send_plain(std::move(req));
 }
 
 asio::awaitable<response> client_impl::send_plain(request req) {
   const auto& opt = options_;
   std::string url = req.url;
-  std::string method = req.method;
-  fields headers = req.headers;
-  std::shared_ptr<byte_source> body = req.body;
+  std::string method = std::move(req.method);
+  fields headers = std::move(req.headers);
+  std::shared_ptr<byte_source> body = std::move(req.body);
   // A body that cannot be rewound is sent once: no retry, no 307/308 replay.
   bool replayable = !body || body->rewind();
   bool retryable = req.retryable.value_or(detail::is_idempotent(method)) && replayable;

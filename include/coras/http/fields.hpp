@@ -41,6 +41,8 @@ class fields {
   std::size_t size() const { return list_.size(); }
   /// True when there is no field.
   bool empty() const { return list_.empty(); }
+  /// Room for `n` fields without reallocating (a response's header count).
+  void reserve(std::size_t n) { list_.reserve(n); }
 
  private:
   std::vector<field> list_;

@@ -22,7 +22,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <cstring>
 
 namespace asio = boost::asio;
 using asio::use_awaitable;
@@ -374,6 +376,79 @@ TEST_CASE("client: events, streaming both ways, and the metadata limit", "[clien
     auto [ec, s] = co_await big.async_read_all(c.options().max_metadata_bytes, as_tuple);
     CHECK(ec == coras::errc::size_limit_exceeded);
     CHECK(s.empty());
+  });
+}
+
+namespace {
+// A body whose size is not known up front: sent with Transfer-Encoding: chunked.
+class unsized_source final : public coras::byte_source {
+ public:
+  explicit unsized_source(std::string bytes) : bytes_(std::move(bytes)) {}
+  std::optional<std::uint64_t> size() const override { return std::nullopt; }
+  asio::awaitable<std::size_t> read(asio::mutable_buffer buffer) override {
+    // Odd piece sizes, so chunks of several lengths go out.
+    const std::size_t n = std::min({buffer.size(), bytes_.size() - at_, std::size_t{40'000}});
+    std::memcpy(buffer.data(), bytes_.data() + at_, n);
+    at_ += n;
+    co_return n;
+  }
+
+ private:
+  std::string bytes_;
+  std::size_t at_ = 0;
+};
+}  // namespace
+
+TEST_CASE("client: a body of unknown size goes out chunked and arrives whole", "[client][body]") {
+  with_registry({}, [](auto ex, registry& srv) -> asio::awaitable<void> {
+    client c(ex);
+    std::string blob(300'001, '\0');
+    for (std::size_t i = 0; i < blob.size(); ++i) blob[i] = static_cast<char>(i * 7 + 3);
+    const auto d = coras::digest::of(blob);
+    auto post = co_await c.async_send(make("POST", srv.url() + "/v2/chunked/blobs/uploads/"));
+    REQUIRE(post.status() == 202);
+    std::string location(*post.headers().get("Location"));
+    co_await post.async_read_all(1 << 16);
+    if (location.front() == '/') location = srv.url() + location;
+    auto put = make("PUT", location + (location.find('?') == std::string::npos ? "?" : "&") +
+                               "digest=" + d.str());
+    put.body = std::make_shared<unsized_source>(blob);
+    auto done = co_await c.async_send(put);
+    CHECK(done.status() == 201);
+    co_await done.async_read_all(1 << 16);
+    auto got = co_await c.async_send(make("GET", srv.url() + "/v2/chunked/blobs/" + d.str()));
+    REQUIRE(got.status() == 200);
+    auto back = co_await got.async_read_all(1 << 20);
+    CHECK(back == blob);
+  });
+}
+
+// Beast 1.81 wrote a value with CRLF as it was: a second header (or a second
+// request) of the value's choosing reached the server.
+TEST_CASE("client: a header value with CR or LF is refused before anything is sent",
+          "[client][security]") {
+  with_registry({}, [](auto ex, registry& srv) -> asio::awaitable<void> {
+    client c(ex);
+    auto ok = co_await c.async_send(make("GET", srv.url() + "/v2/"));
+    co_await ok.async_read_all(1 << 16);
+    const auto before = srv.stats().requests;
+    auto req = make("GET", srv.url() + "/v2/");
+    req.headers.set("Authorization", "Bearer t\r\nX-Injected: 1");
+    coras::error_code code;
+    std::string words;
+    try {
+      co_await c.async_send(req);
+    } catch (const coras::error& e) {
+      code = e.code();
+      words = e.what();
+    }
+    CHECK(code == coras::errc::invalid_argument);
+    CHECK_THAT(words, Catch::Contains("\"Authorization\""));
+    CHECK(srv.stats().requests == before);
+    // The client still works.
+    auto again = co_await c.async_send(make("GET", srv.url() + "/v2/"));
+    CHECK(again.status() == 200);
+    co_await again.async_read_all(1 << 16);
   });
 }
 
