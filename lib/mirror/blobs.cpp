@@ -35,7 +35,7 @@ awaitable<server::upstream::blob_result> cache::async_open_blob(
     std::lock_guard lock(m_);
     auto& slot = flights_[d.str()];
     if (!slot) {
-      slot = std::make_shared<flight>();
+      slot = std::make_shared<flight>(buffered_);
       slot->d = d;
       slot->repository = repository;
       starter = true;
@@ -87,15 +87,18 @@ awaitable<void> cache::fetch(std::shared_ptr<cache> self, std::shared_ptr<flight
     ec = fetch_ec;
     got = std::move(fetched);
   }
-  std::unique_ptr<server::content_sink::blob_writer> writer;
   if (!ec) {
     // The store failing (a full disk) must not stop the clients' bytes:
-    // they are served, nothing is stored, a later request fetches again.
+    // they are served (from memory), nothing is stored, a later request
+    // fetches again.
+    std::shared_ptr<server::content_sink::blob_writer> writer;
     try {
       writer = sink->begin_blob(f->repository);
     } catch (const std::exception&) {
     }
     std::lock_guard lock(f->m);
+    f->writer = std::move(writer);
+    f->store_failed = !f->writer;
     f->size = static_cast<std::uint64_t>(got.desc.size);
     f->opened = true;
     wake(std::move(f->waiters));
@@ -104,6 +107,11 @@ awaitable<void> cache::fetch(std::shared_ptr<cache> self, std::shared_ptr<flight
     std::lock_guard lock(f->m);
     f->failure = upstream_failure(ec, diag, "BLOB_UNKNOWN");
   }
+  // Only this coroutine appends and commits; f->writer is not reset while
+  // the flight lives (the streams read from it), so no lock is needed here.
+  const auto& writer = f->writer;
+  const auto window = self->o_.max_flight_buffer_bytes;
+  bool storing = !ec && writer;
   bool ok = !ec;
   while (ok) {
     auto chunk = std::make_shared<std::string>(piece, '\0');
@@ -116,11 +124,15 @@ awaitable<void> cache::fetch(std::shared_ptr<cache> self, std::shared_ptr<flight
     if (n == 0) continue;
     chunk->resize(n);
     self->upstream_bytes_ += n;
-    if (writer && !writer->append(*chunk)) writer.reset();  // clients are still served
+    // A failed append stops the storing, not the clients (keep_locked then
+    // keeps every byte in memory); the bytes appended before stay readable.
+    if (storing && !writer->append(*chunk)) storing = false;
     std::lock_guard lock(f->m);
-    f->starts.push_back(f->arrived);
-    f->chunks.push_back(std::move(chunk));
-    f->arrived += n;
+    if (storing)
+      f->stored += n;
+    else
+      f->store_failed = true;
+    f->keep_locked(std::move(chunk), window);
     wake(std::move(f->waiters));
     f->waiters.clear();
   }
@@ -128,15 +140,18 @@ awaitable<void> cache::fetch(std::shared_ptr<cache> self, std::shared_ptr<flight
   // A failed commit only costs a later refetch.
   bool committed = false;
   try {
-    committed = ok && writer && writer->commit(f->d);
+    committed = ok && storing && writer->commit(f->d);
   } catch (const std::exception&) {
   }
   if (committed) self->stored(f->repository, f->d, f->arrived, *sink);
-  writer.reset();
   if (!ok) ++self->failed_;
   {
     std::lock_guard lock(f->m);
     f->st = ok ? flight::state::done : flight::state::failed;
+    // Committed, the writer reads the whole blob: the streams still going
+    // read it there, and the flight's memory goes now.
+    if (committed)
+      while (!f->chunks.empty()) f->drop_front_locked();
     wake(std::move(f->waiters));
     f->waiters.clear();
   }
@@ -161,19 +176,36 @@ awaitable<std::size_t> flight_stream::async_read_at(std::uint64_t offset,
   auto ready = [&] { return f.st == flight::state::failed || f.readable_locked() > offset; };
   co_await wait_until(f.m, f.waiters, ready);
   std::size_t n = 0;
+  std::shared_ptr<server::content_sink::blob_writer> writer;
+  std::size_t from_writer = 0;
   {
     std::lock_guard lock(f.m);
     if (f.st == flight::state::failed)
       throw coras::error(errc::digest_mismatch,
                          "upstream fetch of " + f.d.str() + " failed: the response is cut short");
     const auto end = f.readable_locked();
-    auto it = std::upper_bound(f.starts.begin(), f.starts.end(), offset);
-    const auto i = static_cast<std::size_t>(it - f.starts.begin()) - 1;
-    const auto& chunk = *f.chunks[i];
-    const auto at = offset - f.starts[i];
-    const auto avail = std::min<std::uint64_t>(chunk.size() - at, end - offset);
-    n = static_cast<std::size_t>(std::min<std::uint64_t>(avail, buffer.size()));
-    std::memcpy(buffer.data(), chunk.data() + at, n);
+    if (offset < f.kept_from_locked()) {
+      // Behind the bytes in memory: the writer has them (kept_from <= stored).
+      writer = f.writer;
+      from_writer = static_cast<std::size_t>(
+          std::min<std::uint64_t>(std::min(end, f.stored) - offset, buffer.size()));
+    } else {
+      auto it = std::upper_bound(f.starts.begin(), f.starts.end(), offset);
+      const auto i = static_cast<std::size_t>(it - f.starts.begin()) - 1;
+      const auto& chunk = *f.chunks[i];
+      const auto at = offset - f.starts[i];
+      const auto avail = std::min<std::uint64_t>(chunk.size() - at, end - offset);
+      n = static_cast<std::size_t>(std::min<std::uint64_t>(avail, buffer.size()));
+      std::memcpy(buffer.data(), chunk.data() + at, n);
+    }
+  }
+  if (writer) {
+    // Outside the flight's lock: a disk read must not hold up the fetch.
+    n = writer->read_at(offset, std::span<char>(static_cast<char*>(buffer.data()), from_writer));
+    if (n == 0)
+      throw coras::error(errc::size_mismatch, "mirror: bytes of " + f.d.str() +
+                                                  " the store wrote cannot be read back: the "
+                                                  "response is cut short");
   }
   owner_->served(n);
   if (!observed_ && offset + n == f.size) {

@@ -4,8 +4,9 @@
 // with the repository API. One `flight` per blob being fetched: the first
 // client's request starts it, every client asking for the blob meanwhile
 // reads the same bytes as they arrive (the tee: the verified reader's pieces
-// go to the storage's writer and into the flight's chunks, which each
-// client's response reads at its own offset), and the storage commits the
+// go to the storage's writer and into the flight's window of recent chunks;
+// each client's response reads at its own offset, from the window, or from
+// the writer when it is behind it), and the storage commits the
 // blob only once the reader verified it. A reader hands out the last piece
 // only after verification, and a flight holds back the last byte until the
 // commit: a digest mismatch leaves every client a connection closed short.
@@ -22,6 +23,7 @@
 
 #include <array>
 #include <atomic>
+#include <deque>
 #include <mutex>
 #include <unordered_map>
 
@@ -65,7 +67,27 @@ upstream_answer upstream_failure(const error_code& ec, const diagnostics& diag,
 inline constexpr std::array<double, 11> buckets{0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
                                                 0.5,   1,    2.5,   5,    10};
 
+// The bytes all flights hold in memory (mirror_stats::buffered_bytes, and its
+// peak). Shared by the cache and its flights: a flight may outlive the cache's
+// counters while the cache is being destroyed.
+struct buffer_gauge {
+  std::atomic<std::uint64_t> now{0};
+  std::atomic<std::uint64_t> peak{0};
+  void add(std::uint64_t n) noexcept {
+    const auto v = now += n;
+    auto p = peak.load();
+    while (v > p && !peak.compare_exchange_weak(p, v)) {
+    }
+  }
+  void sub(std::uint64_t n) noexcept { now -= n; }
+};
+
 struct flight {
+  explicit flight(std::shared_ptr<buffer_gauge> g) : gauge(std::move(g)) {}
+  ~flight() { gauge->sub(buffered); }
+  flight(const flight&) = delete;
+  flight& operator=(const flight&) = delete;
+
   digest d;
   std::string repository;
   std::mutex m;
@@ -73,15 +95,49 @@ struct flight {
   enum class state { running, done, failed } st = state::running;
   bool opened = false;
   std::uint64_t size = 0;
-  std::vector<std::shared_ptr<const std::string>> chunks;
-  std::vector<std::uint64_t> starts;  // offset of each chunk
+  // The bytes in memory: the most recent ones (max_flight_buffer_bytes, see
+  // `keep`), all of them from the store's failure on.
+  std::deque<std::shared_ptr<const std::string>> chunks;
+  std::deque<std::uint64_t> starts;  // offset of each chunk
+  std::uint64_t buffered = 0;        // bytes in chunks
   std::uint64_t arrived = 0;
   std::optional<upstream_answer> failure;  // set when it failed before the first byte
+  // The storage's writer, shared with the streams: bytes [0, stored) can be
+  // read there (read_at), after the commit too, until the last stream ends.
+  // Set before `opened`, never reset while the flight lives.
+  std::shared_ptr<server::content_sink::blob_writer> writer;
+  std::uint64_t stored = 0;
+  bool store_failed = false;  // no writer, or an append failed: nothing more is stored
+  std::shared_ptr<buffer_gauge> gauge;
 
   // Bytes a client may have: all once stored, else all but the last byte.
   std::uint64_t readable_locked() const {
     if (st == state::done) return arrived;
     return arrived > 0 && arrived == size ? arrived - 1 : arrived;
+  }
+  // The first byte still in memory; those before it are read from the writer.
+  std::uint64_t kept_from_locked() const { return starts.empty() ? arrived : starts.front(); }
+  // Appends a piece that arrived, and drops the oldest pieces beyond `window`
+  // that the writer holds. Once the store failed nothing is dropped: the
+  // clients are served from memory (all of the blob from then on).
+  void keep_locked(std::shared_ptr<const std::string> chunk, std::uint64_t window) {
+    const auto n = chunk->size();
+    starts.push_back(arrived);
+    chunks.push_back(std::move(chunk));
+    arrived += n;
+    buffered += n;
+    gauge->add(n);
+    if (store_failed) return;
+    while (!chunks.empty() && buffered > window &&
+           starts.front() + chunks.front()->size() <= stored)
+      drop_front_locked();
+  }
+  void drop_front_locked() {
+    const auto n = chunks.front()->size();
+    chunks.pop_front();
+    starts.pop_front();
+    buffered -= n;
+    gauge->sub(n);
   }
 };
 
@@ -201,6 +257,7 @@ class cache final : public upstream_cache, public std::enable_shared_from_this<c
   std::unordered_map<std::string, std::vector<std::string>> manifests_;  // their references
   std::unordered_map<std::string, std::size_t> referenced_;              // digest -> manifests
   std::atomic<std::uint64_t> store_bytes_{0};
+  std::shared_ptr<buffer_gauge> buffered_ = std::make_shared<buffer_gauge>();
   std::size_t active_ = 0;  // upstream fetches holding a slot (m_)
   std::vector<timer_ptr> slot_waiters_;
 

@@ -37,6 +37,10 @@ std::string cache::metrics() {
   counter("failed_fetches_total", "Upstream fetches that ended in an error.", s.failed_fetches,
           "counter");
   counter("store_bytes", "Bytes of fetched blobs the store holds.", s.store_bytes, "gauge");
+  counter("buffered_bytes", "Bytes the blob fetches hold in memory for their clients.",
+          s.buffered_bytes, "gauge");
+  counter("buffered_bytes_peak", "The most bytes the blob fetches held in memory at once.",
+          s.buffered_bytes_peak, "gauge");
   t += "# HELP coras_mirror_upstream_request_seconds Time from a client's request reaching the "
        "upstream path to its last byte (manifests: to the stored manifest).\n"
        "# TYPE coras_mirror_upstream_request_seconds histogram\n";
@@ -70,6 +74,8 @@ mirror_stats cache::stats() const noexcept {
   s.refused_clients = refused_.load();
   s.failed_fetches = failed_.load();
   s.store_bytes = store_bytes_.load();
+  s.buffered_bytes = buffered_->now.load();
+  s.buffered_bytes_peak = buffered_->peak.load();
   return s;
 }
 
