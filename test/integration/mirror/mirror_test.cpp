@@ -25,9 +25,12 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
+#include <span>
 
 namespace asio = boost::asio;
 namespace fs = std::filesystem;
@@ -460,6 +463,116 @@ TEST_CASE(
         CHECK(e.cache.stats().hits == 1);
       },
       on_disk ? root.path() : fs::path());
+}
+
+namespace {
+
+// A store whose writer fails once `room` bytes were appended (a full disk);
+// the bytes appended before stay readable.
+class full_disk_sink final : public coras::server::content_sink {
+ public:
+  explicit full_disk_sink(std::size_t room) : room_(room) {}
+  class writer final : public blob_writer {
+   public:
+    writer(full_disk_sink& sink) : sink_(sink) {}
+    bool append(std::string_view bytes) override {
+      std::lock_guard lock(sink_.m_);
+      if (sink_.bytes_.size() + bytes.size() > sink_.room_) return false;
+      sink_.bytes_.append(bytes);
+      return true;
+    }
+    bool commit(const coras::digest&) override {
+      sink_.committed_ = true;
+      return true;
+    }
+    std::size_t read_at(std::uint64_t offset, std::span<char> out) override {
+      std::lock_guard lock(sink_.m_);
+      if (offset >= sink_.bytes_.size()) return 0;
+      const auto n = std::min<std::size_t>(out.size(), sink_.bytes_.size() - offset);
+      std::memcpy(out.data(), sink_.bytes_.data() + offset, n);
+      return n;
+    }
+
+   private:
+    full_disk_sink& sink_;
+  };
+  std::unique_ptr<blob_writer> begin_blob(std::string_view) override {
+    return std::make_unique<writer>(*this);
+  }
+  bool put_manifest(std::string_view, std::string_view, std::shared_ptr<const std::string>,
+                    const coras::digest&, std::string_view, std::string*) override {
+    return false;
+  }
+  bool has_manifest(std::string_view, std::string_view) override { return false; }
+  bool remove_blob(std::string_view, const coras::digest&) override { return false; }
+  bool committed() const { return committed_; }
+
+ private:
+  std::mutex m_;
+  std::string bytes_;
+  std::size_t room_;
+  bool committed_ = false;
+};
+
+// Reads all of `stream` from `offset` 0; "" when a read throws.
+awaitable<std::string> read_stream(coras::server::body_stream& stream) {
+  std::string out;
+  std::vector<char> buf(100'000);
+  try {
+    while (out.size() < stream.size()) {
+      const auto n = co_await stream.async_read_at(out.size(), asio::buffer(buf));
+      out.append(buf.data(), n);
+    }
+  } catch (const std::exception&) {
+    out.clear();
+  }
+  co_return out;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "mirror: a flight whose store fails mid-blob keeps the rest in memory; every client "
+    "still gets the whole blob",
+    "[mirror]") {
+  static constexpr std::size_t blob_size = 4 * 1024 * 1024;
+  mirror_options m;
+  m.max_flight_buffer_bytes = 64 * 1024;
+  with_mirror({}, m, [](env& e) -> awaitable<void> {
+    client c(e.ex);
+    auto up = repo_at(c, e.up, "full/disk");
+    auto img = co_await push_image(up, "v1", 1, blob_size, 600);
+    const auto& d = img.layers[0].digest;
+    coras::server::delay_fault slow;
+    slow.mid_body = std::chrono::milliseconds(300);
+    slow.count = 1;
+    slow.path_contains = "/blobs/";
+    e.up.inject_delay(slow);
+    // The store takes the first MiB, then fails.
+    auto sink = std::make_shared<full_disk_sink>(1024 * 1024);
+    auto first = co_await e.cache.async_open_blob("full/disk", d, sink);
+    auto second = co_await e.cache.async_open_blob("full/disk", d, sink);
+    REQUIRE(first.body);
+    REQUIRE(second.body);
+    CHECK(e.cache.stats().upstream_fetches == 1);
+    // One reads as the bytes arrive; the other only once the fetch is over,
+    // from its first byte: the first MiB from the writer, the rest from memory.
+    const auto along = co_await read_stream(*first.body);
+    for (int i = 0; i < 1000 && e.cache.stats().in_flight > 0; ++i)
+      co_await sleep_for(std::chrono::milliseconds(5));
+    const auto late = co_await read_stream(*second.body);
+    CHECK(along.size() == blob_size);
+    CHECK(coras::digest::of(along) == d);
+    CHECK(late.size() == blob_size);
+    CHECK(coras::digest::of(late) == d);
+    CHECK_FALSE(sink->committed());
+    const auto s = e.cache.stats();
+    INFO("buffered_bytes_peak " << s.buffered_bytes_peak);
+    CHECK(s.buffered_bytes_peak >= blob_size - 1024 * 1024);
+    first.body.reset();
+    second.body.reset();
+    CHECK(e.cache.stats().buffered_bytes == 0);
+  });
 }
 
 TEST_CASE("mirror: a tag is re-resolved upstream after tag_ttl, a digest never", "[mirror]") {
