@@ -51,6 +51,7 @@ class storage_writer final : public content_sink::blob_writer {
   std::size_t read_at(std::uint64_t offset, std::span<char> out) override {
     return readable_ ? session_->read_at(offset, out) : 0;
   }
+  bool readable() const noexcept { return readable_; }
 
  private:
   std::shared_ptr<storage> store_;
@@ -66,7 +67,11 @@ class storage_sink final : public content_sink {
   std::unique_ptr<blob_writer> begin_blob(std::string_view repository) override {
     auto session = store_->start_upload(repository, limits_);
     if (!session) return nullptr;
-    return std::make_unique<storage_writer>(store_, std::move(session));
+    auto writer = std::make_unique<storage_writer>(store_, std::move(session));
+    // A writer whose bytes cannot be read back is no store for a mirror's
+    // clients behind its window: none (the mirror then keeps them in memory).
+    if (!writer->readable()) return nullptr;
+    return writer;
   }
 
   bool put_manifest(std::string_view repository, std::string_view media_type,

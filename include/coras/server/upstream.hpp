@@ -52,7 +52,8 @@ class content_sink {
     virtual std::size_t read_at(std::uint64_t offset, std::span<char> out) = 0;
   };
 
-  /// A writer for a blob of `repository` (no upload quota applies).
+  /// A writer for a blob of `repository` (no upload quota applies); null when
+  /// the store cannot take one (nothing is stored then).
   virtual std::unique_ptr<blob_writer> begin_blob(std::string_view repository) = 0;
 
   /// Stores a manifest fetched upstream, and points `tag` at it when `tag` is
