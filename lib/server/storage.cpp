@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -81,6 +82,7 @@ upload::upload(std::string id, std::string repository, fs::path temp_file)
 
 upload::~upload() {
   if (fd_ >= 0) ::close(fd_);
+  if (read_fd_ >= 0) ::close(read_fd_);
   if (!temp_file_.empty()) {
     std::error_code ec;
     fs::remove(temp_file_, ec);  // still there only when the upload was not committed
@@ -106,11 +108,37 @@ bool upload::append(std::string_view bytes) {
       return false;
     }
   } else {
+    std::lock_guard lock(memory_mutex_);
     memory_.append(bytes);
   }
   hasher_.update(bytes);
   touch();
   return true;
+}
+
+bool upload::keep_readable() {
+  if (temp_file_.empty() || read_fd_ >= 0) return true;
+  read_fd_ = ::open(temp_file_.c_str(), O_RDONLY | O_CLOEXEC);
+  return read_fd_ >= 0;
+}
+
+std::size_t upload::read_at(std::uint64_t offset, std::span<char> out) const {
+  if (!temp_file_.empty()) {
+    if (read_fd_ < 0) return 0;
+    try {
+      return coras::detail::pread_full(read_fd_, out.data(), out.size(), offset,
+                                       temp_file_.string());
+    } catch (const std::exception&) {
+      return 0;
+    }
+  }
+  std::lock_guard lock(memory_mutex_);
+  const std::string& bytes = committed_memory_ ? *committed_memory_ : memory_;
+  if (offset >= bytes.size()) return 0;
+  const auto n =
+      static_cast<std::size_t>(std::min<std::uint64_t>(out.size(), bytes.size() - offset));
+  std::memcpy(out.data(), bytes.data() + offset, n);
+  return n;
 }
 
 // ---- storage ----
@@ -438,7 +466,9 @@ storage::commit_status storage::commit_upload(const std::shared_ptr<upload>& ses
       fs::rename(u.temp_file_, content_path(got), ec);
       if (ec) return commit_status::io_error;
     } else {
+      std::lock_guard bytes_lock(u.memory_mutex_);  // read_at goes on reading them
       entry.memory = std::make_shared<const std::string>(std::move(u.memory_));
+      u.committed_memory_ = entry.memory;
     }
     blobs_[got.str()] = std::move(entry);
   }

@@ -52,6 +52,17 @@ class upload {
   /// arrives, never with what a client declared.
   bool append(std::string_view bytes);
 
+  /// Keeps the bytes appended readable with `read_at` for as long as this
+  /// session object lives, after `storage::commit_upload` too (a pull-through
+  /// cache's clients read them while the fetch goes on). On disk it opens a
+  /// second descriptor, which still reads the file once committed (renamed)
+  /// or evicted (unlinked); false when it cannot be opened.
+  bool keep_readable();
+  /// Copies bytes appended so far from `offset` into `out`; returns how many
+  /// (0 at the end, or when they cannot be read). Thread-safe with `append`,
+  /// `commit_upload` and itself; on disk only after `keep_readable`.
+  std::size_t read_at(std::uint64_t offset, std::span<char> out) const;
+
   /// Marks the session in use by a request; false when another request has it.
   bool try_acquire() noexcept { return !busy_.exchange(true); }
   void release() noexcept {
@@ -69,8 +80,13 @@ class upload {
   std::string repository_;
   digester hasher_;  // hash of what arrived (sha256 unless hash_with), so PUT needs no second pass
   std::string memory_;
+  // read_at's view of the bytes: memory_ and committed_memory_ change under
+  // memory_mutex_ (the memory storage moves memory_ into the blob at commit).
+  mutable std::mutex memory_mutex_;
+  std::shared_ptr<const std::string> committed_memory_;
   std::filesystem::path temp_file_;  // empty for memory storage
   int fd_ = -1;
+  int read_fd_ = -1;  // keep_readable's descriptor (disk)
   bool failed_ = false;
   std::atomic<bool> busy_{false};
   std::atomic<std::int64_t> last_used_{0};  // steady_clock ticks

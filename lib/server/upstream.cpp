@@ -35,20 +35,29 @@ class storage_writer final : public content_sink::blob_writer {
   storage_writer(std::shared_ptr<storage> store, std::shared_ptr<upload> session)
       : store_(std::move(store)), session_(std::move(session)) {
     session_->try_acquire();
+    readable_ = session_->keep_readable();
   }
   ~storage_writer() override {
-    if (session_) store_->drop_upload(session_->id());
+    if (!ended_) store_->drop_upload(session_->id());
   }
-  bool append(std::string_view bytes) override { return session_ && session_->append(bytes); }
+  bool append(std::string_view bytes) override { return !ended_ && session_->append(bytes); }
   bool commit(const digest& expected) override {
-    if (!session_) return false;
-    auto s = std::move(session_);
-    return store_->commit_upload(s, expected) == storage::commit_status::committed;
+    if (ended_) return false;
+    ended_ = true;  // the session leaves the storage's map either way
+    return store_->commit_upload(session_, expected) == storage::commit_status::committed;
   }
+  // The session (its file, or its bytes in memory) lives as long as this
+  // writer: committed, it reads what became the blob.
+  std::size_t read_at(std::uint64_t offset, std::span<char> out) override {
+    return readable_ ? session_->read_at(offset, out) : 0;
+  }
+  bool readable() const noexcept { return readable_; }
 
  private:
   std::shared_ptr<storage> store_;
   std::shared_ptr<upload> session_;
+  bool readable_ = false;
+  bool ended_ = false;
 };
 
 class storage_sink final : public content_sink {
@@ -58,7 +67,11 @@ class storage_sink final : public content_sink {
   std::unique_ptr<blob_writer> begin_blob(std::string_view repository) override {
     auto session = store_->start_upload(repository, limits_);
     if (!session) return nullptr;
-    return std::make_unique<storage_writer>(store_, std::move(session));
+    auto writer = std::make_unique<storage_writer>(store_, std::move(session));
+    // A writer whose bytes cannot be read back is no store for a mirror's
+    // clients behind its window: none (the mirror then keeps them in memory).
+    if (!writer->readable()) return nullptr;
+    return writer;
   }
 
   bool put_manifest(std::string_view repository, std::string_view media_type,

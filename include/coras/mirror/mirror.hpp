@@ -60,6 +60,14 @@ struct mirror_options {
   std::uint64_t max_store_bytes = 0;
   /// Largest manifest fetched upstream.
   std::uint64_t max_manifest_bytes = 4 * 1024 * 1024;
+  /// Bytes of a blob being fetched that its flight keeps in memory for the
+  /// clients streaming it: the most recent ones (plus the piece arriving,
+  /// up to 256 KiB). A client further behind reads from what the store has
+  /// written, so a flight's memory does not grow with the blob or with its
+  /// slowest client. When the store fails (a full disk), that flight keeps
+  /// every byte from then on in memory instead, so that its clients are
+  /// still served. 0: only the piece arriving.
+  std::uint64_t max_flight_buffer_bytes = 8 * 1024 * 1024;
   /// How the upstream is read: `transfer` (resume attempts, backoff),
   /// `max_blob_bytes`, media types. `plain_http` is taken from `upstream`.
   remote::repository_options repository;
@@ -77,6 +85,10 @@ struct mirror_stats {
   std::uint64_t refused_clients = 0;   ///< 429s for `max_clients`
   std::uint64_t failed_fetches = 0;    ///< upstream fetches that ended in an error
   std::uint64_t store_bytes = 0;       ///< bytes of the fetched blobs the store holds
+  /// Bytes the blob flights hold in memory now (see `max_flight_buffer_bytes`).
+  std::uint64_t buffered_bytes = 0;
+  /// The most bytes the blob flights held in memory at once so far.
+  std::uint64_t buffered_bytes_peak = 0;
 };
 
 /// The upstream a registry consults (`registry_options::upstream`), with its

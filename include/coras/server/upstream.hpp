@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -29,8 +30,10 @@ class content_sink {
  public:
   virtual ~content_sink() = default;
 
-  /// A blob being stored as it arrives. Not thread-safe: one writer per
-  /// fetch. Destroyed without `commit`, it stores nothing.
+  /// A blob being stored as it arrives. `append` and `commit` are called by
+  /// one fetch at a time (not thread-safe with each other); `read_at` may be
+  /// called from any thread at once with them and with itself. Destroyed
+  /// without `commit`, it stores nothing.
   class blob_writer {
    public:
     virtual ~blob_writer() = default;
@@ -40,9 +43,17 @@ class content_sink {
     /// the writer's repository; false (nothing stored) on a mismatch or an
     /// I/O error.
     virtual bool commit(const digest& expected) = 0;
+    /// Copies bytes already appended (by `append` calls that returned true),
+    /// from `offset`, into `out`; returns how many, 0 when they cannot be
+    /// read. They stay readable until the writer is destroyed: after `commit`
+    /// (the committed blob may since have been removed), and after a failed
+    /// `append` (the bytes appended before it). A mirror's clients that fell
+    /// behind the bytes it keeps in memory read here.
+    virtual std::size_t read_at(std::uint64_t offset, std::span<char> out) = 0;
   };
 
-  /// A writer for a blob of `repository` (no upload quota applies).
+  /// A writer for a blob of `repository` (no upload quota applies); null when
+  /// the store cannot take one (nothing is stored then).
   virtual std::unique_ptr<blob_writer> begin_blob(std::string_view repository) = 0;
 
   /// Stores a manifest fetched upstream, and points `tag` at it when `tag` is

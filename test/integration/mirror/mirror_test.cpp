@@ -25,9 +25,12 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
+#include <span>
 
 namespace asio = boost::asio;
 namespace fs = std::filesystem;
@@ -56,15 +59,18 @@ struct env {
   upstream_cache& cache;
 };
 
-// An upstream registry, a mirror of it, and `body(env)` on one io_context.
+// An upstream registry, a mirror of it (stored under `mirror_root`, in
+// memory when empty), and `body(env)` on one io_context.
 template <class Body>
-void with_mirror(registry_options up_opts, mirror_options m, Body body) {
+void with_mirror(registry_options up_opts, mirror_options m, Body body,
+                 const fs::path& mirror_root = {}) {
   asio::io_context ioc;
   up_opts.request_log_capacity = 16384;
   registry up(ioc.get_executor(), up_opts);
   up.start();
   m.upstream = "http://" + up.host() + m.upstream;
   registry_options mo;
+  mo.root = mirror_root;
   auto cache = coras::mirror::attach(mo, client(ioc.get_executor()), m);
   registry mir(ioc.get_executor(), mo);
   mir.start();
@@ -179,6 +185,23 @@ awaitable<raw_result> raw_get(client c, std::string url, const char* method = "G
 awaitable<void> sleep_for(std::chrono::milliseconds d) {
   asio::steady_timer t(co_await asio::this_coro::executor, d);
   co_await t.async_wait(asio::use_awaitable);
+}
+
+// raw_get, but the body is read only `late` after the response head arrived.
+awaitable<raw_result> raw_get_read_late(client c, std::string url, std::chrono::milliseconds late) {
+  coras::http::request req;
+  req.method = "GET";
+  req.url = std::move(url);
+  req.retryable = false;
+  raw_result out;
+  auto [ec, resp] = co_await c.async_send(req, tuple);
+  if (ec) co_return out;
+  out.status = resp.status();
+  co_await sleep_for(late);
+  auto [rec, body] = co_await resp.async_read_all(std::uint64_t{1} << 30, tuple);
+  out.complete = !rec;
+  out.body = std::move(body);
+  co_return out;
 }
 
 }  // namespace
@@ -358,6 +381,197 @@ TEST_CASE("mirror: an upstream serving a wrong blob: no client gets a success, n
     CHECK(coras::digest::of(again).str() == d.str());
     CHECK(coras::digest::of(img.bytes[0]).str() == d.str());
     CHECK(upstream_gets(e.up, d) == 1);
+  });
+}
+
+TEST_CASE(
+    "mirror: a blob in flight is held in memory only up to max_flight_buffer_bytes; "
+    "clients behind it read what the store wrote",
+    "[mirror]") {
+  const bool on_disk = GENERATE(false, true);
+  INFO("mirror store " << (on_disk ? "on disk" : "in memory"));
+  temp_dir root;
+  static constexpr std::uint64_t window = 64 * 1024;
+  static constexpr std::size_t blob_size = 4 * 1024 * 1024;
+  mirror_options m;
+  m.max_flight_buffer_bytes = window;
+  with_mirror(
+      {}, m,
+      [](env& e) -> awaitable<void> {
+        client c(e.ex);
+        auto up = repo_at(c, e.up, "big/image");
+        auto img = co_await push_image(up, "v1", 1, blob_size, 500);
+        const auto& d = img.layers[0].digest;
+        // The upstream pauses after half the blob: the fetch is still running
+        // when the late client comes.
+        coras::server::delay_fault slow;
+        slow.mid_body = std::chrono::milliseconds(500);
+        slow.count = 1;
+        slow.path_contains = "/blobs/";
+        e.up.inject_delay(slow);
+
+        const auto url = e.mirror.url() + "/v2/big/image/blobs/" + d.str();
+        std::vector<client> clients;
+        for (int i = 0; i < 6; ++i) clients.emplace_back(e.ex);
+        std::vector<raw_result> results(clients.size());
+        std::vector<awaitable<void>> gets;
+        // Four clients read as the bytes arrive, one reads its body only
+        // after 700 ms (past the upstream's pause).
+        for (std::size_t i = 0; i < 4; ++i)
+          gets.push_back([](const client& cl, std::string url, raw_result& out) -> awaitable<void> {
+            out = co_await raw_get(cl, url);
+          }(clients[i], url, results[i]));
+        gets.push_back([](const client& cl, std::string url, raw_result& out) -> awaitable<void> {
+          out = co_await raw_get_read_late(cl, url, std::chrono::milliseconds(700));
+        }(clients[4], url, results[4]));
+        // The last asks once 1 MiB came from upstream: bytes 0.. left the
+        // flight's memory long ago.
+        bool joined_in_flight = false;
+        gets.push_back([](const client& cl, std::string url, upstream_cache& cache, raw_result& out,
+                          bool& joined) -> awaitable<void> {
+          for (int i = 0; i < 2000 && cache.stats().upstream_bytes < 1024 * 1024; ++i)
+            co_await sleep_for(std::chrono::milliseconds(5));
+          joined = cache.stats().in_flight == 1;
+          out = co_await raw_get(cl, url);
+        }(clients[5], url, e.cache, results[5], joined_in_flight));
+        co_await run_all(std::move(gets));
+
+        CHECK(joined_in_flight);
+        for (const auto& r : results) {
+          CHECK(r.status == 200);
+          CHECK(r.complete);
+          CHECK(r.body.size() == blob_size);
+          CHECK(coras::digest::of(r.body) == d);
+        }
+        const auto s = e.cache.stats();
+        CHECK(s.upstream_fetches == 1);
+        CHECK(s.upstream_bytes == blob_size);
+        // Never more than the window and the piece arriving (256 KiB), where
+        // keeping every chunk would have held the whole blob.
+        INFO("buffered_bytes_peak " << s.buffered_bytes_peak);
+        CHECK(s.buffered_bytes_peak > 0);
+        CHECK(s.buffered_bytes_peak <= window + 256 * 1024);
+        CHECK(s.buffered_bytes == 0);
+        auto metrics = co_await raw_get(c, e.mirror.url() + "/metrics");
+        CHECK(metrics.body.find("coras_mirror_buffered_bytes_peak " +
+                                std::to_string(s.buffered_bytes_peak)) != std::string::npos);
+
+        // Stored whole: the next GET is a hit with the same bytes.
+        auto again = co_await raw_get(c, url);
+        CHECK(again.status == 200);
+        CHECK(coras::digest::of(again.body) == d);
+        CHECK(e.cache.stats().hits == 1);
+      },
+      on_disk ? root.path() : fs::path());
+}
+
+namespace {
+
+// A store whose writer fails once `room` bytes were appended (a full disk);
+// the bytes appended before stay readable.
+class full_disk_sink final : public coras::server::content_sink {
+ public:
+  explicit full_disk_sink(std::size_t room) : room_(room) {}
+  class writer final : public blob_writer {
+   public:
+    writer(full_disk_sink& sink) : sink_(sink) {}
+    bool append(std::string_view bytes) override {
+      std::lock_guard lock(sink_.m_);
+      if (sink_.bytes_.size() + bytes.size() > sink_.room_) return false;
+      sink_.bytes_.append(bytes);
+      return true;
+    }
+    bool commit(const coras::digest&) override {
+      sink_.committed_ = true;
+      return true;
+    }
+    std::size_t read_at(std::uint64_t offset, std::span<char> out) override {
+      std::lock_guard lock(sink_.m_);
+      if (offset >= sink_.bytes_.size()) return 0;
+      const auto n = std::min<std::size_t>(out.size(), sink_.bytes_.size() - offset);
+      std::memcpy(out.data(), sink_.bytes_.data() + offset, n);
+      return n;
+    }
+
+   private:
+    full_disk_sink& sink_;
+  };
+  std::unique_ptr<blob_writer> begin_blob(std::string_view) override {
+    return std::make_unique<writer>(*this);
+  }
+  bool put_manifest(std::string_view, std::string_view, std::shared_ptr<const std::string>,
+                    const coras::digest&, std::string_view, std::string*) override {
+    return false;
+  }
+  bool has_manifest(std::string_view, std::string_view) override { return false; }
+  bool remove_blob(std::string_view, const coras::digest&) override { return false; }
+  bool committed() const { return committed_; }
+
+ private:
+  std::mutex m_;
+  std::string bytes_;
+  std::size_t room_;
+  bool committed_ = false;
+};
+
+// Reads all of `stream` from `offset` 0; "" when a read throws.
+awaitable<std::string> read_stream(coras::server::body_stream& stream) {
+  std::string out;
+  std::vector<char> buf(100'000);
+  try {
+    while (out.size() < stream.size()) {
+      const auto n = co_await stream.async_read_at(out.size(), asio::buffer(buf));
+      out.append(buf.data(), n);
+    }
+  } catch (const std::exception&) {
+    out.clear();
+  }
+  co_return out;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "mirror: a flight whose store fails mid-blob keeps the rest in memory; every client "
+    "still gets the whole blob",
+    "[mirror]") {
+  static constexpr std::size_t blob_size = 4 * 1024 * 1024;
+  mirror_options m;
+  m.max_flight_buffer_bytes = 64 * 1024;
+  with_mirror({}, m, [](env& e) -> awaitable<void> {
+    client c(e.ex);
+    auto up = repo_at(c, e.up, "full/disk");
+    auto img = co_await push_image(up, "v1", 1, blob_size, 600);
+    const auto& d = img.layers[0].digest;
+    coras::server::delay_fault slow;
+    slow.mid_body = std::chrono::milliseconds(300);
+    slow.count = 1;
+    slow.path_contains = "/blobs/";
+    e.up.inject_delay(slow);
+    // The store takes the first MiB, then fails.
+    auto sink = std::make_shared<full_disk_sink>(1024 * 1024);
+    auto first = co_await e.cache.async_open_blob("full/disk", d, sink);
+    auto second = co_await e.cache.async_open_blob("full/disk", d, sink);
+    REQUIRE(first.body);
+    REQUIRE(second.body);
+    CHECK(e.cache.stats().upstream_fetches == 1);
+    // One reads as the bytes arrive; the other only once the fetch is over,
+    // from its first byte: the first MiB from the writer, the rest from memory.
+    const auto along = co_await read_stream(*first.body);
+    for (int i = 0; i < 1000 && e.cache.stats().in_flight > 0; ++i)
+      co_await sleep_for(std::chrono::milliseconds(5));
+    const auto late = co_await read_stream(*second.body);
+    CHECK(along.size() == blob_size);
+    CHECK(coras::digest::of(along) == d);
+    CHECK(late.size() == blob_size);
+    CHECK(coras::digest::of(late) == d);
+    CHECK_FALSE(sink->committed());
+    const auto s = e.cache.stats();
+    INFO("buffered_bytes_peak " << s.buffered_bytes_peak);
+    CHECK(s.buffered_bytes_peak >= blob_size - 1024 * 1024);
+    first.body.reset();
+    second.body.reset();
+    CHECK(e.cache.stats().buffered_bytes == 0);
   });
 }
 
