@@ -71,6 +71,9 @@ pull-through mirror (docs/server.md, "Pull-through mirror"):
   --mirror-max-store-bytes N  bytes of fetched blobs to keep; beyond, the least
                             recently used ones no stored manifest references are
                             evicted (default 0: no limit)
+  --mirror-flight-buffer N  bytes of a blob in flight kept in memory for its
+                            clients; those behind read what the store wrote
+                            (default 8388608)
   --registry-config FILE    docker config file with the upstream's credentials
                             (default ~/.docker/config.json, $DOCKER_CONFIG)
   --ca-file FILE            CA bundle to verify the upstream's certificate
@@ -215,6 +218,8 @@ server::registry_options parse(std::span<const std::string_view> args, bool& hel
       m.options.max_clients = static_cast<std::size_t>(parse_count(arg, value()));
     } else if (arg == "--mirror-max-store-bytes") {
       m.options.max_store_bytes = parse_count(arg, value());
+    } else if (arg == "--mirror-flight-buffer") {
+      m.options.max_flight_buffer_bytes = parse_count(arg, value());
     } else if (arg == "--registry-config") {
       m.registry_config = std::string(value());
     } else if (arg == "--ca-file") {

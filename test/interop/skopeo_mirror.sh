@@ -61,7 +61,9 @@ name=mirror/app-$$
 skopeo_ copy -q --dest-tls-verify=false --preserve-digests \
   "oci:$layout:v1" "docker://$upstream/$name:v1" || fail "skopeo push to docker-registry"
 
-start_server --mirror "http://$upstream" --registry-config "$work/no-config.json"
+# A 64 KiB flight window: skopeo's pulls cross it (the blobs are larger).
+start_server --mirror "http://$upstream" --registry-config "$work/no-config.json" \
+  --mirror-flight-buffer 65536
 echo "mirror of $upstream at $url"
 
 pull() {
