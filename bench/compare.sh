@@ -1,18 +1,34 @@
 #!/usr/bin/env bash
 # bench/compare.sh [options]: coras next to its peers on this machine.
 #
-# Rows (every server on 127.0.0.1; coras and the peer take turns, A/B/A/B):
-#   pull  COUNTxSIZE  docker-registry -> OCI layout     coras copy vs skopeo copy
-#   push  COUNTxSIZE  OCI layout -> a new repository    coras copy vs skopeo copy
+# Rows (every server on 127.0.0.1; the tools take turns within each round:
+# coras, skopeo, crane, coras, ...):
+#   pull  COUNTxSIZE  docker-registry -> OCI layout     coras copy vs skopeo copy,
+#                                                       crane pull --format=oci
+#   push  COUNTxSIZE  OCI layout -> a new repository    coras copy vs skopeo copy,
+#                                                       crane push LAYOUT
 #   (the same for the image of many small layers, and with --tls over HTTPS)
+#   ceilings              curl, 8 parallel transfers of the big image's blobs
+#                         to /dev/null (plain, and TLS with --tls), with the
+#                         registry's CPU; openssl speed -evp sha256 and
+#                         aes-128-gcm (16 KiB blocks, one core); from them the
+#                         floor of a verified pull of the big image
 #   manifest HEAD, GET at concurrency 64 on `coras serve`
 #                                                       coras-bench resolve vs wrk
-#   mirror 16 clients COUNTxSIZE (the big image), cold  16 curl clients (each
-#                         blob checked with sha256sum) through a fresh
-#                         `coras serve --mirror` of docker-registry vs the same
-#                         16 straight from docker-registry; the note gives the
-#                         mirror's upstream bytes (goal: 1x the image)
-# and prints the medians, coras/peer ratios and the machine.
+#   mirror 16 clients COUNTxSIZE (the big image), cold and warm
+#                         16 curl clients (each blob checked with openssl dgst)
+#                         through a fresh `coras serve --mirror` of
+#                         docker-registry, then again through the same (now
+#                         warm) mirror, vs the same 16 straight from
+#                         docker-registry; the notes give the mirror's upstream
+#                         bytes (goal: 1x the image cold, 0 warm)
+# and prints the medians, coras's throughput over each peer's and over the
+# best peer's, the ceilings and floors, and the machine.
+#
+# crane (go-containerregistry) runs whenever it is found: --crane PATH, else
+# $CRANE, else $PEER_WORK/bin/crane (PEER_WORK default /tmp/oci-peers), else
+# the PATH's; absent, its lines say so. compare.sh never builds it
+# (docs/benchmarks.md says how).
 #
 # options:
 #   --rounds N            rounds per row (default 3)
@@ -22,13 +38,15 @@
 #   --rows LIST           comma-separated subset of big-pull,big-push,small,resolve,
 #                         mirror (default: all)
 #   --mirror-clients N    clients of the mirror row (default 16)
+#   --crane PATH          the crane binary (see above)
 #   --copy-concurrency N  passed to `coras copy` as --concurrency (default: its own)
 #   --requests N          coras-bench requests per resolve round (default 50000)
 #   --duration SECONDS    wrk's time per round (default 3)
 #   --json FILE           also write the summary as JSON
 #
 # Needs: BUILD_DIR (default build) with cli/coras and bench/coras-bench;
-# docker-registry, skopeo, wrk, curl, python3 (scripts/run bench installs them).
+# docker-registry, skopeo, wrk, curl, openssl, ss, python3 (scripts/run bench
+# installs them); crane optional.
 # `coras copy` rows are skipped, and marked pending, when `coras copy --help` fails.
 set -euo pipefail
 
@@ -245,7 +263,7 @@ registry_rows() {
     done
   }
 
-  # mirror_row: N clients pull the big image's blobs (curl | sha256sum, each
+  # mirror_row: N clients pull the big image's blobs (curl | openssl dgst, each
   # checked) through a fresh, cold `coras serve --mirror` of this registry,
   # then again through the same (now warm) mirror, then straight from the
   # registry.
@@ -257,14 +275,15 @@ registry_rows() {
     local limit=900 round slug out status detail note base blobs=$big_blobs
     cat >"$work/mirror-clients.sh" <<'SH'
 #!/usr/bin/env bash
-# mirror-clients.sh BASE N DIGEST...: N clients, each GETs every blob and checks its sha256.
+# mirror-clients.sh BASE N DIGEST...: N clients, each GETs every blob and checks its sha256
+# (OpenSSL's: coreutils' sha256sum is 3x slower here and made the clients the bottleneck).
 set -euo pipefail
 base=$1 n=$2
 shift 2
 client() {
   local d got
   for d in "$@"; do
-    got=$(curl -sf "$base/blobs/$d" | sha256sum | cut -d' ' -f1)
+    got=$(curl -sf "$base/blobs/$d" | openssl dgst -sha256 -r | cut -d' ' -f1)
     [ "sha256:$got" = "$d" ] || { echo "client $1: $d came back as sha256:$got" >&2; return 1; }
   done
 }
