@@ -450,6 +450,7 @@ machine_info() {
     # version: the .deb it came from names it.
     local v deb
     v=$("$crane" version 2>/dev/null) || v=""
+    case "$v" in *"could not determine"*) v="" ;; esac
     deb=$(compgen -G "$(dirname "$crane")/../trixie/debs/golang-github-google-go-containerregistry-dev_*.deb" | head -1) || true
     [ -n "$v" ] || [ -z "$deb" ] || v="go-containerregistry $(basename "$deb" | cut -d_ -f2) (Debian)"
     echo "crane: ${v:-unknown version}, $crane"
