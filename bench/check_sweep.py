@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """check_sweep.py CORAS_BENCH: runs a tiny `coras-bench sweep` (2 concurrencies
-x 2 blob sizes, ranges off, plain) in a temporary directory and checks what
+x 2 blob sizes, ranges off, plain, 3 runs per point) in a temporary directory and checks what
 it wrote: the CSV has the header and one row per point with sane numbers,
 and the SVG parses as XML and has a line per blob size in each panel, the
 reference lines and the legend. Fails when the sweep writes nothing."""
@@ -18,7 +18,7 @@ def main(bench):
     with tempfile.TemporaryDirectory(prefix="check-sweep.") as tmp:
         out_csv, out_svg = os.path.join(tmp, "s.csv"), os.path.join(tmp, "s.svg")
         cmd = [bench, "sweep", "--concurrency", "1,2", "--sizes", "4K,64K", "--ranges", "off",
-               "--modes", "plain", "--max-bytes", "1M", "--max-blobs", "16", "--memory",
+               "--modes", "plain", "--max-bytes", "1M", "--max-blobs", "16", "--memory", "--repeat", "3",
                "--ceiling", "curl plain=1000", "--ceiling", "curl tls=500",
                "--cpu-floor", "sha256=0.7", "--csv", out_csv, "--svg", out_svg]
         subprocess.run(cmd, check=True, timeout=100)
@@ -36,6 +36,7 @@ def main(bench):
             assert float(r["seconds"]) > 0 and float(r["mib_per_s"]) > 0, r
             assert float(r["client_cpu_s_per_gib"]) > 0, r
             assert int(r["requests"]) >= blobs, r
+            assert r["repeats"] == "3", r
         root = ET.parse(out_svg).getroot()
         assert root.tag == SVG + "svg", root.tag
         lines = root.findall(f".//{SVG}polyline")

@@ -73,6 +73,8 @@ grid:
   --modes LIST          plain,tls (default both)
   --max-bytes SIZE      bytes pulled per point at most (default 512M)
   --max-blobs N         blobs per point at most (default 2048)
+  --repeat N            runs per point; the CSV keeps the one with the median
+                        time (default 1)
 chart:
   --ceiling "LABEL=MIB_PER_S"
                         a reference line on the throughput panels (repeat);
@@ -103,6 +105,7 @@ struct sweep_settings {
   std::vector<std::string> modes{"plain", "tls"};
   std::uint64_t max_bytes = 512ull << 20;
   std::size_t max_blobs = 2048;
+  std::size_t repeat = 1;
   std::vector<reference> ceilings, cpu_floors;
   std::vector<std::string> notes;
   std::string title = "coras-bench sweep: verified pulls from the embedded registry";
@@ -127,6 +130,7 @@ struct point {
   double server_cpu_s = 0;
   std::uint64_t requests = 0;
   std::uint64_t connections = 0;
+  std::size_t repeats = 1;
   double mib_per_s() const { return static_cast<double>(bytes) / (1 << 20) / seconds; }
   double cpu_per_gib() const { return client_cpu_s / (static_cast<double>(bytes) / (1 << 30)); }
 };
@@ -190,6 +194,8 @@ sweep_settings parse_sweep(const std::vector<std::string>& args) {
         if (m != "plain" && m != "tls") throw std::runtime_error("--modes takes plain and tls");
     } else if (a == "--max-bytes") {
       s.max_bytes = parse_size(value());
+    } else if (a == "--repeat") {
+      s.repeat = count(value());
     } else if (a == "--max-blobs") {
       s.max_blobs = count(value());
     } else if (a == "--ceiling") {
@@ -319,43 +325,52 @@ class mode_run {
     } else {
       t.parallel_threshold = 0;
     }
-    auto client = make_client(c);
-    auto repo = make_repo(client, t);
-    const fs::path into = dir_.path / "pulled";
-    fs::create_directories(into);
-    job_fn pull = [&](std::size_t, std::size_t i) -> asio::awaitable<void> {
-      diagnostics d;
-      fs::path path = into / std::to_string(i);
-      auto [ec] = co_await repo.async_fetch_to_file(blobs[i], std::move(path), d,
-                                                    asio::as_tuple(asio::deferred));
-      if (ec) fail("pull " + blobs[i].digest.str(), ec, d);
-    };
-    point p;
-    p.mode = mode_;
-    p.ranges = ranges;
-    p.size = size;
-    p.concurrency = c;
-    p.blobs = blobs.size();
-    const auto t0 = clock_type::now();
-    const double cpu0 = process_cpu_seconds(), server0 = registry_->cpu_seconds();
-    co_await for_each_parallel(blobs.size(), c, pull);
-    p.seconds = std::chrono::duration<double>(clock_type::now() - t0).count();
-    const double server = registry_->cpu_seconds() - server0;
-    p.client_cpu_s = std::max(0.0, process_cpu_seconds() - cpu0 - server);
-    p.server_cpu_s = server;
-    const auto stats = client.stats();
-    p.requests = stats.requests;
-    p.connections = stats.connections_opened;
-    // Every file is there with its size (the digests were verified by the
-    // fetches themselves).
-    for (std::size_t i = 0; i < blobs.size(); ++i) {
-      const auto got = fs::file_size(into / std::to_string(i));
-      if (got != size)
-        throw std::runtime_error("pulled file " + std::to_string(i) + " has " +
-                                 std::to_string(got) + " bytes");
-      p.bytes += got;
+    // --repeat runs of the point; the one with the median time is kept.
+    std::vector<point> runs;
+    for (std::size_t run = 0; run < s_.repeat; ++run) {
+      auto client = make_client(c);
+      auto repo = make_repo(client, t);
+      const fs::path into = dir_.path / "pulled";
+      fs::create_directories(into);
+      job_fn pull = [&](std::size_t, std::size_t i) -> asio::awaitable<void> {
+        diagnostics d;
+        fs::path path = into / std::to_string(i);
+        auto [ec] = co_await repo.async_fetch_to_file(blobs[i], std::move(path), d,
+                                                      asio::as_tuple(asio::deferred));
+        if (ec) fail("pull " + blobs[i].digest.str(), ec, d);
+      };
+      point r;
+      r.mode = mode_;
+      r.ranges = ranges;
+      r.size = size;
+      r.concurrency = c;
+      r.blobs = blobs.size();
+      r.repeats = s_.repeat;
+      const auto t0 = clock_type::now();
+      const double cpu0 = process_cpu_seconds(), server0 = registry_->cpu_seconds();
+      co_await for_each_parallel(blobs.size(), c, pull);
+      r.seconds = std::chrono::duration<double>(clock_type::now() - t0).count();
+      const double server = registry_->cpu_seconds() - server0;
+      r.client_cpu_s = std::max(0.0, process_cpu_seconds() - cpu0 - server);
+      r.server_cpu_s = server;
+      const auto stats = client.stats();
+      r.requests = stats.requests;
+      r.connections = stats.connections_opened;
+      // Every file is there with its size (the digests were verified by the
+      // fetches themselves).
+      for (std::size_t i = 0; i < blobs.size(); ++i) {
+        const auto got = fs::file_size(into / std::to_string(i));
+        if (got != size)
+          throw std::runtime_error("pulled file " + std::to_string(i) + " has " +
+                                   std::to_string(got) + " bytes");
+        r.bytes += got;
+      }
+      fs::remove_all(into);
+      runs.push_back(r);
     }
-    fs::remove_all(into);
+    std::sort(runs.begin(), runs.end(),
+              [](const point& a, const point& b) { return a.seconds < b.seconds; });
+    const point p = runs[runs.size() / 2];
     std::fprintf(stderr,
                  "  %-5s ranges %-3s %8s x %-5zu c %-3zu %8.3f s %9.1f MiB/s %7.2f CPU-s/GiB\n",
                  p.mode.c_str(), ranges ? "on" : "off", size_label(size).c_str(), p.blobs, c,
@@ -375,7 +390,7 @@ class mode_run {
 
 constexpr const char* csv_header =
     "mode,ranges,size_bytes,concurrency,blobs,bytes,seconds,mib_per_s,client_cpu_s,"
-    "client_cpu_s_per_gib,server_cpu_s,requests,connections";
+    "client_cpu_s_per_gib,server_cpu_s,requests,connections,repeats";
 
 void write_csv(const std::string& path, const std::vector<point>& points) {
   std::ofstream f(path);
@@ -383,12 +398,13 @@ void write_csv(const std::string& path, const std::vector<point>& points) {
   f << csv_header << '\n';
   char line[512];
   for (const auto& p : points) {
-    std::snprintf(line, sizeof line, "%s,%s,%llu,%zu,%zu,%llu,%.4f,%.2f,%.4f,%.4f,%.4f,%llu,%llu\n",
+    std::snprintf(line, sizeof line,
+                  "%s,%s,%llu,%zu,%zu,%llu,%.4f,%.2f,%.4f,%.4f,%.4f,%llu,%llu,%zu\n",
                   p.mode.c_str(), p.ranges ? "on" : "off", static_cast<unsigned long long>(p.size),
                   p.concurrency, p.blobs, static_cast<unsigned long long>(p.bytes), p.seconds,
                   p.mib_per_s(), p.client_cpu_s, p.cpu_per_gib(), p.server_cpu_s,
                   static_cast<unsigned long long>(p.requests),
-                  static_cast<unsigned long long>(p.connections));
+                  static_cast<unsigned long long>(p.connections), p.repeats);
     f << line;
   }
   if (!f.flush()) throw std::runtime_error("cannot write " + path);
@@ -404,7 +420,7 @@ std::vector<point> read_csv(const std::string& path) {
   while (std::getline(f, line)) {
     if (line.empty()) continue;
     const auto c = split(line, ',');
-    if (c.size() != 13) throw std::runtime_error(path + ": bad row: " + line);
+    if (c.size() != 14) throw std::runtime_error(path + ": bad row: " + line);
     point p;
     p.mode = c[0];
     p.ranges = c[1] == "on";
@@ -417,6 +433,7 @@ std::vector<point> read_csv(const std::string& path) {
     p.server_cpu_s = std::stod(c[10]);
     p.requests = std::stoull(c[11]);
     p.connections = std::stoull(c[12]);
+    p.repeats = std::stoull(c[13]);
     points.push_back(p);
   }
   return points;
@@ -477,9 +494,11 @@ void write_svg(const sweep_settings& s, const std::vector<point>& points) {
     panels.push_back(std::move(cpu));
   }
   std::vector<std::string> notes = s.notes;
-  notes.push_back(
-      "Each point: every blob pulled into a file and verified (async_fetch_to_file); both axes "
-      "logarithmic; dashed red lines: the machine's ceilings given to the sweep.");
+  const std::size_t repeats = points.front().repeats;
+  notes.push_back("Each point: every blob pulled into a file and verified (async_fetch_to_file), " +
+                  (repeats > 1 ? "the median of " + std::to_string(repeats) + " runs"
+                               : std::string("one run")) +
+                  "; both axes logarithmic; dashed red lines: the machine's ceilings.");
   std::ofstream f(s.svg);
   if (!f) throw std::runtime_error("cannot write " + s.svg);
   f << svg::render(s.title, panels, 2, notes);
