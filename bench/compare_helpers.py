@@ -20,7 +20,10 @@
   wrk, bench                 stdin: wrk --latency output, coras-bench --json output;
                              stdout: {rate, requests, p50_ms, p99_ms, rc}
   report RESULTS MACHINE [JSON]
-                             the medians and ratios of compare.sh's results
+                             the medians of compare.sh's results, coras's ratio
+                             to each peer and to the best peer of each row, the
+                             ceilings (kind=ceiling) and the floor of a
+                             verified pull
 """
 import hashlib
 import json
@@ -422,7 +425,10 @@ def cmd_report(results, machine, json_out=None):
                 walls[side] = median([r["wall_s"] for r in runs])
             cw = walls.get("coras")
             first = True
-            for side in ["coras"] + [s for s in row["sides"] if s != "coras"]:
+            # coras, the peers that ran, then the absent ones
+            others = [s for s in row["sides"] if s != "coras"]
+            others.sort(key=lambda s: s in row["absent"])
+            for side in ["coras"] + others:
                 label = key + note_marks(row) if first else ""
                 first = False
                 if side in row["absent"]:
