@@ -4,6 +4,9 @@
 //   main.cpp              arguments, the target, the watchdog, main
 //   phases.cpp            the measured phases (push, pull, resolve, http)
 //   report.cpp            the table and the JSON document
+//   sweep.cpp             `sweep`: the grid, its CSV and chart
+//   svg_chart.{hpp,cpp}   the chart writer the sweep uses
+//   parallel.hpp          jobs with a bound on how many are in flight
 //   measure.{hpp,cpp}     CPU, peak RSS, percentiles; a phase's result
 //   generated_body.*      the seeded, incompressible blob content
 //   embedded_registry.*   the registry run in this process, by default
@@ -59,6 +62,15 @@ struct target {
 // rethrown. `embedded` (or nullptr) is asked for the registry thread's CPU.
 std::vector<phase_result> run_phases(const settings& s, const target& t,
                                      const embedded_registry* embedded);
+
+// `coras-bench sweep ARGS...` (sweep.cpp); `args` follow the word "sweep".
+// Returns the exit status; throws std::runtime_error on bad arguments and
+// failed pulls.
+int run_sweep(const std::vector<std::string>& args);
+
+// "4K", "64M", "1G", "512" (K/M/G in powers of 1024, an optional B or iB);
+// throws std::runtime_error on anything else (main.cpp).
+std::uint64_t parse_size(const std::string& text);
 
 // The results on stdout: a table, or one JSON document (--json).
 void print_table(const settings& s, const target& t, const std::vector<phase_result>& results);

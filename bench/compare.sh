@@ -1,18 +1,34 @@
 #!/usr/bin/env bash
 # bench/compare.sh [options]: coras next to its peers on this machine.
 #
-# Rows (every server on 127.0.0.1; coras and the peer take turns, A/B/A/B):
-#   pull  COUNTxSIZE  docker-registry -> OCI layout     coras copy vs skopeo copy
-#   push  COUNTxSIZE  OCI layout -> a new repository    coras copy vs skopeo copy
+# Rows (every server on 127.0.0.1; the tools take turns within each round:
+# coras, skopeo, crane, coras, ...):
+#   pull  COUNTxSIZE  docker-registry -> OCI layout     coras copy vs skopeo copy,
+#                                                       crane pull --format=oci
+#   push  COUNTxSIZE  OCI layout -> a new repository    coras copy vs skopeo copy,
+#                                                       crane push LAYOUT
 #   (the same for the image of many small layers, and with --tls over HTTPS)
+#   ceilings              curl, 8 parallel transfers of the big image's blobs
+#                         to /dev/null (plain, and TLS with --tls), with the
+#                         registry's CPU; openssl speed -evp sha256 and
+#                         aes-128-gcm (16 KiB blocks, one core); from them the
+#                         floor of a verified pull of the big image
 #   manifest HEAD, GET at concurrency 64 on `coras serve`
 #                                                       coras-bench resolve vs wrk
-#   mirror 16 clients COUNTxSIZE (the big image), cold  16 curl clients (each
-#                         blob checked with sha256sum) through a fresh
-#                         `coras serve --mirror` of docker-registry vs the same
-#                         16 straight from docker-registry; the note gives the
-#                         mirror's upstream bytes (goal: 1x the image)
-# and prints the medians, coras/peer ratios and the machine.
+#   mirror 16 clients COUNTxSIZE (the big image), cold and warm
+#                         16 curl clients (each blob checked with openssl dgst)
+#                         through a fresh `coras serve --mirror` of
+#                         docker-registry, then again through the same (now
+#                         warm) mirror, vs the same 16 straight from
+#                         docker-registry; the notes give the mirror's upstream
+#                         bytes (goal: 1x the image cold, 0 warm)
+# and prints the medians, coras's throughput over each peer's and over the
+# best peer's, the ceilings and floors, and the machine.
+#
+# crane (go-containerregistry) runs whenever it is found: --crane PATH, else
+# $CRANE, else $PEER_WORK/bin/crane (PEER_WORK default /tmp/oci-peers), else
+# the PATH's; absent, its lines say so. compare.sh never builds it
+# (docs/benchmarks.md says how).
 #
 # options:
 #   --rounds N            rounds per row (default 3)
@@ -22,13 +38,15 @@
 #   --rows LIST           comma-separated subset of big-pull,big-push,small,resolve,
 #                         mirror (default: all)
 #   --mirror-clients N    clients of the mirror row (default 16)
+#   --crane PATH          the crane binary (see above)
 #   --copy-concurrency N  passed to `coras copy` as --concurrency (default: its own)
 #   --requests N          coras-bench requests per resolve round (default 50000)
 #   --duration SECONDS    wrk's time per round (default 3)
 #   --json FILE           also write the summary as JSON
 #
 # Needs: BUILD_DIR (default build) with cli/coras and bench/coras-bench;
-# docker-registry, skopeo, wrk, curl, python3 (scripts/run bench installs them).
+# docker-registry, skopeo, wrk, curl, openssl, ss, python3 (scripts/run bench
+# installs them); crane optional.
 # `coras copy` rows are skipped, and marked pending, when `coras copy --help` fails.
 set -euo pipefail
 
@@ -57,6 +75,29 @@ measured() {
   shift
   [ "$1" = -- ] && shift
   helpers measure "$limit" "$logs/$slug.log" -- "$@"
+}
+
+# proc_ticks PID: user+system clock ticks of process PID so far (0 when
+# there is no such process).
+proc_ticks() {
+  awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+
+# openssl_rows: `openssl speed` on one core, 16 KiB blocks: SHA-256 (what a
+# verified pull must spend on every byte) and AES-128-GCM (what TLS must).
+openssl_rows() {
+  local alg round rate
+  for alg in sha256 aes-128-gcm; do
+    for round in $(seq 1 "$rounds"); do
+      rate=$(openssl speed -evp "$alg" -bytes 16384 -seconds 1 2>/dev/null |
+        awk 'END {sub(/k$/, "", $2); printf "%.0f", $2 * 1000}')
+      helpers record "$results" "" kind=ceiling "row=openssl speed -evp $alg, one core" \
+        side=openssl round="$round" rate_bytes_s="${rate:-0}" \
+        status="$([ "${rate:-0}" -gt 0 ] && echo ok || echo failed)" >/dev/null
+      printf '    %-24s round %d: %s MiB/s\n' "openssl $alg" "$round" \
+        "$(awk -v r="${rate:-0}" 'BEGIN {printf "%.0f", r / 1048576}')" >&2
+    done
+  done
 }
 
 # show_failure SLUG: the end of a failed run's output.
@@ -90,6 +131,19 @@ registry_rows() {
   fi
   [ -n "$copy_concurrency" ] && coras_flags+=(--concurrency "$copy_concurrency")
   local skopeo=(skopeo --insecure-policy copy -q)
+  # crane reads no docker config but an empty one of its own; over TLS it
+  # trusts the test CA through SSL_CERT_FILE (Go's system pool on Linux).
+  local crane_cmd=()
+  if [ -n "$crane" ]; then
+    mkdir -p "$work/crane-config"
+    echo '{}' >"$work/crane-config/config.json"
+    crane_cmd=(env "DOCKER_CONFIG=$work/crane-config")
+    if [ "$mode" = tls ]; then
+      crane_cmd+=("SSL_CERT_FILE=$CORAS_TEST_CERTS/ca.crt" "$crane")
+    else
+      crane_cmd+=("$crane" --insecure)
+    fi
+  fi
 
   log "docker-registry ($mode) on $CORAS_TEST_SCHEME://$reg: seeding the images with skopeo"
   local img
@@ -102,20 +156,56 @@ registry_rows() {
       { cat "$logs/seed-$img-$mode.log" >&2; echo "seeding $img failed" >&2; return 1; }
   done
 
+  # ceiling_rows: what the machine allows, measured the way issue 20 states
+  # it. curl with 8 parallel transfers GETs the big image's blobs from this
+  # registry to /dev/null (no verification, no disk), with docker-registry's
+  # CPU during the transfer. HTTP/1.1, 8 connections, as coras: over TLS curl
+  # would otherwise take HTTP/2 and multiplex all 8 on one connection, whose
+  # flow control made it 7x slower here.
+  ceiling_rows() {
+    local urls=() d round out spid t0 t1 server
+    for d in $big_blobs; do
+      urls+=(-o /dev/null "$CORAS_TEST_SCHEME://$reg/v2/bench/big/blobs/$d")
+    done
+    spid=$(ss -Htlnp "sport = :${reg##*:}" | sed -n 's/.*pid=\([0-9]*\),.*/\1/p' | head -1)
+    local limit=300
+    for round in $(seq 1 "$rounds"); do
+      t0=$(proc_ticks "$spid")
+      out=$(measured "ceiling-curl-$mode-$round" -- curl -sf --http1.1 --parallel --parallel-max 8 \
+        "${curl_flags[@]}" "${urls[@]}") || true
+      t1=$(proc_ticks "$spid")
+      server=$(awk -v a="$t0" -v b="$t1" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.3f", (b - a) / hz}')
+      [ -n "$out" ] || out='{"rc": 1}'
+      read -r status detail < <(helpers record "$results" "$out" kind=ceiling \
+        "row=curl 8 parallel -> /dev/null, $mode" side=curl round="$round" \
+        bytes="${img_bytes[big]}" mode="$mode" server_cpu_s="$server")
+      printf '    %-24s %-6s round %d: %s %s (server CPU %s s)\n' "ceiling $mode" curl "$round" \
+        "$status" "$detail" "$server" >&2
+    done
+  }
+
   # copy_row IMG DIRECTION: DIRECTION pull (registry -> OCI layout) or push
-  # (OCI layout -> a new repository).
+  # (OCI layout -> a new repository). The tools take turns within each round:
+  # coras, skopeo, crane (when present), then the next round.
   copy_row() {
     local img=$1 direction=$2
     local count=${img_count[$img]} bytes=${img_bytes[$img]}
     local row="$direction ${img_label[$img]}$suffix"
     local limit=300
     [ "$img" = big ] && limit=900
-    local round side slug dst src_ref out status detail check_note name
+    local round side slug dst src_ref out status detail check_note tag
+    local sides=(coras skopeo)
+    if [ -n "$crane" ]; then
+      sides+=(crane)
+    else
+      helpers record "$results" "" kind=copy "row=$row" side=crane round=1 status=absent \
+        bytes="$bytes" >/dev/null
+    fi
     for round in $(seq 1 "$rounds"); do
-      for side in coras peer; do
+      for side in "${sides[@]}"; do
         slug="$img-$direction-$mode-$side-$round"
         if [ "$side" = coras ] && [ "$have_copy" != yes ]; then
-          helpers record "$results" "" kind=copy "row=$row" side=coras peer_name=skopeo \
+          helpers record "$results" "" kind=copy "row=$row" side=coras \
             round="$round" status=skipped bytes="$bytes" \
             "note=coras copy: pending (\`coras copy --help\` fails in this build)" >/dev/null
           continue
@@ -124,27 +214,37 @@ registry_rows() {
         if [ "$direction" = pull ]; then
           dst=$work/out/$slug
           src_ref="$reg/bench/$img:v1"
-          if [ "$side" = coras ]; then
-            out=$(measured "$slug" -- "$coras" copy "$src_ref" "oci:$dst:v1" "${coras_flags[@]}") || true
-          else
-            clear_skopeo_cache
-            out=$(measured "$slug" -- "${skopeo[@]}" "${skopeo_src[@]}" \
-              "docker://$src_ref" "oci:$dst:v1") || true
-          fi
-          if ! helpers check "$dst" v1 "$count" >>"$logs/$slug.log" 2>&1; then
+          tag=v1
+          case "$side" in
+            coras)
+              out=$(measured "$slug" -- "$coras" copy "$src_ref" "oci:$dst:v1" "${coras_flags[@]}") || true ;;
+            skopeo)
+              clear_skopeo_cache
+              out=$(measured "$slug" -- "${skopeo[@]}" "${skopeo_src[@]}" \
+                "docker://$src_ref" "oci:$dst:v1") || true ;;
+            crane)
+              # crane names the image by its whole reference (--annotate-ref).
+              tag=$src_ref
+              out=$(measured "$slug" -- "${crane_cmd[@]}" pull --format=oci --annotate-ref \
+                "$src_ref" "$dst") || true ;;
+          esac
+          if ! helpers check "$dst" "$tag" "$count" >>"$logs/$slug.log" 2>&1; then
             check_note="status=failed"
           fi
           rm -rf "$dst"
         else
           local repo="bench/$img-push-$side-$mode-r$round"
-          if [ "$side" = coras ]; then
-            out=$(measured "$slug" -- "$coras" copy "oci:$work/img-$img:v1" "$reg/$repo:v1" \
-              "${coras_flags[@]}") || true
-          else
-            clear_skopeo_cache
-            out=$(measured "$slug" -- "${skopeo[@]}" "${skopeo_dst[@]}" \
-              "oci:$work/img-$img:v1" "docker://$reg/$repo:v1") || true
-          fi
+          case "$side" in
+            coras)
+              out=$(measured "$slug" -- "$coras" copy "oci:$work/img-$img:v1" "$reg/$repo:v1" \
+                "${coras_flags[@]}") || true ;;
+            skopeo)
+              clear_skopeo_cache
+              out=$(measured "$slug" -- "${skopeo[@]}" "${skopeo_dst[@]}" \
+                "oci:$work/img-$img:v1" "docker://$reg/$repo:v1") || true ;;
+            crane)
+              out=$(measured "$slug" -- "${crane_cmd[@]}" push "$work/img-$img" "$reg/$repo:v1") || true ;;
+          esac
           # The pushed manifest must be the source's (no recompression, no conversion).
           local got
           got=$(curl -s -I --max-time 10 "${curl_flags[@]}" \
@@ -158,37 +258,34 @@ registry_rows() {
         fi
         [ -n "$out" ] || out='{"rc": 1}'
         read -r status detail < <(helpers record "$results" "$out" kind=copy "row=$row" \
-          side="$side" peer_name=skopeo round="$round" bytes="$bytes" $check_note)
-        name=coras
-        [ "$side" = peer ] && name=skopeo
-        printf '    %-24s %-6s round %d: %s %s\n' "$row" "$name" "$round" "$status" "$detail" >&2
+          side="$side" round="$round" bytes="$bytes" $check_note)
+        printf '    %-24s %-6s round %d: %s %s\n' "$row" "$side" "$round" "$status" "$detail" >&2
         [ "$status" = ok ] || show_failure "$slug"
       done
     done
   }
 
-  # mirror_row: N clients pull the big image's blobs (curl | sha256sum, each
+  # mirror_row: N clients pull the big image's blobs (curl | openssl dgst, each
   # checked) through a fresh, cold `coras serve --mirror` of this registry,
-  # then straight from the registry.
+  # then again through the same (now warm) mirror, then straight from the
+  # registry.
   mirror_row() {
     [ "$mode" = plain ] || return 0
     local count=${img_count[big]} n=$mirror_clients
     local bytes=$((img_bytes[big] * n))
     local row="mirror $n clients ${img_label[big]}"
-    local limit=900 round side slug out status detail note blobs base
-    blobs=$(python3 -c 'import json,sys
-m=json.load(open(sys.argv[1]+"/blobs/sha256/"+sys.argv[2].split(":")[1]))
-print(" ".join([m["config"]["digest"]]+[l["digest"] for l in m["layers"]]))' "$work/img-big" "${img_manifest[big]}")
+    local limit=900 round slug out status detail note base blobs=$big_blobs
     cat >"$work/mirror-clients.sh" <<'SH'
 #!/usr/bin/env bash
-# mirror-clients.sh BASE N DIGEST...: N clients, each GETs every blob and checks its sha256.
+# mirror-clients.sh BASE N DIGEST...: N clients, each GETs every blob and checks its sha256
+# (OpenSSL's: coreutils' sha256sum is 3x slower here and made the clients the bottleneck).
 set -euo pipefail
 base=$1 n=$2
 shift 2
 client() {
   local d got
   for d in "$@"; do
-    got=$(curl -sf "$base/blobs/$d" | sha256sum | cut -d' ' -f1)
+    got=$(curl -sf "$base/blobs/$d" | openssl dgst -sha256 -r | cut -d' ' -f1)
     [ "sha256:$got" = "$d" ] || { echo "client $1: $d came back as sha256:$got" >&2; return 1; }
   done
 }
@@ -200,46 +297,71 @@ exit $rc
 SH
     chmod +x "$work/mirror-clients.sh"
     for round in $(seq 1 "$rounds"); do
-      for side in coras peer; do
-        slug="mirror-$side-$round"
-        note=""
-        if [ "$side" = coras ]; then
-          local mlog=$work/mirror-$round.log
-          : >"$mlog"
-          "$coras" serve --listen 127.0.0.1:0 --root "$work/mirror-root-$round" \
-            --mirror "http://$reg" >"$mlog" 2>&1 &
-          serve_pid=$!
-          local murl=""
-          for _ in $(seq 1 100); do
-            murl=$(sed -n 's/^listening on //p' "$mlog" | head -1)
-            [ -n "$murl" ] && break
-            sleep 0.1
-          done
-          base="$murl/v2/bench/big"
-          # shellcheck disable=SC2086
-          out=$(measured "$slug" -- "$work/mirror-clients.sh" "$base" "$n" $blobs) || true
-          local up
-          up=$(curl -s "$murl/metrics" | sed -n 's/^coras_mirror_upstream_bytes_total //p')
-          note="note=upstream bytes ${up:-?} for an image of ${img_bytes[big]}"
-          kill "$serve_pid" 2>/dev/null || true
-          wait "$serve_pid" 2>/dev/null || true
-          serve_pid=
-          rm -rf "$work/mirror-root-$round"
-        else
-          base="http://$reg/v2/bench/big"
-          # shellcheck disable=SC2086
-          out=$(measured "$slug" -- "$work/mirror-clients.sh" "$base" "$n" $blobs) || true
-        fi
-        [ -n "$out" ] || out='{"rc": 1}'
-        read -r status detail < <(helpers record "$results" "$out" kind=copy "row=$row" \
-          side="$side" peer_name=docker-registry round="$round" bytes="$bytes" ${note:+"$note"})
-        printf '    %-24s %-6s round %d: %s %s %s\n' "$row" "$side" "$round" "$status" "$detail" "${note#note=}" >&2
-        [ "$status" = ok ] || show_failure "$slug"
+      # The mirror, cold (a fresh store), then warm (the same mirror again),
+      # then the same clients straight from docker-registry: that run is the
+      # peer of both rows.
+      slug="mirror-cold-$round"
+      local mlog=$work/mirror-$round.log
+      : >"$mlog"
+      "$coras" serve --listen 127.0.0.1:0 --root "$work/mirror-root-$round" \
+        --mirror "http://$reg" >"$mlog" 2>&1 &
+      serve_pid=$!
+      local murl=""
+      for _ in $(seq 1 100); do
+        murl=$(sed -n 's/^listening on //p' "$mlog" | head -1)
+        [ -n "$murl" ] && break
+        sleep 0.1
       done
+      base="$murl/v2/bench/big"
+      # shellcheck disable=SC2086
+      out=$(measured "$slug" -- "$work/mirror-clients.sh" "$base" "$n" $blobs) || true
+      local up_cold up_warm
+      up_cold=$(curl -s "$murl/metrics" | sed -n 's/^coras_mirror_upstream_bytes_total //p')
+      note="note=cold: upstream bytes ${up_cold:-?} for an image of ${img_bytes[big]}"
+      [ -n "$out" ] || out='{"rc": 1}'
+      read -r status detail < <(helpers record "$results" "$out" kind=copy "row=$row cold" \
+        side=coras round="$round" bytes="$bytes" "$note")
+      printf '    %-24s %-6s round %d: %s %s %s\n' "$row cold" coras "$round" "$status" "$detail" "${note#note=}" >&2
+      [ "$status" = ok ] || show_failure "$slug"
+
+      slug="mirror-warm-$round"
+      # shellcheck disable=SC2086
+      out=$(measured "$slug" -- "$work/mirror-clients.sh" "$base" "$n" $blobs) || true
+      up_warm=$(curl -s "$murl/metrics" | sed -n 's/^coras_mirror_upstream_bytes_total //p')
+      note="note=warm: upstream bytes during the warm round $(( ${up_warm:-0} - ${up_cold:-0} )) (goal 0); goal: throughput >= 2x docker-registry's"
+      kill "$serve_pid" 2>/dev/null || true
+      wait "$serve_pid" 2>/dev/null || true
+      serve_pid=
+      rm -rf "$work/mirror-root-$round"
+      [ -n "$out" ] || out='{"rc": 1}'
+      read -r status detail < <(helpers record "$results" "$out" kind=copy "row=$row warm" \
+        side=coras round="$round" bytes="$bytes" "$note")
+      printf '    %-24s %-6s round %d: %s %s %s\n' "$row warm" coras "$round" "$status" "$detail" "${note#note=}" >&2
+      [ "$status" = ok ] || show_failure "$slug"
+
+      slug="mirror-direct-$round"
+      base="http://$reg/v2/bench/big"
+      # shellcheck disable=SC2086
+      out=$(measured "$slug" -- "$work/mirror-clients.sh" "$base" "$n" $blobs) || true
+      [ -n "$out" ] || out='{"rc": 1}'
+      local which
+      for which in cold warm; do
+        read -r status detail < <(helpers record "$results" "$out" kind=copy "row=$row $which" \
+          side=docker-registry round="$round" bytes="$bytes")
+      done
+      printf '    %-24s %-6s round %d: %s %s\n' "$row" direct "$round" "$status" "$detail" >&2
+      [ "$status" = ok ] || show_failure "$slug"
     done
     : "$count"
   }
 
+  big_blobs=""
+  if [ -d "$work/img-big" ]; then
+    big_blobs=$(python3 -c 'import json,sys
+m=json.load(open(sys.argv[1]+"/blobs/sha256/"+sys.argv[2].split(":")[1]))
+print(" ".join([m["config"]["digest"]]+[l["digest"] for l in m["layers"]]))' "$work/img-big" "${img_manifest[big]}")
+  fi
+  case " $rows " in *" big-pull "*) ceiling_rows ;; esac
   case " $rows " in *" big-pull "*) copy_row big pull ;; esac
   case " $rows " in *" big-push "*) copy_row big push ;; esac
   case " $rows " in *" small "*) copy_row small pull; copy_row small push ;; esac
@@ -289,12 +411,12 @@ resolve_rows() {
         helpers bench) || true
       [ -n "$out" ] || out='{"rc": 1}'
       read -r status detail < <(helpers record "$results" "$out" kind=rate "row=$row" \
-        side=coras peer_name=wrk round="$round")
+        side=coras round="$round")
       printf '    %-24s %-6s round %d: %s %s\n' "$row" coras "$round" "$status" "$detail" >&2
       [ "$status" = ok ] || show_failure "$slug"
       slug="resolve-$method-wrk-$round"
       if [ "$method" = HEAD ] && [ "$wrk_head" != yes ]; then
-        helpers record "$results" "" kind=rate "row=$row" side=peer peer_name=wrk \
+        helpers record "$results" "" kind=rate "row=$row" side=wrk \
           round="$round" status=skipped \
           "note=wrk 4.1 cannot time HEAD: it waits for a body after each HEAD answer (wg/wrk#198); in a 2 s probe it completed $probed requests" >/dev/null
         continue
@@ -303,7 +425,7 @@ resolve_rows() {
         -- "$method" 2>&1 | tee "$logs/$slug.log" | helpers wrk) || true
       [ -n "$out" ] || out='{"rc": 1}'
       read -r status detail < <(helpers record "$results" "$out" kind=rate "row=$row" \
-        side=peer peer_name=wrk round="$round")
+        side=wrk round="$round")
       printf '    %-24s %-6s round %d: %s %s\n' "$row" wrk "$round" "$status" "$detail" >&2
       [ "$status" = ok ] || show_failure "$slug"
     done
@@ -323,6 +445,19 @@ machine_info() {
   echo "coras: $(git -C "$top" describe --always --dirty 2>/dev/null || echo unknown), $build"
   echo "skopeo: $(skopeo --version | awk '{print $3}')"
   echo "docker-registry: $(docker-registry --version | awk '{print $3}')"
+  if [ -n "$crane" ]; then
+    # A crane built from Debian's sources (peer-crane.sh) has no module
+    # version: the .deb it came from names it.
+    local v deb
+    v=$("$crane" version 2>/dev/null) || v=""
+    case "$v" in *"could not determine"*) v="" ;; esac
+    deb=$(compgen -G "$(dirname "$crane")/../trixie/debs/golang-github-google-go-containerregistry-dev_*.deb" | head -1) || true
+    [ -n "$v" ] || [ -z "$deb" ] || v="go-containerregistry $(basename "$deb" | cut -d_ -f2) (Debian)"
+    echo "crane: ${v:-unknown version}, $crane"
+  else
+    echo "crane: absent"
+  fi
+  echo "curl: $(curl --version | awk 'NR == 1 {print $2}'), openssl: $(openssl version | awk '{print $2}')"
   echo "wrk: $(dpkg-query -W -f='${Version}' wrk 2>/dev/null || echo unknown)"
   echo "coras copy: $([ "$have_copy" = yes ] && echo present || echo "absent (rows pending)")"
   echo "run: $rounds rounds, big ${img_label[big]}, small ${img_label[small]}, tls $tls, rows ${rows# }"
@@ -344,6 +479,7 @@ cleanup() {
 main() {
   rounds=3 tls=no big=8x128M small=200x64K rows="big-pull big-push small resolve mirror"
   copy_concurrency="" requests=50000 duration=3 json_out="" mirror_clients=16
+  crane=${CRANE:-}
   while [ $# -gt 0 ]; do
     case "$1" in
       --rounds) rounds=${2:?}; shift 2 ;;
@@ -353,6 +489,7 @@ main() {
       --rows) rows=" ${2//,/ } "; shift 2 ;;
       --copy-concurrency) copy_concurrency=${2:?}; shift 2 ;;
       --mirror-clients) mirror_clients=${2:?}; shift 2 ;;
+      --crane) crane=${2:?}; shift 2 ;;
       --requests) requests=${2:?}; shift 2 ;;
       --duration) duration=${2:?}; shift 2 ;;
       --json) json_out=$(realpath -m "${2:?}"); shift 2 ;;
@@ -361,9 +498,20 @@ main() {
     esac
   done
   rows=" ${rows# } "
+  # crane: --crane, $CRANE, what peer-crane.sh builds, or the PATH's.
+  if [ -z "$crane" ] && [ -x "${PEER_WORK:-/tmp/oci-peers}/bin/crane" ]; then
+    crane=${PEER_WORK:-/tmp/oci-peers}/bin/crane
+  fi
+  [ -n "$crane" ] || crane=$(command -v crane || true)
+  if [ -n "$crane" ]; then
+    [ -x "$crane" ] || { echo "crane: $crane is not an executable" >&2; exit 2; }
+    crane=$(realpath "$crane")
+  else
+    log "crane not found: its columns say absent (--crane PATH; docs/benchmarks.md says how to build it)"
+  fi
   load_start=$(cut -d' ' -f1-3 /proc/loadavg)
   local tool
-  for tool in docker-registry skopeo wrk curl python3; do
+  for tool in docker-registry skopeo wrk curl python3 openssl ss; do
     command -v "$tool" >/dev/null || { echo "$tool is not installed (scripts/run bench installs it)" >&2; exit 1; }
   done
   for tool in "$coras" "$bench"; do
@@ -406,8 +554,9 @@ main() {
     # The fixture runs this script again with --registry-rows (at the end),
     # which takes its state from the environment.
     CORAS_COMPARE_STATE=$(declare -p work logs results rounds rows copy_concurrency have_copy mirror_clients \
-      img_count img_size img_bytes img_label img_manifest)
+      crane img_count img_size img_bytes img_label img_manifest)
     export CORAS_COMPARE_STATE
+    case " $rows " in *" big-pull "*) log "ceilings: openssl speed"; openssl_rows ;; esac
     local mode
     for mode in plain $([ "$tls" = yes ] && echo tls); do
       "$fixtures/with-docker-registry" "$mode" -- "$here/compare.sh" --registry-rows "$mode" || {

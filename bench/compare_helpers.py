@@ -20,7 +20,10 @@
   wrk, bench                 stdin: wrk --latency output, coras-bench --json output;
                              stdout: {rate, requests, p50_ms, p99_ms, rc}
   report RESULTS MACHINE [JSON]
-                             the medians and ratios of compare.sh's results
+                             the medians of compare.sh's results, coras's ratio
+                             to each peer and to the best peer of each row, the
+                             ceilings (kind=ceiling) and the floor of a
+                             verified pull
 """
 import hashlib
 import json
@@ -309,24 +312,37 @@ def fmt(v, spec):
 
 
 def cmd_report(results, machine, json_out=None):
-    rows, order = {}, []
+    """Per row: each tool's medians, and coras's throughput over each peer's
+    and over the best peer's; the ceilings (curl, openssl speed) and the floor
+    of a verified pull beside the big pull rows."""
+    rows, order, ceilings, ceiling_order = {}, [], {}, []
     with open(results) as f:
         for line in f:
             if not line.strip():
                 continue
             r = json.loads(line)
+            if r["kind"] == "ceiling":
+                if r["row"] not in ceilings:
+                    ceilings[r["row"]] = []
+                    ceiling_order.append(r["row"])
+                if r["status"] == "ok":
+                    ceilings[r["row"]].append(r)
+                continue
             row = rows.get(r["row"])
             if row is None:
-                row = rows[r["row"]] = {"coras": [], "peer": [], "peer_name": r["peer_name"],
-                                        "kind": r["kind"], "bytes": r.get("bytes", 0),
-                                        "notes": [], "failed": {"coras": 0, "peer": 0}}
+                row = rows[r["row"]] = {"kind": r["kind"], "bytes": r.get("bytes", 0),
+                                        "sides": {}, "notes": [], "failed": {}, "absent": []}
                 order.append(r["row"])
             if r.get("note") and r["note"] not in row["notes"]:
                 row["notes"].append(r["note"])
+            side = r["side"]
+            row["sides"].setdefault(side, [])
             if r["status"] == "ok":
-                row[r["side"]].append(r)
+                row["sides"][side].append(r)
             elif r["status"] == "failed":
-                row["failed"][r["side"]] += 1
+                row["failed"][side] = row["failed"].get(side, 0) + 1
+            elif r["status"] == "absent" and side not in row["absent"]:
+                row["absent"].append(side)
 
     print()
     print("machine:")
@@ -334,85 +350,157 @@ def cmd_report(results, machine, json_out=None):
         machine_lines = [line.rstrip() for line in f]
     for line in machine_lines:
         print("  " + line)
+    nproc = next((int(m.split(":")[1]) for m in machine_lines if m.startswith("nproc:")), 1)
 
-    summary = []
-    copies = [k for k in order if rows[k]["kind"] == "copy"]
-    rates = [k for k in order if rows[k]["kind"] == "rate"]
+    summary = {"machine": machine_lines, "rows": [], "ceilings": []}
     notes = []
 
-    def note_marks(key):
-        row = rows[key]
+    def note_marks(row):
         marks = ""
         for note in row["notes"]:
             if note not in notes:
                 notes.append(note)
             marks += f" [{notes.index(note) + 1}]"
-        for side, n in row["failed"].items():
-            if n:
-                marks += f" ({n} {side if side == 'coras' else row['peer_name']} run(s) failed)"
         return marks
 
+    # The ceilings first: the pull rows' floors use them.
+    ceiling_values = {}
+    if ceiling_order:
+        print()
+        print("ceilings of this machine (medians):")
+        for key in ceiling_order:
+            got = ceilings[key]
+            entry = {"row": key, "rounds": len(got)}
+            if got and "rate_bytes_s" in got[0]:
+                rate = median([r["rate_bytes_s"] for r in got])
+                entry["rate_bytes_s"] = rate
+                print(f"  {key:<44} {rate / (1 << 30):6.2f} GiB/s")
+            elif got:
+                wall = median([r["wall_s"] for r in got])
+                cpu = median([r["cpu_s"] for r in got])
+                server = median([r.get("server_cpu_s", 0.0) for r in got])
+                mibs = got[0]["bytes"] / (1 << 20) / wall if wall else None
+                entry.update(wall_s=wall, cpu_s=cpu, server_cpu_s=server, mib_s=mibs,
+                             mode=got[0].get("mode"), bytes=got[0]["bytes"])
+                print(f"  {key:<44} {wall:6.2f} s {fmt(mibs, '6.0f')} MiB/s, curl CPU "
+                      f"{cpu:.2f} s, server CPU {server:.2f} s")
+            else:
+                print(f"  {key:<44} failed")
+            ceiling_values[key] = entry
+            summary["ceilings"].append(entry)
+
+    sha = next((v.get("rate_bytes_s") for k, v in ceiling_values.items() if "sha256" in k), None)
+
+    def floor_of(row_key, nbytes):
+        """Floor of a verified pull: every byte hashed once on one core while
+        it is received; on nproc cores the hash, curl's receive and the
+        server's send share the CPUs: max(hash, curl wall, (hash + curl CPU +
+        server CPU) / nproc)."""
+        mode = "tls" if row_key.endswith(" tls") else "plain"
+        curl = next((v for v in ceiling_values.values() if v.get("mode") == mode
+                     and "wall_s" in v), None)
+        if not sha or not curl or curl.get("bytes") != nbytes:
+            return None
+        hash_s = nbytes / sha
+        return max(hash_s, curl["wall_s"],
+                   (hash_s + curl["cpu_s"] + curl["server_cpu_s"]) / max(nproc, 1))
+
+    copies = [k for k in order if rows[k]["kind"] == "copy"]
+    rates = [k for k in order if rows[k]["kind"] == "rate"]
     if copies:
         print()
-        print("copies: median wall time, MiB/s of the layers, client CPU s, client peak RSS MiB")
-        head = (f"{'row':<22} {'coras s':>8} {'skopeo s':>9} {'time c/p':>9} {'thru c/p':>9} "
-                f"{'coras MiB/s':>12} {'skopeo MiB/s':>13} {'CPU c':>6} {'CPU p':>6} "
-                f"{'RSS c':>6} {'RSS p':>6}")
+        print("copies: median wall time, MiB/s of the layers, client CPU s, client peak RSS MiB;")
+        print("c/x = coras throughput / x's (above 1: coras is faster)")
+        head = (f"{'row':<32} {'tool':<18} {'s':>7} {'MiB/s':>7} {'CPU s':>6} {'RSS':>5} "
+                f"{'c/x':>6}")
         print(head)
         print("-" * len(head))
         for key in copies:
             row = rows[key]
-            c, p = row["coras"], row["peer"]
-            cw, pw = median([r["wall_s"] for r in c]), median([r["wall_s"] for r in p])
-            cc, pc = median([r["cpu_s"] for r in c]), median([r["cpu_s"] for r in p])
-            cr = median([r["max_rss_kib"] / 1024 for r in c])
-            pr = median([r["max_rss_kib"] / 1024 for r in p])
             mib = row["bytes"] / (1 << 20)
-            ct = mib / cw if cw else None
-            pt = mib / pw if pw else None
-            time_ratio = cw / pw if cw and pw else None
-            thru_ratio = pw / cw if cw and pw else None
-            print(f"{key:<22} {fmt(cw, '8.2f')} {fmt(pw, '9.2f')} {fmt(time_ratio, '9.2f')} "
-                  f"{fmt(thru_ratio, '9.2f')} {fmt(ct, '12.0f')} {fmt(pt, '13.0f')} "
-                  f"{fmt(cc, '6.2f')} {fmt(pc, '6.2f')} {fmt(cr, '6.0f')} {fmt(pr, '6.0f')}"
-                  + note_marks(key))
-            summary.append({"row": key, "kind": "copy", "peer": row["peer_name"],
-                            "rounds": [len(c), len(p)], "bytes": row["bytes"],
-                            "coras_wall_s": cw, "peer_wall_s": pw, "time_ratio": time_ratio,
-                            "throughput_ratio": thru_ratio, "coras_mib_s": ct, "peer_mib_s": pt,
-                            "coras_cpu_s": cc, "peer_cpu_s": pc, "coras_rss_mib": cr,
-                            "peer_rss_mib": pr, "notes": row["notes"]})
+            entry = {"row": key, "kind": "copy", "bytes": row["bytes"], "tools": {},
+                     "notes": row["notes"]}
+            walls = {}
+            for side, runs in row["sides"].items():
+                walls[side] = median([r["wall_s"] for r in runs])
+            cw = walls.get("coras")
+            first = True
+            # coras, the peers that ran, then the absent ones
+            others = [s for s in row["sides"] if s != "coras"]
+            others.sort(key=lambda s: s in row["absent"])
+            for side in ["coras"] + others:
+                label = key + note_marks(row) if first else ""
+                first = False
+                if side in row["absent"]:
+                    print(f"{label:<32} {side:<18} {'absent':>7}")
+                    entry["tools"][side] = "absent"
+                    continue
+                runs = row["sides"].get(side, [])
+                w = walls.get(side)
+                cpu = median([r["cpu_s"] for r in runs])
+                rss = median([r["max_rss_kib"] / 1024 for r in runs])
+                thru = mib / w if w else None
+                ratio = w / cw if side != "coras" and w and cw else None
+                fails = row["failed"].get(side, 0)
+                print(f"{label:<32} {side:<18} {fmt(w, '7.2f')} {fmt(thru, '7.0f')} "
+                      f"{fmt(cpu, '6.2f')} {fmt(rss, '5.0f')} {fmt(ratio, '6.2f')}"
+                      + (f" ({fails} run(s) failed)" if fails else ""))
+                entry["tools"][side] = {"rounds": len(runs), "wall_s": w, "mib_s": thru,
+                                        "cpu_s": cpu, "rss_mib": rss, "coras_ratio": ratio,
+                                        "failed": fails}
+            peers = {s: w for s, w in walls.items() if s != "coras" and w}
+            if len(peers) > 1 and cw:
+                best = min(peers, key=peers.get)
+                ratio = peers[best] / cw
+                print(f"{'':<32} {'best peer: ' + best:<18} {peers[best]:7.2f} "
+                      f"{mib / peers[best]:7.0f} {'':>6} {'':>5} {ratio:6.2f}")
+                entry["best_peer"] = best
+                entry["best_peer_ratio"] = ratio
+            fl = floor_of(key, row["bytes"]) if key.startswith("pull ") else None
+            if fl:
+                ratio = cw / fl if cw else None
+                print(f"{'':<32} {'floor (verified)':<18} {fl:7.2f} {mib / fl:7.0f} "
+                      f"{'':>6} {'':>5} {'':>6}  coras time / floor {fmt(ratio, '.2f')}")
+                entry["floor_s"] = fl
+                entry["coras_over_floor"] = ratio
+            summary["rows"].append(entry)
     if rates:
         print()
-        print("requests: median requests/s and latency (ms) at concurrency 64, one client thread")
-        head = (f"{'row':<30} {'coras/s':>8} {'wrk/s':>8} {'thru c/p':>9} "
-                f"{'coras p50':>10} {'wrk p50':>8} {'coras p99':>10} {'wrk p99':>8}")
+        print("requests: median requests/s and latency (ms) at concurrency 64, one client thread;")
+        print("c/x = coras requests/s / x's")
+        head = f"{'row':<32} {'tool':<8} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'c/x':>6}"
         print(head)
         print("-" * len(head))
         for key in rates:
             row = rows[key]
-            c, p = row["coras"], row["peer"]
-            crs, prs = median([r["rate"] for r in c]), median([r["rate"] for r in p])
-            c50, p50 = median([r["p50_ms"] for r in c]), median([r["p50_ms"] for r in p])
-            c99, p99 = median([r["p99_ms"] for r in c]), median([r["p99_ms"] for r in p])
-            thru_ratio = crs / prs if crs and prs else None
-            print(f"{key:<30} {fmt(crs, '8.0f')} {fmt(prs, '8.0f')} {fmt(thru_ratio, '9.2f')} "
-                  f"{fmt(c50, '10.2f')} {fmt(p50, '8.2f')} {fmt(c99, '10.2f')} {fmt(p99, '8.2f')}"
-                  + note_marks(key))
-            summary.append({"row": key, "kind": "rate", "peer": row["peer_name"],
-                            "rounds": [len(c), len(p)], "coras_rps": crs, "peer_rps": prs,
-                            "throughput_ratio": thru_ratio, "coras_p50_ms": c50,
-                            "peer_p50_ms": p50, "coras_p99_ms": c99, "peer_p99_ms": p99,
-                            "notes": row["notes"]})
+            entry = {"row": key, "kind": "rate", "tools": {}, "notes": row["notes"]}
+            crs = median([r["rate"] for r in row["sides"].get("coras", [])])
+            first = True
+            for side in ["coras"] + [s for s in row["sides"] if s != "coras"]:
+                label = key + note_marks(row) if first else ""
+                first = False
+                runs = row["sides"].get(side, [])
+                rps = median([r["rate"] for r in runs])
+                p50 = median([r["p50_ms"] for r in runs])
+                p99 = median([r["p99_ms"] for r in runs])
+                ratio = crs / rps if side != "coras" and crs and rps else None
+                fails = row["failed"].get(side, 0)
+                print(f"{label:<32} {side:<8} {fmt(rps, '8.0f')} {fmt(p50, '7.2f')} "
+                      f"{fmt(p99, '7.2f')} {fmt(ratio, '6.2f')}"
+                      + (f" ({fails} run(s) failed)" if fails else ""))
+                entry["tools"][side] = {"rounds": len(runs), "rps": rps, "p50_ms": p50,
+                                        "p99_ms": p99, "coras_ratio": ratio, "failed": fails}
+            summary["rows"].append(entry)
     print()
     for i, note in enumerate(notes):
         print(f"[{i + 1}] {note}")
-    print("Medians over the rounds; - where a side did not run. time c/p = coras time / peer")
-    print("time (below 1: coras is faster); thru c/p = coras throughput / peer throughput")
-    print("(above 1: coras is faster). CPU = user+system seconds of the client process.")
+    print("Medians over the rounds; - where a tool did not run (absent: not found on this")
+    print("machine). CPU = user+system seconds of the client process and the children it")
+    print("waited for. floor (verified) = max(SHA-256 of every byte on one core, curl's")
+    print("wall time, (hash + curl CPU + server CPU) / nproc), from the ceilings above.")
     if json_out:
         with open(json_out, "w") as f:
-            json.dump({"machine": machine_lines, "rows": summary}, f, indent=2)
+            json.dump(summary, f, indent=2)
 
 
 def main(argv):

@@ -63,6 +63,8 @@ commands:
   all        transfer, then resolve
   http URL   N requests to URL through the HTTP client, certificates not
              checked (bench/http-head.sh)
+  sweep      pulls over a grid (concurrency x blob size x ranges x plain/TLS)
+             into a CSV and an SVG chart (`coras-bench sweep --help`)
 
 target (default: the embedded registry, in this process on 127.0.0.1,
 storing into a temporary directory):
@@ -93,6 +95,9 @@ struct usage_error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+}  // namespace
+
+// Declared in bench.hpp (sweep.cpp parses sizes too).
 std::uint64_t parse_size(const std::string& text) {
   std::size_t used = 0;
   unsigned long long n = 0;
@@ -115,6 +120,8 @@ std::uint64_t parse_size(const std::string& text) {
     throw usage_error("bad size: " + text);
   return n * scale;
 }
+
+namespace {
 
 std::size_t parse_count(const std::string& name, const std::string& text) {
   std::size_t used = 0;
@@ -288,6 +295,14 @@ int run(const settings& s) {
 
 int main(int argc, char** argv) {
   using namespace coras::bench_tool;
+  if (argc > 1 && std::string(argv[1]) == "sweep") {
+    try {
+      return run_sweep(std::vector<std::string>(argv + 2, argv + argc));
+    } catch (const std::exception& e) {
+      std::cerr << "coras-bench sweep: error: " << e.what() << '\n';
+      return 1;
+    }
+  }
   settings s;
   try {
     s = parse_args(argc, argv);

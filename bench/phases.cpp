@@ -5,6 +5,7 @@
 #include "embedded_registry.hpp"
 #include "generated_body.hpp"
 #include "measure.hpp"
+#include "parallel.hpp"
 
 #include <coras/core/byte_source.hpp>
 #include <coras/core/descriptor.hpp>
@@ -43,15 +44,6 @@ namespace coras::bench_tool {
 namespace asio = boost::asio;
 using clock_type = std::chrono::steady_clock;
 
-namespace {
-
-// Manifests and small answers read whole.
-constexpr std::uint64_t metadata_limit = 1 << 20;
-
-// Runs job(worker, i) for i in [0, n) with at most `concurrency` in flight;
-// the first failure (in completion order) is rethrown once every worker ended.
-using job_fn = std::function<asio::awaitable<void>(std::size_t worker, std::size_t index)>;
-
 asio::awaitable<void> for_each_parallel(std::size_t n, std::size_t concurrency, const job_fn& job) {
   auto ex = co_await asio::this_coro::executor;
   std::atomic<std::size_t> next{0};
@@ -73,6 +65,11 @@ asio::awaitable<void> for_each_parallel(std::size_t n, std::size_t concurrency, 
   for (std::size_t k : order)
     if (errors[k]) std::rethrow_exception(errors[k]);
 }
+
+namespace {
+
+// Manifests and small answers read whole.
+constexpr std::uint64_t metadata_limit = 1 << 20;
 
 [[noreturn]] void fail(const std::string& what, const error_code& ec, const diagnostics& d) {
   throw std::runtime_error(what + ": " + (d.message().empty() ? ec.message() : d.message()));
