@@ -18,6 +18,7 @@
 #include <array>
 #include <charconv>
 #include <cstdio>
+#include <memory>
 
 namespace coras::http {
 namespace asio = boost::asio;
@@ -285,16 +286,29 @@ asio::awaitable<response> detail::exchange(client_impl& c, const origin& to,
                                              " bytes, not the announced " + std::to_string(*size));
     }
 
-    auto& parser = rs->parser;
-    detail::limit_response_parser(parser, method == "HEAD");
+    // Interim answers (100 Continue, 103 Early Hints: 1xx but 101) come
+    // before the final one and are skipped. Taken as final, the real answer
+    // would stay in the connection and be read as the next request's. One
+    // response_header time limit covers them all: a server sending 1xx
+    // answers forever times out.
     conn.lowest().expires_after(t.response_header);
-    auto [rec, rn] = co_await std::visit(
-        [&](auto& s) { return bhttp::async_read_header(s, conn.buffer, parser, tuple_awaitable); },
-        conn.stream);
-    response_started = rn > 0 || !rec;
-    if (rec)
-      check(rec, "reading response header from " + to.str(), t.response_header,
-            "timeouts.response_header");
+    for (;;) {
+      auto& parser = rs->parser;
+      detail::limit_response_parser(parser, method == "HEAD");
+      auto [rec, rn] = co_await std::visit(
+          [&](auto& s) {
+            return bhttp::async_read_header(s, conn.buffer, parser, tuple_awaitable);
+          },
+          conn.stream);
+      response_started = response_started || rn > 0 || !rec;
+      if (rec)
+        check(rec, "reading response header from " + to.str(), t.response_header,
+              "timeouts.response_header");
+      const unsigned code = parser.get().result_int();
+      if (code < 100 || code > 199 || code == 101) break;
+      std::destroy_at(&parser);  // Beast's parsers read one message each
+      std::construct_at(&rs->parser);
+    }
   } catch (const boost::system::system_error& e) {
     rs->finish(e.code());
     // Timeouts are not retried: a stalled server would multiply the wait.

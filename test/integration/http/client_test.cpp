@@ -48,9 +48,11 @@ request make(std::string method, std::string url) {
   return r;
 }
 
-// Pushes a blob with a monolithic POST+PUT and returns its digest.
+// Pushes a blob with a monolithic POST+PUT and returns its digest; the PUT's
+// body is `body` when given, else the bytes in memory.
 asio::awaitable<coras::digest> push_blob(client& c, const registry& srv, const std::string& repo,
-                                         const std::string& bytes) {
+                                         const std::string& bytes,
+                                         std::shared_ptr<coras::byte_source> body = nullptr) {
   auto d = coras::digest::of(bytes);
   auto post = co_await c.async_send(make("POST", srv.url() + "/v2/" + repo + "/blobs/uploads/"));
   REQUIRE(post.status() == 202);
@@ -59,7 +61,7 @@ asio::awaitable<coras::digest> push_blob(client& c, const registry& srv, const s
   if (location.front() == '/') location = srv.url() + location;
   auto put = make("PUT", location + (location.find('?') == std::string::npos ? "?" : "&") +
                              "digest=" + d.str());
-  put.body = coras::memory_source(bytes);
+  put.body = body ? body : coras::memory_source(bytes);
   auto done = co_await c.async_send(put);
   REQUIRE(done.status() == 201);
   co_await done.async_read_all(1 << 16);
@@ -404,18 +406,8 @@ TEST_CASE("client: a body of unknown size goes out chunked and arrives whole", "
     client c(ex);
     std::string blob(300'001, '\0');
     for (std::size_t i = 0; i < blob.size(); ++i) blob[i] = static_cast<char>(i * 7 + 3);
-    const auto d = coras::digest::of(blob);
-    auto post = co_await c.async_send(make("POST", srv.url() + "/v2/chunked/blobs/uploads/"));
-    REQUIRE(post.status() == 202);
-    std::string location(*post.headers().get("Location"));
-    co_await post.async_read_all(1 << 16);
-    if (location.front() == '/') location = srv.url() + location;
-    auto put = make("PUT", location + (location.find('?') == std::string::npos ? "?" : "&") +
-                               "digest=" + d.str());
-    put.body = std::make_shared<unsized_source>(blob);
-    auto done = co_await c.async_send(put);
-    CHECK(done.status() == 201);
-    co_await done.async_read_all(1 << 16);
+    std::shared_ptr<coras::byte_source> unsized = std::make_shared<unsized_source>(blob);
+    const auto d = co_await push_blob(c, srv, "chunked", blob, unsized);
     auto got = co_await c.async_send(make("GET", srv.url() + "/v2/chunked/blobs/" + d.str()));
     REQUIRE(got.status() == 200);
     auto back = co_await got.async_read_all(1 << 20);
@@ -763,4 +755,37 @@ TEST_CASE("client: Warning headers reach the handler; chunked metadata is bounde
   CHECK(warnings[0].text == "this repository is deprecated");
   CHECK(warnings[1].text == "second");
   CHECK(warnings[0].url == base + "/v2/a/tags/list");
+}
+
+// Found by fuzz/http_response.cpp: a 1xx answer was taken as the response,
+// and the final answer left in the connection became the next request's.
+TEST_CASE("client: interim 1xx answers are skipped, the final one is the response",
+          "[client][fuzz]") {
+  asio::io_context ioc;
+  asio::ip::tcp::acceptor acceptor(ioc, {asio::ip::make_address("127.0.0.1"), 0});
+  const std::string base = "http://127.0.0.1:" + std::to_string(acceptor.local_endpoint().port());
+  asio::co_spawn(ioc,
+                 canned_server(acceptor,
+                               "HTTP/1.1 100 Continue\r\n\r\n"
+                               "HTTP/1.1 103 Early Hints\r\nLink: </x>; rel=preload\r\n"
+                               "Content-Length: 3\r\n\r\n"
+                               "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfinal"),
+                 asio::detached);
+  std::exception_ptr failure;
+  asio::co_spawn(
+      ioc,
+      [&]() -> asio::awaitable<void> {
+        client c(ioc.get_executor());
+        for (int i = 0; i < 3; ++i) {  // on one connection: nothing left over
+          auto r = co_await c.async_send(make("GET", base + "/v2/"));
+          CHECK(r.status() == 200);
+          auto body = co_await r.async_read_all(100);
+          CHECK(body == "final");
+        }
+        CHECK(c.stats().connections_opened == 1);
+        acceptor.close();
+      },  // (not invoked here: co_spawn keeps the lambda, and its captures, alive)
+      [&](std::exception_ptr e) { failure = e; });
+  ioc.run();
+  if (failure) std::rethrow_exception(failure);
 }
