@@ -92,6 +92,19 @@ void with_mirror(registry_options up_opts, mirror_options m, Body body,
   if (failure) std::rethrow_exception(failure);
 }
 
+// Delays the next `count` blob GETs of `upstream`: `mid_body` after half the
+// body, `before_headers` before the head; keeps fetches in flight while
+// clients arrive.
+void slow_blob_gets(registry& upstream, std::chrono::milliseconds mid_body, unsigned count,
+                    std::chrono::milliseconds before_headers = std::chrono::milliseconds(0)) {
+  coras::server::delay_fault slow;
+  slow.before_headers = before_headers;
+  slow.mid_body = mid_body;
+  slow.count = count;
+  slow.path_contains = "/blobs/";
+  upstream.inject_delay(slow);
+}
+
 repository repo_at(const client& c, const registry& r, const std::string& name) {
   coras::remote::repository_options o;
   o.plain_http = true;
@@ -262,12 +275,7 @@ TEST_CASE("mirror: 64 concurrent clients of cold blobs cause one upstream fetch 
     auto img = co_await push_image(up, "v1", 8, 1024 * 1024, 100);
     e.up.clear_request_log();
     // Slow upstream bodies: every client arrives while the blobs are in flight.
-    coras::server::delay_fault slow;
-    slow.before_headers = std::chrono::milliseconds(100);
-    slow.mid_body = std::chrono::milliseconds(300);
-    slow.count = 100;
-    slow.path_contains = "/blobs/";
-    e.up.inject_delay(slow);
+    slow_blob_gets(e.up, std::chrono::milliseconds(300), 100, std::chrono::milliseconds(100));
 
     std::vector<client> clients;
     for (int i = 0; i < 64; ++i) clients.emplace_back(e.ex);
@@ -297,11 +305,7 @@ TEST_CASE("mirror: an upstream cut mid-blob is resumed; every client gets the ri
     auto img = co_await push_image(up, "v1", 1, 3 * 1024 * 1024, 200);
     e.up.clear_request_log();
     e.up.cut_blob_gets(1024 * 1024, 1);
-    coras::server::delay_fault slow;
-    slow.mid_body = std::chrono::milliseconds(200);
-    slow.count = 5;
-    slow.path_contains = "/blobs/";
-    e.up.inject_delay(slow);
+    slow_blob_gets(e.up, std::chrono::milliseconds(200), 5);
 
     std::vector<client> clients;
     for (int i = 0; i < 8; ++i) clients.emplace_back(e.ex);
@@ -344,11 +348,7 @@ TEST_CASE("mirror: an upstream serving a wrong blob: no client gets a success, n
       std::ofstream out(file, std::ios::binary | std::ios::trunc);
       out << random_bytes(1024 * 1024, 999);
     }
-    coras::server::delay_fault slow;
-    slow.mid_body = std::chrono::milliseconds(200);
-    slow.count = 1;
-    slow.path_contains = "/blobs/";
-    e.up.inject_delay(slow);
+    slow_blob_gets(e.up, std::chrono::milliseconds(200), 1);
 
     std::vector<client> clients;
     for (int i = 0; i < 16; ++i) clients.emplace_back(e.ex);
@@ -404,11 +404,7 @@ TEST_CASE(
         const auto& d = img.layers[0].digest;
         // The upstream pauses after half the blob: the fetch is still running
         // when the late client comes.
-        coras::server::delay_fault slow;
-        slow.mid_body = std::chrono::milliseconds(500);
-        slow.count = 1;
-        slow.path_contains = "/blobs/";
-        e.up.inject_delay(slow);
+        slow_blob_gets(e.up, std::chrono::milliseconds(500), 1);
 
         const auto url = e.mirror.url() + "/v2/big/image/blobs/" + d.str();
         std::vector<client> clients;
@@ -543,11 +539,7 @@ TEST_CASE(
     auto up = repo_at(c, e.up, "full/disk");
     auto img = co_await push_image(up, "v1", 1, blob_size, 600);
     const auto& d = img.layers[0].digest;
-    coras::server::delay_fault slow;
-    slow.mid_body = std::chrono::milliseconds(300);
-    slow.count = 1;
-    slow.path_contains = "/blobs/";
-    e.up.inject_delay(slow);
+    slow_blob_gets(e.up, std::chrono::milliseconds(300), 1);
     // The store takes the first MiB, then fails.
     auto sink = std::make_shared<full_disk_sink>(1024 * 1024);
     auto first = co_await e.cache.async_open_blob("full/disk", d, sink);
@@ -679,11 +671,7 @@ TEST_CASE("mirror: limits (max_clients, max_upstream_fetches) and GET /metrics",
     client c(e.ex);
     auto up = repo_at(c, e.up, "limits/app");
     auto img = co_await push_image(up, "v1", 3, 100'000, 40);
-    coras::server::delay_fault slow;
-    slow.before_headers = std::chrono::milliseconds(300);
-    slow.count = 10;
-    slow.path_contains = "/blobs/";
-    e.up.inject_delay(slow);
+    slow_blob_gets(e.up, std::chrono::milliseconds(0), 10, std::chrono::milliseconds(300));
     // Three blobs at once with room for two waiting clients: one 429 naming the limit.
     std::vector<client> clients;
     for (int i = 0; i < 3; ++i) clients.emplace_back(e.ex);
