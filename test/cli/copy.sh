@@ -16,37 +16,9 @@ set -euo pipefail
 
 coras=${1:?usage: copy.sh PATH/TO/coras}
 coras=$(realpath "$coras")
-# shellcheck source-path=SCRIPTDIR source=../fixtures/coras-serve.sh
-source "$(dirname "${BASH_SOURCE[0]}")/../fixtures/coras-serve.sh"
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_tools sha256sum cmp python3
-
-# run WANT_STATUS ARGS...: runs coras with ARGS, stdout in $work/out, stderr in
-# $work/err, and fails unless it exits with WANT_STATUS.
-run() {
-  local want=$1 rc=0
-  shift
-  "$coras" "$@" >"$work/out" 2>"$work/err" </dev/null || rc=$?
-  [ "$rc" = "$want" ] || fail "coras $* exited $rc, expected $want"
-}
-ok() { run 0 --plain-http "$@"; }
-expect_error() {
-  run 1 --plain-http "$@"
-  grep -q '^coras: error: ' "$work/err" || fail "coras $*: no 'coras: error:' line"
-}
-usage() {
-  run 2 --plain-http "$@"
-  grep -q '^usage: coras ' "$work/err" || fail "coras $*: usage error without the usage"
-}
-out() { cat "$work/out"; }
-lines() { wc -l <"$work/out" | tr -d ' '; }
-# py CODE ARGS...: runs python3 on $work/out (as sys.stdin) with ARGS as sys.argv[1:].
-py() {
-  local code=$1
-  shift
-  python3 -c "import json, sys
-$code" "$@" <"$work/out" || fail "python check failed: $code"
-}
-is_digest() { [[ "$1" =~ ^sha256:[0-9a-f]{64}$ ]] || fail "'$1' is not a digest"; }
 
 manifest_type=application/vnd.oci.image.manifest.v1+json
 index_type=application/vnd.oci.image.index.v1+json

@@ -16,26 +16,9 @@ set -euo pipefail
 
 coras=${1:?usage: platforms.sh PATH/TO/coras}
 coras=$(realpath "$coras")
-# shellcheck source-path=SCRIPTDIR source=../fixtures/coras-serve.sh
-source "$(dirname "${BASH_SOURCE[0]}")/../fixtures/coras-serve.sh"
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_tools cmp uname
-
-run() {
-  local want=$1 rc=0
-  shift
-  "$coras" "$@" >"$work/out" 2>"$work/err" </dev/null || rc=$?
-  [ "$rc" = "$want" ] || fail "coras $* exited $rc, expected $want"
-}
-ok() { run 0 --plain-http "$@"; }
-expect_error() {
-  run 1 --plain-http "$@"
-  grep -q '^coras: error: ' "$work/err" || fail "coras $*: no 'coras: error:' line"
-}
-usage() {
-  run 2 --plain-http "$@"
-  grep -q '^usage: coras ' "$work/err" || fail "coras $*: usage error without the usage"
-}
-out() { cat "$work/out"; }
 
 manifest_type=application/vnd.oci.image.manifest.v1+json
 index_type=application/vnd.oci.image.index.v1+json

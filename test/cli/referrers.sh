@@ -13,33 +13,10 @@ set -euo pipefail
 
 coras=${1:?usage: referrers.sh PATH/TO/coras}
 coras=$(realpath "$coras")
-# shellcheck source-path=SCRIPTDIR source=../fixtures/coras-serve.sh
-source "$(dirname "${BASH_SOURCE[0]}")/../fixtures/coras-serve.sh"
+ONE_LINE_ERRORS=1
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_tools sha256sum python3
-
-# run WANT_STATUS ARGS...: runs coras with ARGS, stdout in $work/out, stderr in
-# $work/err, and fails unless it exits with WANT_STATUS.
-run() {
-  local want=$1 rc=0
-  shift
-  "$coras" "$@" >"$work/out" 2>"$work/err" || rc=$?
-  [ "$rc" = "$want" ] || fail "coras $* exited $rc, expected $want"
-}
-ok() { run 0 --plain-http "$@"; }
-expect_error() {
-  run 1 --plain-http "$@"
-  [ "$(wc -l <"$work/err")" = 1 ] || fail "coras $*: stderr is not one line"
-  grep -q '^coras: error: ' "$work/err" || fail "coras $*: no 'coras: error:' line"
-}
-out() { cat "$work/out"; }
-lines() { wc -l <"$work/out" | tr -d ' '; }
-# py CODE ARGS...: runs python3 on $work/out (as sys.stdin) with ARGS as sys.argv[1:].
-py() {
-  local code=$1
-  shift
-  python3 -c "import json, sys
-$code" "$@" <"$work/out" || fail "python check failed: $code"
-}
 
 manifest_type=application/vnd.oci.image.manifest.v1+json
 sbom_type=application/vnd.example.sbom

@@ -11,27 +11,10 @@ set -euo pipefail
 
 coras=${1:?usage: smoke.sh PATH/TO/coras}
 coras=$(realpath "$coras")
-# shellcheck source-path=SCRIPTDIR source=../fixtures/coras-serve.sh
-source "$(dirname "${BASH_SOURCE[0]}")/../fixtures/coras-serve.sh"
+ONE_LINE_ERRORS=1
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_tools sha256sum cmp
-
-# run WANT_STATUS ARGS...: runs coras with ARGS, stdout in $work/out, stderr in
-# $work/err, and fails unless it exits with WANT_STATUS.
-run() {
-  local want=$1 rc=0
-  shift
-  "$coras" "$@" >"$work/out" 2>"$work/err" || rc=$?
-  [ "$rc" = "$want" ] || fail "coras $* exited $rc, expected $want"
-}
-# ok ARGS...: runs `coras --plain-http ARGS` and expects success.
-ok() { run 0 --plain-http "$@"; }
-# Expects a one-line "coras: error: …" on stderr (exit 1).
-expect_error() {
-  run 1 --plain-http "$@"
-  [ "$(wc -l <"$work/err")" = 1 ] || fail "coras $*: stderr is not one line"
-  grep -q '^coras: error: ' "$work/err" || fail "coras $*: no 'coras: error:' line"
-}
-out() { cat "$work/out"; }
 
 start_server
 repo=$reg/smoke/app
