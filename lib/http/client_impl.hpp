@@ -77,6 +77,9 @@ class response_impl {
   std::optional<std::uint64_t> content_length_;
 
  private:
+  // read_some for a Content-Length body: from the stream into `buffer`.
+  boost::asio::awaitable<std::size_t> read_direct(boost::asio::mutable_buffer buffer);
+
   std::unique_ptr<state> state_;
 };
 

@@ -38,6 +38,11 @@ struct response_impl::state {
   std::shared_ptr<client_impl> client;
   std::unique_ptr<detail::pool_lease> lease;
   bhttp::response_parser<bhttp::buffer_body> parser;
+  // A Content-Length body: the bytes still to come. Such a body is read
+  // from the stream straight into the caller's buffer (read_direct), not
+  // through the parser, which reads into the connection's buffer first and
+  // copies from there: a second pass over every blob byte, 64 KiB a read.
+  std::optional<std::uint64_t> body_left;
   request_event event;
   steady_clock::time_point started;
   bool finished = false;
@@ -48,12 +53,14 @@ struct response_impl::state {
 
   detail::connection& conn() { return *lease->conn; }
 
+  bool body_complete() const { return body_left ? *body_left == 0 : parser.is_done(); }
+
   // Ends the exchange: the connection goes back to the pool only when the
   // body was read to its end and both sides allow keep-alive.
   void finish(error_code ec) {
     if (finished) return;
     finished = true;
-    bool reusable = !ec && parser.is_done() && parser.get().keep_alive();
+    bool reusable = !ec && body_complete() && parser.get().keep_alive();
     event.error = ec;
     event.duration = steady_clock::now() - started;
     // Pool state lives on the client's strand; a response may be dropped on
@@ -74,18 +81,19 @@ const client_impl::strand_type& response_impl::strand() const noexcept {
 }
 
 bool response_impl::body_done() const noexcept {
-  return state_->finished && state_->parser.is_done();
+  return state_->finished && state_->body_complete();
 }
 
 asio::awaitable<std::size_t> response_impl::read_some(asio::mutable_buffer buffer) {
   auto& st = *state_;
-  if (st.parser.is_done()) {
+  if (st.body_complete()) {
     st.finish({});
     throw boost::system::system_error(asio::error::eof);
   }
   if (st.finished)
     throw boost::system::system_error(asio::error::not_connected, "response body abandoned");
   if (buffer.size() == 0) co_return 0;
+  if (st.body_left) co_return co_await read_direct(buffer);
   auto limit = st.client->options().timeouts.body_idle;
   for (;;) {
     st.parser.get().body().data = buffer.data();
@@ -108,6 +116,36 @@ asio::awaitable<std::size_t> response_impl::read_some(asio::mutable_buffer buffe
   }
 }
 
+asio::awaitable<std::size_t> response_impl::read_direct(asio::mutable_buffer buffer) {
+  auto& st = *state_;
+  auto& conn = st.conn();
+  buffer = asio::buffer(
+      buffer, static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), *st.body_left)));
+  std::size_t n = 0;
+  if (conn.buffer.size() > 0) {
+    // What came in with the header first.
+    n = asio::buffer_copy(buffer, conn.buffer.data());
+    conn.buffer.consume(n);
+  } else {
+    auto limit = st.client->options().timeouts.body_idle;
+    conn.lowest().expires_after(limit);
+    auto [ec, got] = co_await std::visit(
+        [&](auto& s) { return s.async_read_some(buffer, tuple_awaitable); }, conn.stream);
+    // The parser's word for a body cut short, as when it read the body.
+    if (ec == asio::error::eof) ec = bhttp::error::partial_message;
+    if (ec) {
+      std::string what = "reading response body from " + conn.key.str();
+      st.finish(ec);  // releases (closes) the connection: `conn` is gone after this
+      check(ec, what, limit, "timeouts.body_idle");
+    }
+    n = got;
+  }
+  *st.body_left -= n;
+  st.event.response_body_bytes += n;
+  if (*st.body_left == 0) st.finish({});
+  co_return n;
+}
+
 asio::awaitable<std::string> response_impl::read_all(std::uint64_t limit) {
   if (content_length_ && *content_length_ > limit)
     throw error(errc::size_limit_exceeded,
@@ -117,7 +155,7 @@ asio::awaitable<std::string> response_impl::read_all(std::uint64_t limit) {
   // (zero-filling a 64 KiB buffer per small answer costs more than the I/O).
   std::string out;
   std::size_t capacity = content_length_ ? static_cast<std::size_t>(*content_length_) : 4096;
-  while (!state_->parser.is_done()) {
+  while (!state_->body_complete()) {
     std::size_t old = out.size();
     if (old == capacity) capacity *= 2;
     // One byte past the limit tells "exactly at the limit" from "over it".
@@ -139,7 +177,7 @@ asio::awaitable<std::string> response_impl::read_all(std::uint64_t limit) {
 
 asio::awaitable<void> response_impl::discard() {
   constexpr std::uint64_t max_drain = 64 * 1024;
-  if (state_->parser.is_done()) {
+  if (state_->body_complete()) {
     state_->finish({});
     co_return;
   }
@@ -149,13 +187,13 @@ asio::awaitable<void> response_impl::discard() {
   }
   std::string scratch(io_chunk, '\0');
   std::uint64_t drained = 0;
-  while (!state_->parser.is_done() && drained <= max_drain) {
+  while (!state_->body_complete() && drained <= max_drain) {
     auto [ep, n] = co_await asio::co_spawn(co_await asio::this_coro::executor,
                                            read_some(asio::buffer(scratch)), tuple_awaitable);
     if (ep) break;
     drained += n;
   }
-  state_->finish(state_->parser.is_done() ? error_code() : asio::error::operation_aborted);
+  state_->finish(state_->body_complete() ? error_code() : asio::error::operation_aborted);
 }
 
 response::response() noexcept = default;
@@ -333,7 +371,10 @@ asio::awaitable<response> detail::exchange(client_impl& c, const origin& to,
     if (r.ec == std::errc() && r.ptr == cl->data() + cl->size()) length = v;
   }
   rs->event.status = status;
-  if (rs->parser.is_done()) rs->finish({});
+  if (rs->parser.is_done())
+    rs->finish({});
+  else if (!rs->parser.chunked() && rs->parser.content_length())
+    rs->body_left = rs->parser.content_length_remaining().value_or(0);
 
   auto impl = std::make_unique<response_impl>(std::move(rs));
   impl->status_ = status;
