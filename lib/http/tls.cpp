@@ -43,7 +43,7 @@ void tls_context::load(const tls_options& o) {
   try {
     ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                     ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
-    if (o.use_system_trust) ctx.set_default_verify_paths();
+    system_trust_pending_ = o.use_system_trust;
     if (!o.ca_file.empty()) ctx.load_verify_file(o.ca_file);
     if (!o.client_cert_file.empty() || !o.client_key_file.empty()) {
       ctx.use_certificate_chain_file(o.client_cert_file);
@@ -56,6 +56,16 @@ void tls_context::load(const tls_options& o) {
   SSL_CTX_set_session_cache_mode(ctx.native_handle(),
                                  SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
   SSL_CTX_sess_set_new_cb(ctx.native_handle(), on_new_session);
+}
+
+boost::asio::ssl::context& tls_context::context() {
+  if (system_trust_pending_) {
+    system_trust_pending_ = false;
+    boost::system::error_code ec;
+    ctx_.set_default_verify_paths(ec);
+    if (ec) throw error(ec, "loading TLS settings: the system's trust store: " + ec.message());
+  }
+  return ctx_;
 }
 
 void tls_context::resume(SSL* ssl, std::string* key) {

@@ -23,7 +23,11 @@ class tls_context {
   /// on the client session cache.
   void load(const tls_options& o);
 
-  boost::asio::ssl::context& context() noexcept { return ctx_; }
+  /// The context for a new connection (call on the client's strand). The
+  /// system's trust store is loaded on the first call, not by load(): reading
+  /// it takes ~50 ms, which a client that never opens a TLS connection (a
+  /// plain-HTTP registry, a CLI command against one) would pay at start.
+  boost::asio::ssl::context& context();
 
   /// Prepares a new connection's `ssl` to resume the newest session of the
   /// origin `*key`, and to record the sessions the server sends under that
@@ -35,6 +39,7 @@ class tls_context {
 
   boost::asio::ssl::context ctx_{boost::asio::ssl::context::tls_client};
   std::map<std::string, SSL_SESSION*> sessions_;  // for resumption, by origin
+  bool system_trust_pending_ = false;             // tls_options::use_system_trust, not yet loaded
 };
 
 }  // namespace coras::http::detail

@@ -24,7 +24,8 @@ class authorizer;
 /// TLS settings. Verification of the certificate chain and of the host name
 /// is on unless `insecure_skip_verify` is set.
 struct tls_options {
-  /// Trust the system's CA store (OpenSSL's default paths).
+  /// Trust the system's CA store (OpenSSL's default paths). Read when the
+  /// client opens its first TLS connection, not when it is constructed.
   bool use_system_trust = true;
   /// Extra CA certificates (PEM file), trusted in addition to the system's.
   std::string ca_file;
