@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # bench/compare.sh [options]: coras next to its peers on this machine.
 #
-# Rows (every server on 127.0.0.1; the tools take turns within each round:
-# coras, skopeo, crane, coras, ...):
+# Rows (every server on 127.0.0.1; the tools take turns within each round,
+# each round starting with the next tool: coras, skopeo, crane; skopeo,
+# crane, coras; ...; a `sync` before each run, untimed):
 #   pull  COUNTxSIZE  docker-registry -> OCI layout     coras copy vs skopeo copy,
 #                                                       crane pull --format=oci
 #   push  COUNTxSIZE  OCI layout -> a new repository    coras copy vs skopeo copy,
@@ -201,9 +202,20 @@ registry_rows() {
       helpers record "$results" "" kind=copy "row=$row" side=crane round=1 status=absent \
         bytes="$bytes" >/dev/null
     fi
+    local turn order
     for round in $(seq 1 "$rounds"); do
-      for side in "${sides[@]}"; do
+      # Each round starts with the next tool (coras first in round 1, the
+      # next peer in round 2, ...): no tool always follows the same one.
+      order=()
+      for turn in $(seq 0 $((${#sides[@]} - 1))); do
+        order+=("${sides[$(((turn + round - 1) % ${#sides[@]}))]}")
+      done
+      for side in "${order[@]}"; do
         slug="$img-$direction-$mode-$side-$round"
+        # Every run starts with no dirty pages of the runs before it: the
+        # kernel's writeback of the last tool's gigabyte would otherwise
+        # slow whichever tool comes next (untimed).
+        sync
         if [ "$side" = coras ] && [ "$have_copy" != yes ]; then
           helpers record "$results" "" kind=copy "row=$row" side=coras \
             round="$round" status=skipped bytes="$bytes" \

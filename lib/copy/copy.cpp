@@ -58,9 +58,13 @@ std::vector<descriptor> successors(const descriptor& node, std::string_view json
 
 class engine {
  public:
-  engine(asio::any_io_executor ex, std::shared_ptr<store> src, std::shared_ptr<store> dst,
-         copy_options o)
-      : ex_(std::move(ex)), src_(std::move(src)), dst_(std::move(dst)), opts_(std::move(o)) {
+  engine(asio::any_io_executor ex, asio::any_io_executor transfers, std::shared_ptr<store> src,
+         std::shared_ptr<store> dst, copy_options o)
+      : ex_(std::move(ex)),
+        transfers_(std::move(transfers)),
+        src_(std::move(src)),
+        dst_(std::move(dst)),
+        opts_(std::move(o)) {
     if (opts_.concurrency == 0) opts_.concurrency = 1;
     free_ = opts_.concurrency;
     // Blobs between two repositories of one registry are mounted.
@@ -330,18 +334,28 @@ class engine {
       emit(copy_event::kind::mounted, d);
       co_return;
     }
+    // Beside the strand, not on it: a store's blocking file write (one the
+    // kernel's writeback throttles sleeps for a good part of a second) then
+    // stalls its own blob, not every transfer of the copy.
+    co_await asio::co_spawn(transfers_, transfer(d), asio::use_awaitable);
+    ++result_.copied;
+    result_.bytes += static_cast<std::uint64_t>(d.size);
+    emit(copy_event::kind::copied, d);
+  }
+
+  // One blob from src_ to dst_. Touches only what is fixed at construction
+  // (and emit, which locks): it runs off the strand.
+  awaitable<void> transfer(descriptor d) {
     auto body = co_await src_->fetch(d);
     if (opts_.on_event)
       body = coras::counted_source(std::move(body), [this, d](std::uint64_t done) {
         emit(copy_event::kind::progress, d, done);
       });
     co_await dst_->push(d, std::move(body));
-    ++result_.copied;
-    result_.bytes += static_cast<std::uint64_t>(d.size);
-    emit(copy_event::kind::copied, d);
   }
 
-  asio::any_io_executor ex_;
+  asio::any_io_executor ex_;         // the walk's strand
+  asio::any_io_executor transfers_;  // the executor under it: blob transfers
   std::shared_ptr<store> src_, dst_;
   copy_options opts_;
   content::mounter* mounter_ = nullptr;  // dst_, when blobs can be mounted from src_
@@ -361,9 +375,12 @@ class engine {
 awaitable<copy_result> copy(std::shared_ptr<store> src, std::string src_ref,
                             std::shared_ptr<store> dst, std::string dst_ref, copy_options options) {
   if (!src || !dst) throw coras::error(errc::invalid_argument, "copy needs two stores");
-  // Every node coroutine runs on one strand: the engine's state needs no lock.
-  auto strand = asio::make_strand(co_await asio::this_coro::executor);
-  auto e = std::make_shared<engine>(strand, std::move(src), std::move(dst), std::move(options));
+  // Every node coroutine runs on one strand: the engine's state needs no
+  // lock. Blob transfers run on the executor itself (in parallel on a pool).
+  auto outer = co_await asio::this_coro::executor;
+  auto strand = asio::make_strand(outer);
+  auto e =
+      std::make_shared<engine>(strand, outer, std::move(src), std::move(dst), std::move(options));
   co_return co_await asio::co_spawn(strand, e->run(std::move(src_ref), std::move(dst_ref)),
                                     asio::use_awaitable);
 }
@@ -372,8 +389,8 @@ void start_copy(asio::any_io_executor ex, diagnostics* d,
                 asio::any_completion_handler<void(error_code, copy_result)> handler,
                 std::shared_ptr<store> src, std::string src_ref, std::shared_ptr<store> dst,
                 std::string dst_ref, copy_options options) {
-  auto strand = asio::make_strand(ex);
-  coras::detail::spawn(strand,
+  // (copy makes its own strand, for the walk; its transfers run on `ex`.)
+  coras::detail::spawn(ex,
                        copy(std::move(src), std::move(src_ref), std::move(dst), std::move(dst_ref),
                             std::move(options)),
                        std::move(handler), d);

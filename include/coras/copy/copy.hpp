@@ -106,7 +106,10 @@ struct copy_result {
 /// manifest appears only once all it references exists; each node is copied
 /// once even when shared; what the destination has is skipped (one
 /// existence check per node); blobs between two repositories of one
-/// registry are mounted. Runs on the calling coroutine's executor.
+/// registry are mounted. Runs on the calling coroutine's executor: the walk
+/// on a strand of it, each blob's transfer (fetch and push) on the executor
+/// itself, so that on a thread pool the stores' blocking file I/O runs in
+/// parallel and one slow write stalls its own blob only.
 /// Cancellation stops every transfer in flight; what was completed stays
 /// (the destination never holds a manifest whose children are missing, nor
 /// unverified content), and a second run skips it.
@@ -145,8 +148,10 @@ void start_copy(boost::asio::any_io_executor ex, diagnostics* d,
 /// keeps the stores alive until it completes. `d` must stay alive until then.
 ///
 /// @par Executor
-/// The walk runs on a strand of `ex`; store calls hop to the stores' own
-/// executors (a remote store's requests run on its HTTP client's strand).
+/// The walk runs on a strand of `ex`, each blob's transfer on `ex` itself
+/// (in parallel when `ex` is a thread pool's); store calls hop to the
+/// stores' own executors (a remote store's requests run on its HTTP
+/// client's strand).
 /// The handler runs on its associated executor. `copy_options::on_event`
 /// and `on_warning` calls are serialized but may come from any of those
 /// executors.
