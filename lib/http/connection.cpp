@@ -152,7 +152,7 @@ asio::awaitable<connection_ptr> open_connection(client_impl& c, const origin& to
   // The connection owns its SSL object, so its key outlives every callback.
   st.tls.resume(ssl, &conn->session_key);
   beast::get_lowest_layer(tls).expires_after(t.tls_handshake);
-  auto [hec] = co_await tls.async_handshake(ssl::stream_base::client, tuple_awaitable);
+  auto [hec, ignored] = co_await tls.async_handshake(tuple_awaitable);
   check(hec, "TLS handshake with " + to.str(), t.tls_handshake, "timeouts.tls_handshake");
   ++st.tls_handshakes;
   if (SSL_session_reused(ssl)) ++st.tls_resumed;

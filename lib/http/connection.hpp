@@ -7,11 +7,11 @@
 #include "client_impl.hpp"
 #include "pool.hpp"
 #include "protocol.hpp"
+#include "tls_stream.hpp"
 
 #include <coras/core/error.hpp>
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/stream_traits.hpp>
@@ -27,7 +27,6 @@ namespace coras::http::detail {
 inline constexpr auto tuple_awaitable = boost::asio::as_tuple(boost::asio::use_awaitable);
 
 using plain_stream = boost::beast::tcp_stream;
-using tls_stream = boost::asio::ssl::stream<boost::beast::tcp_stream>;
 
 /// Throws errc::timeout: "WHAT timed out after N ms (client_options::OPTION)".
 /// `option` names the limit that was hit (e.g. "timeouts.connect"), so the

@@ -15,7 +15,11 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/read_until.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -864,6 +868,118 @@ TEST_CASE("client: a sized body arrives whole in any read sizes, and one cut sho
         CHECK(ec != asio::error::eof);
         CHECK(ec.message() == "partial message");
         CHECK(c.stats().connections_opened == 1);
+        acceptor.close();
+      },
+      [&](std::exception_ptr e) { failure = e; });
+  ioc.run();
+  if (failure) std::rethrow_exception(failure);
+}
+
+namespace {
+
+using tls_server_stream = asio::ssl::stream<asio::ip::tcp::socket>;
+
+// One request head off `s` into `buf` (the rest of what was read stays).
+asio::awaitable<std::string> read_tls_request(tls_server_stream& s, std::string& buf) {
+  auto [ec, n] =
+      co_await asio::async_read_until(s, asio::dynamic_buffer(buf), "\r\n\r\n", as_tuple);
+  if (ec) co_return std::string();
+  std::string head = buf.substr(0, n);
+  buf.erase(0, n);
+  co_return head;
+}
+
+asio::awaitable<void> send_tls_piece(tls_server_stream& s, std::string bytes) {
+  co_await asio::async_write(s, asio::buffer(bytes), as_tuple);
+  asio::steady_timer pause(s.get_executor(), 5ms);
+  co_await pause.async_wait(as_tuple);
+}
+
+// A TLS server of three answers on one connection: `body` in pieces (its
+// first bytes with the header); the size of a POST's body, after reading
+// it; then an answer that stops 60 bytes short, the connection closed
+// without close_notify.
+asio::awaitable<void> tls_piecewise_server(asio::ip::tcp::acceptor& acceptor,
+                                           asio::ssl::context& ctx, std::string body) {
+  auto [aec, socket] = co_await acceptor.async_accept(as_tuple);
+  if (aec) co_return;
+  tls_server_stream s(std::move(socket), ctx);
+  auto [hec] = co_await s.async_handshake(asio::ssl::stream_base::server, as_tuple);
+  if (hec) co_return;
+  std::string buf;
+  if ((co_await read_tls_request(s, buf)).empty()) co_return;
+  std::string head = "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) +
+                     "\r\n\r\n" + body.substr(0, 10);
+  co_await send_tls_piece(s, std::move(head));
+  for (std::size_t at = 10; at < body.size(); at += 300'000) {
+    std::string piece = body.substr(at, 300'000);
+    co_await send_tls_piece(s, std::move(piece));
+  }
+  const std::string post = co_await read_tls_request(s, buf);
+  const auto at = post.find("Content-Length: ");
+  if (at == std::string::npos) co_return;
+  const std::size_t length = std::stoul(post.substr(at + 16));
+  if (buf.size() < length) {
+    auto [rec, rn] = co_await asio::async_read(
+        s, asio::dynamic_buffer(buf), asio::transfer_exactly(length - buf.size()), as_tuple);
+    if (rec) co_return;
+  }
+  const bool same = buf.substr(0, length) == body.substr(0, length);
+  buf.erase(0, length);
+  std::string answer = std::to_string(length) + (same ? " same" : " different");
+  co_await send_tls_piece(s, "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(answer.size()) +
+                                 "\r\n\r\n" + answer);
+  if ((co_await read_tls_request(s, buf)).empty()) co_return;
+  co_await send_tls_piece(s, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + body.substr(0, 40));
+  s.next_layer().close();  // no close_notify
+}
+
+}  // namespace
+
+TEST_CASE(
+    "client: over TLS, a body arrives whole in any read sizes, a request body goes out "
+    "whole, and a connection cut without close_notify is an error",
+    "[client][tls][body]") {
+  const std::string certs = coras::test::env("CORAS_TEST_CERTS");
+  asio::io_context ioc;
+  asio::ssl::context server_ctx(asio::ssl::context::tls_server);
+  server_ctx.use_certificate_chain_file(certs + "/server.crt");
+  server_ctx.use_private_key_file(certs + "/server.key", asio::ssl::context::pem);
+  asio::ip::tcp::acceptor acceptor(ioc, {asio::ip::make_address("127.0.0.1"), 0});
+  const std::string base = "https://localhost:" + std::to_string(acceptor.local_endpoint().port());
+  std::string body((1 << 20) + 7, '\0');
+  for (std::size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>(i * 131 % 251);
+  asio::co_spawn(ioc, tls_piecewise_server(acceptor, server_ctx, body), asio::detached);
+  std::exception_ptr failure;
+  asio::co_spawn(
+      ioc,
+      [&]() -> asio::awaitable<void> {
+        client_options o;
+        o.tls.ca_file = certs + "/ca.crt";
+        client c(ioc.get_executor(), o);
+        auto r = co_await c.async_send(make("GET", base + "/v2/a/blobs/x"));
+        std::string got;
+        std::vector<char> piece(1 << 20);
+        for (std::size_t ask = 3;; ask = piece.size()) {
+          auto [ec, n] = co_await r.async_read_some(asio::buffer(piece.data(), ask), as_tuple);
+          if (ec == asio::error::eof) break;
+          REQUIRE_FALSE(ec);
+          got.append(piece.data(), n);
+        }
+        CHECK(got == body);
+
+        // 200,003 bytes out: several TLS writes of one request.
+        auto post = make("POST", base + "/v2/a/blobs/uploads/");
+        post.body = coras::memory_source(body.substr(0, 200'003));
+        auto answer = co_await c.async_send(std::move(post));
+        auto said = co_await answer.async_read_all(100);
+        CHECK(said == "200003 same");
+
+        auto cut = co_await c.async_send(make("GET", base + "/v2/a/blobs/y"));
+        auto [ec, rest] = co_await cut.async_read_all(1000, as_tuple);
+        CHECK(ec == asio::ssl::error::stream_truncated);
+        CHECK(c.stats().connections_opened == 1);
+        CHECK(c.stats().tls_handshakes == 1);
         acceptor.close();
       },
       [&](std::exception_ptr e) { failure = e; });
