@@ -3,7 +3,7 @@
 #
 # Rows (every server on 127.0.0.1; the tools take turns within each round,
 # each round starting with the next tool: coras, skopeo, crane; skopeo,
-# crane, coras; ...; a `sync` before each run, untimed):
+# crane, coras; ...; a `sync` and a 1 s pause before each run, untimed):
 #   pull  COUNTxSIZE  docker-registry -> OCI layout     coras copy vs skopeo copy,
 #                                                       crane pull --format=oci
 #   push  COUNTxSIZE  OCI layout -> a new repository    coras copy vs skopeo copy,
@@ -212,10 +212,13 @@ registry_rows() {
       done
       for side in "${order[@]}"; do
         slug="$img-$direction-$mode-$side-$round"
-        # Every run starts with no dirty pages of the runs before it: the
-        # kernel's writeback of the last tool's gigabyte would otherwise
-        # slow whichever tool comes next (untimed).
+        # Every run starts with no dirty pages of the runs before it (the
+        # kernel's writeback of the last tool's gigabyte would otherwise slow
+        # whichever tool comes next), and after a pause: a run started right
+        # after the last one's check and removal was up to 2 x slower on this
+        # machine, for a reason not found (docs/benchmarks.md). Untimed.
         sync
+        sleep 1
         if [ "$side" = coras ] && [ "$have_copy" != yes ]; then
           helpers record "$results" "" kind=copy "row=$row" side=coras \
             round="$round" status=skipped bytes="$bytes" \
