@@ -139,9 +139,15 @@ class tls_stream {
         if (!finished) {
           auto r = s->step(k, in, out);
           if (r.what == status::need_input && !s->has_output()) {
-            pending = io::reading;
-            did_io = true;
-            return s->next_.async_read_some(s->input_space(), std::move(self));
+            auto space = s->input_space();
+            if (space.size() > 0) {
+              pending = io::reading;
+              did_io = true;
+              return s->next_.async_read_some(space, std::move(self));
+            }
+            // Never expected (OpenSSL takes every buffered byte before it
+            // asks for more), but a full buffer must not spin.
+            r = {status::failed, 0, boost::asio::error::no_buffer_space};
           }
           if (r.what != status::need_input) {
             finished = true;
