@@ -796,6 +796,27 @@ TEST_CASE("client: interim 1xx answers are skipped, the final one is the respons
 
 namespace {
 
+// 1 MiB + 7 bytes that are not the same from one position to the next.
+std::string patterned_body() {
+  std::string body((1 << 20) + 7, '\0');
+  for (std::size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>(i * 131 % 251);
+  return body;
+}
+
+// The body of `r` read 3 bytes at first, then 1 MiB at a time: the bytes
+// that came with the head first, then from the stream, never past the end.
+asio::awaitable<std::string> read_in_pieces(coras::http::response& r) {
+  std::string got;
+  std::vector<char> piece(1 << 20);
+  for (std::size_t ask = 3;; ask = piece.size()) {
+    auto [ec, n] = co_await r.async_read_some(asio::buffer(piece.data(), ask), as_tuple);
+    if (ec == asio::error::eof) break;
+    REQUIRE_FALSE(ec);
+    got.append(piece.data(), n);
+  }
+  co_return got;
+}
+
 // One request head off `s` (false: the client went away).
 asio::awaitable<bool> read_request(asio::ip::tcp::socket& s, std::string& buf) {
   auto [rec, n] =
@@ -838,8 +859,7 @@ TEST_CASE("client: a sized body arrives whole in any read sizes, and one cut sho
   asio::io_context ioc;
   asio::ip::tcp::acceptor acceptor(ioc, {asio::ip::make_address("127.0.0.1"), 0});
   const std::string base = "http://127.0.0.1:" + std::to_string(acceptor.local_endpoint().port());
-  std::string body((1 << 20) + 7, '\0');
-  for (std::size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>(i * 131 % 251);
+  const std::string body = patterned_body();
   asio::co_spawn(ioc, piecewise_server(acceptor, body), asio::detached);
   std::exception_ptr failure;
   asio::co_spawn(
@@ -848,16 +868,7 @@ TEST_CASE("client: a sized body arrives whole in any read sizes, and one cut sho
         client c(ioc.get_executor());
         auto r = co_await c.async_send(make("GET", base + "/v2/a/blobs/x"));
         CHECK(r.content_length() == body.size());
-        // Reads of 3 bytes, then of 1 MiB: the bytes that came with the
-        // header first, then straight from the socket, never past the end.
-        std::string got;
-        std::vector<char> piece(1 << 20);
-        for (std::size_t ask = 3;; ask = piece.size()) {
-          auto [ec, n] = co_await r.async_read_some(asio::buffer(piece.data(), ask), as_tuple);
-          if (ec == asio::error::eof) break;
-          REQUIRE_FALSE(ec);
-          got.append(piece.data(), n);
-        }
+        std::string got = co_await read_in_pieces(r);
         CHECK(got == body);
         CHECK(r.body_done());
         // The connection went back to the pool: the next answer comes on it.
@@ -947,8 +958,7 @@ TEST_CASE(
   server_ctx.use_private_key_file(certs + "/server.key", asio::ssl::context::pem);
   asio::ip::tcp::acceptor acceptor(ioc, {asio::ip::make_address("127.0.0.1"), 0});
   const std::string base = "https://localhost:" + std::to_string(acceptor.local_endpoint().port());
-  std::string body((1 << 20) + 7, '\0');
-  for (std::size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>(i * 131 % 251);
+  const std::string body = patterned_body();
   asio::co_spawn(ioc, tls_piecewise_server(acceptor, server_ctx, body), asio::detached);
   std::exception_ptr failure;
   asio::co_spawn(
@@ -958,14 +968,7 @@ TEST_CASE(
         o.tls.ca_file = certs + "/ca.crt";
         client c(ioc.get_executor(), o);
         auto r = co_await c.async_send(make("GET", base + "/v2/a/blobs/x"));
-        std::string got;
-        std::vector<char> piece(1 << 20);
-        for (std::size_t ask = 3;; ask = piece.size()) {
-          auto [ec, n] = co_await r.async_read_some(asio::buffer(piece.data(), ask), as_tuple);
-          if (ec == asio::error::eof) break;
-          REQUIRE_FALSE(ec);
-          got.append(piece.data(), n);
-        }
+        std::string got = co_await read_in_pieces(r);
         CHECK(got == body);
 
         // 200,003 bytes out: several TLS writes of one request.
