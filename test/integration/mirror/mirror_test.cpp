@@ -179,8 +179,15 @@ struct raw_result {
   std::string body;
 };
 
-// A GET that verifies nothing: what a naive client would take.
-awaitable<raw_result> raw_get(client c, std::string url, const char* method = "GET") {
+awaitable<void> sleep_for(std::chrono::milliseconds d) {
+  asio::steady_timer t(co_await asio::this_coro::executor, d);
+  co_await t.async_wait(asio::use_awaitable);
+}
+
+// A GET that verifies nothing: what a naive client would take. The body is
+// read `late` after the response head arrived.
+awaitable<raw_result> raw_get(client c, std::string url, const char* method = "GET",
+                              std::chrono::milliseconds late = {}) {
   coras::http::request req;
   req.method = method;
   req.url = std::move(url);
@@ -189,28 +196,7 @@ awaitable<raw_result> raw_get(client c, std::string url, const char* method = "G
   auto [ec, resp] = co_await c.async_send(req, tuple);
   if (ec) co_return out;
   out.status = resp.status();
-  auto [rec, body] = co_await resp.async_read_all(std::uint64_t{1} << 30, tuple);
-  out.complete = !rec;
-  out.body = std::move(body);
-  co_return out;
-}
-
-awaitable<void> sleep_for(std::chrono::milliseconds d) {
-  asio::steady_timer t(co_await asio::this_coro::executor, d);
-  co_await t.async_wait(asio::use_awaitable);
-}
-
-// raw_get, but the body is read only `late` after the response head arrived.
-awaitable<raw_result> raw_get_read_late(client c, std::string url, std::chrono::milliseconds late) {
-  coras::http::request req;
-  req.method = "GET";
-  req.url = std::move(url);
-  req.retryable = false;
-  raw_result out;
-  auto [ec, resp] = co_await c.async_send(req, tuple);
-  if (ec) co_return out;
-  out.status = resp.status();
-  co_await sleep_for(late);
+  if (late.count() > 0) co_await sleep_for(late);
   auto [rec, body] = co_await resp.async_read_all(std::uint64_t{1} << 30, tuple);
   out.complete = !rec;
   out.body = std::move(body);
@@ -418,7 +404,7 @@ TEST_CASE(
             out = co_await raw_get(cl, url);
           }(clients[i], url, results[i]));
         gets.push_back([](const client& cl, std::string url, raw_result& out) -> awaitable<void> {
-          out = co_await raw_get_read_late(cl, url, std::chrono::milliseconds(700));
+          out = co_await raw_get(cl, url, "GET", std::chrono::milliseconds(700));
         }(clients[4], url, results[4]));
         // The last asks once 1 MiB came from upstream: bytes 0.. left the
         // flight's memory long ago.
