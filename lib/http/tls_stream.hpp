@@ -67,8 +67,9 @@ class tls_stream {
                  std::forward<Token>(token));
   }
 
-  /// The OpenSSL side (tls_stream.cpp): each step goes as far as it can
-  /// without waiting, and says what it needs.
+ private:
+  // The OpenSSL side (tls_stream.cpp): each step goes as far as it can
+  // without waiting, and says what it needs; `op` below drives it.
   class engine;
   enum class kind { handshake, read, write };
   enum class status { done, need_input, failed };
@@ -85,7 +86,6 @@ class tls_stream {
   void input_received(std::size_t n) noexcept;
   void input_ended() noexcept;
 
- private:
   template <class Buffer, class Sequence>
   static Buffer first(const Sequence& buffers, Buffer none) {
     for (auto it = boost::asio::buffer_sequence_begin(buffers);
