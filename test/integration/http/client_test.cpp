@@ -943,13 +943,26 @@ asio::awaitable<void> tls_piecewise_server(asio::ip::tcp::acceptor& acceptor,
   if ((co_await read_tls_request(s, buf)).empty()) co_return;
   co_await send_tls_piece(s, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + body.substr(0, 40));
   s.next_layer().close();  // no close_notify
+
+  // A second connection: a body that ends with the connection, closed with
+  // close_notify, is whole.
+  auto [aec2, socket2] = co_await acceptor.async_accept(as_tuple);
+  if (aec2) co_return;
+  tls_server_stream s2(std::move(socket2), ctx);
+  auto [hec2] = co_await s2.async_handshake(asio::ssl::stream_base::server, as_tuple);
+  if (hec2) co_return;
+  std::string buf2;
+  if ((co_await read_tls_request(s2, buf2)).empty()) co_return;
+  co_await send_tls_piece(s2, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil the end");
+  co_await s2.async_shutdown(as_tuple);
+  s2.next_layer().close();
 }
 
 }  // namespace
 
 TEST_CASE(
     "client: over TLS, a body arrives whole in any read sizes, a request body goes out "
-    "whole, and a connection cut without close_notify is an error",
+    "whole, a connection cut without close_notify is an error, one closed with it is not",
     "[client][tls][body]") {
   const std::string certs = coras::test::env("CORAS_TEST_CERTS");
   asio::io_context ioc;
@@ -983,6 +996,11 @@ TEST_CASE(
         CHECK(ec == asio::ssl::error::stream_truncated);
         CHECK(c.stats().connections_opened == 1);
         CHECK(c.stats().tls_handshakes == 1);
+
+        auto closing = co_await c.async_send(make("GET", base + "/v2/a/blobs/z"));
+        auto [cec, whole] = co_await closing.async_read_all(1000, as_tuple);
+        CHECK_FALSE(cec);
+        CHECK(whole == "until the end");
         acceptor.close();
       },
       [&](std::exception_ptr e) { failure = e; });
