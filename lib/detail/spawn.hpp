@@ -11,6 +11,7 @@
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/system/error_code.hpp>
@@ -29,38 +30,50 @@ inline boost::system::error_code settle(const std::exception_ptr& e, diagnostics
   return e ? to_error_code(e) : boost::system::error_code();
 }
 
+/// The completion signature of an operation whose coroutine returns `T`.
+template <class T>
+struct completion_of {
+  using type = void(boost::system::error_code, T);
+};
+template <>
+struct completion_of<void> {
+  using type = void(boost::system::error_code);
+};
+template <class T>
+using completion_t = typename completion_of<T>::type;
+
+/// Runs `op` on `ex` and completes `handler` (on its associated executor)
+/// with the error code and value; cancelling through `slot` cancels the
+/// coroutine. `keep` lives until the coroutine ended and is released (on
+/// `ex`) before the handler is called: what must outlive the operation but
+/// not hold its caller up (an admission ticket).
+template <class Executor, class T, class Keep>
+void spawn_keeping(const Executor& ex, boost::asio::awaitable<T> op,
+                   boost::asio::any_completion_handler<completion_t<T>> handler, diagnostics* diag,
+                   boost::asio::cancellation_slot slot, Keep keep) {
+  auto done = [ex, diag, h = std::move(handler), keep = std::move(keep)](std::exception_ptr e,
+                                                                         auto&&... value) mutable {
+    auto ec = settle(e, diag);
+    { [[maybe_unused]] auto released = std::move(keep); }
+    auto target = boost::asio::get_associated_executor(h, ex);
+    boost::asio::dispatch(
+        target, [h = std::move(h), ec, ... v = std::forward<decltype(value)>(value)]() mutable {
+          std::move(h)(ec, std::move(v)...);
+        });
+  };
+  boost::asio::co_spawn(ex, std::move(op),
+                        boost::asio::bind_cancellation_slot(slot, std::move(done)));
+}
+
+/// spawn_keeping with the handler's own cancellation slot and nothing kept.
 template <class Executor, class T>
 void spawn(const Executor& ex, boost::asio::awaitable<T> op,
-           boost::asio::any_completion_handler<void(boost::system::error_code, T)> handler,
+           boost::asio::any_completion_handler<completion_t<T>> handler,
            diagnostics* diag = nullptr) {
   // The caller's cancellation slot is bound to co_spawn's own handler, so
   // cancelling the caller's operation cancels the coroutine.
   auto slot = boost::asio::get_associated_cancellation_slot(handler);
-  boost::asio::co_spawn(
-      ex, std::move(op),
-      boost::asio::bind_cancellation_slot(
-          slot, [ex, diag, h = std::move(handler)](std::exception_ptr e, T value) mutable {
-            auto ec = settle(e, diag);
-            auto target = boost::asio::get_associated_executor(h, ex);
-            boost::asio::dispatch(target, [h = std::move(h), ec, v = std::move(value)]() mutable {
-              std::move(h)(ec, std::move(v));
-            });
-          }));
-}
-
-template <class Executor>
-void spawn(const Executor& ex, boost::asio::awaitable<void> op,
-           boost::asio::any_completion_handler<void(boost::system::error_code)> handler,
-           diagnostics* diag = nullptr) {
-  auto slot = boost::asio::get_associated_cancellation_slot(handler);
-  boost::asio::co_spawn(ex, std::move(op),
-                        boost::asio::bind_cancellation_slot(
-                            slot, [ex, diag, h = std::move(handler)](std::exception_ptr e) mutable {
-                              auto ec = settle(e, diag);
-                              auto target = boost::asio::get_associated_executor(h, ex);
-                              boost::asio::dispatch(
-                                  target, [h = std::move(h), ec]() mutable { std::move(h)(ec); });
-                            }));
+  spawn_keeping(ex, std::move(op), std::move(handler), diag, slot, nullptr);
 }
 
 }  // namespace coras::detail

@@ -38,6 +38,10 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   struct state;  // pool, TLS context, proxy settings (client_state.hpp)
   state& st() noexcept { return *state_; }
 
+  /// The gate repository operations pass before their coroutines exist
+  /// (lib/remote/operation_start.hpp); same limit as requests.
+  detail::admission& operations() noexcept { return operations_; }
+
  private:
   boost::asio::awaitable<response> authorized(request req);
 
@@ -45,6 +49,7 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   client_options options_;
   std::unique_ptr<state> state_;
   detail::admission admission_;
+  detail::admission operations_;
   std::mt19937_64 rng_{std::random_device{}()};  // retry jitter
 };
 

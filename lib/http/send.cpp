@@ -1,6 +1,7 @@
-// The send loop: the per-origin admission gate, the authorizer hook, and
-// redirects and retries as decided by detail::next_step (protocol.cpp); plus
-// the public shims. Beast-free: one request's exchange is in exchange.cpp.
+// The send loop: the per-origin admission gate (admission.cpp), the
+// authorizer hook, and redirects and retries as decided by
+// detail::next_step (protocol.cpp); plus the public shims. Beast-free: one
+// request's exchange is in exchange.cpp.
 #include "admission.hpp"
 #include "authorizer.hpp"
 #include "client_impl.hpp"
@@ -19,45 +20,6 @@
 
 namespace coras::http {
 namespace asio = boost::asio;
-
-// ---------------------------------------------------------------- admission
-
-struct detail::admission::waiter {
-  asio::steady_timer timer;
-  bool admitted = false;
-  explicit waiter(const asio::any_io_executor& ex)
-      : timer(ex, std::chrono::steady_clock::time_point::max()) {}
-};
-
-asio::awaitable<detail::admission::ticket> detail::admission::enter(std::string key,
-                                                                    std::size_t limit) {
-  auto& gate = gates_[key];
-  if (gate.inside < limit) {
-    ++gate.inside;
-    co_return ticket(this, std::move(key));
-  }
-  waiter w(co_await asio::this_coro::executor);
-  gate.waiting.push_back(&w);
-  auto [ec] = co_await w.timer.async_wait(asio::as_tuple(asio::use_awaitable));
-  if (!w.admitted) {
-    std::erase(gate.waiting, &w);
-    throw boost::system::system_error(ec ? ec : asio::error::operation_aborted, "waiting to send");
-  }
-  // The leaver handed its place over: `inside` already counts this one.
-  co_return ticket(this, std::move(key));
-}
-
-void detail::admission::leave(const std::string& key) noexcept {
-  auto& g = gates_[key];
-  if (!g.waiting.empty()) {
-    auto* next = g.waiting.front();
-    g.waiting.pop_front();
-    next->admitted = true;
-    next->timer.cancel();
-  } else {
-    --g.inside;
-  }
-}
 
 // ---------------------------------------------------------------- send
 

@@ -32,6 +32,7 @@ struct repository_state {
   // (it answered with OCI-Tag headers); nullopt until a multi-tag PUT tells.
   // Read and written on the client's strand.
   std::optional<bool> tags_in_put;
+  std::string origin;  // scheme://host[:port]: the operations gate's key
 };
 
 struct registry_state {

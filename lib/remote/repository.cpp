@@ -1,7 +1,8 @@
 // The repository handle (oras-go's Repository): options helpers, routing by
 // media type to the blob or manifest operations (blobs.cpp, manifests.cpp),
 // tag listing, the memory and file conveniences, and the *_start shims that
-// hand each coroutine to detail::spawn on the HTTP client's strand.
+// start each coroutine through the client's operations gate
+// (operation_start.hpp).
 #include <coras/remote/repository.hpp>
 
 #include "auth/challenge.hpp"
@@ -12,6 +13,7 @@
 #include "exchange.hpp"
 #include "http/client_impl.hpp"
 #include "http/grammar.hpp"
+#include "operation_start.hpp"
 #include "protocol.hpp"
 #include "stores.hpp"
 
@@ -244,7 +246,8 @@ repository::repository(http::client client, const reference& ref, repository_opt
   auto base = detail::v2_base(ref.registry(), options.plain_http) + name + "/";
   state_ = std::make_shared<repository_state>(repository_state{
       std::move(client), reference::from_parts(ref.registry(), name), std::move(options),
-      std::move(base), std::make_shared<referrers_state>(), std::nullopt});
+      std::move(base), std::make_shared<referrers_state>(), std::nullopt, std::string()});
+  state_->origin = state_->base.substr(0, state_->base.find("/v2/"));
 }
 
 repository::repository(http::client client, std::string_view name, repository_options options)
@@ -265,44 +268,44 @@ std::string repository::to_string(std::span<const std::byte> bytes) {
 }
 
 namespace {
-template <class T, class H>
-void start(const state_ptr& s, diagnostics* d, awaitable<T> op, H&& h) {
-  coras::detail::spawn(s->client.impl()->strand(), std::move(op), std::forward<H>(h), d);
+// Every operation passes the client's operations gate (operation_start.hpp).
+template <class H, class F, class... Args>
+void start(const state_ptr& s, diagnostics* d, H&& h, F f, Args&&... args) {
+  detail::start_operation(s, d, std::forward<H>(h), f, std::forward<Args>(args)...);
 }
 }  // namespace
 
 void repository::fetch_start(diagnostics* d, handler<void(error_code, blob_reader)> h, descriptor t,
                              fetch_options o) const {
-  start(state_, d, fetch_any(state_, std::move(t), std::move(o)), std::move(h));
+  start(state_, d, std::move(h), &fetch_any, std::move(t), std::move(o));
 }
 void repository::fetch_head_start(diagnostics* d, handler<fields_sig> h, descriptor t) const {
-  start(state_, d, fetch_head_any(state_, std::move(t)), std::move(h));
+  start(state_, d, std::move(h), &fetch_head_any, std::move(t));
 }
 void repository::push_start(diagnostics* d, handler<void(error_code)> h, descriptor e,
                             std::shared_ptr<byte_source> c) const {
-  start(state_, d, push_any(state_, std::move(e), std::move(c)), std::move(h));
+  start(state_, d, std::move(h), &push_any, std::move(e), std::move(c));
 }
 void repository::exists_start(diagnostics* d, handler<void(error_code, bool)> h,
                               descriptor t) const {
-  start(state_, d, exists_any(state_, std::move(t)), std::move(h));
+  start(state_, d, std::move(h), &exists_any, std::move(t));
 }
 void repository::delete_start(diagnostics* d, handler<void(error_code)> h, descriptor t) const {
   if (names_manifest(state_->options, t))
-    start(state_, d, detail::delete_manifest(state_, std::move(t)), std::move(h));
+    start(state_, d, std::move(h), &detail::delete_manifest, std::move(t));
   else
-    start(state_, d, delete_content(state_, std::move(t), false), std::move(h));
+    start(state_, d, std::move(h), &delete_content, std::move(t), false);
 }
 void repository::referrers_start(diagnostics* d, handler<void(error_code)> h, descriptor subject,
                                  std::string artifact_type, referrers_handler on_page) const {
-  start(state_, d,
-        detail::referrers(state_, std::move(subject), std::move(artifact_type), std::move(on_page)),
-        std::move(h));
+  start(state_, d, std::move(h), &detail::referrers, std::move(subject), std::move(artifact_type),
+        std::move(on_page));
 }
 void repository::list_referrers_start(diagnostics* d,
                                       handler<void(error_code, std::vector<descriptor>)> h,
                                       descriptor subject, std::string artifact_type) const {
-  start(state_, d, detail::list_referrers(state_, std::move(subject), std::move(artifact_type)),
-        std::move(h));
+  start(state_, d, std::move(h), &detail::list_referrers, std::move(subject),
+        std::move(artifact_type));
 }
 
 error_code repository::set_referrers_capability(bool capable) const {
@@ -319,67 +322,66 @@ std::optional<bool> repository::referrers_capability() const {
 }
 void repository::mount_start(diagnostics* d, handler<void(error_code)> h, descriptor desc,
                              std::string from, content_factory get) const {
-  start(state_, d, mount_blob(state_, std::move(desc), std::move(from), std::move(get)),
-        std::move(h));
+  start(state_, d, std::move(h), &mount_blob, std::move(desc), std::move(from), std::move(get));
 }
 void repository::resolve_start(diagnostics* d, handler<void(error_code, descriptor)> h,
                                std::string r) const {
-  start(state_, d, resolve_manifest(state_, std::move(r)), std::move(h));
+  start(state_, d, std::move(h), &resolve_manifest, std::move(r));
 }
 void repository::fetch_reference_start(diagnostics* d, handler<void(error_code, fetched)> h,
                                        std::string r) const {
-  start(state_, d, fetch_manifest_reference(state_, std::move(r)), std::move(h));
+  start(state_, d, std::move(h), &fetch_manifest_reference, std::move(r));
 }
 void repository::push_reference_start(diagnostics* d, handler<void(error_code)> h, descriptor e,
                                       std::shared_ptr<byte_source> c, std::string r) const {
-  start(state_, d, push_manifest_reference(state_, std::move(e), std::move(c), std::move(r)),
-        std::move(h));
+  start(state_, d, std::move(h), &push_manifest_reference, std::move(e), std::move(c),
+        std::move(r));
 }
 void repository::tag_start(diagnostics* d, handler<void(error_code)> h, descriptor desc,
                            std::string r) const {
-  start(state_, d, tag_manifest(state_, std::move(desc), std::move(r)), std::move(h));
+  start(state_, d, std::move(h), &tag_manifest, std::move(desc), std::move(r));
 }
 void repository::push_reference_n_start(diagnostics* d, handler<void(error_code)> h, descriptor e,
                                         std::shared_ptr<byte_source> c,
                                         std::vector<std::string> tags) const {
-  start(state_, d, detail::push_manifest_tags(state_, std::move(e), std::move(c), std::move(tags)),
-        std::move(h));
+  start(state_, d, std::move(h), &detail::push_manifest_tags, std::move(e), std::move(c),
+        std::move(tags));
 }
 void repository::tag_n_start(diagnostics* d, handler<void(error_code)> h, descriptor desc,
                              std::vector<std::string> tags) const {
-  start(state_, d, detail::tag_manifest_n(state_, std::move(desc), std::move(tags)), std::move(h));
+  start(state_, d, std::move(h), &detail::tag_manifest_n, std::move(desc), std::move(tags));
 }
 void repository::resolve_blob_start(diagnostics* d, handler<void(error_code, descriptor)> h,
                                     std::string r) const {
-  start(state_, d, resolve_blob(state_, std::move(r)), std::move(h));
+  start(state_, d, std::move(h), &resolve_blob, std::move(r));
 }
 void repository::fetch_blob_reference_start(diagnostics* d, handler<void(error_code, fetched)> h,
                                             std::string r) const {
-  start(state_, d, fetch_blob_reference(state_, std::move(r)), std::move(h));
+  start(state_, d, std::move(h), &fetch_blob_reference, std::move(r));
 }
 void repository::tags_start(diagnostics* d, handler<void(error_code)> h, std::string last,
                             page_handler on_page) const {
-  start(state_, d, list_tags_pages(state_, std::move(last), std::move(on_page)), std::move(h));
+  start(state_, d, std::move(h), &list_tags_pages, std::move(last), std::move(on_page));
 }
 void repository::list_tags_start(diagnostics* d,
                                  handler<void(error_code, std::vector<std::string>)> h) const {
-  start(state_, d, gather_tags(state_), std::move(h));
+  start(state_, d, std::move(h), &gather_tags);
 }
 void repository::fetch_bytes_start(diagnostics* d, handler<void(error_code, std::string)> h,
                                    descriptor t) const {
-  start(state_, d, fetch_bytes(state_, std::move(t)), std::move(h));
+  start(state_, d, std::move(h), &fetch_bytes, std::move(t));
 }
 void repository::push_bytes_start(diagnostics* d, handler<void(error_code, descriptor)> h,
                                   std::string media_type, std::string content) const {
-  start(state_, d, push_bytes(state_, std::move(media_type), std::move(content)), std::move(h));
+  start(state_, d, std::move(h), &push_bytes, std::move(media_type), std::move(content));
 }
 void repository::fetch_to_file_start(diagnostics* d, handler<void(error_code)> h, descriptor t,
                                      std::filesystem::path p) const {
-  start(state_, d, fetch_to_file(state_, std::move(t), std::move(p)), std::move(h));
+  start(state_, d, std::move(h), &fetch_to_file, std::move(t), std::move(p));
 }
 void repository::push_file_start(diagnostics* d, handler<void(error_code, descriptor)> h,
                                  std::string media_type, std::filesystem::path p) const {
-  start(state_, d, push_file(state_, std::move(media_type), std::move(p)), std::move(h));
+  start(state_, d, std::move(h), &push_file, std::move(media_type), std::move(p));
 }
 
 }  // namespace coras::remote

@@ -1,0 +1,194 @@
+// The operations gate (lib/remote/operation_start.hpp): beyond the client's
+// per-origin limit, repository operations wait unstarted, in order; one
+// cancelled while waiting completes at once and never reaches the registry;
+// one cancelled while running is cancelled as before; an io_context torn
+// down with operations still waiting frees them.
+#include <coras_test/embedded.hpp>
+#include <coras_test/remote_content.hpp>
+
+#include <coras/core/error.hpp>
+#include <coras/core/manifest.hpp>
+#include <coras/core/media_type.hpp>
+#include <coras/http/client.hpp>
+#include <coras/remote/repository.hpp>
+#include <coras/server/registry.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using coras::descriptor;
+using coras::http::client;
+using coras::remote::repository;
+using coras::test::repo_on;
+using coras::test::with_registry;
+
+namespace {
+
+constexpr auto as_tuple = asio::as_tuple(asio::use_awaitable);
+
+// A manifest tagged "v1" in `repo`.
+asio::awaitable<descriptor> push_tagged(repository& repo) {
+  co_await repo.async_push_bytes(std::string(coras::media_type::oci_empty),
+                                 std::string(coras::empty_json));
+  coras::image_manifest m;
+  m.media_type = std::string(coras::media_type::oci_manifest);
+  m.config = coras::empty_json_descriptor();
+  m.layers = {coras::empty_json_descriptor()};
+  auto json = m.to_json();
+  auto desc = descriptor::for_content(coras::media_type::oci_manifest, json);
+  co_await repo.async_push_reference(desc, coras::memory_source(json), "v1");
+  co_return desc;
+}
+
+// How a resolve started in the background ended (empty while it runs).
+struct outcome {
+  std::optional<boost::system::error_code> ec;
+  coras::diagnostics diag;
+};
+
+void resolve_in_background(repository& repo, outcome& out,
+                           asio::cancellation_slot slot = asio::cancellation_slot()) {
+  repo.async_resolve("v1", out.diag,
+                     asio::bind_cancellation_slot(
+                         slot, [&out](boost::system::error_code ec, descriptor) { out.ec = ec; }));
+}
+
+asio::awaitable<void> sleep(std::chrono::milliseconds d) {
+  asio::steady_timer t(co_await asio::this_coro::executor, d);
+  co_await t.async_wait(asio::use_awaitable);
+}
+
+std::size_t manifest_requests(const coras::server::registry& srv) {
+  std::size_t n = 0;
+  for (const auto& r : srv.recent_requests())
+    n += r.target.find("/manifests/v1") != std::string::npos;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("operations gate: beyond the limit operations wait unstarted; a cancelled one never runs",
+          "[remote][gate][cancel]") {
+  with_registry({}, [](auto ex, coras::server::registry& srv) -> asio::awaitable<void> {
+    coras::http::client_options o;
+    o.max_connections_per_origin = 2;
+    client c(ex, o);
+    auto repo = repo_on(c, srv, "gate");
+    co_await push_tagged(repo);
+    srv.clear_request_log();
+
+    // A and B take both places and stay in the registry for 400 ms.
+    coras::server::delay_fault slow;
+    slow.before_headers = 400ms;
+    slow.count = 3;
+    slow.path_contains = "/manifests/v1";
+    srv.inject_delay(slow);
+    outcome a, b, queued, after;
+    resolve_in_background(repo, a);
+    resolve_in_background(repo, b);
+    asio::cancellation_signal cancel_queued;
+    resolve_in_background(repo, queued, cancel_queued.slot());
+    resolve_in_background(repo, after);
+    co_await sleep(50ms);
+    CHECK(manifest_requests(srv) == 2);  // the other two wait before the registry
+
+    cancel_queued.emit(asio::cancellation_type::terminal);
+    co_await sleep(20ms);
+    REQUIRE(queued.ec.has_value());  // at once, not after A or B
+    CHECK(*queued.ec == asio::error::operation_aborted);
+    CHECK(queued.diag.message().find("waiting to start") != std::string::npos);
+    CHECK(!a.ec);
+    CHECK(!b.ec);
+    CHECK(!after.ec);
+
+    for (int i = 0; i < 200 && !(a.ec && b.ec && after.ec); ++i) co_await sleep(10ms);
+    REQUIRE(a.ec);
+    REQUIRE(b.ec);
+    REQUIRE(after.ec);  // the withdrawn one held no place
+    CHECK(!*a.ec);
+    CHECK(!*b.ec);
+    CHECK(!*after.ec);
+    CHECK(manifest_requests(srv) == 3);  // A, B and the one after; never the cancelled one
+
+    // Cancelling a running operation reaches its coroutine through the gate.
+    coras::server::delay_fault stall;
+    stall.before_headers = 2s;
+    stall.path_contains = "/manifests/v1";
+    srv.inject_delay(stall);
+    outcome running;
+    asio::cancellation_signal cancel_running;
+    auto started = std::chrono::steady_clock::now();
+    resolve_in_background(repo, running, cancel_running.slot());
+    co_await sleep(50ms);
+    CHECK(manifest_requests(srv) == 4);
+    cancel_running.emit(asio::cancellation_type::terminal);
+    for (int i = 0; i < 100 && !running.ec; ++i) co_await sleep(10ms);
+    REQUIRE(running.ec);
+    CHECK(*running.ec == asio::error::operation_aborted);
+    CHECK(std::chrono::steady_clock::now() - started < 1500ms);
+    srv.clear_faults();
+  });
+}
+
+TEST_CASE("operations gate: 300 resolves through 3 places all complete, in order of start",
+          "[remote][gate]") {
+  with_registry({}, [](auto ex, coras::server::registry& srv) -> asio::awaitable<void> {
+    coras::http::client_options o;
+    o.max_connections_per_origin = 3;
+    client c(ex, o);
+    auto repo = repo_on(c, srv, "gate");
+    auto want = co_await push_tagged(repo);
+    constexpr int n = 300;
+    int done = 0;
+    int right = 0;
+    int in_order = 0;
+    for (int i = 0; i < n; ++i)
+      repo.async_resolve("v1", [&, i](boost::system::error_code ec, descriptor d) {
+        right += !ec && d.digest == want.digest;
+        // With one thread, the gate hands places out first come, first served.
+        in_order += i < done + 3;
+        ++done;
+      });
+    for (int i = 0; i < 500 && done < n; ++i) co_await sleep(10ms);
+    CHECK(done == n);
+    CHECK(right == n);
+    CHECK(in_order == n);
+    CHECK(c.stats().connections_opened <= 3);
+  });
+}
+
+TEST_CASE("operations gate: an io_context destroyed with operations waiting frees them",
+          "[remote][gate]") {
+  // Run under ASan/LSan in CI: a queued operation (its handler, its
+  // arguments, the repository state) must be freed with the io_context.
+  int completed = 0;
+  {
+    asio::io_context ioc;
+    coras::server::registry srv(ioc.get_executor(), {});
+    srv.start();
+    coras::http::client_options o;
+    o.max_connections_per_origin = 1;
+    client c(ioc.get_executor(), o);
+    auto repo = repo_on(c, srv, "gate");
+    coras::server::delay_fault stall;
+    stall.before_headers = 5s;
+    srv.inject_delay(stall);
+    for (int i = 0; i < 20; ++i)
+      repo.async_resolve("v1", [&](boost::system::error_code, descriptor) { ++completed; });
+    ioc.run_for(100ms);
+  }
+  CHECK(completed == 0);
+}
