@@ -16,6 +16,7 @@
 #                         floor of a verified pull of the big image
 #   manifest HEAD, GET at concurrency 64 on `coras serve`
 #                                                       coras-bench resolve vs wrk
+#   10,000 concurrent resolves over 64 connections      coras-bench resolve (RSS)
 #   mirror 16 clients COUNTxSIZE (the big image), cold and warm
 #                         16 curl clients (each blob checked with openssl dgst)
 #                         through a fresh `coras serve --mirror` of
@@ -444,6 +445,21 @@ resolve_rows() {
       printf '    %-24s %-6s round %d: %s %s\n' "$row" wrk "$round" "$status" "$detail" >&2
       [ "$status" = ok ] || show_failure "$slug"
     done
+  done
+
+  # Many operations queued on one io_context: what they cost in memory (no
+  # peer does this; the row shows coras's peak RSS and rate).
+  row="resolve c10000 over 64 conns"
+  for round in $(seq 1 "$rounds"); do
+    slug="resolve-queued-coras-$round"
+    out=$(timeout --foreground 300 "$bench" resolve --registry "$reg" --plain-http \
+      --requests 20000 --concurrency 10000 --connections 64 --threads 1 --json \
+      2>"$logs/$slug.log" | helpers bench) || true
+    [ -n "$out" ] || out='{"rc": 1}'
+    read -r status detail < <(helpers record "$results" "$out" kind=rate "row=$row" \
+      side=coras round="$round")
+    printf '    %-24s %-6s round %d: %s %s\n' "$row" coras "$round" "$status" "$detail" >&2
+    [ "$status" = ok ] || show_failure "$slug"
   done
   kill "$serve_pid" 2>/dev/null || true
   wait "$serve_pid" 2>/dev/null || true

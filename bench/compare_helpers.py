@@ -287,7 +287,8 @@ def cmd_wrk(text):
 
 
 def cmd_bench(text):
-    """coras-bench --json output -> {rate, requests, p50_ms, p99_ms} of its last phase."""
+    """coras-bench --json output -> {rate, requests, p50_ms, p99_ms, cpu_s, rss_mib} of its
+    last phase."""
     try:
         p = json.loads(text)["phases"][-1]
     except (ValueError, KeyError, IndexError):
@@ -296,7 +297,7 @@ def cmd_bench(text):
     lat = p.get("latency_ms", {})
     print(json.dumps({"rate": p["requests_per_s"], "requests": p["items"],
                       "p50_ms": lat.get("p50"), "p99_ms": lat.get("p99"),
-                      "cpu_s": p["client_cpu_s"], "rc": 0}))
+                      "cpu_s": p["client_cpu_s"], "rss_mib": p.get("peak_rss_mib"), "rc": 0}))
 
 
 def median(values):
@@ -466,9 +467,10 @@ def cmd_report(results, machine, json_out=None):
             summary["rows"].append(entry)
     if rates:
         print()
-        print("requests: median requests/s and latency (ms) at concurrency 64, one client thread;")
-        print("c/x = coras requests/s / x's")
-        head = f"{'row':<32} {'tool':<8} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'c/x':>6}"
+        print("requests: median requests/s, latency (ms) and coras's peak RSS (MiB), one client")
+        print("thread, concurrency as the row says; c/x = coras requests/s / x's")
+        head = (f"{'row':<32} {'tool':<8} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'RSS':>5} "
+                f"{'c/x':>6}")
         print(head)
         print("-" * len(head))
         for key in rates:
@@ -483,13 +485,15 @@ def cmd_report(results, machine, json_out=None):
                 rps = median([r["rate"] for r in runs])
                 p50 = median([r["p50_ms"] for r in runs])
                 p99 = median([r["p99_ms"] for r in runs])
+                rss = median([r["rss_mib"] for r in runs if r.get("rss_mib") is not None])
                 ratio = crs / rps if side != "coras" and crs and rps else None
                 fails = row["failed"].get(side, 0)
                 print(f"{label:<32} {side:<8} {fmt(rps, '8.0f')} {fmt(p50, '7.2f')} "
-                      f"{fmt(p99, '7.2f')} {fmt(ratio, '6.2f')}"
+                      f"{fmt(p99, '7.2f')} {fmt(rss, '5.0f')} {fmt(ratio, '6.2f')}"
                       + (f" ({fails} run(s) failed)" if fails else ""))
                 entry["tools"][side] = {"rounds": len(runs), "rps": rps, "p50_ms": p50,
-                                        "p99_ms": p99, "coras_ratio": ratio, "failed": fails}
+                                        "p99_ms": p99, "rss_mib": rss, "coras_ratio": ratio,
+                                        "failed": fails}
             summary["rows"].append(entry)
     print()
     for i, note in enumerate(notes):
