@@ -75,17 +75,20 @@ class queued_operation : public std::enable_shared_from_this<queued_operation<T,
 
  private:
   using ticket_type = http::detail::admission::ticket;
-  // What the coroutine keeps until it ends: its place, and this (the
-  // signal); its end stops cancellation reaching a finished coroutine.
+  // What the coroutine keeps until it ends: this (the signal, and through
+  // the repository state the client whose gate it is) and its place; its
+  // end stops cancellation reaching a finished coroutine.
   struct keep {
-    keep(ticket_type p, std::shared_ptr<queued_operation> s) noexcept
-        : place(std::move(p)), self(std::move(s)) {}
+    keep(std::shared_ptr<queued_operation> s, ticket_type p) noexcept
+        : self(std::move(s)), place(std::move(p)) {}
     keep(keep&&) noexcept = default;
     ~keep() {
       if (self) self->running_ = false;
     }
-    ticket_type place;
+    // Declared first, destroyed last: the place is given back while the
+    // client (its gate) is certainly alive.
     std::shared_ptr<queued_operation> self;
+    ticket_type place;
   };
 
   http::detail::admission& gate() const noexcept { return state_->client.impl()->operations(); }
@@ -104,7 +107,7 @@ class queued_operation : public std::enable_shared_from_this<queued_operation<T,
     running_ = true;
     auto slot = cancellable_ ? signal_.slot() : boost::asio::cancellation_slot();
     coras::detail::spawn_keeping(strand(), make_(), std::move(handler_), diag_, slot,
-                                 keep{std::move(place), this->shared_from_this()});
+                                 keep{this->shared_from_this(), std::move(place)});
   }
 
   void abort() {
