@@ -25,8 +25,18 @@ constexpr std::array<algorithm_info, 2> algorithms{{
     {digest_algorithm::sha512, "sha512", 128},
 }};
 
+// Fetched once: EVP_sha256() is a legacy handle that OpenSSL 3 looks up
+// in its provider tables again at every EVP_DigestInit_ex (a third of a
+// manifest GET's hashing cost). Never freed, as OpenSSL's own tables are not.
+const EVP_MD* fetched(const char* name, const EVP_MD* legacy) {
+  const EVP_MD* md = EVP_MD_fetch(nullptr, name, nullptr);
+  return md ? md : legacy;
+}
+
 const EVP_MD* evp_md(digest_algorithm a) {
-  return a == digest_algorithm::sha512 ? EVP_sha512() : EVP_sha256();
+  static const EVP_MD* const sha256 = fetched("SHA2-256", EVP_sha256());
+  static const EVP_MD* const sha512 = fetched("SHA2-512", EVP_sha512());
+  return a == digest_algorithm::sha512 ? sha512 : sha256;
 }
 
 // The image spec's grammar for the algorithm part; an algorithm that fits it
