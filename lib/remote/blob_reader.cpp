@@ -8,7 +8,10 @@
 #include "remote/protocol.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/error.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -43,10 +46,9 @@ blob_reader_impl::blob_reader_impl(blob_reader_setup setup)
       offset_(setup.offset),
       end_(setup.end.value_or(static_cast<std::uint64_t>(target_.size))),
       hasher_(std::move(setup.hasher)) {
-  if (hasher_) {
-    if (offset_ > 0) checkpoints_.emplace_back(0, digester(target_.digest.algorithm()));
-    checkpoints_.emplace_back(offset_, hasher_->state_copy());
-  }
+  // Offset 0 needs no checkpoint: a seek before the first one starts over
+  // with a fresh digester (most readers, manifests above all, never seek).
+  if (hasher_ && offset_ > 0) checkpoints_.emplace_back(offset_, hasher_->state_copy());
 }
 
 asio::awaitable<std::unique_ptr<blob_reader_impl>> blob_reader_impl::open(blob_reader_setup setup) {
@@ -87,9 +89,7 @@ blob_reader_impl::blob_reader_impl(http::client client, std::string bytes, http:
       hasher_(digester(target_.digest.algorithm())),
       memory_(std::move(bytes)),
       memory_headers_(std::move(headers)),
-      from_memory_(true) {
-  checkpoints_.emplace_back(0, hasher_->state_copy());
-}
+      from_memory_(true) {}
 
 const http::fields& blob_reader_impl::headers() const noexcept {
   return from_memory_ ? memory_headers_ : resp_.headers();
@@ -287,7 +287,8 @@ asio::awaitable<std::size_t> blob_reader_impl::read_some(asio::mutable_buffer bu
     offset_ += k;
   } while (n < want && offset_ < end_);
   co_await hash(buffer.data(), n);
-  if (hasher_ && offset_ - checkpoints_.back().first >= checkpoint_every)
+  const auto last_checkpoint = checkpoints_.empty() ? 0 : checkpoints_.back().first;
+  if (hasher_ && offset_ - last_checkpoint >= checkpoint_every)
     checkpoints_.emplace_back(offset_, hasher_->state_copy());
   // The last piece is handed out only once the whole content verified.
   if (offset_ == end_) co_await finish();
@@ -314,6 +315,16 @@ asio::awaitable<std::string> blob_reader_impl::read_all(std::uint64_t limit) {
   co_return out;
 }
 
+std::optional<std::string> blob_reader_impl::take_verified(std::uint64_t limit) {
+  if (!from_memory_ || done_ || offset_ != 0 || !hasher_ || hasher_->size() != 0)
+    return std::nullopt;
+  if (end_ > limit || memory_.size() != end_) return std::nullopt;
+  if (digest::of(memory_, target_.digest.algorithm()) != target_.digest) return std::nullopt;
+  offset_ = end_;
+  done_ = true;
+  return memory_;  // a copy: a seek back serves it again
+}
+
 asio::awaitable<void> blob_reader_impl::seek(std::uint64_t pos) {
   if (!hasher_) throw coras::error(errc::unsupported, "seek on a raw range reader");
   if (pos > end_)
@@ -325,11 +336,15 @@ asio::awaitable<void> blob_reader_impl::seek(std::uint64_t pos) {
     // are fetched (and hashed) again.
     if (!from_memory_ && !repo_)
       throw coras::error(errc::unsupported, "this reader cannot reopen its content");
-    auto it =
-        std::prev(std::upper_bound(checkpoints_.begin(), checkpoints_.end(), pos,
-                                   [](std::uint64_t p, const auto& c) { return p < c.first; }));
-    hasher_ = it->second.state_copy();
-    offset_ = it->first;
+    auto it = std::upper_bound(checkpoints_.begin(), checkpoints_.end(), pos,
+                               [](std::uint64_t p, const auto& c) { return p < c.first; });
+    if (it == checkpoints_.begin()) {
+      hasher_.emplace(target_.digest.algorithm());
+      offset_ = 0;
+    } else {
+      hasher_ = std::prev(it)->second.state_copy();
+      offset_ = std::prev(it)->first;
+    }
     done_ = false;
     failures_ = 0;
     if (!from_memory_) co_await connect();
@@ -413,6 +428,19 @@ void blob_reader::read_some_start(blob_reader_impl* impl, diagnostics* d, asio::
 void blob_reader::read_all_start(blob_reader_impl* impl, diagnostics* d, std::uint64_t limit,
                                  asio::any_completion_handler<void(error_code, std::string)> h) {
   if (!impl) no_reader();
+  // A small manifest read in its operation: verified here, completed
+  // without a coroutine. Anything else (and any failure) takes the strand.
+  if (auto bytes = impl->take_verified(limit)) {
+    coras::detail::settle(nullptr, d ? d : &impl->diag);
+    // Through the strand, as a completion must not run inside its initiation;
+    // then on the handler's own executor.
+    const auto& strand = impl->client().impl()->strand();
+    auto ex = asio::get_associated_executor(h, strand);
+    asio::post(strand, asio::bind_executor(ex, [h = std::move(h), b = std::move(*bytes)]() mutable {
+                 std::move(h)(error_code(), std::move(b));
+               }));
+    return;
+  }
   coras::detail::spawn(impl->client().impl()->strand(), impl->read_all(limit), std::move(h),
                        d ? d : &impl->diag);
 }

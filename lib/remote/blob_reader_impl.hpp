@@ -55,6 +55,11 @@ class blob_reader_impl {
   boost::asio::awaitable<std::string> read_all(std::uint64_t limit);
   /// Moves to byte `pos`, hashing whatever it skips (see blob_reader::async_seek).
   boost::asio::awaitable<void> seek(std::uint64_t pos);
+  /// For a reader served from memory and at its start: the whole content
+  /// when it fits `limit` and verifies, leaving the reader at its end; else
+  /// nullopt (read_all then says why). No I/O: safe off the strand while no
+  /// operation of this reader runs.
+  std::optional<std::string> take_verified(std::uint64_t limit);
 
   const descriptor& target() const noexcept { return target_; }
   std::uint64_t offset() const noexcept { return offset_; }

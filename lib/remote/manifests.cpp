@@ -38,6 +38,25 @@ static descriptor describe(const detail::manifest_response& r, std::string_view 
   return std::move(*d);
 }
 
+// A manifest body up to this size is read inside the operation and served
+// from memory, still verified when it is read: its connection goes back to
+// the pool at once, and the caller's read_all completes without another
+// coroutine on the client's strand (blob_reader::read_all_start). Not a
+// limit: longer bodies stream as blobs do.
+constexpr std::uint64_t read_in_operation_max = 64 * 1024;
+
+static awaitable<blob_reader> manifest_reader(const state_ptr& s, descriptor desc, std::string url,
+                                              http::response resp) {
+  if (auto n = resp.content_length();
+      n && *n <= read_in_operation_max && *n == static_cast<std::uint64_t>(desc.size)) {
+    auto body = co_await resp.impl()->read_all(*n);
+    co_return blob_reader(std::make_unique<blob_reader_impl>(s->client, std::move(body),
+                                                             std::move(resp.impl()->headers_),
+                                                             std::move(desc), std::move(url)));
+  }
+  co_return stream_reader(nullptr, s->client, std::move(desc), std::move(url), std::move(resp));
+}
+
 awaitable<blob_reader> detail::fetch_manifest(state_ptr s, descriptor target) {
   auto url = manifest_url(*s, target.digest.str());
   auto req = make_request(*s, "GET", url);
@@ -54,7 +73,7 @@ awaitable<blob_reader> detail::fetch_manifest(state_ptr s, descriptor target) {
   if (auto n = resp.content_length(); n && *n != static_cast<std::uint64_t>(target.size))
     protocol_error("GET", url, "mismatch Content-Length", errc::size_mismatch);
   verify_content_digest(resp, "GET", url, target.digest);
-  co_return stream_reader(nullptr, s->client, std::move(target), std::move(url), std::move(resp));
+  co_return co_await manifest_reader(s, std::move(target), std::move(url), std::move(resp));
 }
 
 awaitable<descriptor> detail::resolve_manifest(state_ptr s, std::string text) {
@@ -93,7 +112,7 @@ awaitable<fetched> detail::fetch_manifest_reference(state_ptr s, std::string tex
     }
     out.desc = describe(r, url, ref, nullptr);
   }
-  out.body = stream_reader(nullptr, s->client, out.desc, std::move(url), std::move(resp));
+  out.body = co_await manifest_reader(s, out.desc, std::move(url), std::move(resp));
   co_return out;
 }
 
