@@ -18,6 +18,8 @@
 #include <coras/server/registry.hpp>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -33,6 +35,7 @@
 
 namespace asio = boost::asio;
 namespace fs = std::filesystem;
+using namespace std::chrono_literals;
 using asio::use_awaitable;
 using coras::descriptor;
 using coras::diagnostics;
@@ -48,6 +51,7 @@ using coras::test::repo_on;
 using coras::test::same;
 using coras::test::temp_dir;
 using coras::test::with_client;
+using coras::test::with_registry;
 
 namespace {
 
@@ -310,6 +314,41 @@ TEST_CASE("remote: the default token throws the words, not only the code", "[rem
     // The same through with_diagnostics around another token, and success.
     auto desc = co_await repo.async_resolve("v1", coras::with_diagnostics(use_awaitable));
     CHECK(desc.size > 0);
+  });
+}
+
+TEST_CASE("remote: a small manifest is read in its operation: its connection is free at once",
+          "[remote]") {
+  with_registry({}, [](auto ex, coras::server::registry& srv) -> asio::awaitable<void> {
+    coras::http::client_options o;
+    o.max_connections_per_origin = 1;
+    client c(ex, o);
+    auto repo = repo_on(c, srv, "small/manifest");
+    auto want = co_await push_image(repo, "v1");
+    auto json = co_await repo.async_fetch_bytes(want);
+
+    // With one connection, a reader still streaming its manifest would hold
+    // it and the resolve below would wait for ever (cancelled after 2 s).
+    auto f = co_await repo.async_fetch_reference("v1");
+    asio::cancellation_signal give_up;
+    asio::steady_timer timer(ex, 2s);
+    timer.async_wait([&](auto) { give_up.emit(asio::cancellation_type::terminal); });
+    auto [ec, resolved] =
+        co_await repo.async_resolve("v1", asio::bind_cancellation_slot(give_up.slot(), as_tuple));
+    timer.cancel();
+    CHECK(!ec);
+    CHECK(resolved.digest == want.digest);
+
+    // Read whole (verified), then again after a seek back to the start.
+    auto first = co_await f.body.async_read_all(1 << 20);
+    CHECK(first == json);
+    co_await f.body.async_seek(0);
+    auto again = co_await f.body.async_read_all(1 << 20);
+    CHECK(again == json);
+    // Under a limit below its size: refused, as for a streamed body.
+    auto g = co_await repo.async_fetch(want);
+    auto [e2, s2] = co_await g.async_read_all(10, as_tuple);
+    CHECK(e2 == errc::size_limit_exceeded);
   });
 }
 
