@@ -8,7 +8,8 @@
 #                                                       crane pull --format=oci
 #   push  COUNTxSIZE  OCI layout -> a new repository    coras copy vs skopeo copy,
 #                                                       crane push LAYOUT
-#   (the same for the image of many small layers, and with --tls over HTTPS)
+#   (the same for the image of many small layers, and with --tls over HTTPS;
+#   the small image also against `coras serve --root`: rows "coras-serve")
 #   ceilings              curl, 8 parallel transfers of the big image's blobs
 #                         to /dev/null (plain, and TLS with --tls), with the
 #                         registry's CPU; openssl speed -evp sha256 and
@@ -37,8 +38,8 @@
 #   --tls                 run the registry rows over TLS as well
 #   --big COUNTxSIZE      the large image (default 8x128M)
 #   --small COUNTxSIZE    the image of many small layers (default 200x64K)
-#   --rows LIST           comma-separated subset of big-pull,big-push,small,resolve,
-#                         mirror (default: all)
+#   --rows LIST           comma-separated subset of big-pull,big-push,small,
+#                         small-serve,resolve,mirror (default: all)
 #   --mirror-clients N    clients of the mirror row (default 16)
 #   --crane PATH          the crane binary (see above)
 #   --copy-concurrency N  passed to `coras copy` as --concurrency (default: its own)
@@ -126,6 +127,8 @@ registry_rows() {
     coras_flags=(--ca-file "$CORAS_TEST_CERTS/ca.crt")
     curl_flags=(--cacert "$CORAS_TEST_CERTS/ca.crt")
   else
+    # plain, or serve: `coras serve` over plain HTTP (serve_rows)
+    [ "$mode" = serve ] && suffix=" coras-serve"
     skopeo_src=(--src-tls-verify=false)
     skopeo_dst=(--dest-tls-verify=false)
     coras_flags=(--plain-http)
@@ -147,7 +150,9 @@ registry_rows() {
     fi
   fi
 
-  log "docker-registry ($mode) on $CORAS_TEST_SCHEME://$reg: seeding the images with skopeo"
+  local server=docker-registry
+  [ "$mode" = serve ] && server="coras serve"
+  log "$server ($mode) on $CORAS_TEST_SCHEME://$reg: seeding the images with skopeo"
   local img
   for img in big small; do
     # only the pull rows read them
@@ -385,20 +390,48 @@ print(" ".join([m["config"]["digest"]]+[l["digest"] for l in m["layers"]]))' "$w
 }
 
 # ---------------------------------------------------------------------------
-# Manifest rows: coras-bench resolve and wrk against `coras serve`.
-resolve_rows() {
-  local serve_log=$work/serve.log
+# start_serve LOG [ARGS...]: `coras serve` on a free loopback port; sets
+# serve_pid and serve_url (http://127.0.0.1:PORT).
+start_serve() {
+  local serve_log=$1
+  shift
   : >"$serve_log"
-  "$coras" serve --listen 127.0.0.1:0 >"$serve_log" 2>&1 &
+  "$coras" serve --listen 127.0.0.1:0 "$@" >"$serve_log" 2>&1 &
   serve_pid=$!
-  local url=""
+  serve_url=""
   for _ in $(seq 1 100); do
-    url=$(sed -n 's/^listening on //p' "$serve_log" | head -1)
-    [ -n "$url" ] && break
+    serve_url=$(sed -n 's/^listening on //p' "$serve_log" | head -1)
+    [ -n "$serve_url" ] && break
     kill -0 "$serve_pid" 2>/dev/null || break
     sleep 0.1
   done
-  [ -n "$url" ] || { cat "$serve_log" >&2; echo "coras serve did not start" >&2; return 1; }
+  [ -n "$serve_url" ] || { cat "$serve_log" >&2; echo "coras serve did not start" >&2; return 1; }
+}
+
+stop_serve() {
+  kill "$serve_pid" 2>/dev/null || true
+  wait "$serve_pid" 2>/dev/null || true
+  serve_pid=
+}
+
+# The small image's rows against `coras serve` (content on disk, as
+# docker-registry keeps it), whose ~3 ms of CPU per blob GET do not bound
+# the client as docker-registry's do (issue 20, item 4).
+serve_rows() {
+  local root=$work/serve-root
+  rm -rf "$root"
+  mkdir -p "$root"
+  start_serve "$work/serve-small.log" --root "$root" || return 1
+  CORAS_TEST_REGISTRY=${serve_url#http://} CORAS_TEST_SCHEME=http \
+    "$here/compare.sh" --registry-rows serve || echo "coras serve rows failed" >&2
+  stop_serve
+  rm -rf "$root"
+}
+
+# Manifest rows: coras-bench resolve and wrk against `coras serve`.
+resolve_rows() {
+  start_serve "$work/serve.log" || return 1
+  local url=$serve_url
   local reg=${url#http://}
   log "coras serve on $url: manifest HEAD and GET at concurrency 64"
   # coras-bench pushes its manifest (coras-bench/resolve:bench) before it times anything.
@@ -461,9 +494,7 @@ resolve_rows() {
     printf '    %-24s %-6s round %d: %s %s\n' "$row" coras "$round" "$status" "$detail" >&2
     [ "$status" = ok ] || show_failure "$slug"
   done
-  kill "$serve_pid" 2>/dev/null || true
-  wait "$serve_pid" 2>/dev/null || true
-  serve_pid=
+  stop_serve
 }
 
 machine_info() {
@@ -508,7 +539,7 @@ cleanup() {
 
 # ---------------------------------------------------------------------------
 main() {
-  rounds=3 tls=no big=8x128M small=200x64K rows="big-pull big-push small resolve mirror"
+  rounds=3 tls=no big=8x128M small=200x64K rows="big-pull big-push small small-serve resolve mirror"
   copy_concurrency="" requests=50000 duration=3 json_out="" mirror_clients=16
   crane=${CRANE:-}
   while [ $# -gt 0 ]; do
@@ -573,7 +604,7 @@ main() {
     img_size[$img]=${spec#*x}
     img_label[$img]=$spec
   done
-  if [[ "$rows" == *" big-"* || "$rows" == *" small "* || "$rows" == *" mirror "* ]]; then
+  if [[ "$rows" == *" big-"* || "$rows" == *" small"* || "$rows" == *" mirror "* ]]; then
     for img in big small; do
       case " $rows " in *" $img-"*|*" $img "*) ;; *" mirror "*) [ "$img" = big ] || continue ;; *) continue ;; esac
       log "making the $img image: ${img_count[$img]} gzip layers of ${img_size[$img]} random bytes"
@@ -589,12 +620,15 @@ main() {
     export CORAS_COMPARE_STATE
     case " $rows " in *" big-pull "*) log "ceilings: openssl speed"; openssl_rows ;; esac
     local mode
-    for mode in plain $([ "$tls" = yes ] && echo tls); do
-      "$fixtures/with-docker-registry" "$mode" -- "$here/compare.sh" --registry-rows "$mode" || {
-        echo "registry rows ($mode) failed" >&2
-        exit 1
-      }
-    done
+    if [[ " $rows " =~ \ (big-pull|big-push|small|mirror)\  ]]; then
+      for mode in plain $([ "$tls" = yes ] && echo tls); do
+        "$fixtures/with-docker-registry" "$mode" -- "$here/compare.sh" --registry-rows "$mode" || {
+          echo "registry rows ($mode) failed" >&2
+          exit 1
+        }
+      done
+    fi
+    case " $rows " in *" small-serve "*) serve_rows ;; esac
   fi
   case "$rows" in *" resolve "*) resolve_rows ;; esac
 
@@ -604,6 +638,8 @@ main() {
 
 if [ "${1:-}" = --registry-rows ]; then
   eval "$CORAS_COMPARE_STATE"
+  # against `coras serve`: the small image's rows only
+  [ "$2" = serve ] && rows=" small "
   registry_rows "$2"
   exit 0
 fi
