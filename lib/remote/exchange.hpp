@@ -33,6 +33,7 @@ struct repository_state {
   // Read and written on the client's strand.
   std::optional<bool> tags_in_put;
   std::string origin;  // scheme://host[:port]: the operations gate's key
+  std::string accept;  // manifest requests' Accept value, built once
 };
 
 struct registry_state {

@@ -80,7 +80,7 @@ awaitable<descriptor> detail::resolve_manifest(state_ptr s, std::string text) {
   auto ref = parse_ref(*s, text);
   auto url = manifest_url(*s, ref.tag_or_digest());
   auto req = make_request(*s, "HEAD", url);
-  req.headers.set("Accept", accept_header(s->options));
+  req.headers.set("Accept", s->accept);
   auto resp = co_await send(s->client, s->options, std::move(req));
   if (resp.status() != 200) co_await raise_error(resp, "HEAD", url);
   co_return describe(summary(resp, "HEAD"), url, ref, nullptr);
@@ -90,7 +90,7 @@ awaitable<fetched> detail::fetch_manifest_reference(state_ptr s, std::string tex
   auto ref = parse_ref(*s, text);
   auto url = manifest_url(*s, ref.tag_or_digest());
   auto req = make_request(*s, "GET", url);
-  req.headers.set("Accept", accept_header(s->options));
+  req.headers.set("Accept", s->accept);
   auto resp = co_await send(s->client, s->options, std::move(req));
   if (resp.status() != 200) co_await raise_error(resp, "GET", url);
   fetched out;

@@ -246,8 +246,9 @@ repository::repository(http::client client, const reference& ref, repository_opt
   auto base = detail::v2_base(ref.registry(), options.plain_http) + name + "/";
   state_ = std::make_shared<repository_state>(repository_state{
       std::move(client), reference::from_parts(ref.registry(), name), std::move(options),
-      std::move(base), std::make_shared<referrers_state>(), std::nullopt, std::string()});
+      std::move(base), std::make_shared<referrers_state>(), std::nullopt, {}, {}});
   state_->origin = state_->base.substr(0, state_->base.find("/v2/"));
+  state_->accept = accept_header(state_->options);
 }
 
 repository::repository(http::client client, std::string_view name, repository_options options)
