@@ -400,7 +400,7 @@ print(" ".join([m["config"]["digest"]]+[l["digest"] for l in m["layers"]]))' "$w
 # host backs (see copy_row).
 warm_memory() {
   local avail
-  avail=$(awk '/MemAvailable/ {printf "%d", $2 * 1024}' /proc/meminfo)
+  avail=$(awk '/MemAvailable/ {print $2 * 1024}' /proc/meminfo)
   python3 -c 'import sys; b = bytearray(b"\x01") * min(int(sys.argv[1]), int(sys.argv[2]) // 2)' \
     "$1" "$avail"
 }
