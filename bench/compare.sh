@@ -220,16 +220,11 @@ registry_rows() {
         slug="$img-$direction-$mode-$side-$round"
         # Every run starts with no dirty pages of the runs before it (the
         # kernel's writeback of the last tool's gigabyte would otherwise slow
-        # whichever tool comes next), after a pause, and with memory the host
-        # backs: on a VM whose balloon reports free pages to the host, the
-        # page cache a tool writes into may be pages the host took back, and
-        # each first touch then costs a host fault (coras's 1 GiB pull ran up
-        # to 2 x slower, its time in the kernel's copy into the page cache;
-        # docs/benchmarks.md). Touching 1.5 x the image in a throwaway
-        # process first hands every tool the same warm pages. Untimed.
+        # whichever tool comes next), and after a pause: a run started right
+        # after the last one's check and removal was up to 2 x slower on this
+        # machine, for a reason not found (docs/benchmarks.md). Untimed.
         sync
         sleep 1
-        warm_memory $((bytes * 3 / 2))
         if [ "$side" = coras ] && [ "$have_copy" != yes ]; then
           helpers record "$results" "" kind=copy "row=$row" side=coras \
             round="$round" status=skipped bytes="$bytes" \
@@ -395,16 +390,6 @@ print(" ".join([m["config"]["digest"]]+[l["digest"] for l in m["layers"]]))' "$w
 }
 
 # ---------------------------------------------------------------------------
-# warm_memory BYTES: touch BYTES of memory (at most half the available) in
-# a process that then exits, so that the next allocations get pages the
-# host backs (see copy_row).
-warm_memory() {
-  local avail
-  avail=$(awk '/MemAvailable/ {print $2 * 1024}' /proc/meminfo)
-  python3 -c 'import sys; b = bytearray(b"\x01") * min(int(sys.argv[1]), int(sys.argv[2]) // 2)' \
-    "$1" "$avail"
-}
-
 # start_serve LOG [ARGS...]: `coras serve` on a free loopback port; sets
 # serve_pid and serve_url (http://127.0.0.1:PORT).
 start_serve() {
