@@ -428,6 +428,16 @@ serve_rows() {
   rm -rf "$root"
 }
 
+# record_rate ROW SIDE ROUND SLUG OUT: records one run of a request-rate row
+# (OUT: the helpers' JSON, empty when the tool failed) and says how it went.
+record_rate() {
+  local row=$1 side=$2 round=$3 slug=$4 out=${5:-'{"rc": 1}'} status detail
+  read -r status detail < <(helpers record "$results" "$out" kind=rate "row=$row" \
+    side="$side" round="$round")
+  printf '    %-24s %-6s round %d: %s %s\n' "$row" "$side" "$round" "$status" "$detail" >&2
+  [ "$status" = ok ] || show_failure "$slug"
+}
+
 # Manifest rows: coras-bench resolve and wrk against `coras serve`.
 resolve_rows() {
   start_serve "$work/serve.log" || return 1
@@ -458,11 +468,7 @@ resolve_rows() {
       out=$(timeout --foreground 300 "$bench" resolve --method "$method" --registry "$reg" \
         --plain-http --requests "$requests" --concurrency 64 --threads 1 --json 2>"$logs/$slug.log" |
         helpers bench) || true
-      [ -n "$out" ] || out='{"rc": 1}'
-      read -r status detail < <(helpers record "$results" "$out" kind=rate "row=$row" \
-        side=coras round="$round")
-      printf '    %-24s %-6s round %d: %s %s\n' "$row" coras "$round" "$status" "$detail" >&2
-      [ "$status" = ok ] || show_failure "$slug"
+      record_rate "$row" coras "$round" "$slug" "$out"
       slug="resolve-$method-wrk-$round"
       if [ "$method" = HEAD ] && [ "$wrk_head" != yes ]; then
         helpers record "$results" "" kind=rate "row=$row" side=wrk \
@@ -472,11 +478,7 @@ resolve_rows() {
       fi
       out=$(timeout --foreground $((duration + 30)) wrk "${wrk_args[@]}" -d"${duration}s" "$murl" \
         -- "$method" 2>&1 | tee "$logs/$slug.log" | helpers wrk) || true
-      [ -n "$out" ] || out='{"rc": 1}'
-      read -r status detail < <(helpers record "$results" "$out" kind=rate "row=$row" \
-        side=wrk round="$round")
-      printf '    %-24s %-6s round %d: %s %s\n' "$row" wrk "$round" "$status" "$detail" >&2
-      [ "$status" = ok ] || show_failure "$slug"
+      record_rate "$row" wrk "$round" "$slug" "$out"
     done
   done
 
@@ -488,11 +490,7 @@ resolve_rows() {
     out=$(timeout --foreground 300 "$bench" resolve --registry "$reg" --plain-http \
       --requests 20000 --concurrency 10000 --connections 64 --threads 1 --json \
       2>"$logs/$slug.log" | helpers bench) || true
-    [ -n "$out" ] || out='{"rc": 1}'
-    read -r status detail < <(helpers record "$results" "$out" kind=rate "row=$row" \
-      side=coras round="$round")
-    printf '    %-24s %-6s round %d: %s %s\n' "$row" coras "$round" "$status" "$detail" >&2
-    [ "$status" = ok ] || show_failure "$slug"
+    record_rate "$row" coras "$round" "$slug" "$out"
   done
   stop_serve
 }

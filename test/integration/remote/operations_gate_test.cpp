@@ -7,8 +7,6 @@
 #include <coras_test/remote_content.hpp>
 
 #include <coras/core/error.hpp>
-#include <coras/core/manifest.hpp>
-#include <coras/core/media_type.hpp>
 #include <coras/http/client.hpp>
 #include <coras/remote/repository.hpp>
 #include <coras/server/registry.hpp>
@@ -38,20 +36,6 @@ using coras::test::with_registry;
 namespace {
 
 constexpr auto as_tuple = asio::as_tuple(asio::use_awaitable);
-
-// A manifest tagged "v1" in `repo`.
-asio::awaitable<descriptor> push_tagged(repository& repo) {
-  co_await repo.async_push_bytes(std::string(coras::media_type::oci_empty),
-                                 std::string(coras::empty_json));
-  coras::image_manifest m;
-  m.media_type = std::string(coras::media_type::oci_manifest);
-  m.config = coras::empty_json_descriptor();
-  m.layers = {coras::empty_json_descriptor()};
-  auto json = m.to_json();
-  auto desc = descriptor::for_content(coras::media_type::oci_manifest, json);
-  co_await repo.async_push_reference(desc, coras::memory_source(json), "v1");
-  co_return desc;
-}
 
 // How a resolve started in the background ended (empty while it runs).
 struct outcome {
@@ -87,7 +71,7 @@ TEST_CASE("operations gate: beyond the limit operations wait unstarted; a cancel
     o.max_connections_per_origin = 2;
     client c(ex, o);
     auto repo = repo_on(c, srv, "gate");
-    co_await push_tagged(repo);
+    co_await coras::test::push_empty_image(repo, "v1");
     srv.clear_request_log();
 
     // A and B take both places and stay in the registry for 400 ms.
@@ -150,7 +134,7 @@ TEST_CASE("operations gate: 300 resolves through 3 places all complete, in order
     o.max_connections_per_origin = 3;
     client c(ex, o);
     auto repo = repo_on(c, srv, "gate");
-    auto want = co_await push_tagged(repo);
+    auto want = co_await coras::test::push_empty_image(repo, "v1");
     constexpr int n = 300;
     int done = 0;
     int right = 0;

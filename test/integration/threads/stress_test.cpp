@@ -106,19 +106,6 @@ asio::awaitable<void> round_trip(repository repo, std::string content, std::file
   if (bytes == content && streamed == content && coras::test::read_file(file) == content) ++ok;
 }
 
-asio::awaitable<descriptor> push_subject(repository& repo) {
-  co_await repo.async_push_bytes(std::string(coras::media_type::oci_empty),
-                                 std::string(coras::empty_json));
-  coras::image_manifest m;
-  m.media_type = std::string(coras::media_type::oci_manifest);
-  m.config = coras::empty_json_descriptor();
-  m.layers = {coras::empty_json_descriptor()};
-  auto json = m.to_json();
-  auto desc = descriptor::for_content(coras::media_type::oci_manifest, json);
-  co_await repo.async_push_reference(desc, coras::memory_source(json), "subject");
-  co_return desc;
-}
-
 asio::awaitable<void> attach(repository repo, descriptor subject, int i) {
   co_await repo.async_push_bytes(
       std::string(coras::media_type::oci_manifest),
@@ -179,7 +166,7 @@ TEST_CASE("threads: the pool, the token cache and referrers merges from 4 thread
       for (int r = 0; r < 4; ++r)
         repos.emplace_back(c, srv.host() + "/stress/r" + std::to_string(r), plain());
       repository refs(c, srv.host() + "/stress/refs", plain());
-      auto subject = co_await push_subject(refs);
+      auto subject = co_await coras::test::push_empty_image(refs, "subject");
 
       // Each coroutine runs on the io_context's executor, not a strand: the
       // four threads call into the client (and its handles) concurrently.

@@ -1,5 +1,6 @@
 // Content helpers shared by the tests that talk to a registry: streamed
-// reads, concurrent coroutines, and referrer artifacts.
+// reads, concurrent coroutines, a minimal tagged image, and referrer
+// artifacts.
 #pragma once
 
 #include <coras_test/random_bytes.hpp>
@@ -7,6 +8,7 @@
 #include <coras/core/manifest.hpp>
 #include <coras/core/media_type.hpp>
 #include <coras/remote/blob_reader.hpp>
+#include <coras/remote/repository.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -50,6 +52,21 @@ inline boost::asio::awaitable<void> run_all(std::vector<boost::asio::awaitable<v
                              .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
   for (auto& e : errors)
     if (e) std::rethrow_exception(e);
+}
+
+/// Pushes the smallest image (empty config, one empty layer) to `repo`,
+/// tagged `tag`; returns its manifest's descriptor.
+inline boost::asio::awaitable<descriptor> push_empty_image(remote::repository& repo,
+                                                           std::string tag) {
+  co_await repo.async_push_bytes(std::string(media_type::oci_empty), std::string(empty_json));
+  image_manifest m;
+  m.media_type = std::string(media_type::oci_manifest);
+  m.config = empty_json_descriptor();
+  m.layers = {empty_json_descriptor()};
+  auto json = m.to_json();
+  auto desc = descriptor::for_content(media_type::oci_manifest, json);
+  co_await repo.async_push_reference(desc, memory_source(json), std::move(tag));
+  co_return desc;
 }
 
 /// An OCI 1.1 artifact manifest (empty config, one empty layer) of
