@@ -11,7 +11,6 @@
 #include <coras/remote/repository.hpp>
 #include <coras/server/registry.hpp>
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/detached.hpp>
@@ -34,8 +33,6 @@ using coras::test::repo_on;
 using coras::test::with_registry;
 
 namespace {
-
-constexpr auto as_tuple = asio::as_tuple(asio::use_awaitable);
 
 // How a resolve started in the background ended (empty while it runs).
 struct outcome {
