@@ -51,6 +51,7 @@ class queued_operation : public std::enable_shared_from_this<queued_operation<T,
 
   /// Runs the operation now if there is room, else queues it. On the strand.
   void enter(std::size_t limit) {
+    if (cancelled_) return abort();  // cancelled before it reached the strand
     if (gate().enter_or_queue(state_->origin, limit, waiter_)) return run(ticket());
     queued_ = true;
     waiter_.timer.async_wait(
@@ -60,12 +61,11 @@ class queued_operation : public std::enable_shared_from_this<queued_operation<T,
   /// The caller's cancellation, on the strand: a queued operation completes
   /// with `operation_aborted`; a running one is cancelled as any coroutine.
   void cancel(boost::asio::cancellation_type_t type) {
+    if (running_) return signal_.emit(type);
+    cancelled_ = true;  // not started: it never will be
     if (queued_) {
-      cancelled_ = true;
       gate().withdraw(state_->origin, waiter_);  // no-op once admitted
       waiter_.timer.cancel();
-    } else if (running_) {
-      signal_.emit(type);
     }
   }
 
@@ -163,9 +163,7 @@ void start_operation(
     return f(std::move(s), std::move(args)...);
   };
   auto& client = *s->client.impl();
-  const auto limit = client.options().max_connections_per_origin;
-  if (limit == 0) return coras::detail::spawn(client.strand(), make(), std::move(h), d);
-
+  const auto limit = client.options().max_connections_per_origin;  // at least 1
   auto slot = boost::asio::get_associated_cancellation_slot(h);
   using op_type = queued_operation<T, decltype(make)>;
   auto op = std::make_shared<op_type>(s, d, std::move(make), std::move(h), slot.is_connected());
