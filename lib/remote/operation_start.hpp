@@ -1,10 +1,10 @@
 // Starting a repository operation. At most `max_connections_per_origin`
 // operations to one origin run at once (the client's operations gate,
 // shared by every repository of the client); the others wait in order as a
-// queued_operation: the operation's arguments and its handler, a few hundred
-// bytes. Their coroutine frames (co_spawn's, the operation's, the send
-// loop's: about 5 KiB) exist only once they run, so 10,000 concurrent
-// resolves stay small (docs/http.md, "Queued requests").
+// queued_operation: the operation's arguments and its handler (about 1 KiB
+// with its timer's wait). Their coroutine frames (co_spawn's, the
+// operation's, the send loop's: about 5 KiB) exist only once they run, so
+// 10,000 concurrent resolves stay small (docs/http.md, "Queued requests").
 //
 // No deadlock is added: an operation that runs waits only for requests
 // (whose own gate is left at the response head) and for locks that running

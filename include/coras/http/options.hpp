@@ -86,7 +86,7 @@ struct client_options {
   /// Connections kept to one origin (scheme, host, port) at most; further
   /// requests wait in order for one to be returned. Also how many repository
   /// operations to one origin run at once: the others wait unstarted, in
-  /// order, a few hundred bytes each (docs/http.md, "Queued requests").
+  /// order, about 1 KiB each (docs/http.md, "Queued requests").
   std::size_t max_connections_per_origin = 16;
   /// TLS settings.
   tls_options tls;
