@@ -52,6 +52,17 @@ asio::awaitable<void> sleep(std::chrono::milliseconds d) {
   co_await t.async_wait(asio::use_awaitable);
 }
 
+// Polls `done` every 10 ms, for `limit` at most: timing-free on a slow machine.
+template <class F>
+asio::awaitable<bool> eventually(F done, std::chrono::milliseconds limit = 5s) {
+  const auto t0 = std::chrono::steady_clock::now();
+  while (!done()) {
+    if (std::chrono::steady_clock::now() - t0 > limit) co_return false;
+    co_await sleep(10ms);
+  }
+  co_return true;
+}
+
 std::size_t manifest_requests(const coras::server::registry& srv) {
   std::size_t n = 0;
   for (const auto& r : srv.recent_requests())
@@ -71,9 +82,9 @@ TEST_CASE("operations gate: beyond the limit operations wait unstarted; a cancel
     co_await coras::test::push_empty_image(repo, "v1");
     srv.clear_request_log();
 
-    // A and B take both places and stay in the registry for 400 ms.
+    // A and B take both places and stay in the registry for 2 s.
     coras::server::delay_fault slow;
-    slow.before_headers = 400ms;
+    slow.before_headers = 2s;
     slow.count = 3;
     slow.path_contains = "/manifests/v1";
     srv.inject_delay(slow);
@@ -83,22 +94,22 @@ TEST_CASE("operations gate: beyond the limit operations wait unstarted; a cancel
     asio::cancellation_signal cancel_queued;
     resolve_in_background(repo, queued, cancel_queued.slot());
     resolve_in_background(repo, after);
-    co_await sleep(50ms);
+    const bool two_arrived = co_await eventually([&] { return manifest_requests(srv) == 2; });
+    REQUIRE(two_arrived);
+    co_await sleep(100ms);
     CHECK(manifest_requests(srv) == 2);  // the other two wait before the registry
 
     cancel_queued.emit(asio::cancellation_type::terminal);
-    co_await sleep(20ms);
-    REQUIRE(queued.ec.has_value());  // at once, not after A or B
+    const bool aborted = co_await eventually([&] { return queued.ec.has_value(); }, 1s);
+    REQUIRE(aborted);  // at once, not after A or B
     CHECK(*queued.ec == asio::error::operation_aborted);
     CHECK(queued.diag.message().find("waiting to start") != std::string::npos);
     CHECK(!a.ec);
     CHECK(!b.ec);
     CHECK(!after.ec);
 
-    for (int i = 0; i < 200 && !(a.ec && b.ec && after.ec); ++i) co_await sleep(10ms);
-    REQUIRE(a.ec);
-    REQUIRE(b.ec);
-    REQUIRE(after.ec);  // the withdrawn one held no place
+    const bool all_done = co_await eventually([&] { return a.ec && b.ec && after.ec; }, 15s);
+    REQUIRE(all_done);  // the withdrawn one held no place
     CHECK(!*a.ec);
     CHECK(!*b.ec);
     CHECK(!*after.ec);
@@ -106,20 +117,20 @@ TEST_CASE("operations gate: beyond the limit operations wait unstarted; a cancel
 
     // Cancelling a running operation reaches its coroutine through the gate.
     coras::server::delay_fault stall;
-    stall.before_headers = 2s;
+    stall.before_headers = 5s;
     stall.path_contains = "/manifests/v1";
     srv.inject_delay(stall);
     outcome running;
     asio::cancellation_signal cancel_running;
-    auto started = std::chrono::steady_clock::now();
     resolve_in_background(repo, running, cancel_running.slot());
-    co_await sleep(50ms);
-    CHECK(manifest_requests(srv) == 4);
+    const bool sent = co_await eventually([&] { return manifest_requests(srv) == 4; });
+    REQUIRE(sent);
+    const auto emitted = std::chrono::steady_clock::now();
     cancel_running.emit(asio::cancellation_type::terminal);
-    for (int i = 0; i < 100 && !running.ec; ++i) co_await sleep(10ms);
-    REQUIRE(running.ec);
+    const bool ended = co_await eventually([&] { return running.ec.has_value(); });
+    REQUIRE(ended);
     CHECK(*running.ec == asio::error::operation_aborted);
-    CHECK(std::chrono::steady_clock::now() - started < 1500ms);
+    CHECK(std::chrono::steady_clock::now() - emitted < 2s);  // not the rest of the 5 s stall
     srv.clear_faults();
   });
 }
@@ -143,7 +154,8 @@ TEST_CASE("operations gate: 300 resolves through 3 places all complete, in order
         in_order += i < done + 3;
         ++done;
       });
-    for (int i = 0; i < 500 && done < n; ++i) co_await sleep(10ms);
+    const bool finished = co_await eventually([&] { return done == n; }, 30s);
+    CHECK(finished);
     CHECK(done == n);
     CHECK(right == n);
     CHECK(in_order == n);
