@@ -1,8 +1,8 @@
 // An HTTP/1.1 response (status line, fields, a Content-Length, chunked or
-// close-delimited body) read the way the client reads it: Beast's
-// response_parser with the client's own limits (limit_response_parser from
-// lib/http/response_limits.hpp), the bytes arriving in pieces, the body
-// streamed into a caller's buffer as response::read_all does with its limit.
+// close-delimited body) read the way the client reads it: the client's own
+// parser with its limits (lib/http/response_parser.hpp), the bytes arriving
+// in pieces, the body streamed into a caller's buffer as response::read_all
+// does with its limit.
 //
 // The first input byte picks: bit 0 a HEAD request; bit 1 a filler field
 // that takes the head near or past the 64 KiB limit; bits 2-3 the read_all
@@ -11,17 +11,17 @@
 // Invariants: a head past twice response_header_limit is refused (see below); a body is never
 // collected past the read_all limit (+1, the byte that tells "over"); a body
 // with a Content-Length that completes has exactly that many bytes; a HEAD
-// answer has no body; the fields the client copies out are all there, and
-// the header values it interprets later parse without surprises.
+// answer has no body; every field the client keeps has a name, a value
+// without surrounding whitespace, and is found by its name; and the header
+// values it interprets later parse without surprises.
 #include "fuzz.hpp"
 
 #include "http/grammar.hpp"
 #include "http/protocol.hpp"
-#include "http/response_limits.hpp"
+#include "http/response_parser.hpp"
 
 #include <coras/http/fields.hpp>
 
-#include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/error.hpp>
 
 #include <algorithm>
@@ -52,8 +52,7 @@ CORAS_FUZZ_TARGET {
   const std::uint64_t limit = limits[(flags >> 2) & 3];
   const std::size_t piece = 1 + ((flags >> 4) & 15) * 37;
 
-  bhttp::response_parser<bhttp::buffer_body> parser;
-  coras::http::detail::limit_response_parser(parser, head);
+  coras::http::detail::response_parser parser(head);
   parser.eager(false);
 
   // The head, piece by piece (async_read_header); interim 1xx heads (but
@@ -82,40 +81,36 @@ next_head:
   require(taken - head_start <= 2 * response_header_limit, "a head past twice the limit is refused",
           std::to_string(taken - head_start));
 
-  if (const unsigned code = parser.get().result_int(); code >= 100 && code <= 199 && code != 101) {
+  if (const unsigned code = parser.status(); code >= 100 && code <= 199 && code != 101) {
     head_start = taken;
     std::destroy_at(&parser);
-    std::construct_at(&parser);
-    coras::http::detail::limit_response_parser(parser, head);
+    std::construct_at(&parser, head);
     parser.eager(false);
     goto next_head;
   }
 
-  // What the client copies out of the head.
-  const auto& msg = parser.get();
-  const unsigned status = msg.result_int();
+  // The head as the client keeps it.
+  const unsigned status = parser.status();
   require(status <= 999, "a status has three digits", std::to_string(status));
-  coras::http::fields fields;
-  std::size_t count = 0;
-  for (const auto& f : msg) {
-    fields.add(f.name_string(), f.value());
-    ++count;
-  }
-  require(fields.size() == count, "every field is copied", {});
+  const coras::http::fields& fields = parser.fields();
   const auto now = std::chrono::system_clock::now();
-  for (const auto& f : msg) {
-    const auto name = f.name_string();
+  for (const auto& f : fields) {
+    const auto name = f.name;
+    require(!name.empty(), "a field has a name", {});
+    require(f.value.empty() || (f.value.front() != ' ' && f.value.front() != '\t' &&
+                                f.value.back() != ' ' && f.value.back() != '\t'),
+            "a value has no surrounding whitespace", f.value);
     if (coras::http::iequals(name, "Retry-After")) {
-      if (auto w = coras::http::detail::parse_retry_after(f.value(), now))
-        require(*w <= std::chrono::seconds(10'000'000), "Retry-After is capped", f.value());
+      if (auto w = coras::http::detail::parse_retry_after(f.value, now))
+        require(*w <= std::chrono::seconds(10'000'000), "Retry-After is capped", f.value);
     } else if (coras::http::iequals(name, "Warning")) {
-      (void)coras::http::detail::parse_warning(f.value());
+      (void)coras::http::detail::parse_warning(f.value);
     } else if (coras::http::iequals(name, "Content-Type")) {
-      (void)coras::http::grammar::media_type_of(f.value());
+      (void)coras::http::grammar::media_type_of(f.value);
     } else if (coras::http::iequals(name, "Content-Range")) {
-      (void)coras::http::grammar::parse_content_range(f.value());
+      (void)coras::http::grammar::parse_content_range(f.value);
     }
-    require(fields.get(name).has_value(), "a copied field is found by name", name);
+    require(fields.get(name).has_value(), "a field is found by its name", name);
   }
   std::optional<std::uint64_t> length;
   if (!head) {
@@ -140,8 +135,7 @@ next_head:
     const std::size_t room = static_cast<std::size_t>(
         std::min<std::uint64_t>(std::max<std::size_t>(capacity - old, 1), limit + 1 - old));
     out.resize(old + room);
-    parser.get().body().data = out.data() + old;
-    parser.get().body().size = room;
+    parser.body_buffer(out.data() + old, room);
     // read_some: until something lands in the buffer or the message ends.
     for (;;) {
       taken += parser.put(boost::asio::buffer(wire.data() + taken, fed - taken), ec);
@@ -153,7 +147,7 @@ next_head:
         ec = {};
       else if (ec)
         break;
-      if (parser.is_done() || parser.get().body().size < room) break;
+      if (parser.is_done() || parser.body_room() < room) break;
       if (fed == wire.size()) {  // the connection closes
         parser.put_eof(ec);
         if (!ec && !parser.is_done()) ec = bhttp::error::partial_message;
@@ -161,7 +155,7 @@ next_head:
       }
       fed = std::min(wire.size(), fed + piece);
     }
-    const std::size_t got = room - parser.get().body().size;
+    const std::size_t got = room - parser.body_room();
     out.resize(old + got);
     if (ec) return 0;  // a broken body is an error to the caller
     require(out.size() <= limit + 1, "read_all never holds more than limit + 1", {});

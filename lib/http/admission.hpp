@@ -13,32 +13,18 @@
 
 #include <cstddef>
 #include <deque>
+#include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 #include <utility>
 
 namespace coras::http::detail {
 
 class admission {
  public:
-  /// A place inside; leaving (destruction) hands it to the next waiter.
-  class ticket {
-   public:
-    ticket(admission* a, std::string key) noexcept : owner_(a), key_(std::move(key)) {}
-    ticket(ticket&& o) noexcept
-        : owner_(std::exchange(o.owner_, nullptr)), key_(std::move(o.key_)) {}
-    ticket& operator=(ticket&&) = delete;
-    ~ticket() {
-      if (owner_) owner_->leave(key_);
-    }
-
-   private:
-    admission* owner_;
-    std::string key_;
-  };
-
   /// One place in a queue. Its timer is cancelled when the waiter is given a
-  /// place (`admitted` is then true: `inside` already counts it, the owner
+  /// place (`admitted` is then true: the gate already counts it, the owner
   /// makes its ticket) or when it is withdrawn.
   struct waiter {
     explicit waiter(const boost::asio::any_io_executor& ex)
@@ -47,25 +33,51 @@ class admission {
     bool admitted = false;
   };
 
-  /// Takes a place for `key` if one of `limit` is free (true: make the
-  /// ticket now), else queues `w`, which must stay where it is until its
-  /// timer's wait completes or it is withdrawn.
-  bool enter_or_queue(const std::string& key, std::size_t limit, waiter& w);
-  /// Takes a waiter that was not admitted out of the queue.
-  void withdraw(const std::string& key, waiter& w) noexcept;
-
-  /// Waits for a place among `limit` for `key`. Throws `operation_aborted`
-  /// when the wait is cancelled.
-  boost::asio::awaitable<ticket> enter(std::string key, std::size_t limit);
-
- private:
+  /// The places of one key: made on first use, never erased, so a reference
+  /// to it stays valid as long as the admission does.
   struct gate {
     std::size_t inside = 0;
     std::deque<waiter*> waiting;
   };
-  void leave(const std::string& key) noexcept;
 
-  std::map<std::string, gate> gates_;  // std::map: references stay valid
+  /// A place inside; leaving (destruction) hands it to the next waiter.
+  class ticket {
+   public:
+    ticket(admission* a, gate* g) noexcept : owner_(a), gate_(g) {}
+    ticket(ticket&& o) noexcept
+        : owner_(std::exchange(o.owner_, nullptr)), gate_(std::exchange(o.gate_, nullptr)) {}
+    ticket& operator=(ticket&&) = delete;
+    ~ticket() {
+      if (owner_) owner_->leave(*gate_);
+    }
+
+   private:
+    admission* owner_;
+    gate* gate_;
+  };
+
+  /// The gate of `key` (an origin).
+  gate& gate_for(std::string_view key);
+
+  /// Takes a place if one of `limit` is free (true: make the ticket now);
+  /// else false, nothing queued.
+  bool try_enter(gate& g, std::size_t limit) noexcept;
+  /// Takes a place if one of `limit` is free (true: make the ticket now),
+  /// else queues `w`, which must stay where it is until its timer's wait
+  /// completes or it is withdrawn.
+  bool enter_or_queue(gate& g, std::size_t limit, waiter& w);
+  /// Takes a waiter that was not admitted out of the queue.
+  void withdraw(gate& g, waiter& w) noexcept;
+
+  /// Waits for a place among `limit`. Throws `operation_aborted` when the
+  /// wait is cancelled.
+  boost::asio::awaitable<ticket> enter(gate& g, std::size_t limit);
+
+ private:
+  void leave(gate& g) noexcept;
+
+  // std::map: references stay valid; std::less<>: found by a string_view.
+  std::map<std::string, gate, std::less<>> gates_;
 };
 
 }  // namespace coras::http::detail

@@ -72,6 +72,10 @@ class response_impl {
   boost::asio::awaitable<std::size_t> read_some(boost::asio::mutable_buffer buffer);
   /// The rest of the body, or errc::size_limit_exceeded past `limit`.
   boost::asio::awaitable<std::string> read_all(std::uint64_t limit);
+  /// The whole rest of a Content-Length body of at most `limit` bytes when
+  /// it is already in the connection's buffer (a small body that came with
+  /// the header), read without a coroutine; else nullopt, nothing read.
+  std::optional<std::string> take_buffered_body(std::uint64_t limit);
   /// Reads and drops a short rest of the body so the connection can be reused;
   /// a long one closes the connection instead.
   boost::asio::awaitable<void> discard();

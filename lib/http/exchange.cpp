@@ -6,7 +6,7 @@
 
 #include "client_state.hpp"
 #include "connection.hpp"
-#include "response_limits.hpp"
+#include "response_parser.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
@@ -37,7 +37,7 @@ constexpr std::size_t io_chunk = 64 * 1024;
 struct response_impl::state {
   std::shared_ptr<client_impl> client;
   std::unique_ptr<detail::pool_lease> lease;
-  bhttp::response_parser<bhttp::buffer_body> parser;
+  detail::response_parser parser;
   // A Content-Length body: the bytes still to come. Such a body is read
   // from the stream straight into the caller's buffer (read_direct), not
   // through the parser, which reads into the connection's buffer first and
@@ -60,7 +60,7 @@ struct response_impl::state {
   void finish(error_code ec) {
     if (finished) return;
     finished = true;
-    bool reusable = !ec && body_complete() && parser.get().keep_alive();
+    bool reusable = !ec && body_complete() && parser.keep_alive();
     event.error = ec;
     event.duration = steady_clock::now() - started;
     // Pool state lives on the client's strand; a response may be dropped on
@@ -96,8 +96,7 @@ asio::awaitable<std::size_t> response_impl::read_some(asio::mutable_buffer buffe
   if (st.body_left) co_return co_await read_direct(buffer);
   auto limit = st.client->options().timeouts.body_idle;
   for (;;) {
-    st.parser.get().body().data = buffer.data();
-    st.parser.get().body().size = buffer.size();
+    st.parser.body_buffer(buffer.data(), buffer.size());
     auto& conn = st.conn();
     conn.lowest().expires_after(limit);
     auto [ec, ignored] = co_await std::visit(
@@ -109,7 +108,7 @@ asio::awaitable<std::size_t> response_impl::read_some(asio::mutable_buffer buffe
       st.finish(ec);  // releases (closes) the connection: `conn` is gone after this
       check(ec, what, limit, "timeouts.body_idle");
     }
-    std::size_t n = buffer.size() - st.parser.get().body().size;
+    std::size_t n = buffer.size() - st.parser.body_room();
     st.event.response_body_bytes += n;
     if (st.parser.is_done()) st.finish({});
     if (n > 0 || st.parser.is_done()) co_return n;
@@ -144,6 +143,20 @@ asio::awaitable<std::size_t> response_impl::read_direct(asio::mutable_buffer buf
   st.event.response_body_bytes += n;
   if (*st.body_left == 0) st.finish({});
   co_return n;
+}
+
+std::optional<std::string> response_impl::take_buffered_body(std::uint64_t limit) {
+  auto& st = *state_;
+  if (st.finished || !st.body_left || *st.body_left > limit) return std::nullopt;
+  auto& conn = st.conn();
+  if (conn.buffer.size() < *st.body_left) return std::nullopt;
+  std::string out(static_cast<std::size_t>(*st.body_left), '\0');
+  asio::buffer_copy(asio::buffer(out), conn.buffer.data());
+  conn.buffer.consume(out.size());
+  st.event.response_body_bytes += out.size();
+  *st.body_left = 0;
+  st.finish({});
+  return out;
 }
 
 asio::awaitable<std::string> response_impl::read_all(std::uint64_t limit) {
@@ -244,7 +257,9 @@ asio::awaitable<response> detail::exchange(client_impl& c, const origin& to,
 
   rs->lease =
       std::make_unique<detail::pool_lease>(st.pool, to.str(), opt.max_connections_per_origin);
-  co_await rs->lease->acquire(opt.timeouts.pool_idle);
+  // A coroutine (and its frame) only when there is something to wait for.
+  if (!rs->lease->try_acquire(opt.timeouts.pool_idle))
+    co_await rs->lease->acquire(opt.timeouts.pool_idle);
   rs->finished = false;
   try {
     if (!rs->lease->conn) {
@@ -330,9 +345,10 @@ asio::awaitable<response> detail::exchange(client_impl& c, const origin& to,
     // response_header time limit covers them all: a server sending 1xx
     // answers forever times out.
     conn.lowest().expires_after(t.response_header);
+    const bool head = method == "HEAD";
+    if (head) rs->parser.skip(true);
     for (;;) {
       auto& parser = rs->parser;
-      detail::limit_response_parser(parser, method == "HEAD");
       auto [rec, rn] = co_await std::visit(
           [&](auto& s) {
             return bhttp::async_read_header(s, conn.buffer, parser, tuple_awaitable);
@@ -342,10 +358,10 @@ asio::awaitable<response> detail::exchange(client_impl& c, const origin& to,
       if (rec)
         check(rec, "reading response header from " + to.str(), t.response_header,
               "timeouts.response_header");
-      const unsigned code = parser.get().result_int();
+      const unsigned code = parser.status();
       if (code < 100 || code > 199 || code == 101) break;
       std::destroy_at(&parser);  // Beast's parsers read one message each
-      std::construct_at(&rs->parser);
+      std::construct_at(&rs->parser, head);
     }
   } catch (const boost::system::system_error& e) {
     rs->finish(e.code());
@@ -356,11 +372,8 @@ asio::awaitable<response> detail::exchange(client_impl& c, const origin& to,
     throw;
   }
 
-  const auto& msg = rs->parser.get();
-  unsigned status = msg.result_int();
-  fields response_headers;
-  response_headers.reserve(static_cast<std::size_t>(std::distance(msg.begin(), msg.end())));
-  for (const auto& f : msg) response_headers.add(f.name_string(), f.value());
+  unsigned status = rs->parser.status();
+  fields response_headers = std::move(rs->parser.fields());
   std::optional<std::uint64_t> length;
   if (method != "HEAD") {
     if (auto cl = rs->parser.content_length()) length = *cl;

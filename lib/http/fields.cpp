@@ -1,6 +1,7 @@
 #include <coras/http/fields.hpp>
 
 #include <algorithm>
+#include <functional>
 
 namespace coras::http {
 
@@ -16,29 +17,73 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
 }
 
 std::optional<std::string_view> fields::get(std::string_view name) const {
-  for (const auto& f : list_)
-    if (iequals(f.name, name)) return std::string_view(f.value);
+  for (const auto& e : entries_) {
+    auto f = view(e);
+    if (iequals(f.name, name)) return f.value;
+  }
   return std::nullopt;
 }
 
 std::vector<std::string_view> fields::get_all(std::string_view name) const {
   std::vector<std::string_view> out;
-  for (const auto& f : list_)
+  for (const auto& e : entries_) {
+    auto f = view(e);
     if (iequals(f.name, name)) out.emplace_back(f.value);
+  }
   return out;
 }
 
+bool fields::views_own_text(std::string_view s) const noexcept {
+  // std::less: a total order even for pointers into different objects.
+  const char* p = s.data();
+  const char* first = text_.data();
+  return !s.empty() && !std::less<>{}(p, first) && std::less<>{}(p, first + text_.size());
+}
+
 void fields::set(std::string_view name, std::string_view value) {
+  // A name or value viewing this object's own text would dangle when the
+  // text is packed or grows: copied first (here and in add).
+  if (views_own_text(name) || views_own_text(value)) {
+    std::string copy = std::string(name) + std::string(value);
+    std::string_view both(copy);
+    set(both.substr(0, name.size()), both.substr(name.size()));
+    return;
+  }
   erase(name);
   add(name, value);
 }
 
 void fields::add(std::string_view name, std::string_view value) {
-  list_.push_back({std::string(name), std::string(value)});
+  if (views_own_text(name) || views_own_text(value)) {
+    std::string copy = std::string(name) + std::string(value);
+    std::string_view both(copy);
+    add(both.substr(0, name.size()), both.substr(name.size()));
+    return;
+  }
+  const std::size_t at = text_.size();
+  text_.append(name);
+  text_.append(value);
+  entries_.push_back({at, name.size(), value.size()});
 }
 
 void fields::erase(std::string_view name) {
-  std::erase_if(list_, [&](const field& f) { return iequals(f.name, name); });
+  std::size_t before = entries_.size();
+  std::erase_if(entries_, [&](const entry& e) {
+    if (!iequals(view(e).name, name)) return false;
+    unused_ += e.name_size + e.value_size;
+    return true;
+  });
+  if (entries_.size() == before || unused_ * 2 <= text_.size()) return;
+  // Mostly gaps (a request whose fields are set over and over): pack.
+  std::string packed;
+  packed.reserve(text_.size() - unused_);
+  for (auto& e : entries_) {
+    std::size_t at = packed.size();
+    packed.append(text_, e.at, e.name_size + e.value_size);
+    e.at = at;
+  }
+  text_ = std::move(packed);
+  unused_ = 0;
 }
 
 }  // namespace coras::http

@@ -84,6 +84,7 @@ std::string media_type_of(std::string_view content_type) {
   auto slash = type.find('/');
   if (slash == std::string_view::npos || slash == 0 || slash + 1 == type.size()) return {};
   std::string out;
+  out.reserve(type.size());  // one allocation, not one per doubling
   for (char c : type) {
     // RFC 9110 token characters only.
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||

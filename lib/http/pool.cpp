@@ -19,8 +19,8 @@ struct pool_waiter {
       : timer(ex, steady_clock::time_point::max()) {}
 };
 
-asio::awaitable<void> pool_lease::acquire(steady_clock::duration idle_limit) {
-  auto& pool = pool_->origins[key_];
+bool pool_lease::try_acquire(steady_clock::duration idle_limit) {
+  auto& pool = *origin_;
   auto now = steady_clock::now();
   while (!pool.idle.empty()) {
     auto c = std::move(pool.idle.back());
@@ -30,19 +30,24 @@ asio::awaitable<void> pool_lease::acquire(steady_clock::duration idle_limit) {
       reused = true;
       ++pool.busy;
       counted_ = true;
-      co_return;
+      return true;
     }
     close_connection(*c.conn, true);
   }
   if (pool.busy < limit_) {
     ++pool.busy;
     counted_ = true;
-    co_return;
+    return true;
   }
+  return false;
+}
+
+asio::awaitable<void> pool_lease::acquire(steady_clock::duration idle_limit) {
+  if (try_acquire(idle_limit)) co_return;
+  auto& pool = *origin_;
   pool_waiter w(co_await asio::this_coro::executor);
   pool.waiters.push_back(&w);
   auto [ec] = co_await w.timer.async_wait(asio::as_tuple(asio::use_awaitable));
-  // The pool may have been re-hashed but `pool` stays valid: std::map nodes are stable.
   if (w.handed || w.slot) {
     counted_ = true;
     if (w.handed) {
@@ -59,7 +64,7 @@ asio::awaitable<void> pool_lease::acquire(steady_clock::duration idle_limit) {
 void pool_lease::release(bool reusable) {
   if (!counted_) return;
   counted_ = false;
-  auto& pool = pool_->origins[key_];
+  auto& pool = *origin_;
   if (conn && reusable) {
     if (!pool.waiters.empty()) {
       auto* w = pool.waiters.front();

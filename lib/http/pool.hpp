@@ -54,12 +54,15 @@ struct connection_pool {
 class pool_lease {
  public:
   pool_lease(connection_pool& pool, const std::string& key, std::size_t limit)
-      : pool_(&pool), key_(key), limit_(limit) {}
+      : origin_(&pool.origins[key]), limit_(limit) {}
   pool_lease(const pool_lease&) = delete;
   ~pool_lease() { release(false); }
 
-  /// Takes an idle connection younger than `idle_limit`, or a free slot, or
-  /// waits for one. Throws `operation_aborted` when the wait is cancelled.
+  /// Takes an idle connection younger than `idle_limit`, or a free slot;
+  /// false when neither is there (then `acquire`, which waits).
+  bool try_acquire(std::chrono::steady_clock::duration idle_limit);
+  /// Takes what try_acquire takes, or waits for a connection or a slot to be
+  /// released. Throws `operation_aborted` when the wait is cancelled.
   boost::asio::awaitable<void> acquire(std::chrono::steady_clock::duration idle_limit);
 
   /// Returns the connection (kept alive when `reusable`) and frees the slot.
@@ -69,8 +72,7 @@ class pool_lease {
   bool reused = false;
 
  private:
-  connection_pool* pool_;
-  std::string key_;
+  origin_pool* origin_;  // a node of connection_pool::origins: never moves, never erased
   std::size_t limit_;
   bool counted_ = false;
 };

@@ -16,6 +16,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <optional>
 #include <random>
 
 namespace coras::http {
@@ -24,20 +25,30 @@ namespace asio = boost::asio;
 // ---------------------------------------------------------------- send
 
 namespace {
-// The admission gate's key: the request's origin ("" for a URL send_plain
-// will refuse). A function of its own so the parsed URL is not kept in the
-// coroutine frame of every queued request.
-std::string origin_key(std::string_view url) {
-  auto parts = detail::split_url(url);
-  return parts ? parts->origin.str() : std::string();
+// The request gate's key: the URL up to its path ("scheme://authority"), as
+// written; "" when it has no "://" (send_plain refuses it). Not the parsed
+// origin: nothing is allocated, and two spellings of one origin counting
+// apart only loosen a bound that the connection pool keeps exactly.
+std::string_view origin_key(std::string_view url) {
+  const auto scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return {};
+  return url.substr(0, url.find_first_of("/?#", scheme_end + 3));
 }
 }  // namespace
 
 asio::awaitable<response> client_impl::send(request req) {
   const auto limit = options_.max_connections_per_origin;
-  auto key = origin_key(req.url);
+  const auto key = origin_key(req.url);
   if (key.empty() || limit == 0) co_return co_await authorized(std::move(req));
-  auto inside = co_await admission_.enter(std::move(key), limit);
+  // The waiting coroutine (and its frame) only when the gate is full.
+  auto& gate = admission_.gate_for(key);
+  std::optional<detail::admission::ticket> inside;
+  if (admission_.try_enter(gate, limit)) {
+    inside.emplace(&admission_, &gate);
+  } else {
+    auto admitted = co_await admission_.enter(gate, limit);
+    inside.emplace(std::move(admitted));
+  }
   co_return co_await authorized(std::move(req));
 }
 
@@ -49,7 +60,8 @@ asio::awaitable<response> client_impl::authorized(request req) {
 
 asio::awaitable<response> client_impl::send_plain(request req) {
   const auto& opt = options_;
-  std::string url = req.url;
+  std::string url = std::move(req.url);
+  std::string first_url;  // set at the first redirect, for the error that says where it began
   std::string method = std::move(req.method);
   fields headers = std::move(req.headers);
   std::shared_ptr<byte_source> body = std::move(req.body);
@@ -112,12 +124,13 @@ asio::awaitable<response> client_impl::send_plain(request req) {
     switch (step.what) {
       case detail::send_step::action::deliver: co_return resp;
       case detail::send_step::action::fail:
-        throw error(step.error, step.error == errc::too_many_redirects
-                                    ? step.why + " from " + strip_credentials(req.url)
-                                    : step.why);
+        throw error(step.error,
+                    step.error == errc::too_many_redirects
+                        ? step.why + " from " + strip_credentials(redirects ? first_url : url)
+                        : step.why);
       case detail::send_step::action::redirect:
         co_await resp.impl()->discard();
-        ++redirects;
+        if (redirects++ == 0) first_url = url;
         if (!step.redirect.keep_body) {
           body.reset();
           headers.erase("Content-Type");

@@ -46,13 +46,15 @@ class queued_operation : public std::enable_shared_from_this<queued_operation<T,
   queued_operation& operator=(const queued_operation&) = delete;
   // Destroyed while queued only when the io_context is: leave the queue.
   ~queued_operation() {
-    if (queued_) gate().withdraw(state_->origin, waiter_);
+    if (queued_) gate().withdraw(*gate_, waiter_);
   }
 
   /// Runs the operation now if there is room, else queues it. On the strand.
   void enter(std::size_t limit) {
     if (cancelled_) return abort();  // cancelled before it reached the strand
-    if (gate().enter_or_queue(state_->origin, limit, waiter_)) return run(ticket());
+    // Looked up here: the gates live on the strand.
+    gate_ = &gate().gate_for(state_->origin);
+    if (gate().enter_or_queue(*gate_, limit, waiter_)) return run(ticket());
     queued_ = true;
     waiter_.timer.async_wait(
         [self = this->shared_from_this()](boost::system::error_code) { self->on_wait(); });
@@ -64,7 +66,7 @@ class queued_operation : public std::enable_shared_from_this<queued_operation<T,
     if (running_) return signal_.emit(type);
     cancelled_ = true;  // not started: it never will be
     if (queued_) {
-      gate().withdraw(state_->origin, waiter_);  // no-op once admitted
+      gate().withdraw(*gate_, waiter_);  // no-op once admitted
       waiter_.timer.cancel();
     }
   }
@@ -92,7 +94,7 @@ class queued_operation : public std::enable_shared_from_this<queued_operation<T,
   };
 
   http::detail::admission& gate() const noexcept { return state_->client.impl()->operations(); }
-  ticket_type ticket() { return ticket_type(&gate(), state_->origin); }
+  ticket_type ticket() { return ticket_type(&gate(), gate_); }
 
   void on_wait() {
     queued_ = false;
@@ -128,6 +130,7 @@ class queued_operation : public std::enable_shared_from_this<queued_operation<T,
   diagnostics* diag_;
   Make make_;
   handler_type handler_;
+  http::detail::admission::gate* gate_ = nullptr;  // its origin's, once on the strand
   http::detail::admission::waiter waiter_;
   boost::asio::cancellation_signal signal_;  // to the running coroutine
   bool cancellable_;

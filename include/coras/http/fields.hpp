@@ -2,6 +2,8 @@
 /// HTTP header fields, kept apart from Beast so public headers stay light.
 #pragma once
 
+#include <cstddef>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -11,12 +13,53 @@ namespace coras::http {
 
 /// An ordered list of header fields with case-insensitive names. Repeated
 /// names are kept (e.g. several `Warning` or `WWW-Authenticate` fields).
+///
+/// Names and values live back to back in one buffer (a response's header
+/// block costs two allocations, not two per field). The views this class
+/// hands out stay valid until the next call that changes it.
 class fields {
  public:
   /// One field, as received or set.
   struct field {
-    std::string name;   ///< the name, case as given
-    std::string value;  ///< the value
+    std::string_view name;   ///< the name, case as given
+    std::string_view value;  ///< the value
+  };
+
+ private:
+  struct entry {
+    std::size_t at;         // where the name starts in text_
+    std::size_t name_size;  // the value follows the name
+    std::size_t value_size;
+  };
+
+ public:
+  /// Walks the fields in order; dereferencing gives a `field` by value.
+  class iterator {
+   public:
+    using iterator_category = std::forward_iterator_tag;
+    using value_type = field;
+    using difference_type = std::ptrdiff_t;
+    using pointer = void;
+    using reference = field;
+
+    iterator() = default;
+    field operator*() const { return owner_->view(*at_); }
+    iterator& operator++() {
+      ++at_;
+      return *this;
+    }
+    iterator operator++(int) {
+      auto old = *this;
+      ++at_;
+      return old;
+    }
+    friend bool operator==(const iterator& a, const iterator& b) { return a.at_ == b.at_; }
+
+   private:
+    friend class fields;
+    iterator(const fields* owner, std::vector<entry>::const_iterator at) : owner_(owner), at_(at) {}
+    const fields* owner_ = nullptr;
+    std::vector<entry>::const_iterator at_;
   };
 
   /// The first value of `name`, or nullopt.
@@ -34,18 +77,30 @@ class fields {
   void erase(std::string_view name);
 
   /// Iterator to the first `field`, in order.
-  auto begin() const { return list_.begin(); }
+  iterator begin() const { return {this, entries_.begin()}; }
   /// Iterator past the last `field`.
-  auto end() const { return list_.end(); }
+  iterator end() const { return {this, entries_.end()}; }
   /// The number of fields (repeated names count each time).
-  std::size_t size() const { return list_.size(); }
+  std::size_t size() const { return entries_.size(); }
   /// True when there is no field.
-  bool empty() const { return list_.empty(); }
-  /// Room for `n` fields without reallocating (a response's header count).
-  void reserve(std::size_t n) { list_.reserve(n); }
+  bool empty() const { return entries_.empty(); }
+  /// Room for `n` fields of `bytes` characters of names and values in all
+  /// without reallocating (a response's header block).
+  void reserve(std::size_t n, std::size_t bytes = 0) {
+    entries_.reserve(n);
+    text_.reserve(bytes);
+  }
 
  private:
-  std::vector<field> list_;
+  bool views_own_text(std::string_view s) const noexcept;
+  field view(const entry& e) const {
+    std::string_view all(text_);
+    return {all.substr(e.at, e.name_size), all.substr(e.at + e.name_size, e.value_size)};
+  }
+
+  std::string text_;            // every name and value, back to back
+  std::vector<entry> entries_;  // in order
+  std::size_t unused_ = 0;      // characters of text_ left by erased fields
 };
 
 /// ASCII case-insensitive comparison, as header names need.
