@@ -127,7 +127,11 @@ std::vector<challenge> parse_challenges(std::span<const std::string_view> values
 }
 
 std::string repository_scope(std::string_view name, std::string_view actions) {
-  return "repository:" + std::string(name) + ":" + std::string(actions);
+  constexpr std::string_view kind = "repository:";
+  std::string out;  // one allocation: every request of a repository makes one
+  out.reserve(kind.size() + name.size() + 1 + actions.size());
+  out.append(kind).append(name).append(1, ':').append(actions);
+  return out;
 }
 
 std::vector<std::string> split_scopes(std::string_view p) {

@@ -12,7 +12,6 @@ namespace coras {
 namespace {
 
 using detail::quote;
-using detail::to_hex;
 
 struct algorithm_info {
   digest_algorithm id;
@@ -160,9 +159,11 @@ digest digester::finish() {
   unsigned int len = 0;
   EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(ctx_.get()), md, &len);
   ctx_.reset();
-  std::string s(to_string(algorithm_));
-  s += ':';
-  s += to_hex(md, len);
+  const auto name = to_string(algorithm_);
+  std::string s;  // one allocation: a manifest GET verifies one digest
+  s.reserve(name.size() + 1 + 2 * len);
+  s.append(name).append(1, ':');
+  detail::append_hex(s, md, len);
   return digest(algorithm_, std::move(s));
 }
 

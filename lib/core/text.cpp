@@ -12,13 +12,19 @@ std::string quote(std::string_view s) {
   return out;
 }
 
-std::string to_hex(const unsigned char* p, std::size_t n) {
+void append_hex(std::string& out, const unsigned char* p, std::size_t n) {
   static constexpr char digits[] = "0123456789abcdef";
-  std::string out(2 * n, '\0');
+  const std::size_t at = out.size();
+  out.resize(at + 2 * n);
   for (std::size_t i = 0; i < n; ++i) {
-    out[2 * i] = digits[p[i] >> 4];
-    out[2 * i + 1] = digits[p[i] & 0xf];
+    out[at + 2 * i] = digits[p[i] >> 4];
+    out[at + 2 * i + 1] = digits[p[i] & 0xf];
   }
+}
+
+std::string to_hex(const unsigned char* p, std::size_t n) {
+  std::string out;
+  append_hex(out, p, n);
   return out;
 }
 

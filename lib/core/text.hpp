@@ -12,6 +12,8 @@ std::string quote(std::string_view s);
 
 /// Lower-case hex of `n` bytes.
 std::string to_hex(const unsigned char* p, std::size_t n);
+/// Appends the lower-case hex of `n` bytes at `p` to `out`.
+void append_hex(std::string& out, const unsigned char* p, std::size_t n);
 
 /// Percent-encodes all but RFC 3986's unreserved characters, for a URL's
 /// query (`query_escape`) or an `application/x-www-form-urlencoded` body,

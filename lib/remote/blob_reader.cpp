@@ -319,7 +319,12 @@ std::optional<std::string> blob_reader_impl::take_verified(std::uint64_t limit) 
   if (!from_memory_ || done_ || offset_ != 0 || !hasher_ || hasher_->size() != 0)
     return std::nullopt;
   if (end_ > limit || memory_.size() != end_) return std::nullopt;
-  if (digest::of(memory_, target_.digest.algorithm()) != target_.digest) return std::nullopt;
+  // The reader's own (fresh) digester: no second one for this read.
+  hasher_->update(std::string_view(memory_));
+  if (hasher_->finish() != target_.digest) {
+    hasher_.emplace(target_.digest.algorithm());  // the coroutine reads (and words) it again
+    return std::nullopt;
+  }
   offset_ = end_;
   done_ = true;
   return memory_;  // a copy: a seek back serves it again

@@ -20,12 +20,13 @@ namespace asio = boost::asio;
 using asio::awaitable;
 using namespace detail;
 
-static detail::manifest_response summary(const http::response& resp, std::string method) {
+// Views of `resp`'s fields: `resp` must outlive the summary.
+static detail::manifest_response summary(const http::response& resp, std::string_view method) {
   detail::manifest_response r;
-  r.method = std::move(method);
-  r.content_type = content_type_of(resp);
+  r.method = method;
+  r.content_type = resp.headers().get("Content-Type").value_or("");
   r.content_length = resp.content_length();
-  r.docker_content_digest = std::string(resp.headers().get("Docker-Content-Digest").value_or(""));
+  r.docker_content_digest = resp.headers().get("Docker-Content-Digest").value_or("");
   return r;
 }
 
@@ -49,7 +50,12 @@ static awaitable<blob_reader> manifest_reader(const state_ptr& s, descriptor des
                                               http::response resp) {
   if (auto n = resp.content_length();
       n && *n <= read_in_operation_max && *n == static_cast<std::uint64_t>(desc.size)) {
-    auto body = co_await resp.impl()->read_all(*n);
+    // Mostly in hand already: it came with the header.
+    std::string body;
+    if (auto buffered = resp.impl()->take_buffered_body(*n))
+      body = std::move(*buffered);
+    else
+      body = co_await resp.impl()->read_all(*n);  // (GCC 12: no co_await inside ?:)
     co_return blob_reader(std::make_unique<blob_reader_impl>(s->client, std::move(body),
                                                              std::move(resp.impl()->headers_),
                                                              std::move(desc), std::move(url)));

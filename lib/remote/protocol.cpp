@@ -136,18 +136,19 @@ boost::system::result<descriptor> manifest_descriptor(const manifest_response& r
   descriptor d;
   d.media_type = http::grammar::media_type_of(r.content_type);
   if (d.media_type.empty())
-    return fail<descriptor>(
-        why, errc::invalid_response,
-        r.method + ": invalid response Content-Type \"" + r.content_type + "\"");
+    return fail<descriptor>(why, errc::invalid_response,
+                            std::string(r.method) + ": invalid response Content-Type \"" +
+                                std::string(r.content_type) + "\"");
   if (!r.content_length)
     return fail<descriptor>(why, errc::invalid_response,
-                            r.method + ": unknown response Content-Length");
+                            std::string(r.method) + ": unknown response Content-Length");
   {
     // No size limit here (manifests have their own, when read): only the
     // range a descriptor can hold.
     std::string size_why;
     auto size = checked_content_length(*r.content_length, 0, "manifest", &size_why);
-    if (!size) return fail<descriptor>(why, errc::invalid_response, r.method + ": " + size_why);
+    if (!size)
+      return fail<descriptor>(why, errc::invalid_response, std::string(r.method) + ": " + size_why);
     d.size = *size;
   }
 
@@ -155,8 +156,9 @@ boost::system::result<descriptor> manifest_descriptor(const manifest_response& r
     std::string digest_why;
     auto parsed = digest::try_parse(r.docker_content_digest, &digest_why);
     if (!parsed)
-      return fail<descriptor>(why, errc::invalid_response,
-                              r.method + ": invalid Docker-Content-Digest header: " + digest_why);
+      return fail<descriptor>(
+          why, errc::invalid_response,
+          std::string(r.method) + ": invalid Docker-Content-Digest header: " + digest_why);
     d.digest = std::move(*parsed);
   } else if (r.method == "HEAD") {
     if (!reference_digest)
@@ -172,8 +174,8 @@ boost::system::result<descriptor> manifest_descriptor(const manifest_response& r
   }
   if (reference_digest && *reference_digest != d.digest)
     return fail<descriptor>(why, errc::digest_mismatch,
-                            r.method + ": digest mismatch: received " + d.digest.str() +
-                                " when expecting " + reference_digest->str());
+                            std::string(r.method) + ": digest mismatch: received " +
+                                d.digest.str() + " when expecting " + reference_digest->str());
   return d;
 }
 

@@ -42,11 +42,13 @@ boost::system::result<std::string> upload_location(std::string_view request_url,
                                                    std::string* why = nullptr);
 
 /// What a manifest HEAD/GET response said, for `manifest_descriptor`.
+/// What a manifest response says about its manifest: views of the response
+/// (or of strings) that must outlive it.
 struct manifest_response {
-  std::string method;  ///< "HEAD" or "GET"
-  std::string content_type;
+  std::string_view method;  ///< "HEAD" or "GET"
+  std::string_view content_type;
   std::optional<std::uint64_t> content_length;
-  std::string docker_content_digest;  ///< empty when the header was absent
+  std::string_view docker_content_digest;  ///< empty when the header was absent
 };
 
 /// True when the seed's truth table needs the digest of the body: a GET whose

@@ -89,7 +89,11 @@ bool detail::names_manifest(const repository_options& o, const descriptor& d) {
 }
 
 std::string detail::manifest_url(const repository_state& s, std::string_view ref) {
-  return s.base + "manifests/" + std::string(ref);
+  constexpr std::string_view manifests = "manifests/";
+  std::string url;  // one allocation (every manifest request makes one)
+  url.reserve(s.base.size() + manifests.size() + ref.size());
+  url.append(s.base).append(manifests).append(ref);
+  return url;
 }
 
 std::string detail::pull_scope(const repository_state& s) {

@@ -147,10 +147,11 @@ TEST_CASE("remote: the seed's generateDescriptor truth table", "[remote][descrip
   };
   for (const auto& row : rows) {
     DYNAMIC_SECTION(row.name) {
-      manifest_response resp{row.method, "application/vnd.oci.image.manifest.v1+json", 19,
-                             row.header == missing     ? ""
-                             : row.header == malformed ? "sha256:nothex"
-                                                       : body.str()};
+      // manifest_response views its strings: the header value is kept here.
+      const std::string header = row.header == missing     ? ""
+                                 : row.header == malformed ? "sha256:nothex"
+                                                           : body.str();
+      manifest_response resp{row.method, "application/vnd.oci.image.manifest.v1+json", 19, header};
       if (row.drop_content_length) resp.content_length.reset();
       if (row.drop_content_type) resp.content_type = "";
       const digest* reference = row.reference == tag           ? nullptr
