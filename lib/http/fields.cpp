@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <utility>
 
 namespace coras::http {
 
@@ -14,6 +15,25 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
     if (x != y) return false;
   }
   return true;
+}
+
+fields::fields(fields&& other) noexcept
+    : text_(std::move(other.text_)),
+      entries_(std::move(other.entries_)),
+      unused_(std::exchange(other.unused_, 0)) {
+  other.text_.clear();
+  other.entries_.clear();
+}
+
+fields& fields::operator=(fields&& other) noexcept {
+  if (this != &other) {
+    text_ = std::move(other.text_);
+    entries_ = std::move(other.entries_);
+    unused_ = std::exchange(other.unused_, 0);
+    other.text_.clear();
+    other.entries_.clear();
+  }
+  return *this;
 }
 
 std::optional<std::string_view> fields::get(std::string_view name) const {

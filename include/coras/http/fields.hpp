@@ -62,6 +62,14 @@ class fields {
     std::vector<entry>::const_iterator at_;
   };
 
+  fields() = default;
+  fields(const fields&) = default;
+  fields& operator=(const fields&) = default;
+  /// Leaves `other` empty (and usable).
+  fields(fields&& other) noexcept;
+  /// Leaves `other` empty (and usable).
+  fields& operator=(fields&& other) noexcept;
+
   /// The first value of `name`, or nullopt.
   std::optional<std::string_view> get(std::string_view name) const;
   /// Every value of `name`, in order.

@@ -86,3 +86,22 @@ TEST_CASE("http: fields set from their own value survives the packing it causes"
   CHECK(h.get("churn") == "a value long enough to be worth keeping around");
   CHECK(h.get("keep") == "a value long enough to be worth keeping around");
 }
+
+TEST_CASE("http: fields moved from are empty and usable, their gaps forgotten", "[http][fields]") {
+  fields h;
+  for (int i = 0; i < 20; ++i) h.set("Churn", "a value of some length " + std::to_string(i));
+  fields taken = std::move(h);
+  CHECK(taken.get("churn") == "a value of some length 19");
+  CHECK(h.empty());  // NOLINT(bugprone-use-after-move): the documented state
+  h.add("A", "1");
+  h.add("B", "2");
+  h.erase("A");  // packs from what this object holds now, not from before the move
+  CHECK(listed(h) == std::vector<std::string>{"B: 2"});
+  fields other;
+  other.add("C", "3");
+  other = std::move(taken);
+  CHECK(other.size() == 1);
+  CHECK(taken.empty());  // NOLINT(bugprone-use-after-move)
+  taken.set("D", "4");
+  CHECK(listed(taken) == std::vector<std::string>{"D: 4"});
+}
