@@ -325,6 +325,8 @@ std::optional<std::string> blob_reader_impl::take_verified(std::uint64_t limit) 
     hasher_.emplace(target_.digest.algorithm());  // the coroutine reads (and words) it again
     return std::nullopt;
   }
+  // Done, its digester finished: nothing hashes again unless a seek back
+  // (which makes a fresh one).
   offset_ = end_;
   done_ = true;
   return memory_;  // a copy: a seek back serves it again
