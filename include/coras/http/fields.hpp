@@ -36,23 +36,28 @@ class fields {
   /// Walks the fields in order; dereferencing gives a `field` by value.
   class iterator {
    public:
-    using iterator_category = std::forward_iterator_tag;
-    using value_type = field;
-    using difference_type = std::ptrdiff_t;
-    using pointer = void;
-    using reference = field;
+    using iterator_category = std::forward_iterator_tag;  ///< a forward iterator
+    using value_type = field;                             ///< a field (two views)
+    using difference_type = std::ptrdiff_t;               ///< as for any iterator
+    using pointer = void;                                 ///< none: fields are made on the fly
+    using reference = field;                              ///< a field, by value
 
+    /// A singular iterator (compare only with another).
     iterator() = default;
+    /// The field here, as views of the fields' text.
     field operator*() const { return owner_->view(*at_); }
+    /// To the next field.
     iterator& operator++() {
       ++at_;
       return *this;
     }
+    /// To the next field; returns where it was.
     iterator operator++(int) {
       auto old = *this;
       ++at_;
       return old;
     }
+    /// Same position.
     friend bool operator==(const iterator& a, const iterator& b) { return a.at_ == b.at_; }
 
    private:
@@ -62,8 +67,11 @@ class fields {
     std::vector<entry>::const_iterator at_;
   };
 
+  /// No fields.
   fields() = default;
+  /// A copy (its own text).
   fields(const fields&) = default;
+  /// Becomes a copy of `other` (its own text).
   fields& operator=(const fields&) = default;
   /// Leaves `other` empty (and usable).
   fields(fields&& other) noexcept;
