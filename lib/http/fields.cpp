@@ -61,24 +61,30 @@ bool fields::views_own_text(std::string_view s) const noexcept {
 }
 
 void fields::set(std::string_view name, std::string_view value) {
-  // A name or value viewing this object's own text would dangle when the
-  // text is packed or grows: copied first (here and in add).
-  if (views_own_text(name) || views_own_text(value)) {
-    std::string copy = std::string(name) + std::string(value);
-    std::string_view both(copy);
-    set(both.substr(0, name.size()), both.substr(name.size()));
-    return;
-  }
-  erase(name);
+  erase(name);  // only marks text unused: views of it stay good for add
   add(name, value);
 }
 
 void fields::add(std::string_view name, std::string_view value) {
+  // A name or value viewing this object's own text would dangle when the
+  // text is packed or grows: copied first.
   if (views_own_text(name) || views_own_text(value)) {
     std::string copy = std::string(name) + std::string(value);
     std::string_view both(copy);
     add(both.substr(0, name.size()), both.substr(name.size()));
     return;
+  }
+  if (unused_ * 2 > text_.size()) {
+    // Mostly gaps (a request whose fields are set over and over): pack.
+    std::string packed;
+    packed.reserve(text_.size() - unused_ + name.size() + value.size());
+    for (auto& e : entries_) {
+      std::size_t at = packed.size();
+      packed.append(text_, e.at, e.name_size + e.value_size);
+      e.at = at;
+    }
+    text_ = std::move(packed);
+    unused_ = 0;
   }
   const std::size_t at = text_.size();
   text_.append(name);
@@ -87,23 +93,11 @@ void fields::add(std::string_view name, std::string_view value) {
 }
 
 void fields::erase(std::string_view name) {
-  std::size_t before = entries_.size();
   std::erase_if(entries_, [&](const entry& e) {
     if (!iequals(view(e).name, name)) return false;
     unused_ += e.name_size + e.value_size;
     return true;
   });
-  if (entries_.size() == before || unused_ * 2 <= text_.size()) return;
-  // Mostly gaps (a request whose fields are set over and over): pack.
-  std::string packed;
-  packed.reserve(text_.size() - unused_);
-  for (auto& e : entries_) {
-    std::size_t at = packed.size();
-    packed.append(text_, e.at, e.name_size + e.value_size);
-    e.at = at;
-  }
-  text_ = std::move(packed);
-  unused_ = 0;
 }
 
 }  // namespace coras::http
