@@ -19,4 +19,15 @@ inline boost::asio::any_io_executor make_strand(const boost::asio::any_io_execut
   return boost::asio::make_strand(ex);
 }
 
+/// Whether the calling thread runs inside `strand` (one make_strand made).
+/// `dispatch` cannot tell through an any_io_executor: it allocates a
+/// type-erased function first, even when it then runs it inline.
+inline bool running_in(const boost::asio::any_io_executor& strand) noexcept {
+  using io_strand = boost::asio::strand<boost::asio::io_context::executor_type>;
+  using any_strand = boost::asio::strand<boost::asio::any_io_executor>;
+  if (const auto* s = strand.target<io_strand>()) return s->running_in_this_thread();
+  if (const auto* s = strand.target<any_strand>()) return s->running_in_this_thread();
+  return false;
+}
+
 }  // namespace coras::detail

@@ -56,8 +56,7 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
 class response_impl {
  public:
   struct state;  // the connection and Beast parser (exchange.cpp)
-  explicit response_impl(std::unique_ptr<state> s);
-  ~response_impl();
+  virtual ~response_impl();
 
   unsigned status() const noexcept { return status_; }
   const http::fields& headers() const noexcept { return headers_; }
@@ -89,7 +88,13 @@ class response_impl {
   // read_some for a Content-Length body: from the stream into `buffer`.
   boost::asio::awaitable<std::size_t> read_direct(boost::asio::mutable_buffer buffer);
 
-  std::unique_ptr<state> state_;
+ protected:
+  // `s` belongs to the derived object (exchange.cpp): the response and its
+  // state are one allocation.
+  explicit response_impl(state& s) noexcept : state_(&s) {}
+
+ private:
+  state* state_;
 };
 
 }  // namespace coras::http

@@ -6,6 +6,7 @@
 
 #include "client_state.hpp"
 #include "connection.hpp"
+#include "detail/strand.hpp"
 #include "response_parser.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -36,7 +37,7 @@ constexpr std::size_t io_chunk = 64 * 1024;
 
 struct response_impl::state {
   std::shared_ptr<client_impl> client;
-  std::unique_ptr<detail::pool_lease> lease;
+  std::optional<detail::pool_lease> lease;
   detail::response_parser parser;
   // A Content-Length body: the bytes still to come. Such a body is read
   // from the stream straight into the caller's buffer (read_direct), not
@@ -65,16 +66,34 @@ struct response_impl::state {
     event.duration = steady_clock::now() - started;
     // Pool state lives on the client's strand; a response may be dropped on
     // any thread, so the release goes there (inline when already on it).
+    if (coras::detail::running_in(client->strand())) return release(reusable);
     asio::dispatch(client->strand(),
-                   [c = client, l = std::move(lease), reusable, e = std::move(event)] {
+                   [c = client, l = std::move(lease), reusable, e = std::move(event)]() mutable {
                      if (l) l->release(reusable);
                      if (c->options().on_request) c->options().on_request(e);
                    });
   }
+
+  // finish's end on the strand.
+  void release(bool reusable) {
+    if (lease) lease->release(reusable);
+    if (client->options().on_request) client->options().on_request(event);
+  }
 };
 
-response_impl::response_impl(std::unique_ptr<state> s) : state_(std::move(s)) {}
 response_impl::~response_impl() = default;
+
+namespace {
+// The response and its exchange's state in one allocation.
+class exchange_response final : public response_impl {
+ public:
+  exchange_response() : response_impl(own_) {}  // only its address, before it is built
+  state& st() noexcept { return own_; }
+
+ private:
+  state own_;
+};
+}  // namespace
 
 const client_impl::strand_type& response_impl::strand() const noexcept {
   return state_->client->strand();
@@ -244,31 +263,33 @@ asio::awaitable<response> detail::exchange(client_impl& c, const origin& to,
                                            byte_source* body) {
   auto& st = c.st();
   const auto& opt = c.options();
-  auto rs = std::make_unique<response_impl::state>();
-  rs->client = c.shared_from_this();
-  rs->started = steady_clock::now();
+  auto impl = std::make_unique<exchange_response>();
+  auto& rs = impl->st();
+  rs.client = c.shared_from_this();
+  rs.started = steady_clock::now();
   // The event's words only for someone who listens (they cost allocations a request).
   if (opt.on_request) {
-    rs->event.method = method;
-    rs->event.url = strip_credentials(url);
+    rs.event.method = method;
+    rs.event.url = strip_credentials(url);
   }
-  rs->finished = true;  // nothing to report until a connection is in hand
+  rs.finished = true;  // nothing to report until a connection is in hand
   ++st.requests;
 
-  rs->lease =
-      std::make_unique<detail::pool_lease>(st.pool, to.str(), opt.max_connections_per_origin);
+  st.pool.scratch.clear();
+  to.append_str(st.pool.scratch);  // the pool's key, in no string of its own
+  rs.lease.emplace(st.pool, st.pool.scratch, opt.max_connections_per_origin);
   // A coroutine (and its frame) only when there is something to wait for.
-  if (!rs->lease->try_acquire(opt.timeouts.pool_idle))
-    co_await rs->lease->acquire(opt.timeouts.pool_idle);
-  rs->finished = false;
+  if (!rs.lease->try_acquire(opt.timeouts.pool_idle))
+    co_await rs.lease->acquire(opt.timeouts.pool_idle);
+  rs.finished = false;
   try {
-    if (!rs->lease->conn) {
-      rs->lease->conn = co_await detail::open_connection(c, to);
+    if (!rs.lease->conn) {
+      rs.lease->conn = co_await detail::open_connection(c, to);
     } else {
       ++st.connections_reused;
     }
   } catch (const boost::system::system_error& e) {
-    rs->finish(e.code());
+    rs.finish(e.code());
     // TLS failures (an untrusted certificate, a plain-HTTP server) would fail
     // the same way again: not retried, like timeouts and cancellation.
     if (e.code() == errc::timeout || e.code() == asio::error::operation_aborted ||
@@ -276,8 +297,8 @@ asio::awaitable<response> detail::exchange(client_impl& c, const origin& to,
       throw;
     throw connection_failure(e.code(), e.what());
   }
-  rs->event.connection_reused = rs->lease->reused;
-  auto& conn = *rs->lease->conn;
+  rs.event.connection_reused = rs.lease->reused;
+  auto& conn = *rs.lease->conn;
 
   std::optional<std::uint64_t> size = body ? body->size() : std::optional<std::uint64_t>(0);
   const bool chunked = body && !size;
@@ -293,34 +314,38 @@ asio::awaitable<response> detail::exchange(client_impl& c, const origin& to,
   const auto& t = opt.timeouts;
   bool response_started = false;
   try {
-    // Writes `buffers` whole; the head goes out with the first piece of body.
-    auto write = [&](auto buffers, const char* what) -> asio::awaitable<void> {
+    // Writing `buffers` whole (the head goes out with the first piece of
+    // body): the write's own awaitable, no coroutine frame of a helper's.
+    auto write = [&](auto buffers) {
       conn.lowest().expires_after(t.body_idle);
-      auto [wec, wn] = co_await std::visit(
-          [&](auto& s) { return asio::async_write(s, buffers, tuple_awaitable); }, conn.stream);
-      if (wec) check(wec, what + to.str(), t.body_idle, "timeouts.body_idle");
+      return std::visit([&](auto& s) { return asio::async_write(s, buffers, tuple_awaitable); },
+                        conn.stream);
+    };
+    auto wrote = [&](const std::tuple<error_code, std::size_t>& result, const char* what) {
+      if (auto ec = std::get<0>(result))
+        check(ec, what + to.str(), t.body_idle, "timeouts.body_idle");
     };
     const char* sending = "sending request to ";
     if (!body) {
-      co_await write(asio::buffer(head), sending);
+      wrote(co_await write(asio::buffer(head)), sending);
     } else if (auto whole = body->contiguous()) {
       // In memory already: sent from there, no copy.
-      rs->event.request_body_bytes = whole->size();
+      rs.event.request_body_bytes = whole->size();
       std::array<asio::const_buffer, 2> both{asio::buffer(head), *whole};
-      co_await write(both, sending);
+      wrote(co_await write(both), sending);
     } else {
-      co_await write(asio::buffer(head), sending);
+      wrote(co_await write(asio::buffer(head)), sending);
       // Sized to the body when it is small (a manifest), not zero-filled.
       std::size_t chunk_size = std::max<std::size_t>(
           static_cast<std::size_t>(std::min<std::uint64_t>(io_chunk, size.value_or(io_chunk))), 1);
       auto chunk = std::make_unique_for_overwrite<char[]>(chunk_size);
       for (;;) {
         std::size_t n = co_await body->read(asio::buffer(chunk.get(), chunk_size));
-        rs->event.request_body_bytes += n;
-        if (size && rs->event.request_body_bytes > *size) break;  // reported below
+        rs.event.request_body_bytes += n;
+        if (size && rs.event.request_body_bytes > *size) break;  // reported below
         if (!chunked) {
           if (n == 0) break;
-          co_await write(asio::buffer(chunk.get(), n), "sending request body to ");
+          wrote(co_await write(asio::buffer(chunk.get(), n)), "sending request body to ");
           continue;
         }
         // Transfer-Encoding: chunked; a read of 0 is the end: the last chunk.
@@ -330,12 +355,12 @@ asio::awaitable<response> detail::exchange(client_impl& c, const origin& to,
         std::array<asio::const_buffer, 3> framed{asio::buffer(frame, static_cast<std::size_t>(len)),
                                                  asio::buffer(chunk.get(), n),
                                                  asio::buffer("\r\n", n ? 2 : 0)};
-        co_await write(framed, "sending request body to ");
+        wrote(co_await write(framed), "sending request body to ");
         if (n == 0) break;
       }
-      if (size && rs->event.request_body_bytes != *size)
+      if (size && rs.event.request_body_bytes != *size)
         throw error(errc::size_mismatch, "request body was " +
-                                             std::to_string(rs->event.request_body_bytes) +
+                                             std::to_string(rs.event.request_body_bytes) +
                                              " bytes, not the announced " + std::to_string(*size));
     }
 
@@ -346,9 +371,9 @@ asio::awaitable<response> detail::exchange(client_impl& c, const origin& to,
     // answers forever times out.
     conn.lowest().expires_after(t.response_header);
     const bool head = method == "HEAD";
-    if (head) rs->parser.skip(true);
+    if (head) rs.parser.skip(true);
     for (;;) {
-      auto& parser = rs->parser;
+      auto& parser = rs.parser;
       auto [rec, rn] = co_await std::visit(
           [&](auto& s) {
             return bhttp::async_read_header(s, conn.buffer, parser, tuple_awaitable);
@@ -361,10 +386,10 @@ asio::awaitable<response> detail::exchange(client_impl& c, const origin& to,
       const unsigned code = parser.status();
       if (code < 100 || code > 199 || code == 101) break;
       std::destroy_at(&parser);  // Beast's parsers read one message each
-      std::construct_at(&rs->parser, head);
+      std::construct_at(&rs.parser, head);
     }
   } catch (const boost::system::system_error& e) {
-    rs->finish(e.code());
+    rs.finish(e.code());
     // Timeouts are not retried: a stalled server would multiply the wait.
     if (!response_started && e.code() != errc::timeout && e.code() != errc::size_mismatch &&
         e.code() != asio::error::operation_aborted)
@@ -372,27 +397,26 @@ asio::awaitable<response> detail::exchange(client_impl& c, const origin& to,
     throw;
   }
 
-  unsigned status = rs->parser.status();
-  fields response_headers = std::move(rs->parser.fields());
+  unsigned status = rs.parser.status();
+  fields response_headers = std::move(rs.parser.fields());
   std::optional<std::uint64_t> length;
   if (method != "HEAD") {
-    if (auto cl = rs->parser.content_length()) length = *cl;
+    if (auto cl = rs.parser.content_length()) length = *cl;
   } else if (auto cl = response_headers.get("Content-Length")) {
     // A HEAD answer's Content-Length describes the GET body it stands for.
     std::uint64_t v = 0;
     auto r = std::from_chars(cl->data(), cl->data() + cl->size(), v);
     if (r.ec == std::errc() && r.ptr == cl->data() + cl->size()) length = v;
   }
-  rs->event.status = status;
-  if (rs->parser.is_done())
-    rs->finish({});
-  else if (!rs->parser.chunked() && rs->parser.content_length())
-    rs->body_left = rs->parser.content_length_remaining().value_or(0);
+  rs.event.status = status;
+  if (rs.parser.is_done())
+    rs.finish({});
+  else if (!rs.parser.chunked() && rs.parser.content_length())
+    rs.body_left = rs.parser.content_length_remaining().value_or(0);
 
-  auto impl = std::make_unique<response_impl>(std::move(rs));
   impl->status_ = status;
   impl->headers_ = std::move(response_headers);
-  impl->url_ = url;
+  // url_ is set by send_plain when it delivers the response (moved, not copied).
   impl->content_length_ = length;
   co_return response(std::move(impl));
 }

@@ -19,6 +19,11 @@ struct pool_waiter {
       : timer(ex, steady_clock::time_point::max()) {}
 };
 
+origin_pool& connection_pool::at(std::string_view key) {
+  if (auto it = origins.find(key); it != origins.end()) return it->second;
+  return origins.try_emplace(std::string(key)).first->second;
+}
+
 bool pool_lease::try_acquire(steady_clock::duration idle_limit) {
   auto& pool = *origin_;
   auto now = steady_clock::now();

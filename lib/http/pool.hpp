@@ -12,6 +12,8 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace coras::http::detail {
@@ -46,16 +48,28 @@ struct origin_pool {
 
 /// The pools of all origins, by origin key (`origin::str()`).
 struct connection_pool {
-  std::map<std::string, origin_pool> origins;  // std::map: references stay valid
+  /// The pool of `key`'s origin, made on first use. Found by a view: a
+  /// request builds its key in `scratch`, not in a string of its own.
+  origin_pool& at(std::string_view key);
+
+  std::map<std::string, origin_pool, std::less<>> origins;  // std::map: references stay valid
+  std::string scratch;                                      // for the key of the request at hand
 };
 
 /// Checks out a connection for an origin, or the right to open one (`conn`
 /// stays null); destruction returns it as not reusable.
 class pool_lease {
  public:
-  pool_lease(connection_pool& pool, const std::string& key, std::size_t limit)
-      : origin_(&pool.origins[key]), limit_(limit) {}
-  pool_lease(const pool_lease&) = delete;
+  pool_lease(connection_pool& pool, std::string_view key, std::size_t limit)
+      : origin_(&pool.at(key)), limit_(limit) {}
+  /// Moving hands the connection and the place over: the source holds neither.
+  pool_lease(pool_lease&& other) noexcept
+      : conn(std::move(other.conn)),
+        reused(other.reused),
+        origin_(other.origin_),
+        limit_(other.limit_),
+        counted_(std::exchange(other.counted_, false)) {}
+  pool_lease& operator=(pool_lease&&) = delete;
   ~pool_lease() { release(false); }
 
   /// Takes an idle connection younger than `idle_limit`, or a free slot;

@@ -85,12 +85,34 @@ std::optional<std::time_t> parse_http_date(std::string_view s) {
 }  // namespace
 
 std::string origin::authority() const {
-  std::string out = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  if (port != default_port(scheme)) out += ":" + std::to_string(port);
+  std::string out;
+  append_authority(out);
   return out;
 }
 
-std::string origin::str() const { return scheme + "://" + authority(); }
+void origin::append_authority(std::string& out) const {
+  const bool ipv6 = host.find(':') != std::string::npos;
+  if (ipv6) out += '[';
+  out += host;
+  if (ipv6) out += ']';
+  if (port == default_port(scheme)) return;
+  char digits[8];
+  auto r = std::to_chars(digits, digits + sizeof digits, port);
+  out += ':';
+  out.append(digits, r.ptr);
+}
+
+std::string origin::str() const {
+  std::string out;
+  append_str(out);
+  return out;
+}
+
+void origin::append_str(std::string& out) const {
+  out += scheme;
+  out += "://";
+  append_authority(out);
+}
 
 namespace {
 

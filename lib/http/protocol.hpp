@@ -26,8 +26,12 @@ struct origin {
   /// host[:port] as the Host header and CONNECT want it (brackets for IPv6,
   /// port omitted when it is the scheme's default).
   std::string authority() const;
+  /// Appends authority() to `out` (no string of its own).
+  void append_authority(std::string& out) const;
   /// scheme://authority
   std::string str() const;
+  /// Appends str() to `out`.
+  void append_str(std::string& out) const;
   friend bool operator==(const origin&, const origin&) = default;
 };
 

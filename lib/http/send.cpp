@@ -122,7 +122,9 @@ asio::awaitable<response> client_impl::send_plain(request req) {
     auto step = detail::next_step(st, opt.max_redirects, opt.retry, random01(),
                                   std::chrono::system_clock::now());
     switch (step.what) {
-      case detail::send_step::action::deliver: co_return resp;
+      case detail::send_step::action::deliver:
+        resp.impl()->url_ = std::move(url);  // the last use of url
+        co_return resp;
       case detail::send_step::action::fail:
         throw error(step.error,
                     step.error == errc::too_many_redirects
