@@ -123,11 +123,42 @@ std::string_view digest::hex() const noexcept {
   return colon == std::string::npos ? std::string_view() : std::string_view(str_).substr(colon + 1);
 }
 
-void digester::ctx_deleter::operator()(void* p) const noexcept {
-  EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(p));
+namespace {
+// A few freed hash contexts per thread, reset, for the next digester: every
+// manifest request makes one, and a new EVP_MD_CTX is an allocation (its
+// provider state is one more, which OpenSSL 3.0 makes at each init anyway).
+struct free_contexts {
+  static constexpr std::size_t capacity = 8;
+  std::array<EVP_MD_CTX*, capacity> slot{};
+  std::size_t count = 0;
+  ~free_contexts();
+};
+// Trivially destructible, so still readable when a digester outlives the
+// thread's cache (a static destroyed after the main thread's thread_locals).
+thread_local bool contexts_closed = false;
+thread_local free_contexts contexts;
+
+free_contexts::~free_contexts() {
+  contexts_closed = true;
+  for (std::size_t i = 0; i < count; ++i) EVP_MD_CTX_free(slot[i]);
 }
 
-digester::digester(digest_algorithm a) : algorithm_(a), ctx_(EVP_MD_CTX_new()) {
+EVP_MD_CTX* new_context() {
+  if (!contexts_closed && contexts.count > 0) return contexts.slot[--contexts.count];
+  return EVP_MD_CTX_new();
+}
+}  // namespace
+
+void digester::ctx_deleter::operator()(void* p) const noexcept {
+  auto* ctx = static_cast<EVP_MD_CTX*>(p);
+  if (!contexts_closed && contexts.count < free_contexts::capacity && EVP_MD_CTX_reset(ctx) == 1) {
+    contexts.slot[contexts.count++] = ctx;
+    return;
+  }
+  EVP_MD_CTX_free(ctx);
+}
+
+digester::digester(digest_algorithm a) : algorithm_(a), ctx_(new_context()) {
   if (!ctx_ || EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_.get()), evp_md(a), nullptr) != 1)
     throw std::bad_alloc();
 }
