@@ -1,5 +1,7 @@
 #include "common.hpp"
 
+#include "detail/offload.hpp"
+
 #include <coras/core/error.hpp>
 #include <coras/core/media_type.hpp>
 
@@ -80,8 +82,9 @@ parsed_reference parse_reference(std::string_view reference) {
   return out;
 }
 
-boost::asio::awaitable<void> read_verified(std::shared_ptr<byte_source> content,
-                                           descriptor expected, byte_sink sink, std::size_t piece) {
+boost::asio::awaitable<void> read_verified(
+    std::shared_ptr<byte_source> content, descriptor expected, byte_sink sink, std::size_t piece,
+    const std::optional<boost::asio::any_io_executor>& work) {
   const auto want = static_cast<std::uint64_t>(expected.size);
   const std::string& name = expected.digest.str();
   if (auto announced = content->size(); announced && *announced != want)
@@ -97,10 +100,12 @@ boost::asio::awaitable<void> read_verified(std::shared_ptr<byte_source> content,
       throw error(errc::size_mismatch, name + ": the content is " + size_text(whole->size()) +
                                            ", the descriptor says " + size_text(want));
     const auto* p = static_cast<const char*>(whole->data());
-    hash.update(std::string_view(p, whole->size()));
-    if (hash.finish() != expected.digest)
-      throw error(errc::digest_mismatch, "the content does not hash to " + name);
-    sink(p, whole->size());
+    co_await coras::detail::offload(work, [&] {
+      hash.update(std::string_view(p, whole->size()));
+      if (hash.finish() != expected.digest)
+        throw error(errc::digest_mismatch, "the content does not hash to " + name);
+      sink(p, whole->size());
+    });
     co_return;
   }
 
@@ -117,8 +122,10 @@ boost::asio::awaitable<void> read_verified(std::shared_ptr<byte_source> content,
     if (seen > want)
       throw error(errc::size_mismatch,
                   name + ": the content is longer than the descriptor's " + size_text(want));
-    if (!self_checked) hash.update(std::string_view(buffer.data(), n));
-    sink(buffer.data(), n);
+    co_await coras::detail::offload(work, [&] {
+      if (!self_checked) hash.update(std::string_view(buffer.data(), n));
+      sink(buffer.data(), n);
+    });
   }
   if (seen != want)
     throw error(errc::size_mismatch, name + ": the content is " + size_text(seen) +

@@ -3,10 +3,11 @@
 // reading what a manifest says about itself (media type, subject).
 #pragma once
 
+#include <coras/core/byte_source.hpp>
 #include <coras/core/descriptor.hpp>
 #include <coras/core/manifest.hpp>
-#include <coras/core/byte_source.hpp>
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
 #include <cstddef>
@@ -49,9 +50,11 @@ using byte_sink = std::function<void(const char* data, std::size_t n)>;
 /// then checks itself on its last read, which this always reaches). Throws
 /// `errc::size_mismatch` / `errc::digest_mismatch`; the sink has then seen
 /// unverified bytes, which the caller must discard. Reads in `piece`-byte
-/// buffers.
-boost::asio::awaitable<void> read_verified(std::shared_ptr<byte_source> content,
-                                           descriptor expected, byte_sink sink, std::size_t piece);
+/// buffers. With `work`, the hashing and the sink run there, a piece at a
+/// time (detail/offload.hpp), and the reads on the caller's executor.
+boost::asio::awaitable<void> read_verified(
+    std::shared_ptr<byte_source> content, descriptor expected, byte_sink sink, std::size_t piece,
+    const std::optional<boost::asio::any_io_executor>& work = std::nullopt);
 
 /// What a manifest says about itself, when `json` is one.
 struct manifest_facts {

@@ -1,4 +1,5 @@
 #include "common.hpp"
+#include "detail/offload.hpp"
 #include "detail/posix_file.hpp"
 #include "oci_index.hpp"
 
@@ -46,8 +47,10 @@ constexpr std::size_t min_piece = 256 * 1024;
 // whole file hashed to the target's digest.
 class blob_source final : public byte_source {
  public:
-  blob_source(unique_fd fd, descriptor target, std::size_t piece, std::string what)
-      : fd_(std::move(fd)),
+  blob_source(unique_fd fd, descriptor target, std::size_t piece, std::string what,
+              std::optional<boost::asio::any_io_executor> work)
+      : work_(std::move(work)),
+        fd_(std::move(fd)),
         digest_(std::move(target.digest)),
         size_(static_cast<std::uint64_t>(target.size)),
         piece_(piece),
@@ -69,14 +72,17 @@ class blob_source final : public byte_source {
     const bool direct = buffer.size() >= want;
     if (!direct && buf_.size() < want) buf_.resize(piece_);
     char* dst = direct ? static_cast<char*>(buffer.data()) : buf_.data();
-    std::size_t got = pread_full(fd_.get(), dst, want, done_, what_);
+    std::size_t got = 0;
+    co_await coras::detail::offload(work_, [&] {
+      got = pread_full(fd_.get(), dst, want, done_, what_);
+      if (got == want) hash_.update(std::string_view(dst, want));
+    });
     if (got != want) {
       failure_ = std::make_exception_ptr(
           error(errc::size_mismatch, what_ + " ended at " + std::to_string(done_ + got) +
                                          " bytes; the descriptor says " + std::to_string(size_)));
       std::rethrow_exception(failure_);
     }
-    hash_.update(std::string_view(dst, want));
     done_ += want;
     if (done_ == size_) check();
     if (direct) co_return want;
@@ -110,6 +116,7 @@ class blob_source final : public byte_source {
     }
   }
 
+  std::optional<boost::asio::any_io_executor> work_;  // where the file is read and hashed
   unique_fd fd_;
   digest digest_;
   std::uint64_t size_;
@@ -151,6 +158,11 @@ struct oci_layout::impl {
   }
 
   std::string where() const { return "oci:" + root.string(); }
+
+  // Runs file work where the options say (oci_layout_options::work_executor).
+  boost::asio::awaitable<void> io(std::function<void()> work) const {
+    return coras::detail::offload(opt.work_executor, std::move(work));
+  }
   fs::path index_path() const { return root / "index.json"; }
   fs::path ingest_dir() const { return root / "ingest"; }
 
@@ -359,14 +371,15 @@ boost::asio::awaitable<std::shared_ptr<byte_source>> oci_layout::fetch(descripto
   detail::check_descriptor(target, "fetch");
   auto path = impl_->blob_path(target.digest);
   struct stat st {};
-  auto fd = open_regular(path, st);
+  unique_fd fd;
+  co_await impl_->io([&] { fd = open_regular(path, st); });
   if (!fd) throw error(errc::not_found, target.digest.str() + ": not in " + impl_->where());
   if (st.st_size != target.size)
     throw error(errc::size_mismatch, path.string() + " is " + std::to_string(st.st_size) +
                                          " bytes; the descriptor says " +
                                          std::to_string(target.size));
   co_return std::make_shared<blob_source>(std::move(fd), std::move(target), impl_->piece,
-                                          path.string());
+                                          path.string(), impl_->opt.work_executor);
 }
 
 boost::asio::awaitable<void> oci_layout::push(descriptor expected,
@@ -378,25 +391,29 @@ boost::asio::awaitable<void> oci_layout::push(descriptor expected,
   const bool manifest = media_type::is_manifest(expected.media_type) &&
                         static_cast<std::uint64_t>(expected.size) <= s.opt.max_manifest_bytes;
   std::optional<std::string> kept;
-
-  bool write = !s.stored(expected.digest, expected.size);
-  if (!write && manifest) {
-    kept = s.read_verified_blob(expected.digest, static_cast<std::uint64_t>(expected.size),
-                                s.opt.max_manifest_bytes);
-    write = !kept;  // altered: replace it from the source
-  }
-  if (write) {
+  bool write = false;
+  std::optional<temp_file> temp;  // on a throw, its destructor removes the file
+  co_await s.io([&] {
+    write = !s.stored(expected.digest, expected.size);
+    if (!write && manifest) {
+      kept = s.read_verified_blob(expected.digest, static_cast<std::uint64_t>(expected.size),
+                                  s.opt.max_manifest_bytes);
+      write = !kept;  // altered: replace it from the source
+    }
+    if (!write) return;
     s.make_dirs(final_path.parent_path());
-    auto temp = s.create_temp(std::string(expected.digest.algorithm_name()) + "-" +
-                              std::string(expected.digest.hex()));
+    temp.emplace(s.create_temp(std::string(expected.digest.algorithm_name()) + "-" +
+                               std::string(expected.digest.hex())));
+  });
+  if (write) {
     if (manifest) kept.emplace();
     detail::byte_sink sink = [&temp, &kept](const char* p, std::size_t n) {
-      temp.write(std::string_view(p, n));
+      temp->write(std::string_view(p, n));
       if (kept) kept->append(p, n);
     };
-    // On a throw here `temp`'s destructor removes the file.
-    co_await detail::read_verified(content, expected, std::move(sink), s.piece);
-    s.commit(temp, final_path);
+    co_await detail::read_verified(content, expected, std::move(sink), s.piece,
+                                   s.opt.work_executor);
+    co_await s.io([&] { s.commit(*temp, final_path); });
     s.mark_checked(expected.digest);  // read_verified checked every byte
   }
 
@@ -408,19 +425,23 @@ boost::asio::awaitable<void> oci_layout::push(descriptor expected,
   entry.digest = expected.digest;
   entry.size = expected.size;
   entry.artifact_type = facts->artifact_type;
-  std::lock_guard lock(s.mu);
-  s.add_referrer_locked(expected, *facts);
-  auto listed = [&](const descriptor& d) { return d.digest == expected.digest; };
-  if (std::none_of(s.index.others.begin(), s.index.others.end(), listed)) {
-    auto others = s.index.others;
-    others.push_back(std::move(entry));
-    s.save_locked(s.index.named, std::move(others));
-  }
+  co_await s.io([&] {
+    std::lock_guard lock(s.mu);
+    s.add_referrer_locked(expected, *facts);
+    auto listed = [&](const descriptor& d) { return d.digest == expected.digest; };
+    if (std::none_of(s.index.others.begin(), s.index.others.end(), listed)) {
+      auto others = s.index.others;
+      others.push_back(std::move(entry));
+      s.save_locked(s.index.named, std::move(others));
+    }
+  });
 }
 
 boost::asio::awaitable<bool> oci_layout::exists(descriptor target) {
   detail::check_descriptor(target, "exists");
-  co_return impl_->stored(target.digest, target.size);
+  bool stored = false;
+  co_await impl_->io([&] { stored = impl_->stored(target.digest, target.size); });
+  co_return stored;
 }
 
 boost::asio::awaitable<descriptor> oci_layout::resolve(std::string reference) {
@@ -430,17 +451,17 @@ boost::asio::awaitable<descriptor> oci_layout::resolve(std::string reference) {
   if (!ref.digest) throw error(errc::not_found, reference + ": no such tag in " + s.where());
 
   // A digest index.json does not list: any manifest among the blobs.
-  struct stat st {};
   auto path = s.blob_path(*ref.digest);
-  {
-    auto fd = open_regular(path, st);
-    if (!fd) throw error(errc::not_found, reference + ": not in " + s.where());
-  }
-  auto size = static_cast<std::uint64_t>(st.st_size);
-  if (size > s.opt.max_manifest_bytes)
-    throw error(errc::not_found, reference + ": a blob of " + std::to_string(size) +
-                                     " bytes, larger than a manifest may be here");
-  auto bytes = s.read_verified_blob(*ref.digest, std::nullopt, s.opt.max_manifest_bytes);
+  std::optional<std::string> bytes;
+  co_await s.io([&] {
+    struct stat st {};
+    if (!open_regular(path, st)) throw error(errc::not_found, reference + ": not in " + s.where());
+    auto size = static_cast<std::uint64_t>(st.st_size);
+    if (size > s.opt.max_manifest_bytes)
+      throw error(errc::not_found, reference + ": a blob of " + std::to_string(size) +
+                                       " bytes, larger than a manifest may be here");
+    bytes = s.read_verified_blob(*ref.digest, std::nullopt, s.opt.max_manifest_bytes);
+  });
   if (!bytes) throw error(errc::digest_mismatch, path.string() + " does not hash to " + reference);
   auto facts = detail::read_manifest_facts(*bytes);
   if (!facts) throw error(errc::not_found, reference + ": the blob is not a manifest");
@@ -455,41 +476,44 @@ boost::asio::awaitable<void> oci_layout::tag(descriptor target, std::string refe
   detail::check_descriptor(target, "tag");
   auto ref = detail::parse_reference(reference);
   impl& s = *impl_;
-  if (!s.stored(target.digest, target.size)) {
-    struct stat st {};
-    auto fd = open_regular(s.blob_path(target.digest), st);
-    if (fd)
-      throw error(errc::size_mismatch,
-                  "cannot tag " + target.digest.str() + ": it is " + std::to_string(st.st_size) +
-                      " bytes in the layout, the descriptor says " + std::to_string(target.size));
-    throw error(errc::not_found, "cannot tag " + target.digest.str() + ": not in " + s.where());
-  }
-  if (ref.digest) {
-    if (*ref.digest != target.digest)
-      throw error(errc::invalid_reference,
-                  "cannot tag " + target.digest.str() + " as another digest, " + reference);
-    co_return;
-  }
-  if (target.media_type.empty()) {
-    // An index.json entry needs one: take the manifest's own.
-    auto bytes = s.read_verified_blob(target.digest, static_cast<std::uint64_t>(target.size),
-                                      s.opt.max_manifest_bytes);
-    auto facts = bytes ? detail::read_manifest_facts(*bytes) : std::nullopt;
-    if (!facts)
-      throw error(errc::invalid_manifest, "cannot tag " + target.digest.str() +
-                                              " without a media type: it is not a manifest");
-    target.media_type = facts->media_type;
-  }
-  target.data.reset();
-  target.annotations.insert_or_assign(std::string(detail::ref_name_annotation), ref.name);
-  std::lock_guard lock(s.mu);
-  auto named = s.index.named;
-  auto same = [&](const descriptor& d) { return *ref_name_of(d) == ref.name; };
-  if (auto it = std::find_if(named.begin(), named.end(), same); it != named.end())
-    *it = std::move(target);
-  else
-    named.push_back(std::move(target));
-  s.save_locked(std::move(named), s.index.others);
+  // All of it is file work: the blob's check, its manifest's read, index.json.
+  co_await s.io([&] {
+    if (!s.stored(target.digest, target.size)) {
+      struct stat st {};
+      auto fd = open_regular(s.blob_path(target.digest), st);
+      if (fd)
+        throw error(errc::size_mismatch,
+                    "cannot tag " + target.digest.str() + ": it is " + std::to_string(st.st_size) +
+                        " bytes in the layout, the descriptor says " + std::to_string(target.size));
+      throw error(errc::not_found, "cannot tag " + target.digest.str() + ": not in " + s.where());
+    }
+    if (ref.digest) {
+      if (*ref.digest != target.digest)
+        throw error(errc::invalid_reference,
+                    "cannot tag " + target.digest.str() + " as another digest, " + reference);
+      return;
+    }
+    if (target.media_type.empty()) {
+      // An index.json entry needs one: take the manifest's own.
+      auto bytes = s.read_verified_blob(target.digest, static_cast<std::uint64_t>(target.size),
+                                        s.opt.max_manifest_bytes);
+      auto facts = bytes ? detail::read_manifest_facts(*bytes) : std::nullopt;
+      if (!facts)
+        throw error(errc::invalid_manifest, "cannot tag " + target.digest.str() +
+                                                " without a media type: it is not a manifest");
+      target.media_type = facts->media_type;
+    }
+    target.data.reset();
+    target.annotations.insert_or_assign(std::string(detail::ref_name_annotation), ref.name);
+    std::lock_guard lock(s.mu);
+    auto named = s.index.named;
+    auto same = [&](const descriptor& d) { return *ref_name_of(d) == ref.name; };
+    if (auto it = std::find_if(named.begin(), named.end(), same); it != named.end())
+      *it = std::move(target);
+    else
+      named.push_back(std::move(target));
+    s.save_locked(std::move(named), s.index.others);
+  });
 }
 
 boost::asio::awaitable<std::optional<std::vector<descriptor>>> oci_layout::predecessors(

@@ -6,10 +6,13 @@
 
 #include <coras/content/store.hpp>
 
+#include <boost/asio/any_io_executor.hpp>
+
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,6 +49,16 @@ struct oci_layout_options {
   /// file of the right size counts (faster; the old behaviour), and `fetch`
   /// still reports a wrong one as `digest_mismatch`.
   bool verify_existing_blobs = true;
+  /// Where the file work of `push`, `fetch`'s reads, `exists`, `resolve`
+  /// and `tag` runs (reads, writes, renames, fsync, and hashing a file):
+  /// give it an executor with threads of its own (an `asio::thread_pool`)
+  /// and the layout never blocks the caller's executor, the thread an Asio
+  /// server's sockets run on. Each piece of work is posted there and the
+  /// operation resumes on its own executor afterwards. Empty (the default):
+  /// the work runs inline, on the calling thread. Opening the layout (the
+  /// constructor) blocks either way. The executor must outlive the layout's
+  /// operations.
+  std::optional<boost::asio::any_io_executor> work_executor;
 };
 
 /// An OCI image layout directory:
@@ -96,8 +109,9 @@ struct oci_layout_options {
 /// a path outside `DIR`; blob files are opened without following a symbolic
 /// link in their last component and must be regular files.
 ///
-/// File I/O is blocking and runs inline on the calling thread (in large
-/// pieces); coroutines run on the caller's executor. Thread-safe: any
+/// File I/O is blocking: it runs inline on the calling thread (in large
+/// pieces), or on `oci_layout_options::work_executor` when one is given;
+/// coroutines run on the caller's executor. Thread-safe: any
 /// operation may be called from any thread concurrently. index.json and the
 /// in-memory maps are guarded by one mutex, never held across a suspension
 /// (index.json is written while it is held, so writes are ordered). Two

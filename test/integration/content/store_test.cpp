@@ -9,6 +9,8 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_future.hpp>
 
 #include <catch2/catch.hpp>
@@ -444,6 +446,117 @@ TEST_CASE("oci layout: with fsync on, and a removed ingest directory", "[content
       auto bytes = run([&]() { return fetch_all(again, b.desc); });
       CHECK(same(bytes, b.bytes));
     }
+}
+
+TEST_CASE("oci layout: with a work executor, the contract and the integrity rules hold",
+          "[content][layout][work]") {
+  temp_dir tmp;
+  asio::thread_pool pool(2);
+  oci_layout_options o;
+  o.work_executor = pool.get_executor();
+  {
+    oci_layout s(tmp / "contract", o);
+    run([&]() { return check_contract(s); });
+  }
+  {
+    oci_layout s(tmp / "rejected", o);
+    run([&]() { return check_rejected_pushes(s); });
+    CHECK(coras::test::files_under(tmp / "rejected" / "blobs").size() == 1);  // the honest one
+    CHECK(coras::test::files_under(tmp / "rejected" / "ingest").empty());
+  }
+  // An altered file is still never handed out: its last piece throws.
+  oci_layout s(tmp / "altered", o);
+  auto bytes = random_bytes(600 * 1024, 8);
+  auto d = descriptor::for_content(coras::media_type::oci_layer, bytes);
+  run([&]() -> asio::awaitable<void> { co_await s.push(d, coras::memory_source(bytes)); });
+  auto path = tmp / "altered" / "blobs" / "sha256" / std::string(d.digest.hex());
+  auto altered = bytes;
+  altered[599 * 1024] ^= 1;
+  coras::test::write_file(path, altered);
+  auto e = run([&]() { return failure_of(fetch_all(s, d)); });
+  CHECK(e == errc::digest_mismatch);
+  pool.join();
+}
+
+TEST_CASE("oci layout: with a work executor, file work leaves the caller's thread free",
+          "[content][layout][work]") {
+  temp_dir tmp;
+  asio::thread_pool pool(1);
+  oci_layout_options o;
+  o.work_executor = pool.get_executor();
+  auto bytes = random_bytes(600 * 1024, 9);
+  auto layer = descriptor::for_content(coras::media_type::oci_layer, bytes);
+  auto img = coras::test::make_image("offload");
+  const auto& root = img.manifest;
+  auto referrer = coras::test::make_referrer(root.desc, "application/vnd.example", "offload");
+  auto untagged = coras::test::make_image("untagged");  // its manifest: not in index.json
+
+  // Runs `op` on a one-thread io_context while the pool's one thread is
+  // held, and lets the pool go only after the caller's thread has run 100
+  // other handlers: `op` must not have finished by then. File work done
+  // inline (on the caller's thread) would have finished it long before.
+  auto while_pool_held = [&](auto op) {
+    asio::io_context ioc;
+    std::promise<void> held;
+    asio::post(pool, [hold = held.get_future()] { hold.wait(); });
+    bool done = false;
+    bool waited = false;
+    std::exception_ptr failure;
+    asio::co_spawn(ioc, op(), [&](std::exception_ptr e) {
+      failure = e;
+      done = true;
+    });
+    std::function<void(int)> probe = [&](int left) {
+      if (left > 0) return asio::post(ioc, [&probe, left] { probe(left - 1); });
+      waited = !done;
+      held.set_value();
+    };
+    probe(100);
+    ioc.run();
+    if (failure) std::rethrow_exception(failure);
+    CHECK(done);
+    CHECK(waited);
+  };
+
+  {
+    oci_layout s(tmp / "layout", o);
+    INFO("push");
+    while_pool_held([&]() { return s.push(layer, coras::memory_source(bytes)); });
+    INFO("push of an image, and tag");
+    while_pool_held([&]() { return coras::test::push_image(s, img, "v1"); });
+    INFO("push of a referrer (index.json written)");
+    while_pool_held([&]() { return s.push(referrer.desc, coras::memory_source(referrer.bytes)); });
+    INFO("push of an untagged manifest");
+    while_pool_held([&]() -> asio::awaitable<void> {
+      for (const auto& b : untagged.all()) co_await s.push(b.desc, coras::memory_source(b.bytes));
+    });
+    INFO("fetch and read");
+    while_pool_held([&]() -> asio::awaitable<void> {
+      auto got = co_await fetch_all(s, layer);
+      CHECK(same(got, bytes));
+    });
+    INFO("tag");
+    while_pool_held([&]() { return s.tag(root.desc, "v2"); });
+  }
+  // Reopened: exists hashes the file once per object; resolve by a digest
+  // index.json does not list reads the manifest.
+  oci_layout again(tmp / "layout", o);
+  INFO("exists");
+  while_pool_held([&]() -> asio::awaitable<void> {
+    auto has = co_await again.exists(layer);
+    CHECK(has);
+  });
+  INFO("resolve by digest");
+  while_pool_held([&]() -> asio::awaitable<void> {
+    auto d = co_await again.resolve(untagged.manifest.desc.digest.str());
+    CHECK(d.digest == untagged.manifest.desc.digest);
+    CHECK(d.media_type == coras::media_type::oci_manifest);
+  });
+  INFO("predecessors kept");
+  auto preds = run([&]() { return again.predecessors(root.desc); });
+  REQUIRE(preds);
+  CHECK(preds->size() == 1);
+  pool.join();
 }
 
 TEST_CASE("oci layout: what opening accepts and refuses", "[content][layout]") {
