@@ -5,6 +5,8 @@
 //   phases.cpp            the measured phases (push, pull, resolve, http)
 //   report.cpp            the table and the JSON document
 //   sweep.cpp             `sweep`: the grid, its CSV and chart
+//   layout_stall.cpp      `layout`: how long an OCI layout's file work holds
+//                         up the caller's thread, inline and offloaded
 //   svg_chart.{hpp,cpp}   the chart writer the sweep uses
 //   parallel.hpp          jobs with a bound on how many are in flight
 //   measure.{hpp,cpp}     CPU, peak RSS, percentiles; a phase's result
@@ -67,6 +69,9 @@ std::vector<phase_result> run_phases(const settings& s, const target& t,
 // Returns the exit status; throws std::runtime_error on bad arguments and
 // failed pulls.
 int run_sweep(const std::vector<std::string>& args);
+
+// `coras-bench layout ARGS...` (layout_stall.cpp), as run_sweep.
+int run_layout_stall(const std::vector<std::string>& args);
 
 // "4K", "64M", "1G", "512" (K/M/G in powers of 1024, an optional B or iB);
 // throws std::runtime_error on anything else (main.cpp).

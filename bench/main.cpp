@@ -65,6 +65,8 @@ commands:
              checked (bench/http-head.sh)
   sweep      pulls over a grid (concurrency x blob size x ranges x plain/TLS)
              into a CSV and an SVG chart (`coras-bench sweep --help`)
+  layout     how long an OCI layout's file work holds up the caller's thread,
+             inline and on a work executor (`coras-bench layout --help`)
 
 target (default: the embedded registry, in this process on 127.0.0.1,
 storing into a temporary directory):
@@ -300,6 +302,14 @@ int main(int argc, char** argv) {
       return run_sweep(std::vector<std::string>(argv + 2, argv + argc));
     } catch (const std::exception& e) {
       std::cerr << "coras-bench sweep: error: " << e.what() << '\n';
+      return 1;
+    }
+  }
+  if (argc > 1 && std::string(argv[1]) == "layout") {
+    try {
+      return run_layout_stall(std::vector<std::string>(argv + 2, argv + argc));
+    } catch (const std::exception& e) {
+      std::cerr << "coras-bench layout: error: " << e.what() << '\n';
       return 1;
     }
   }
