@@ -1,7 +1,9 @@
 // Writes a small OCI artifact (a text file as its one layer) into an OCI
 // image layout directory under a tag, then opens the layout again, resolves
 // the tag and reads the file back, verified. The directory is then readable
-// by `skopeo inspect oci:DIR:TAG`, umoci and oras.
+// by `skopeo inspect oci:DIR:TAG`, umoci and oras. The layout's file work
+// (writes, reads, hashing) runs on a small thread pool, so the io_context's
+// thread, which an Asio server's sockets would share, never waits on a disk.
 //
 //   example_oci_layout DIR [TAG] [TEXT]
 #include <coras/content/oci_layout.hpp>
@@ -10,6 +12,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include <iostream>
 #include <string>
@@ -30,8 +33,11 @@ asio::awaitable<std::string> read_all(std::shared_ptr<coras::byte_source> source
   co_return out;
 }
 
-asio::awaitable<void> write(std::string dir, std::string tag, std::string text) {
-  coras::content::oci_layout layout(dir);  // created when missing
+asio::awaitable<void> write(std::string dir, std::string tag, std::string text,
+                            asio::any_io_executor files) {
+  coras::content::oci_layout_options options;
+  options.work_executor = files;                    // file work off this thread
+  coras::content::oci_layout layout(dir, options);  // created when missing
 
   // The file as a blob, the empty config, and a manifest that names both.
   auto file = coras::descriptor::for_content("text/plain", text);
@@ -56,9 +62,10 @@ asio::awaitable<void> write(std::string dir, std::string tag, std::string text) 
             << '\n';
 }
 
-asio::awaitable<void> read(std::string dir, std::string tag) {
+asio::awaitable<void> read(std::string dir, std::string tag, asio::any_io_executor files) {
   coras::content::oci_layout_options options;
   options.create = false;  // reading: the layout must be there
+  options.work_executor = files;
   coras::content::oci_layout layout(dir, options);
   auto root = co_await layout.resolve(tag);
   auto source = co_await layout.fetch(root);
@@ -72,9 +79,10 @@ asio::awaitable<void> read(std::string dir, std::string tag) {
   }
 }
 
-asio::awaitable<void> run(std::string dir, std::string tag, std::string text) {
-  co_await write(dir, tag, text);
-  co_await read(dir, tag);
+asio::awaitable<void> run(std::string dir, std::string tag, std::string text,
+                          asio::any_io_executor files) {
+  co_await write(dir, tag, text, files);
+  co_await read(dir, tag, files);
 }
 
 int main(int argc, char** argv) {
@@ -86,8 +94,9 @@ int main(int argc, char** argv) {
   std::string tag = argc > 2 ? argv[2] : "v1";
   std::string text = argc > 3 ? argv[3] : "hello from coras";
   asio::io_context ioc;
+  asio::thread_pool files(2);  // where the layout reads, writes and hashes
   int status = 0;
-  asio::co_spawn(ioc, run(dir, tag, text), [&](std::exception_ptr e) {
+  asio::co_spawn(ioc, run(dir, tag, text, files.get_executor()), [&](std::exception_ptr e) {
     if (!e) return;
     try {
       std::rethrow_exception(e);
@@ -97,5 +106,6 @@ int main(int argc, char** argv) {
     }
   });
   ioc.run();
+  files.join();  // before the io_context goes: its threads post back to it
   return status;
 }
