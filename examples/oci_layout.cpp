@@ -106,6 +106,6 @@ int main(int argc, char** argv) {
     }
   });
   ioc.run();
-  files.join();  // before the io_context goes: its threads post back to it
+  files.join();  // the pool's threads end; its work is done (run() returned)
   return status;
 }
