@@ -40,6 +40,8 @@ class queued_operation : public std::enable_shared_from_this<queued_operation<T,
         diag_(d),
         make_(std::move(make)),
         handler_(std::move(h)),
+        // Busy from the start, queued or running (detail/spawn.hpp).
+        target_(coras::detail::tracked_target(handler_, strand())),
         waiter_(strand()),
         cancellable_(cancellable) {}
   queued_operation(const queued_operation&) = delete;
@@ -108,8 +110,8 @@ class queued_operation : public std::enable_shared_from_this<queued_operation<T,
   void run(ticket_type place) {
     running_ = true;
     auto slot = cancellable_ ? signal_.slot() : boost::asio::cancellation_slot();
-    coras::detail::spawn_keeping(strand(), make_(), std::move(handler_), diag_, slot,
-                                 keep{this->shared_from_this(), std::move(place)});
+    coras::detail::spawn_keeping(strand(), make_(), std::move(handler_), std::move(target_), diag_,
+                                 slot, keep{this->shared_from_this(), std::move(place)});
   }
 
   void abort() {
@@ -117,7 +119,7 @@ class queued_operation : public std::enable_shared_from_this<queued_operation<T,
         std::make_exception_ptr(boost::system::system_error(boost::asio::error::operation_aborted,
                                                             "cancelled while waiting to start")),
         diag_);
-    auto target = boost::asio::get_associated_executor(handler_, strand());
+    auto target = std::move(target_);  // busy until the handler is queued there
     boost::asio::dispatch(target, [h = std::move(handler_), ec]() mutable {
       if constexpr (std::is_void_v<T>)
         std::move(h)(ec);
@@ -130,6 +132,7 @@ class queued_operation : public std::enable_shared_from_this<queued_operation<T,
   diagnostics* diag_;
   Make make_;
   handler_type handler_;
+  boost::asio::any_completion_executor target_;    // the handler's, tracked
   http::detail::admission::gate* gate_ = nullptr;  // its origin's, once on the strand
   http::detail::admission::waiter waiter_;
   boost::asio::cancellation_signal signal_;  // to the running coroutine

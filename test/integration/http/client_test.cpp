@@ -10,11 +10,14 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -29,6 +32,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <thread>
 
 namespace asio = boost::asio;
 using asio::use_awaitable;
@@ -93,6 +97,37 @@ TEST_CASE("client: k sequential requests use one connection", "[client][pool]") 
     CHECK(c.stats().connections_opened == 1);
     CHECK(c.stats().connections_reused == 199);
   });
+}
+
+TEST_CASE("client: a callback bound to another io_context keeps that one running until called",
+          "[client][executor]") {
+  // The registry and the client on one io_context (its own thread); the
+  // callback bound to another that has nothing else to do: Asio's contract
+  // is that the operation keeps work on the handler's executor until it
+  // completes, so `caller.run()` returns only after the callback ran.
+  asio::io_context service;
+  registry srv(service.get_executor(), {});
+  srv.start();
+  auto keep = asio::make_work_guard(service);
+  std::thread service_thread([&] { service.run(); });
+  {
+    client c(service.get_executor());
+    asio::io_context caller;
+    bool called = false;
+    unsigned status = 0;
+    c.async_send(make("GET", srv.url() + "/v2/"),
+                 asio::bind_executor(caller, [&](coras::error_code ec, coras::http::response r) {
+                   CHECK_FALSE(ec);
+                   called = true;
+                   status = r.status();
+                 }));
+    caller.run();
+    CHECK(called);
+    CHECK(status == 200);
+  }
+  asio::post(service, [&] { srv.stop(); });
+  keep.reset();
+  service_thread.join();
 }
 
 TEST_CASE("client: k concurrent requests open at most the per-origin limit", "[client][pool]") {

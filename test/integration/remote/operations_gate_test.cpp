@@ -2,7 +2,8 @@
 // per-origin limit, repository operations wait unstarted, in order; one
 // cancelled while waiting completes at once and never reaches the registry;
 // one cancelled while running is cancelled as before; an io_context torn
-// down with operations still waiting frees them.
+// down with operations still waiting frees them; callbacks bound to another
+// io_context keep it running until they are called.
 #include <coras_test/embedded.hpp>
 #include <coras_test/remote_content.hpp>
 
@@ -12,17 +13,23 @@
 #include <coras/server/registry.hpp>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
 
 #include <catch2/catch.hpp>
 
 #include <chrono>
 #include <optional>
 #include <string>
+#include <thread>
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
@@ -184,4 +191,37 @@ TEST_CASE("operations gate: an io_context destroyed with operations waiting free
     ioc.run_for(100ms);
   }
   CHECK(completed == 0);
+}
+
+TEST_CASE("operations gate: callbacks bound to another io_context keep it running until called",
+          "[remote][gate][executor]") {
+  // The registry and the client on one io_context (its own thread), the
+  // callbacks bound to another with nothing else to do: running and queued
+  // operations alike keep that one busy until their callback ran.
+  asio::io_context service;
+  coras::server::registry srv(service.get_executor(), {});
+  srv.start();
+  auto keep = asio::make_work_guard(service);
+  std::thread service_thread([&] { service.run(); });
+  {
+    coras::http::client_options o;
+    o.max_connections_per_origin = 1;  // one runs, the others wait in the gate
+    client c(service.get_executor(), o);
+    auto repo = repo_on(c, srv, "gate");
+    auto pushed = asio::co_spawn(
+        service, [&]() { return coras::test::push_empty_image(repo, "v1"); }, asio::use_future);
+    const auto want = pushed.get();
+    asio::io_context caller;
+    int right = 0;
+    for (int i = 0; i < 3; ++i)
+      repo.async_resolve(
+          "v1", asio::bind_executor(caller, [&](boost::system::error_code ec, descriptor d) {
+            right += !ec && d.digest == want.digest;
+          }));
+    caller.run();
+    CHECK(right == 3);
+  }
+  asio::post(service, [&] { srv.stop(); });
+  keep.reset();
+  service_thread.join();
 }
