@@ -60,29 +60,21 @@ executor (a thread pool), runs alternating.
                      the system's temporary directory; removed afterwards)
 )";
 
-// Bytes from memory, handed out as a stream (not contiguous: the layout
-// reads it in pieces, as it reads a network source), each read completing
-// through the executor's queue as a socket's read does: the ticker gets its
-// turn between pieces whatever the layout does.
-class memory_stream final : public byte_source {
+// A source read through the executor's queue, as a socket's reads complete
+// (and not contiguous: the layout reads it in pieces, as a network source):
+// the ticker gets its turn between pieces whatever the layout does.
+class yielding_source final : public byte_source {
  public:
-  explicit memory_stream(std::shared_ptr<const std::string> bytes) : bytes_(std::move(bytes)) {}
-  std::optional<std::uint64_t> size() const override { return bytes_->size(); }
+  explicit yielding_source(std::shared_ptr<byte_source> inner) : inner_(std::move(inner)) {}
+  std::optional<std::uint64_t> size() const override { return inner_->size(); }
   asio::awaitable<std::size_t> read(asio::mutable_buffer b) override {
     co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
-    const std::size_t n = std::min(b.size(), bytes_->size() - at_);
-    std::memcpy(b.data(), bytes_->data() + at_, n);
-    at_ += n;
-    co_return n;
+    co_return co_await inner_->read(b);
   }
-  bool rewind() override {
-    at_ = 0;
-    return true;
-  }
+  bool rewind() override { return inner_->rewind(); }
 
  private:
-  std::shared_ptr<const std::string> bytes_;
-  std::size_t at_ = 0;
+  std::shared_ptr<byte_source> inner_;
 };
 
 struct ticks {
@@ -137,7 +129,8 @@ run_result run_once(const options& o, const std::vector<std::shared_ptr<const st
     auto t0 = clock_type::now();
     co_await for_each_parallel(
         blobs.size(), o.parallel, [&](std::size_t, std::size_t i) -> asio::awaitable<void> {
-          co_await layout.push(descs[i], std::make_shared<memory_stream>(blobs[i]));
+          co_await layout.push(descs[i],
+                               std::make_shared<yielding_source>(memory_source(blobs[i])));
         });
     auto t1 = clock_type::now();
     co_await for_each_parallel(
