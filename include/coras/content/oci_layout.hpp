@@ -57,7 +57,8 @@ struct oci_layout_options {
   /// operation resumes on its own executor afterwards. Empty (the default):
   /// the work runs inline, on the calling thread. Opening the layout (the
   /// constructor) blocks either way. The executor must outlive the layout's
-  /// operations.
+  /// operations and the sources `fetch` returned (their reads use it); the
+  /// caller's io_context may go as soon as its `run()` returns.
   std::optional<boost::asio::any_io_executor> work_executor;
 };
 
