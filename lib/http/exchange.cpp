@@ -66,18 +66,19 @@ struct response_impl::state {
     event.duration = steady_clock::now() - started;
     // Pool state lives on the client's strand; a response may be dropped on
     // any thread, so the release goes there (inline when already on it).
-    if (coras::detail::running_in(client->strand())) return release(reusable);
+    if (coras::detail::running_in(client->strand()))
+      return give_back(*client, lease, reusable, event);
     asio::dispatch(client->strand(),
                    [c = client, l = std::move(lease), reusable, e = std::move(event)]() mutable {
-                     if (l) l->release(reusable);
-                     if (c->options().on_request) c->options().on_request(e);
+                     give_back(*c, l, reusable, e);
                    });
   }
 
-  // finish's end on the strand.
-  void release(bool reusable) {
+  // finish's end, on the strand: the connection back to the pool, the event out.
+  static void give_back(client_impl& c, std::optional<detail::pool_lease>& lease, bool reusable,
+                        const request_event& e) {
     if (lease) lease->release(reusable);
-    if (client->options().on_request) client->options().on_request(event);
+    if (c.options().on_request) c.options().on_request(e);
   }
 };
 
