@@ -73,6 +73,10 @@ int run_sweep(const std::vector<std::string>& args);
 // `coras-bench layout ARGS...` (layout_stall.cpp), as run_sweep.
 int run_layout_stall(const std::vector<std::string>& args);
 
+// `coras-bench floor URL ARGS...` (stack_floor.cpp), as run_sweep: the same
+// manifest GET on Asio and Beast alone, for the stack's share of a request.
+int run_stack_floor(const std::vector<std::string>& args);
+
 // "4K", "64M", "1G", "512" (K/M/G in powers of 1024, an optional B or iB);
 // throws std::runtime_error on anything else (main.cpp).
 std::uint64_t parse_size(const std::string& text);

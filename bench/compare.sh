@@ -16,7 +16,9 @@
 #                         aes-128-gcm (16 KiB blocks, one core); from them the
 #                         floor of a verified pull of the big image
 #   manifest HEAD, GET at concurrency 64 on `coras serve`
-#                                                       coras-bench resolve vs wrk
+#                                                       coras-bench resolve vs wrk,
+#                         and for GET `coras-bench floor` (the same request on
+#                         Asio and Beast alone: the stack's own cost)
 #   10,000 concurrent resolves over 64 connections      coras-bench resolve (RSS)
 #   mirror 16 clients COUNTxSIZE (the big image), cold and warm
 #                         16 curl clients (each blob checked with openssl dgst)
@@ -479,6 +481,14 @@ resolve_rows() {
       out=$(timeout --foreground $((duration + 30)) wrk "${wrk_args[@]}" -d"${duration}s" "$murl" \
         -- "$method" 2>&1 | tee "$logs/$slug.log" | helpers wrk) || true
       record_rate "$row" wrk "$round" "$slug" "$out"
+      # The same GET on Asio and Beast alone, each request an operation
+      # co_spawn'ed onto a strand: what the stack leaves for coras's layers.
+      if [ "$method" = GET ]; then
+        slug="resolve-$method-floor-$round"
+        out=$(timeout --foreground 300 "$bench" floor "$murl" --shape operation \
+          --requests "$requests" --concurrency 64 --json 2>"$logs/$slug.log") || true
+        record_rate "$row" "asio floor" "$round" "$slug" "$out"
+      fi
     done
   done
 

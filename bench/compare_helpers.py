@@ -467,10 +467,11 @@ def cmd_report(results, machine, json_out=None):
             summary["rows"].append(entry)
     if rates:
         print()
-        print("requests: median requests/s, latency (ms) and coras's peak RSS (MiB), one client")
-        print("thread, concurrency as the row says; c/x = coras requests/s / x's")
-        head = (f"{'row':<32} {'tool':<8} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'RSS':>5} "
-                f"{'c/x':>6}")
+        print("requests: median requests/s, latency (ms), client CPU per request (us, where")
+        print("the tool reports it) and coras's peak RSS (MiB), one client thread, concurrency")
+        print("as the row says; c/x = coras requests/s / x's")
+        head = (f"{'row':<32} {'tool':<10} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} "
+                f"{'CPU us':>6} {'RSS':>5} {'c/x':>6}")
         print(head)
         print("-" * len(head))
         for key in rates:
@@ -486,14 +487,17 @@ def cmd_report(results, machine, json_out=None):
                 p50 = median([r["p50_ms"] for r in runs])
                 p99 = median([r["p99_ms"] for r in runs])
                 rss = median([r["rss_mib"] for r in runs if r.get("rss_mib") is not None])
+                cpu_us = median([r["cpu_s"] / r["requests"] * 1e6 for r in runs
+                                 if r.get("cpu_s") is not None and r.get("requests")])
                 ratio = crs / rps if side != "coras" and crs and rps else None
                 fails = row["failed"].get(side, 0)
-                print(f"{label:<32} {side:<8} {fmt(rps, '8.0f')} {fmt(p50, '7.2f')} "
-                      f"{fmt(p99, '7.2f')} {fmt(rss, '5.0f')} {fmt(ratio, '6.2f')}"
+                print(f"{label:<32} {side:<10} {fmt(rps, '8.0f')} {fmt(p50, '7.2f')} "
+                      f"{fmt(p99, '7.2f')} {fmt(cpu_us, '6.1f')} {fmt(rss, '5.0f')} "
+                      f"{fmt(ratio, '6.2f')}"
                       + (f" ({fails} run(s) failed)" if fails else ""))
                 entry["tools"][side] = {"rounds": len(runs), "rps": rps, "p50_ms": p50,
-                                        "p99_ms": p99, "rss_mib": rss, "coras_ratio": ratio,
-                                        "failed": fails}
+                                        "p99_ms": p99, "cpu_us": cpu_us, "rss_mib": rss,
+                                        "coras_ratio": ratio, "failed": fails}
             summary["rows"].append(entry)
     print()
     for i, note in enumerate(notes):

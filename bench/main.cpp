@@ -67,6 +67,8 @@ commands:
              into a CSV and an SVG chart (`coras-bench sweep --help`)
   layout     how long an OCI layout's file work holds up the caller's thread,
              inline and on a work executor (`coras-bench layout --help`)
+  floor URL  the same manifest GET on Boost.Asio and Beast alone, without
+             coras: the stack's own cost (`coras-bench floor --help`)
 
 target (default: the embedded registry, in this process on 127.0.0.1,
 storing into a temporary directory):
@@ -310,6 +312,14 @@ int main(int argc, char** argv) {
       return run_layout_stall(std::vector<std::string>(argv + 2, argv + argc));
     } catch (const std::exception& e) {
       std::cerr << "coras-bench layout: error: " << e.what() << '\n';
+      return 1;
+    }
+  }
+  if (argc > 1 && std::string(argv[1]) == "floor") {
+    try {
+      return run_stack_floor(std::vector<std::string>(argv + 2, argv + argc));
+    } catch (const std::exception& e) {
+      std::cerr << "coras-bench floor: error: " << e.what() << '\n';
       return 1;
     }
   }
