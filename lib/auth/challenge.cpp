@@ -1,6 +1,7 @@
 #include "challenge.hpp"
 
 #include "core/json_codec.hpp"
+#include "http/grammar.hpp"
 
 #include <coras/core/error.hpp>
 
@@ -13,10 +14,7 @@
 namespace coras::auth::detail {
 namespace {
 
-bool is_tchar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
+using http::grammar::is_tchar;
 
 std::string lower(std::string_view s) {
   std::string out(s);

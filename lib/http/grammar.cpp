@@ -81,18 +81,23 @@ std::optional<byte_range> parse_content_range(std::string_view header) {
 std::string media_type_of(std::string_view content_type) {
   auto semi = content_type.find(';');
   auto type = trim_ows(content_type.substr(0, semi));
-  auto slash = type.find('/');
-  if (slash == std::string_view::npos || slash == 0 || slash + 1 == type.size()) return {};
-  std::string out;
-  out.reserve(type.size());  // one allocation, not one per doubling
-  for (char c : type) {
-    // RFC 9110 token characters only.
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              std::string_view("!#$%&'*+-.^_`|~/").find(c) != std::string_view::npos;
-    if (!ok) return {};
-    out += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  // RFC 9110 token characters and exactly one '/', inside: checked in one
+  // pass, then copied once and lower-cased in place (every manifest and blob
+  // answer's Content-Type comes here).
+  std::size_t slashes = 0, slash = 0;
+  for (std::size_t i = 0; i < type.size(); ++i) {
+    const char c = type[i];
+    if (c == '/') {
+      ++slashes;
+      slash = i;
+    } else if (!is_tchar(c)) {
+      return {};
+    }
   }
-  if (out.find('/') != out.rfind('/')) return {};
+  if (slashes != 1 || slash == 0 || slash + 1 == type.size()) return {};
+  std::string out(type);
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   return out;
 }
 

@@ -6,12 +6,32 @@
 // tokens compare with `coras::http::iequals` (<coras/http/fields.hpp>).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 
 namespace coras::http::grammar {
+
+namespace detail {
+// One lookup a character: every request head's names and every response's
+// Content-Type go through it.
+inline constexpr std::array<bool, 256> tchar_table = [] {
+  std::array<bool, 256> t{};
+  for (int c = 'a'; c <= 'z'; ++c) t[static_cast<std::size_t>(c)] = true;
+  for (int c = 'A'; c <= 'Z'; ++c) t[static_cast<std::size_t>(c)] = true;
+  for (int c = '0'; c <= '9'; ++c) t[static_cast<std::size_t>(c)] = true;
+  for (char c : std::string_view("!#$%&'*+-.^_`|~")) t[static_cast<unsigned char>(c)] = true;
+  return t;
+}();
+}  // namespace detail
+
+/// Whether `c` is an RFC 9110 token character (`tchar`: what header names,
+/// methods and media types are made of).
+constexpr bool is_tchar(char c) noexcept {
+  return detail::tchar_table[static_cast<unsigned char>(c)];
+}
 
 /// Optional whitespace (space, tab) removed from both ends (RFC 9110 OWS).
 std::string_view trim_ows(std::string_view s) noexcept;

@@ -3,6 +3,7 @@
 #include <coras/core/error.hpp>
 
 #include "core/base64.hpp"
+#include "grammar.hpp"
 
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
@@ -12,6 +13,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 
 namespace coras::http::detail {
@@ -206,11 +208,7 @@ std::optional<split_url_result> split_url_simple(std::string_view url) {
 
 namespace {
 
-// RFC 9110 tchar.
-bool is_tchar(char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
+using grammar::is_tchar;
 
 // `text` for an error message: control bytes as \xHH, at most 64 characters.
 std::string printable(std::string_view text) {
@@ -237,10 +235,10 @@ std::string printable(std::string_view text) {
 void append_field(std::string& out, std::string_view name, std::string_view value) {
   if (name.empty() || !std::all_of(name.begin(), name.end(), is_tchar))
     refuse_field("the header name", name);
-  // A plain loop: string_view::find_first_of calls memchr once per character
-  // of the value (the Accept list's 300 characters on every manifest request).
-  if (std::any_of(value.begin(), value.end(),
-                  [](char c) { return c == '\r' || c == '\n' || c == '\0'; }))
+  // Three vectorized scans: a character loop cost about 1,500 instructions
+  // on the Accept list's 300 characters, on every manifest request.
+  auto has = [&](char c) { return std::memchr(value.data(), c, value.size()) != nullptr; };
+  if (!value.empty() && (has('\r') || has('\n') || has('\0')))
     refuse_field("the value of header", name);
   out += name;
   out += ": ";

@@ -99,9 +99,27 @@ TEST_CASE("grammar: Content-Type media types", "[http][grammar]") {
   CHECK(media_type_of("a/b/c").empty());
   CHECK(media_type_of("a b/c").empty());
   CHECK(media_type_of("/json").empty());
+  CHECK(media_type_of("application/").empty());
+  CHECK(media_type_of("application/json\x7f").empty());
+  CHECK(media_type_of("APPLICATION/VND.OCI.IMAGE.INDEX.V1+JSON") ==
+        "application/vnd.oci.image.index.v1+json");
   // What the registry reads from a manifest PUT.
   CHECK(media_type_of(" application/vnd.oci.image.index.v1+json ; charset=utf-8") ==
         "application/vnd.oci.image.index.v1+json");
+}
+
+TEST_CASE("grammar: token characters", "[http][grammar]") {
+  // RFC 9110 §5.6.2: tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" /
+  // "-" / "." / "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA
+  const std::string_view punctuation = "!#$%&'*+-.^_`|~";
+  for (int i = 0; i < 256; ++i) {
+    const char c = static_cast<char>(i);
+    const bool expected = (i >= 'a' && i <= 'z') || (i >= 'A' && i <= 'Z') ||
+                          (i >= '0' && i <= '9') ||
+                          (i != 0 && punctuation.find(c) != std::string_view::npos);
+    INFO("byte " << i);
+    CHECK(coras::http::grammar::is_tchar(c) == expected);
+  }
 }
 
 TEST_CASE("grammar: optional whitespace", "[http][grammar]") {
