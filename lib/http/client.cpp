@@ -32,6 +32,7 @@ void check_proxy(const std::string& p, const char* what) {
 
 client_impl::client_impl(asio::any_io_executor ex, client_options options)
     : strand_(coras::detail::make_strand(ex)),
+      completion_strand_(strand_),
       options_(std::move(options)),
       state_(std::make_unique<state>()) {
   if (options_.max_connections_per_origin == 0) options_.max_connections_per_origin = 1;

@@ -7,6 +7,7 @@
 
 #include <coras/http/client.hpp>
 
+#include <boost/asio/any_completion_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/strand.hpp>
 
@@ -32,6 +33,12 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   boost::asio::awaitable<response> send_plain(request req);
 
   const strand_type& strand() const noexcept { return strand_; }
+  /// The strand as a completion executor, made once: the fallback when a
+  /// type-erased handler is asked for its executor (converting strand() to
+  /// one allocated, twice a manifest GET).
+  const boost::asio::any_completion_executor& completion_strand() const noexcept {
+    return completion_strand_;
+  }
   const client_options& options() const noexcept { return options_; }
   client_stats stats() const;
 
@@ -46,6 +53,7 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   boost::asio::awaitable<response> authorized(request req);
 
   strand_type strand_;
+  boost::asio::any_completion_executor completion_strand_;
   client_options options_;
   std::unique_ptr<state> state_;
   detail::admission admission_;

@@ -442,7 +442,7 @@ void blob_reader::read_all_start(blob_reader_impl* impl, diagnostics* d, std::ui
     // Through the strand, as a completion must not run inside its initiation;
     // then on the handler's own executor.
     const auto& strand = impl->client().impl()->strand();
-    auto ex = asio::get_associated_executor(h, strand);
+    auto ex = asio::get_associated_executor(h, impl->client().impl()->completion_strand());
     asio::post(strand, asio::bind_executor(ex, [h = std::move(h), b = std::move(*bytes)]() mutable {
                  std::move(h)(error_code(), std::move(b));
                }));
