@@ -13,6 +13,7 @@
 #include <coras/remote/repository.hpp>
 
 #include <algorithm>
+#include <optional>
 
 namespace coras::remote {
 
@@ -46,19 +47,34 @@ static descriptor describe(const detail::manifest_response& r, std::string_view 
 // limit: longer bodies stream as blobs do.
 constexpr std::uint64_t read_in_operation_max = 64 * 1024;
 
+// Whether the body is short enough to read inside the operation.
+static bool read_in_operation(const http::response& resp, const descriptor& desc) {
+  auto n = resp.content_length();
+  return n && *n <= read_in_operation_max && *n == static_cast<std::uint64_t>(desc.size);
+}
+
+static blob_reader memory_reader(const state_ptr& s, descriptor desc, std::string url,
+                                 http::response& resp, std::string body) {
+  return blob_reader(std::make_unique<blob_reader_impl>(s->client, std::move(body),
+                                                        std::move(resp.impl()->headers_),
+                                                        std::move(desc), std::move(url)));
+}
+
+// The reader when the short body came with the header (most manifests):
+// no coroutine (and no frame) of its own. Nullopt, nothing taken, otherwise.
+static std::optional<blob_reader> buffered_reader(const state_ptr& s, const descriptor& desc,
+                                                  std::string& url, http::response& resp) {
+  if (!read_in_operation(resp, desc)) return std::nullopt;
+  auto body = resp.impl()->take_buffered_body(*resp.content_length());
+  if (!body) return std::nullopt;
+  return memory_reader(s, desc, std::move(url), resp, std::move(*body));
+}
+
 static awaitable<blob_reader> manifest_reader(const state_ptr& s, descriptor desc, std::string url,
                                               http::response resp) {
-  if (auto n = resp.content_length();
-      n && *n <= read_in_operation_max && *n == static_cast<std::uint64_t>(desc.size)) {
-    // Mostly in hand already: it came with the header.
-    std::string body;
-    if (auto buffered = resp.impl()->take_buffered_body(*n))
-      body = std::move(*buffered);
-    else
-      body = co_await resp.impl()->read_all(*n);  // (GCC 12: no co_await inside ?:)
-    co_return blob_reader(std::make_unique<blob_reader_impl>(s->client, std::move(body),
-                                                             std::move(resp.impl()->headers_),
-                                                             std::move(desc), std::move(url)));
+  if (read_in_operation(resp, desc)) {
+    auto body = co_await resp.impl()->read_all(*resp.content_length());
+    co_return memory_reader(s, std::move(desc), std::move(url), resp, std::move(body));
   }
   co_return stream_reader(nullptr, s->client, std::move(desc), std::move(url), std::move(resp));
 }
@@ -79,6 +95,7 @@ awaitable<blob_reader> detail::fetch_manifest(state_ptr s, descriptor target) {
   if (auto n = resp.content_length(); n && *n != static_cast<std::uint64_t>(target.size))
     protocol_error("GET", url, "mismatch Content-Length", errc::size_mismatch);
   verify_content_digest(resp, "GET", url, target.digest);
+  if (auto reader = buffered_reader(s, target, url, resp)) co_return std::move(*reader);
   co_return co_await manifest_reader(s, std::move(target), std::move(url), std::move(resp));
 }
 
@@ -118,7 +135,10 @@ awaitable<fetched> detail::fetch_manifest_reference(state_ptr s, std::string tex
     }
     out.desc = describe(r, url, ref, nullptr);
   }
-  out.body = co_await manifest_reader(s, out.desc, std::move(url), std::move(resp));
+  if (auto reader = buffered_reader(s, out.desc, url, resp))
+    out.body = std::move(*reader);
+  else
+    out.body = co_await manifest_reader(s, out.desc, std::move(url), std::move(resp));
   co_return out;
 }
 
