@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <random>
 
 namespace coras::http {
@@ -26,11 +27,15 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   ~client_impl();
 
   /// Sends a request through the admission gate, then the authorizer (when
-  /// the options name one), then send_plain; runs on `strand()`.
+  /// the options name one), then send_plain. Not a coroutine itself: it
+  /// takes the gate's place when called, so call it on `strand()` (from a
+  /// coroutine running there) and await it at once.
   boost::asio::awaitable<response> send(request req);
   /// Redirects and retries without authentication (what the authorizer
-  /// calls, and what a token service gets).
-  boost::asio::awaitable<response> send_plain(request req);
+  /// calls, and what a token service gets). `place`, the request gate's
+  /// when send took one, is held until the response head is returned.
+  boost::asio::awaitable<response> send_plain(
+      request req, std::optional<detail::admission::ticket> place = std::nullopt);
 
   const strand_type& strand() const noexcept { return strand_; }
   /// The strand as a completion executor, made once: the fallback when a
@@ -50,7 +55,10 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   detail::admission& operations() noexcept { return operations_; }
 
  private:
-  boost::asio::awaitable<response> authorized(request req);
+  boost::asio::awaitable<response> authorized(request req,
+                                              std::optional<detail::admission::ticket> place);
+  boost::asio::awaitable<response> send_when_admitted(request req, detail::admission::gate& gate,
+                                                      std::size_t limit);
 
   strand_type strand_;
   boost::asio::any_completion_executor completion_strand_;

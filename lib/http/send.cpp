@@ -36,29 +36,43 @@ std::string_view origin_key(std::string_view url) {
 }
 }  // namespace
 
+// Not a coroutine when the gate has room: the place taken here goes into
+// send_plain's (or the authorizer's) frame, the only one.
 asio::awaitable<response> client_impl::send(request req) {
   const auto limit = options_.max_connections_per_origin;
   const auto key = origin_key(req.url);
-  if (key.empty() || limit == 0) co_return co_await authorized(std::move(req));
-  // The waiting coroutine (and its frame) only when the gate is full.
+  if (key.empty() || limit == 0) return authorized(std::move(req), std::nullopt);
   auto& gate = admission_.gate_for(key);
-  std::optional<detail::admission::ticket> inside;
-  if (admission_.try_enter(gate, limit)) {
-    inside.emplace(&admission_, &gate);
-  } else {
-    auto admitted = co_await admission_.enter(gate, limit);
-    inside.emplace(std::move(admitted));
-  }
-  co_return co_await authorized(std::move(req));
+  if (!admission_.try_enter(gate, limit)) return send_when_admitted(std::move(req), gate, limit);
+  return authorized(std::move(req), detail::admission::ticket(&admission_, &gate));
 }
 
-// Not a coroutine: the authorizer's or send_plain's frame is the only one.
-asio::awaitable<response> client_impl::authorized(request req) {
-  if (options_.auth) return options_.auth->send(*this, std::move(req));
-  return send_plain(std::move(req));
+// The waiting coroutine (and its frame) only when the gate is full.
+asio::awaitable<response> client_impl::send_when_admitted(request req,
+                                                          detail::admission::gate& gate,
+                                                          std::size_t limit) {
+  auto place = co_await admission_.enter(gate, limit);
+  co_return co_await authorized(std::move(req), std::move(place));
 }
 
-asio::awaitable<response> client_impl::send_plain(request req) {
+namespace {
+// Runs `op` with `place` held until it returns.
+asio::awaitable<response> holding([[maybe_unused]] std::optional<detail::admission::ticket> place,
+                                  asio::awaitable<response> op) {
+  co_return co_await std::move(op);
+}
+}  // namespace
+
+// Not a coroutine without an authorizer: send_plain's frame is the only one.
+asio::awaitable<response> client_impl::authorized(request req,
+                                                  std::optional<detail::admission::ticket> place) {
+  if (!options_.auth) return send_plain(std::move(req), std::move(place));
+  if (!place) return options_.auth->send(*this, std::move(req));
+  return holding(std::move(place), options_.auth->send(*this, std::move(req)));
+}
+
+asio::awaitable<response> client_impl::send_plain(
+    request req, [[maybe_unused]] std::optional<detail::admission::ticket> place) {
   const auto& opt = options_;
   std::string url = std::move(req.url);
   std::string first_url;  // set at the first redirect, for the error that says where it began
@@ -165,9 +179,19 @@ client::executor_type client::get_executor() const noexcept { return impl_->stra
 const client_options& client::options() const noexcept { return impl_->options(); }
 client_stats client::stats() const { return impl_->stats(); }
 
+namespace {
+// A caller's request, as a coroutine of its own: client_impl::send takes the
+// request gate's place at once (it is not a coroutine), and the gate lives
+// on the strand, where this runs, not in the caller's initiating call.
+asio::awaitable<response> send_on_strand(std::shared_ptr<client_impl> impl, request req) {
+  co_return co_await impl->send(std::move(req));
+}
+}  // namespace
+
 void client::send_start(std::shared_ptr<client_impl> impl, diagnostics* d, request req,
                         asio::any_completion_handler<void(error_code, response)> h) {
-  coras::detail::spawn(impl->strand(), impl->send(std::move(req)), std::move(h), d);
+  const auto strand = impl->strand();
+  coras::detail::spawn(strand, send_on_strand(std::move(impl), std::move(req)), std::move(h), d);
 }
 
 void response::read_some_start(response_impl* impl, diagnostics* d, asio::mutable_buffer b,
