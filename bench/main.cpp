@@ -45,6 +45,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -299,27 +300,20 @@ int run(const settings& s) {
 
 int main(int argc, char** argv) {
   using namespace coras::bench_tool;
-  if (argc > 1 && std::string(argv[1]) == "sweep") {
+  // The commands with arguments of their own (sweep.cpp, layout_stall.cpp,
+  // stack_floor.cpp): everything after the command's word goes to them.
+  struct own_arguments {
+    std::string_view name;
+    int (*run)(const std::vector<std::string>&);
+  };
+  for (const auto& command :
+       {own_arguments{"sweep", run_sweep}, own_arguments{"layout", run_layout_stall},
+        own_arguments{"floor", run_stack_floor}}) {
+    if (argc < 2 || argv[1] != command.name) continue;
     try {
-      return run_sweep(std::vector<std::string>(argv + 2, argv + argc));
+      return command.run(std::vector<std::string>(argv + 2, argv + argc));
     } catch (const std::exception& e) {
-      std::cerr << "coras-bench sweep: error: " << e.what() << '\n';
-      return 1;
-    }
-  }
-  if (argc > 1 && std::string(argv[1]) == "layout") {
-    try {
-      return run_layout_stall(std::vector<std::string>(argv + 2, argv + argc));
-    } catch (const std::exception& e) {
-      std::cerr << "coras-bench layout: error: " << e.what() << '\n';
-      return 1;
-    }
-  }
-  if (argc > 1 && std::string(argv[1]) == "floor") {
-    try {
-      return run_stack_floor(std::vector<std::string>(argv + 2, argv + argc));
-    } catch (const std::exception& e) {
-      std::cerr << "coras-bench floor: error: " << e.what() << '\n';
+      std::cerr << "coras-bench " << command.name << ": error: " << e.what() << '\n';
       return 1;
     }
   }
