@@ -60,14 +60,12 @@ static blob_reader memory_reader(const state_ptr& s, descriptor desc, std::strin
                                                         std::move(desc), std::move(url)));
 }
 
-// The reader when the short body came with the header (most manifests):
-// no coroutine (and no frame) of its own. Nullopt, nothing taken, otherwise.
-static std::optional<blob_reader> buffered_reader(const state_ptr& s, const descriptor& desc,
-                                                  std::string& url, http::response& resp) {
+// The short body when it came with the header (most manifests): it becomes
+// a reader without a coroutine (and a frame) of its own. Nullopt, nothing
+// taken, otherwise.
+static std::optional<std::string> buffered_body(const descriptor& desc, http::response& resp) {
   if (!read_in_operation(resp, desc)) return std::nullopt;
-  auto body = resp.impl()->take_buffered_body(*resp.content_length());
-  if (!body) return std::nullopt;
-  return memory_reader(s, desc, std::move(url), resp, std::move(*body));
+  return resp.impl()->take_buffered_body(*resp.content_length());
 }
 
 static awaitable<blob_reader> manifest_reader(const state_ptr& s, descriptor desc, std::string url,
@@ -95,7 +93,8 @@ awaitable<blob_reader> detail::fetch_manifest(state_ptr s, descriptor target) {
   if (auto n = resp.content_length(); n && *n != static_cast<std::uint64_t>(target.size))
     protocol_error("GET", url, "mismatch Content-Length", errc::size_mismatch);
   verify_content_digest(resp, "GET", url, target.digest);
-  if (auto reader = buffered_reader(s, target, url, resp)) co_return std::move(*reader);
+  if (auto body = buffered_body(target, resp))
+    co_return memory_reader(s, std::move(target), std::move(url), resp, std::move(*body));
   co_return co_await manifest_reader(s, std::move(target), std::move(url), std::move(resp));
 }
 
@@ -135,8 +134,8 @@ awaitable<fetched> detail::fetch_manifest_reference(state_ptr s, std::string tex
     }
     out.desc = describe(r, url, ref, nullptr);
   }
-  if (auto reader = buffered_reader(s, out.desc, url, resp))
-    out.body = std::move(*reader);
+  if (auto body = buffered_body(out.desc, resp))
+    out.body = memory_reader(s, out.desc, std::move(url), resp, std::move(*body));
   else
     out.body = co_await manifest_reader(s, out.desc, std::move(url), std::move(resp));
   co_return out;
