@@ -279,9 +279,13 @@ asio::awaitable<response> detail::exchange(client_impl& c, const origin& to,
   st.pool.scratch.clear();
   to.append_str(st.pool.scratch);  // the pool's key, in no string of its own
   rs.lease.emplace(st.pool, st.pool.scratch, opt.max_connections_per_origin);
+  // Without the peek only what a failure before the response may send again:
+  // a request with no body, idempotent, with retries on.
+  const bool replayable = !body && detail::is_idempotent(method) && opt.retry.max_retries > 0;
+  const auto peek_after = replayable ? opt.timeouts.pool_peek_after : std::chrono::milliseconds(0);
+  const detail::reuse_rules reuse{opt.timeouts.pool_idle, peek_after};
   // A coroutine (and its frame) only when there is something to wait for.
-  if (!rs.lease->try_acquire(opt.timeouts.pool_idle))
-    co_await rs.lease->acquire(opt.timeouts.pool_idle);
+  if (!rs.lease->try_acquire(reuse)) co_await rs.lease->acquire(reuse);
   rs.finished = false;
   try {
     if (!rs.lease->conn) {
@@ -390,6 +394,9 @@ asio::awaitable<response> detail::exchange(client_impl& c, const origin& to,
       std::construct_at(&rs.parser, head);
     }
   } catch (const boost::system::system_error& e) {
+    // Reused without the peek and failed before any answer: the server closes
+    // connections unannounced; its pool peeks from now on.
+    if (!response_started && rs.lease->unchecked) rs.lease->peek_always();
     rs.finish(e.code());
     // Timeouts are not retried: a stalled server would multiply the wait.
     if (!response_started && e.code() != errc::timeout && e.code() != errc::size_mismatch &&

@@ -24,15 +24,20 @@ origin_pool& connection_pool::at(std::string_view key) {
   return origins.try_emplace(std::string(key)).first->second;
 }
 
-bool pool_lease::try_acquire(steady_clock::duration idle_limit) {
+bool pool_lease::try_acquire(const reuse_rules& rules) {
   auto& pool = *origin_;
   auto now = steady_clock::now();
   while (!pool.idle.empty()) {
     auto c = std::move(pool.idle.back());
     pool.idle.pop_back();
-    if (now - c.since < idle_limit && connection_looks_alive(*c.conn)) {
+    const auto idle_for = now - c.since;
+    // The peek is a system call a request: skipped for a connection back
+    // only just now (a close racing it is retried; timeouts.pool_peek_after).
+    const bool fresh = idle_for < rules.peek_after && !pool.peek_always;
+    if (idle_for < rules.idle && (fresh || connection_looks_alive(*c.conn))) {
       conn = std::move(c.conn);
       reused = true;
+      unchecked = fresh;
       ++pool.busy;
       counted_ = true;
       return true;
@@ -47,8 +52,8 @@ bool pool_lease::try_acquire(steady_clock::duration idle_limit) {
   return false;
 }
 
-asio::awaitable<void> pool_lease::acquire(steady_clock::duration idle_limit) {
-  if (try_acquire(idle_limit)) co_return;
+asio::awaitable<void> pool_lease::acquire(reuse_rules rules) {
+  if (try_acquire(rules)) co_return;
   auto& pool = *origin_;
   pool_waiter w(co_await asio::this_coro::executor);
   pool.waiters.push_back(&w);
@@ -58,6 +63,7 @@ asio::awaitable<void> pool_lease::acquire(steady_clock::duration idle_limit) {
     if (w.handed) {
       conn = std::move(w.handed);
       reused = true;
+      unchecked = true;  // handed over as it was released: never peeked at
     }
     co_return;
   }

@@ -43,6 +43,9 @@ struct idle_connection {
 struct origin_pool {
   std::vector<idle_connection> idle;  // most recently used at the back
   std::size_t busy = 0;               // checked out or being opened
+  // A connection reused without a peek failed before its response: this
+  // server closes connections without saying so; peek at every reuse.
+  bool peek_always = false;
   std::deque<pool_waiter*> waiters;
 };
 
@@ -56,6 +59,14 @@ struct connection_pool {
   std::string scratch;                                      // for the key of the request at hand
 };
 
+/// When an idle connection may be reused: idle less than `idle`, and, once
+/// idle for `peek_after` or longer (or always, on an origin_pool that
+/// peeks always), still open and silent (a peek).
+struct reuse_rules {
+  std::chrono::steady_clock::duration idle;
+  std::chrono::steady_clock::duration peek_after;
+};
+
 /// Checks out a connection for an origin, or the right to open one (`conn`
 /// stays null); destruction returns it as not reusable.
 class pool_lease {
@@ -66,24 +77,30 @@ class pool_lease {
   pool_lease(pool_lease&& other) noexcept
       : conn(std::move(other.conn)),
         reused(other.reused),
+        unchecked(other.unchecked),
         origin_(other.origin_),
         limit_(other.limit_),
         counted_(std::exchange(other.counted_, false)) {}
   pool_lease& operator=(pool_lease&&) = delete;
   ~pool_lease() { release(false); }
 
-  /// Takes an idle connection younger than `idle_limit`, or a free slot;
-  /// false when neither is there (then `acquire`, which waits).
-  bool try_acquire(std::chrono::steady_clock::duration idle_limit);
+  /// Takes an idle connection that `rules` allow, or a free slot; false
+  /// when neither is there (then `acquire`, which waits).
+  bool try_acquire(const reuse_rules& rules);
   /// Takes what try_acquire takes, or waits for a connection or a slot to be
   /// released. Throws `operation_aborted` when the wait is cancelled.
-  boost::asio::awaitable<void> acquire(std::chrono::steady_clock::duration idle_limit);
+  boost::asio::awaitable<void> acquire(reuse_rules rules);
 
   /// Returns the connection (kept alive when `reusable`) and frees the slot.
   void release(bool reusable);
 
+  /// Its origin peeks at every reuse from now on: a connection reused
+  /// `unchecked` failed before its response.
+  void peek_always() noexcept { origin_->peek_always = true; }
+
   connection_ptr conn;
   bool reused = false;
+  bool unchecked = false;  // reused without the peek
 
  private:
   origin_pool* origin_;  // a node of connection_pool::origins: never moves, never erased

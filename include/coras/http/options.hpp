@@ -60,6 +60,14 @@ struct timeout_options {
   milliseconds response_header{60'000};  ///< from the last request byte to the response header
   milliseconds body_idle{60'000};        ///< longest silence while a body is sent or received
   milliseconds pool_idle{90'000};        ///< an unused pooled connection is closed after this
+  /// A pooled connection idle this long or longer is peeked at (a
+  /// non-blocking read: did the server close it, or send something unasked?)
+  /// before it is reused; one returned more recently is used without that
+  /// system call by a request that may be sent again (idempotent, no body,
+  /// retries on). A close that raced it fails that request before its
+  /// response, which is retried as any connection failure, and its origin's
+  /// connections are peeked at every reuse from then on. 0: peek every time.
+  milliseconds pool_peek_after{1'000};
 };
 
 /// One `Warning` header a registry sent (only code 299 with agent "-", as

@@ -180,6 +180,34 @@ TEST_CASE("client: a pooled connection the server closed is replaced", "[client]
   });
 }
 
+// timeouts.pool_peek_after: a connection back in the pool only just now is
+// sent on without the peek, so a close that raced it fails one exchange
+// before its response, which is retried on a new connection.
+TEST_CASE("client: the pool peeks only at connections idle for pool_peek_after", "[client][pool]") {
+  registry_options o;
+  o.idle_timeout = 1s;
+  for (auto peek_after : {0ms, 60'000ms}) {
+    DYNAMIC_SECTION("timeouts.pool_peek_after " << peek_after.count() << " ms") {
+      with_registry(o, [peek_after](auto ex, registry& srv) -> asio::awaitable<void> {
+        client_options opts;
+        opts.timeouts.pool_peek_after = peek_after;
+        opts.retry.initial_backoff = 1ms;
+        client c(ex, opts);
+        auto r1 = co_await c.async_send(make("GET", srv.url() + "/v2/"));
+        co_await r1.async_read_all(1024);
+        asio::steady_timer t(ex, 1500ms);  // the server closes it meanwhile
+        co_await t.async_wait(use_awaitable);
+        auto r2 = co_await c.async_send(make("GET", srv.url() + "/v2/"));
+        CHECK(r2.status() == 200);
+        CHECK(srv.stats().connections_accepted == 2);
+        // Peeked: the closed connection is never sent on (2 exchanges).
+        // Not: one exchange fails on it before its response (3).
+        CHECK(c.stats().requests == (peek_after == 0ms ? 2u : 3u));
+      });
+    }
+  }
+}
+
 TEST_CASE("client: redirects keep Authorization on the same origin and drop it on another",
           "[client][redirect]") {
   asio::io_context ioc;
@@ -751,7 +779,76 @@ asio::awaitable<void> canned_server(asio::ip::tcp::acceptor& acceptor, std::stri
   }
 }
 
+// Answers one request a connection, then closes it without saying so (no
+// `Connection: close`), as some servers and proxies do.
+asio::awaitable<void> one_answer_server(asio::ip::tcp::acceptor& acceptor) {
+  for (;;) {
+    auto [ec, s] = co_await acceptor.async_accept(as_tuple);
+    if (ec) co_return;
+    std::string buf;
+    auto [rec, n] =
+        co_await asio::async_read_until(s, asio::dynamic_buffer(buf), "\r\n\r\n", as_tuple);
+    if (rec) continue;
+    const std::string response = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    co_await asio::async_write(s, asio::buffer(response), as_tuple);
+  }  // (the socket closes here)
+}
+
 }  // namespace
+
+// timeouts.pool_peek_after's safety: a request sent without the peek is one
+// that may go again, and an origin whose connections die unannounced is
+// peeked at from its first such failure on.
+TEST_CASE("client: a server closing connections unannounced costs one retry, then the peek",
+          "[client][pool]") {
+  asio::io_context ioc;
+  asio::ip::tcp::acceptor acceptor(ioc, {asio::ip::make_address("127.0.0.1"), 0});
+  const std::string base = "http://127.0.0.1:" + std::to_string(acceptor.local_endpoint().port());
+  asio::co_spawn(ioc, one_answer_server(acceptor), asio::detached);
+  std::exception_ptr failure;
+  asio::co_spawn(
+      ioc,
+      [&]() -> asio::awaitable<void> {
+        client_options o;
+        o.retry.initial_backoff = 1ms;
+        auto pause = [&]() -> asio::awaitable<void> {  // the server's close arrives
+          asio::steady_timer t(ioc.get_executor(), 50ms);
+          co_await t.async_wait(use_awaitable);
+        };
+        {
+          client c(ioc.get_executor(), o);
+          for (int i = 0; i < 4; ++i) {
+            auto r = co_await c.async_send(make("GET", base + "/v2/"));
+            auto body = co_await r.async_read_all(16);
+            CHECK(body == "ok");
+            co_await pause();
+          }
+          // The second GET went out unpeeked on the closed connection, failed
+          // before its answer and was retried; the third and fourth peeked.
+          CHECK(c.stats().requests == 5);
+          CHECK(c.stats().connections_opened == 4);
+        }
+        {
+          // A request with a body is never sent without the peek: it could
+          // not be sent again.
+          client c(ioc.get_executor(), o);
+          auto r = co_await c.async_send(make("GET", base + "/v2/"));
+          co_await r.async_read_all(16);
+          co_await pause();
+          auto post = make("POST", base + "/v2/a/blobs/uploads/");
+          post.body = coras::memory_source(std::string("hello"));
+          auto r2 = co_await c.async_send(post);
+          CHECK(r2.status() == 200);
+          CHECK(c.stats().requests == 2);
+        }
+      },
+      [&](std::exception_ptr e) {
+        failure = e;
+        acceptor.close();  // on a failure too: the server's accept ends
+      });
+  ioc.run();
+  if (failure) std::rethrow_exception(failure);
+}
 
 TEST_CASE("client: Warning headers reach the handler; chunked metadata is bounded",
           "[client][warning]") {
