@@ -261,7 +261,7 @@ using detail::connection_failure;
 asio::awaitable<response> detail::exchange(client_impl& c, const origin& to,
                                            const std::string& target, const std::string& url,
                                            const std::string& method, const fields& headers,
-                                           byte_source* body) {
+                                           byte_source* body, bool resent_on_failure) {
   auto& st = c.st();
   const auto& opt = c.options();
   auto impl = std::make_unique<exchange_response>();
@@ -279,10 +279,9 @@ asio::awaitable<response> detail::exchange(client_impl& c, const origin& to,
   st.pool.scratch.clear();
   to.append_str(st.pool.scratch);  // the pool's key, in no string of its own
   rs.lease.emplace(st.pool, st.pool.scratch, opt.max_connections_per_origin);
-  // Without the peek only what a failure before the response may send again:
-  // a request with no body, idempotent, with retries on.
-  const bool replayable = !body && detail::is_idempotent(method) && opt.retry.max_retries > 0;
-  const auto peek_after = replayable ? opt.timeouts.pool_peek_after : std::chrono::milliseconds(0);
+  // Without the peek only what a failure before the response sends again.
+  const auto peek_after =
+      resent_on_failure ? opt.timeouts.pool_peek_after : std::chrono::milliseconds(0);
   const detail::reuse_rules reuse{opt.timeouts.pool_idle, peek_after};
   // A coroutine (and its frame) only when there is something to wait for.
   if (!rs.lease->try_acquire(reuse)) co_await rs.lease->acquire(reuse);

@@ -103,7 +103,7 @@ asio::awaitable<response> client_impl::send_plain(
     bool failed_before_response = false;
     try {
       resp = co_await detail::exchange(*this, parts->origin, parts->target, url, method, headers,
-                                       body.get());
+                                       body.get(), retryable && attempt < opt.retry.max_retries);
     } catch (const detail::connection_failure& e) {
       if (!retryable || attempt >= opt.retry.max_retries) throw error(e.code(), e.what());
       failed_before_response = true;

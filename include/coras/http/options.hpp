@@ -63,10 +63,11 @@ struct timeout_options {
   /// A pooled connection idle this long or longer is peeked at (a
   /// non-blocking read: did the server close it, or send something unasked?)
   /// before it is reused; one returned more recently is used without that
-  /// system call by a request that may be sent again (idempotent, no body,
-  /// retries on). A close that raced it fails that request before its
-  /// response, which is retried as any connection failure, and its origin's
-  /// connections are peeked at every reuse from then on. 0: peek every time.
+  /// system call by a request that such a failure would send again
+  /// (idempotent, its body replayable, a retry left). A close that raced it
+  /// fails that request before its response, which is retried as any
+  /// connection failure, and its origin's connections are peeked at every
+  /// reuse from then on. 0: peek every time.
   milliseconds pool_peek_after{1'000};
 };
 
