@@ -60,6 +60,7 @@ struct timeout_options {
   milliseconds response_header{60'000};  ///< from the last request byte to the response header
   milliseconds body_idle{60'000};        ///< longest silence while a body is sent or received
   milliseconds pool_idle{90'000};        ///< an unused pooled connection is closed after this
+
   /// A pooled connection idle this long or longer is peeked at (a
   /// non-blocking read: did the server close it, or send something unasked?)
   /// before it is reused; one returned more recently is used without that
