@@ -400,7 +400,7 @@ asio::awaitable<response> detail::exchange(client_impl& c, const origin& to,
     // Timeouts are not retried: a stalled server would multiply the wait.
     if (!response_started && e.code() != errc::timeout && e.code() != errc::size_mismatch &&
         e.code() != asio::error::operation_aborted)
-      throw connection_failure(e.code(), e.what());
+      throw connection_failure(e.code(), e.what(), rs.lease->reused);
     throw;
   }
 

@@ -12,7 +12,12 @@ namespace coras::http::detail {
 /// A failure before any byte of the response arrived: the request may be
 /// sent again (on another connection) when it is retryable.
 struct connection_failure : error {
-  using error::error;
+  connection_failure(error_code ec, const std::string& what, bool stale_connection = false)
+      : error(ec, what), stale(stale_connection) {}
+  /// On a pooled connection that had answered before: most likely the server
+  /// closed it while it sat idle, which says nothing about the server's
+  /// health (send_plain sends once more at once, without a retry's wait).
+  bool stale;
 };
 
 /// Sends one request to `to` on a pooled or new connection and reads the

@@ -84,6 +84,11 @@ asio::awaitable<response> client_impl::send_plain(
   bool retryable = req.retryable.value_or(detail::is_idempotent(method)) && replayable;
   int redirects = 0;
   int attempt = 0;
+  // A pooled connection the server had closed while it sat idle costs one
+  // resend at once, not a retry (its wait, its count), as Go's transport
+  // does; once a request: a server that drops every reused connection is
+  // then retried as any failing server.
+  bool stale_resent = false;
   auto self = shared_from_this();  // keeps the pool alive while this runs
 
   auto sleep_for = [&](std::chrono::milliseconds d) -> asio::awaitable<void> {
@@ -100,16 +105,24 @@ asio::awaitable<response> client_impl::send_plain(
                   "cannot send to \"" + strip_credentials(url) + "\": " + why);
 
     response resp;
-    bool failed_before_response = false;
+    enum class resend { no, now, after_backoff } again = resend::no;
     try {
-      resp = co_await detail::exchange(*this, parts->origin, parts->target, url, method, headers,
-                                       body.get(), retryable && attempt < opt.retry.max_retries);
+      resp = co_await detail::exchange(
+          *this, parts->origin, parts->target, url, method, headers, body.get(),
+          retryable && (!stale_resent || attempt < opt.retry.max_retries));
     } catch (const detail::connection_failure& e) {
-      if (!retryable || attempt >= opt.retry.max_retries) throw error(e.code(), e.what());
-      failed_before_response = true;
+      if (retryable && e.stale && !stale_resent) {
+        stale_resent = true;
+        again = resend::now;
+      } else if (retryable && attempt < opt.retry.max_retries) {
+        again = resend::after_backoff;
+      } else {
+        throw error(e.code(), e.what());
+      }
     }
-    if (failed_before_response) {  // (no co_await inside a catch block)
-      co_await sleep_for(detail::backoff(opt.retry, attempt++, random01()));
+    if (again != resend::no) {  // (no co_await inside a catch block)
+      if (again == resend::after_backoff)
+        co_await sleep_for(detail::backoff(opt.retry, attempt++, random01()));
       if (body) body->rewind();
       continue;
     }

@@ -39,6 +39,12 @@ struct tls_options {
 
 /// Retries of idempotent requests: on a connection failure before any byte of
 /// the response, and on 429, 502, 503 and 504.
+///
+/// Not a retry: an idempotent request that fails before its response on a
+/// pooled connection that had answered before (the server closed it while it
+/// sat idle) is sent once more at once, without a backoff and whatever
+/// `max_retries` says, as Go's and curl's clients do; the next such failure
+/// of the same request is a retry.
 struct retry_options {
   /// Attempts after the first; 0 disables retries.
   int max_retries = 5;

@@ -797,9 +797,10 @@ asio::awaitable<void> one_answer_server(asio::ip::tcp::acceptor& acceptor) {
 }  // namespace
 
 // timeouts.pool_peek_after's safety: a request sent without the peek is one
-// that may go again, and an origin whose connections die unannounced is
-// peeked at from its first such failure on.
-TEST_CASE("client: a server closing connections unannounced costs one retry, then the peek",
+// that may go again (at once: a stale connection is not a retry), and an
+// origin whose connections die unannounced is peeked at from its first such
+// failure on.
+TEST_CASE("client: a server closing connections unannounced costs one resend, then the peek",
           "[client][pool]") {
   asio::io_context ioc;
   asio::ip::tcp::acceptor acceptor(ioc, {asio::ip::make_address("127.0.0.1"), 0});
@@ -810,13 +811,15 @@ TEST_CASE("client: a server closing connections unannounced costs one retry, the
       ioc,
       [&]() -> asio::awaitable<void> {
         client_options o;
-        o.retry.initial_backoff = 1ms;
+        // A retry would wait 2.5-5 s: the resend below must not.
+        o.retry.initial_backoff = 5s;
         auto pause = [&]() -> asio::awaitable<void> {  // the server's close arrives
           asio::steady_timer t(ioc.get_executor(), 50ms);
           co_await t.async_wait(use_awaitable);
         };
         {
           client c(ioc.get_executor(), o);
+          const auto start = std::chrono::steady_clock::now();
           for (int i = 0; i < 4; ++i) {
             auto r = co_await c.async_send(make("GET", base + "/v2/"));
             auto body = co_await r.async_read_all(16);
@@ -824,9 +827,24 @@ TEST_CASE("client: a server closing connections unannounced costs one retry, the
             co_await pause();
           }
           // The second GET went out unpeeked on the closed connection, failed
-          // before its answer and was retried; the third and fourth peeked.
+          // before its answer and was sent again at once; the third and
+          // fourth peeked.
           CHECK(c.stats().requests == 5);
           CHECK(c.stats().connections_opened == 4);
+          CHECK(std::chrono::steady_clock::now() - start < 2s);
+        }
+        {
+          // Retries off: the stale connection still costs only the resend.
+          auto no_retries = o;
+          no_retries.retry.max_retries = 0;
+          client c(ioc.get_executor(), no_retries);
+          for (int i = 0; i < 2; ++i) {
+            auto r = co_await c.async_send(make("GET", base + "/v2/"));
+            auto body = co_await r.async_read_all(16);
+            CHECK(body == "ok");
+            co_await pause();
+          }
+          CHECK(c.stats().requests == 3);
         }
         {
           // A request with a body is never sent without the peek: it could
