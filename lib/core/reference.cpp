@@ -166,6 +166,12 @@ boost::system::result<reference> reference::build(std::string_view input, std::s
   reference ref;
   ref.registry_ = registry;
   ref.repository_ = repository;
+  return with_object(std::move(ref), input, object, kind, why);
+}
+
+boost::system::result<reference> reference::with_object(reference ref, std::string_view input,
+                                                        std::string_view object, object_kind kind,
+                                                        std::string* why) {
   if (object.empty()) return ref;
   if (kind == object_kind::guess)
     kind = object.find(':') == std::string_view::npos ? object_kind::tag : object_kind::digest;
@@ -180,6 +186,19 @@ boost::system::result<reference> reference::build(std::string_view input, std::s
   }
   ref.object_ = object;
   return ref;
+}
+
+boost::system::result<reference> reference::same_name(std::string_view input,
+                                                      std::string_view object, object_kind kind,
+                                                      std::string* why) const {
+  // Only a parsed reference has a name to trust; a default-constructed one
+  // fails as before.
+  if (registry_.empty() || repository_.empty())
+    return build(input, registry_, repository_, object, kind, why);
+  reference ref;
+  ref.registry_ = registry_;
+  ref.repository_ = repository_;
+  return with_object(std::move(ref), input, object, kind, why);
 }
 
 boost::system::result<reference> reference::try_parse(std::string_view s, std::string* why) {
@@ -247,9 +266,9 @@ boost::system::result<reference> reference::try_resolve(std::string_view s,
     // `@` implies a digest; whatever stands before it is dropped, as in oras-go.
     std::string_view object = s.substr(atsign + 1);
     if (object.empty()) return fail(s, "empty digest after '@'", why);
-    return build(s, registry_, repository_, object, object_kind::digest, why);
+    return same_name(s, object, object_kind::digest, why);
   }
-  return build(s, registry_, repository_, s, object_kind::guess, why);
+  return same_name(s, s, object_kind::guess, why);
 }
 
 reference reference::resolve(std::string_view s) const {
@@ -261,7 +280,7 @@ reference reference::resolve(std::string_view s) const {
 
 reference reference::with(std::string_view tag_or_digest) const {
   std::string why;
-  auto r = build(tag_or_digest, registry_, repository_, tag_or_digest, object_kind::guess, &why);
+  auto r = same_name(tag_or_digest, tag_or_digest, object_kind::guess, &why);
   if (!r) throw error(r.error(), why);
   return std::move(*r);
 }

@@ -83,6 +83,13 @@ class reference {
                                                 std::string_view repository,
                                                 std::string_view object, object_kind kind,
                                                 std::string* why);
+  // `ref` (its name checked already) with `object` as its tag or digest.
+  static boost::system::result<reference> with_object(reference ref, std::string_view input,
+                                                      std::string_view object, object_kind kind,
+                                                      std::string* why);
+  // This reference's name (valid: not checked again) with `object`.
+  boost::system::result<reference> same_name(std::string_view input, std::string_view object,
+                                             object_kind kind, std::string* why) const;
 
   std::string registry_;
   std::string repository_;

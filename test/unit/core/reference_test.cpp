@@ -181,6 +181,10 @@ TEST_CASE("reference: resolve relative to a repository (oras-go Repository.Parse
   CHECK_FALSE(base.try_resolve("sha256:bad").has_value());
   CHECK_FALSE(base.try_resolve("v1@").has_value());
   CHECK_THROWS_AS(base.resolve("-v1"), coras::error);
+  // The base's name is trusted only when it has one (it was parsed); a
+  // default-constructed reference resolves nothing, nor does `with`.
+  CHECK_FALSE(reference().try_resolve("v1").has_value());
+  CHECK_THROWS_AS(reference().with("v1"), coras::error);
 }
 
 TEST_CASE("reference: from_parts and with validate their input", "[reference]") {
