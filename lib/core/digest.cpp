@@ -185,6 +185,20 @@ digester digester::state_copy() const {
   return copy;
 }
 
+bool digester::finish_matches(const digest& expected) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(ctx_.get()), md, &len);
+  ctx_.reset();
+  const auto hex = expected.hex();
+  if (expected.algorithm() != algorithm_ || hex.size() != 2 * std::size_t{len}) return false;
+  static constexpr char digits[] = "0123456789abcdef";
+  for (unsigned int i = 0; i < len; ++i) {
+    if (hex[2 * i] != digits[md[i] >> 4] || hex[2 * i + 1] != digits[md[i] & 0xf]) return false;
+  }
+  return true;
+}
+
 digest digester::finish() {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;

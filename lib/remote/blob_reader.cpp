@@ -321,7 +321,7 @@ std::optional<std::string> blob_reader_impl::take_verified(std::uint64_t limit) 
   if (end_ > limit || memory_.size() != end_) return std::nullopt;
   // The reader's own (fresh) digester: no second one for this read.
   hasher_->update(std::string_view(memory_));
-  if (hasher_->finish() != target_.digest) {
+  if (!hasher_->finish_matches(target_.digest)) {
     hasher_.emplace(target_.digest.algorithm());  // the coroutine reads (and words) it again
     return std::nullopt;
   }

@@ -89,6 +89,10 @@ class digester {
   digester state_copy() const;
   /// The digest of everything fed. The digester cannot be used afterwards.
   digest finish();
+  /// Whether everything fed hashes to `expected` (false for another
+  /// algorithm): `finish() == expected` without building the digest's
+  /// string. The digester cannot be used afterwards.
+  bool finish_matches(const digest& expected);
 
  private:
   struct ctx_deleter {

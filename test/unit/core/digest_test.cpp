@@ -47,6 +47,29 @@ TEST_CASE("digest: incremental hashing equals one-shot, and state copies diverge
   CHECK(checkpoint.finish() == digest::of(data.substr(0, 4096) + "tail"));
 }
 
+TEST_CASE("digest: finish_matches says what finish() == expected says", "[digest]") {
+  auto fed = [](std::string_view bytes, digest_algorithm a = digest_algorithm::sha256) {
+    digester d(a);
+    d.update(bytes);
+    return d;
+  };
+  CHECK(fed("abc").finish_matches(digest::parse(sha256_abc)));
+  CHECK(fed("").finish_matches(digest::parse(sha256_empty)));
+  CHECK(fed("abc", digest_algorithm::sha512).finish_matches(digest::parse(sha512_abc)));
+  CHECK_FALSE(fed("abd").finish_matches(digest::parse(sha256_abc)));
+  // The first and the last hex digit each count.
+  auto first = std::string(sha256_abc);
+  first[7] = 'c';
+  CHECK_FALSE(fed("abc").finish_matches(digest::parse(first)));
+  auto last = std::string(sha256_abc);
+  last.back() = 'e';
+  CHECK_FALSE(fed("abc").finish_matches(digest::parse(last)));
+  // Another algorithm, or no digest at all, never matches.
+  CHECK_FALSE(fed("abc").finish_matches(digest::parse(sha512_abc)));
+  CHECK_FALSE(fed("abc", digest_algorithm::sha512).finish_matches(digest::parse(sha256_abc)));
+  CHECK_FALSE(fed("abc").finish_matches(digest()));
+}
+
 TEST_CASE("digest: parse accepts canonical digests", "[digest]") {
   auto d = digest::parse(sha256_abc);
   CHECK(d.algorithm() == digest_algorithm::sha256);
