@@ -109,6 +109,7 @@ class fields {
 
  private:
   bool views_own_text(std::string_view s) const noexcept;
+  bool named(const entry& e, std::string_view name) const noexcept;
   field view(const entry& e) const {
     std::string_view all(text_);
     return {all.substr(e.at, e.name_size), all.substr(e.at + e.name_size, e.value_size)};
