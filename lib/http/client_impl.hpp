@@ -4,6 +4,7 @@
 #pragma once
 
 #include "admission.hpp"
+#include "protocol.hpp"
 
 #include <coras/http/client.hpp>
 
@@ -12,6 +13,7 @@
 #include <boost/asio/strand.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <random>
@@ -59,6 +61,11 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
                                               std::optional<detail::admission::ticket> place);
   boost::asio::awaitable<response> send_when_admitted(request req, detail::admission::gate& gate,
                                                       std::size_t limit);
+  // send_plain's pieces that need no frame of their own (send.cpp).
+  detail::send_step next_step_for(const response& resp, const request& req, int redirects,
+                                  int attempt, bool retryable);
+  double random01();  // for the retry jitter
+  static boost::asio::awaitable<void> sleep(std::chrono::milliseconds d);
 
   strand_type strand_;
   boost::asio::any_completion_executor completion_strand_;

@@ -258,6 +258,68 @@ bool has_body_method(std::string_view m) { return m == "POST" || m == "PUT" || m
 
 using detail::connection_failure;
 
+namespace {
+// Sends a body read piece by piece (`size` bytes, or chunked when unknown):
+// its own coroutine, so that a request without one (most) keeps the
+// exchange's frame small. Returns the bytes sent.
+asio::awaitable<std::uint64_t> send_streamed_body(detail::connection& conn, byte_source& body,
+                                                  std::optional<std::uint64_t> size,
+                                                  const origin& to,
+                                                  std::chrono::milliseconds idle) {
+  const bool chunked = !size;
+  auto write = [&](auto buffers) -> asio::awaitable<void> {
+    conn.lowest().expires_after(idle);
+    auto [ec, n] = co_await std::visit(
+        [&](auto& s) { return asio::async_write(s, buffers, tuple_awaitable); }, conn.stream);
+    if (ec) check(ec, "sending request body to " + to.str(), idle, "timeouts.body_idle");
+  };
+  // Sized to the body when it is small (a manifest), not zero-filled.
+  std::size_t chunk_size = std::max<std::size_t>(
+      static_cast<std::size_t>(std::min<std::uint64_t>(io_chunk, size.value_or(io_chunk))), 1);
+  auto chunk = std::make_unique_for_overwrite<char[]>(chunk_size);
+  std::uint64_t sent = 0;
+  for (;;) {
+    std::size_t n = co_await body.read(asio::buffer(chunk.get(), chunk_size));
+    sent += n;
+    if (size && sent > *size) break;  // reported below
+    if (!chunked) {
+      if (n == 0) break;
+      co_await write(asio::buffer(chunk.get(), n));
+      continue;
+    }
+    // Transfer-Encoding: chunked; a read of 0 is the end: the last chunk.
+    char frame[24];
+    const int len = n ? std::snprintf(frame, sizeof frame, "%zx\r\n", n)
+                      : std::snprintf(frame, sizeof frame, "0\r\n\r\n");
+    std::array<asio::const_buffer, 3> framed{asio::buffer(frame, static_cast<std::size_t>(len)),
+                                             asio::buffer(chunk.get(), n),
+                                             asio::buffer("\r\n", n ? 2 : 0)};
+    co_await write(framed);
+    if (n == 0) break;
+  }
+  if (size && sent != *size)
+    throw error(errc::size_mismatch, "request body was " + std::to_string(sent) +
+                                         " bytes, not the announced " + std::to_string(*size));
+  co_return sent;
+}
+
+// The length a response stands for: its body's, or for a HEAD answer the
+// Content-Length of the GET body it describes.
+std::optional<std::uint64_t> announced_length(bool head, const detail::response_parser& parser,
+                                              const fields& headers) {
+  if (!head) {
+    if (auto n = parser.content_length()) return *n;
+    return std::nullopt;
+  }
+  auto cl = headers.get("Content-Length");
+  if (!cl) return std::nullopt;
+  std::uint64_t v = 0;
+  auto r = std::from_chars(cl->data(), cl->data() + cl->size(), v);
+  if (r.ec == std::errc() && r.ptr == cl->data() + cl->size()) return v;
+  return std::nullopt;
+}
+}  // namespace
+
 asio::awaitable<response> detail::exchange(client_impl& c, const origin& to,
                                            const std::string& target, const std::string& url,
                                            const std::string& method, const fields& headers,
@@ -339,33 +401,7 @@ asio::awaitable<response> detail::exchange(client_impl& c, const origin& to,
       wrote(co_await write(both), sending);
     } else {
       wrote(co_await write(asio::buffer(head)), sending);
-      // Sized to the body when it is small (a manifest), not zero-filled.
-      std::size_t chunk_size = std::max<std::size_t>(
-          static_cast<std::size_t>(std::min<std::uint64_t>(io_chunk, size.value_or(io_chunk))), 1);
-      auto chunk = std::make_unique_for_overwrite<char[]>(chunk_size);
-      for (;;) {
-        std::size_t n = co_await body->read(asio::buffer(chunk.get(), chunk_size));
-        rs.event.request_body_bytes += n;
-        if (size && rs.event.request_body_bytes > *size) break;  // reported below
-        if (!chunked) {
-          if (n == 0) break;
-          wrote(co_await write(asio::buffer(chunk.get(), n)), "sending request body to ");
-          continue;
-        }
-        // Transfer-Encoding: chunked; a read of 0 is the end: the last chunk.
-        char frame[24];
-        const int len = n ? std::snprintf(frame, sizeof frame, "%zx\r\n", n)
-                          : std::snprintf(frame, sizeof frame, "0\r\n\r\n");
-        std::array<asio::const_buffer, 3> framed{asio::buffer(frame, static_cast<std::size_t>(len)),
-                                                 asio::buffer(chunk.get(), n),
-                                                 asio::buffer("\r\n", n ? 2 : 0)};
-        wrote(co_await write(framed), "sending request body to ");
-        if (n == 0) break;
-      }
-      if (size && rs.event.request_body_bytes != *size)
-        throw error(errc::size_mismatch, "request body was " +
-                                             std::to_string(rs.event.request_body_bytes) +
-                                             " bytes, not the announced " + std::to_string(*size));
+      rs.event.request_body_bytes = co_await send_streamed_body(conn, *body, size, to, t.body_idle);
     }
 
     // Interim answers (100 Continue, 103 Early Hints: 1xx but 101) come
@@ -404,27 +440,15 @@ asio::awaitable<response> detail::exchange(client_impl& c, const origin& to,
     throw;
   }
 
-  unsigned status = rs.parser.status();
-  fields response_headers = std::move(rs.parser.fields());
-  std::optional<std::uint64_t> length;
-  if (method != "HEAD") {
-    if (auto cl = rs.parser.content_length()) length = *cl;
-  } else if (auto cl = response_headers.get("Content-Length")) {
-    // A HEAD answer's Content-Length describes the GET body it stands for.
-    std::uint64_t v = 0;
-    auto r = std::from_chars(cl->data(), cl->data() + cl->size(), v);
-    if (r.ec == std::errc() && r.ptr == cl->data() + cl->size()) length = v;
-  }
-  rs.event.status = status;
+  impl->status_ = rs.parser.status();
+  impl->headers_ = std::move(rs.parser.fields());
+  impl->content_length_ = announced_length(method == "HEAD", rs.parser, impl->headers_);
+  // url_ is set by send_plain when it delivers the response (moved, not copied).
+  rs.event.status = impl->status_;
   if (rs.parser.is_done())
     rs.finish({});
   else if (!rs.parser.chunked() && rs.parser.content_length())
     rs.body_left = rs.parser.content_length_remaining().value_or(0);
-
-  impl->status_ = status;
-  impl->headers_ = std::move(response_headers);
-  // url_ is set by send_plain when it delivers the response (moved, not copied).
-  impl->content_length_ = length;
   co_return response(std::move(impl));
 }
 

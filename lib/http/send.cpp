@@ -71,17 +71,37 @@ asio::awaitable<response> client_impl::authorized(request req,
   return holding(std::move(place), options_.auth->send(*this, std::move(req)));
 }
 
+namespace {
+// The parts of `url`; invalid_reference when it has none.
+detail::split_url_result split_or_throw(const std::string& url) {
+  std::string why;
+  auto parts = detail::split_url(url, &why);
+  if (!parts)
+    throw error(errc::invalid_reference,
+                "cannot send to \"" + strip_credentials(url) + "\": " + why);
+  return std::move(*parts);
+}
+
+// The answer's `Warning: 299` texts, to the handler that asked for them.
+void report_warnings(const client_options& opt, const response& resp, const std::string& url) {
+  for (auto value : resp.headers().get_all("Warning")) {
+    if (auto text = detail::parse_warning(value))
+      opt.on_warning(warning{*text, strip_credentials(url)});
+  }
+}
+}  // namespace
+
+// Every local of a coroutine lives in its frame (GCC keeps them all): what
+// is needed only between two suspensions is worked out in the functions
+// above and in next_step, so that the frame stays under 1 KiB, where the
+// allocator's per-thread caches (Asio's and malloc's) still serve it.
 asio::awaitable<response> client_impl::send_plain(
     request req, [[maybe_unused]] std::optional<detail::admission::ticket> place) {
   const auto& opt = options_;
-  std::string url = std::move(req.url);
   std::string first_url;  // set at the first redirect, for the error that says where it began
-  std::string method = std::move(req.method);
-  fields headers = std::move(req.headers);
-  std::shared_ptr<byte_source> body = std::move(req.body);
   // A body that cannot be rewound is sent once: no retry, no 307/308 replay.
-  bool replayable = !body || body->rewind();
-  bool retryable = req.retryable.value_or(detail::is_idempotent(method)) && replayable;
+  const bool replayable = !req.body || req.body->rewind();
+  const bool retryable = req.retryable.value_or(detail::is_idempotent(req.method)) && replayable;
   int redirects = 0;
   int attempt = 0;
   // A pooled connection the server had closed while it sat idle costs one
@@ -91,24 +111,13 @@ asio::awaitable<response> client_impl::send_plain(
   bool stale_resent = false;
   auto self = shared_from_this();  // keeps the pool alive while this runs
 
-  auto sleep_for = [&](std::chrono::milliseconds d) -> asio::awaitable<void> {
-    asio::steady_timer timer(co_await asio::this_coro::executor, d);
-    co_await timer.async_wait(asio::use_awaitable);
-  };
-  auto random01 = [&] { return std::uniform_real_distribution<double>(0.0, 1.0)(rng_); };
-
   for (;;) {
-    std::string why;
-    auto parts = detail::split_url(url, &why);
-    if (!parts)
-      throw error(errc::invalid_reference,
-                  "cannot send to \"" + strip_credentials(url) + "\": " + why);
-
+    const auto parts = split_or_throw(req.url);
     response resp;
     enum class resend { no, now, after_backoff } again = resend::no;
     try {
       resp = co_await detail::exchange(
-          *this, parts->origin, parts->target, url, method, headers, body.get(),
+          *this, parts.origin, parts.target, req.url, req.method, req.headers, req.body.get(),
           retryable && (!stale_resent || attempt < opt.retry.max_retries));
     } catch (const detail::connection_failure& e) {
       if (retryable && e.stale && !stale_resent) {
@@ -122,65 +131,71 @@ asio::awaitable<response> client_impl::send_plain(
     }
     if (again != resend::no) {  // (no co_await inside a catch block)
       if (again == resend::after_backoff)
-        co_await sleep_for(detail::backoff(opt.retry, attempt++, random01()));
-      if (body) body->rewind();
+        co_await sleep(detail::backoff(opt.retry, attempt++, random01()));
+      if (req.body) req.body->rewind();
       continue;
     }
 
-    if (opt.on_warning) {
-      for (auto value : resp.headers().get_all("Warning")) {
-        if (auto text = detail::parse_warning(value))
-          opt.on_warning(warning{*text, strip_credentials(url)});
-      }
-    }
-
-    detail::send_state st;
-    st.status = resp.status();
-    st.location = resp.headers().get("Location");
-    st.retry_after = resp.headers().get("Retry-After");
-    st.url = url;
-    st.method = method;
-    st.follow_redirects = req.follow_redirects;
-    st.redirects = redirects;
-    st.attempt = attempt;
-    st.retryable = retryable;
-    st.carries_credentials = req.carries_credentials;
-    if (body) st.rewind_body = [&body] { return body->rewind(); };
-    auto step = detail::next_step(st, opt.max_redirects, opt.retry, random01(),
-                                  std::chrono::system_clock::now());
+    if (opt.on_warning) report_warnings(opt, resp, req.url);
+    auto step = next_step_for(resp, req, redirects, attempt, retryable);
     switch (step.what) {
       case detail::send_step::action::deliver:
-        resp.impl()->url_ = std::move(url);  // the last use of url
+        resp.impl()->url_ = std::move(req.url);  // the last use of the URL
         co_return resp;
       case detail::send_step::action::fail:
         throw error(step.error,
                     step.error == errc::too_many_redirects
-                        ? step.why + " from " + strip_credentials(redirects ? first_url : url)
+                        ? step.why + " from " + strip_credentials(redirects ? first_url : req.url)
                         : step.why);
       case detail::send_step::action::redirect:
         co_await resp.impl()->discard();
-        if (redirects++ == 0) first_url = url;
+        if (redirects++ == 0) first_url = req.url;
         if (!step.redirect.keep_body) {
-          body.reset();
-          headers.erase("Content-Type");
-          headers.erase("Content-Length");
+          req.body.reset();
+          req.headers.erase("Content-Type");
+          req.headers.erase("Content-Length");
         }
         if (step.redirect.drop_authorization) {
-          headers.erase("Authorization");
-          headers.erase("Proxy-Authorization");
-          headers.erase("Cookie");
+          req.headers.erase("Authorization");
+          req.headers.erase("Proxy-Authorization");
+          req.headers.erase("Cookie");
         }
-        method = std::move(step.redirect.method);
-        url = std::move(step.redirect.url);
+        req.method = std::move(step.redirect.method);
+        req.url = std::move(step.redirect.url);
         continue;
       case detail::send_step::action::retry:
         ++attempt;
         co_await resp.impl()->discard();
-        co_await sleep_for(step.wait);
-        if (body) body->rewind();
+        co_await sleep(step.wait);
+        if (req.body) req.body->rewind();
         continue;
     }
   }
+}
+
+detail::send_step client_impl::next_step_for(const response& resp, const request& req,
+                                             int redirects, int attempt, bool retryable) {
+  detail::send_state st;
+  st.status = resp.status();
+  st.location = resp.headers().get("Location");
+  st.retry_after = resp.headers().get("Retry-After");
+  st.url = req.url;
+  st.method = req.method;
+  st.follow_redirects = req.follow_redirects;
+  st.redirects = redirects;
+  st.attempt = attempt;
+  st.retryable = retryable;
+  st.carries_credentials = req.carries_credentials;
+  if (req.body) st.rewind_body = [&req] { return req.body->rewind(); };
+  return detail::next_step(st, options_.max_redirects, options_.retry, random01(),
+                           std::chrono::system_clock::now());
+}
+
+double client_impl::random01() { return std::uniform_real_distribution<double>(0.0, 1.0)(rng_); }
+
+asio::awaitable<void> client_impl::sleep(std::chrono::milliseconds d) {
+  asio::steady_timer timer(co_await asio::this_coro::executor, d);
+  co_await timer.async_wait(asio::use_awaitable);
 }
 
 // ---------------------------------------------------------------- public shims
