@@ -4,6 +4,8 @@
 // future and `as_tuple` users.
 #pragma once
 
+#include "boxed.hpp"
+
 #include <coras/core/error.hpp>
 
 #include <boost/asio/any_completion_executor.hpp>
@@ -36,7 +38,7 @@ inline boost::system::error_code settle(const std::exception_ptr& e, diagnostics
 /// The completion signature of an operation whose coroutine returns `T`.
 template <class T>
 struct completion_of {
-  using type = void(boost::system::error_code, T);
+  using type = void(boost::system::error_code, unboxed_t<T>);
 };
 template <>
 struct completion_of<void> {
@@ -74,7 +76,7 @@ void spawn_keeping(const Executor& ex, boost::asio::awaitable<T> op,
     { [[maybe_unused]] auto released = std::move(keep); }
     boost::asio::dispatch(
         target, [h = std::move(h), ec, ... v = std::forward<decltype(value)>(value)]() mutable {
-          std::move(h)(ec, std::move(v)...);
+          std::move(h)(ec, unbox(std::move(v))...);
         });
   };
   boost::asio::co_spawn(ex, std::move(op),

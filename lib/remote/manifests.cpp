@@ -68,20 +68,29 @@ static std::optional<std::string> buffered_body(const descriptor& desc, http::re
   return resp.impl()->take_buffered_body(*resp.content_length());
 }
 
-static awaitable<blob_reader> manifest_reader(const state_ptr& s, descriptor desc, std::string url,
-                                              http::response resp) {
+// `desc` by reference: the caller awaits at once and keeps it (a copy
+// passed by value would sit in the caller's frame).
+static awaitable<blob_reader> manifest_reader(const state_ptr& s, const descriptor& desc,
+                                              std::string url, http::response resp) {
   if (read_in_operation(resp, desc)) {
     auto body = co_await resp.impl()->read_all(*resp.content_length());
-    co_return memory_reader(s, std::move(desc), std::move(url), resp, std::move(body));
+    co_return memory_reader(s, desc, std::move(url), resp, std::move(body));
   }
-  co_return stream_reader(nullptr, s->client, std::move(desc), std::move(url), std::move(resp));
+  co_return stream_reader(nullptr, s->client, desc, std::move(url), std::move(resp));
+}
+
+// A manifest request: `method` on `url`, accepting `accept`.
+static http::request manifest_request(const repository_state& s, std::string method,
+                                      const std::string& url, std::string_view accept) {
+  auto req = make_request(s, std::move(method), url);
+  req.headers.add("Accept", accept);  // (a new request has no fields to replace)
+  return req;
 }
 
 awaitable<blob_reader> detail::fetch_manifest(state_ptr s, descriptor target) {
   auto url = manifest_url(*s, target.digest.str());
-  auto req = make_request(*s, "GET", url);
-  req.headers.set("Accept", target.media_type);
-  auto resp = co_await send(s->client, s->options, std::move(req));
+  auto resp =
+      co_await send(s->client, s->options, manifest_request(*s, "GET", url, target.media_type));
   if (resp.status() != 200) co_await raise_error(resp, "GET", url);
   auto type = http::grammar::media_type_of(content_type_of(resp));
   if (type.empty())
@@ -95,49 +104,56 @@ awaitable<blob_reader> detail::fetch_manifest(state_ptr s, descriptor target) {
   verify_content_digest(resp, "GET", url, target.digest);
   if (auto body = buffered_body(target, resp))
     co_return memory_reader(s, std::move(target), std::move(url), resp, std::move(*body));
-  co_return co_await manifest_reader(s, std::move(target), std::move(url), std::move(resp));
+  co_return co_await manifest_reader(s, target, std::move(url), std::move(resp));
 }
 
-awaitable<descriptor> detail::resolve_manifest(state_ptr s, std::string text) {
+// The coroutines below keep their frames small (every local of a GCC
+// coroutine is in its frame): results boxed, rare paths in coroutines of
+// their own, descriptors built in plain functions.
+
+awaitable<coras::detail::boxed<descriptor>> detail::resolve_manifest(state_ptr s,
+                                                                     std::string text) {
   auto ref = parse_ref(*s, text);
   auto url = manifest_url(*s, ref.tag_or_digest());
-  auto req = make_request(*s, "HEAD", url);
-  req.headers.set("Accept", s->accept);
-  auto resp = co_await send(s->client, s->options, std::move(req));
+  auto resp = co_await send(s->client, s->options, manifest_request(*s, "HEAD", url, s->accept));
   if (resp.status() != 200) co_await raise_error(resp, "HEAD", url);
-  co_return describe(summary(resp, "HEAD"), url, ref, nullptr);
+  co_return std::make_unique<descriptor>(describe(summary(resp, "HEAD"), url, ref, nullptr));
 }
 
-awaitable<fetched> detail::fetch_manifest_reference(state_ptr s, std::string text) {
+namespace {
+// A GET answer without a digest header: hash a bounded read of the body and
+// serve it from memory.
+awaitable<void> describe_by_body(state_ptr s, const reference& ref, std::string url,
+                                 http::response resp, fetched& out) {
+  auto body = co_await resp.impl()->read_all(s->options.max_metadata_bytes);
+  auto d = digest::of(body, ref.has_digest() ? ref.digest().algorithm() : digest_algorithm::sha256);
+  out.desc = describe(summary(resp, "GET"), url, ref, &d);
+  out.body = blob_reader(std::make_unique<blob_reader_impl>(
+      s->client, std::move(body), resp.headers(), out.desc, std::move(url)));
+}
+}  // namespace
+
+awaitable<coras::detail::boxed<fetched>> detail::fetch_manifest_reference(state_ptr s,
+                                                                          std::string text) {
   auto ref = parse_ref(*s, text);
   auto url = manifest_url(*s, ref.tag_or_digest());
-  auto req = make_request(*s, "GET", url);
-  req.headers.set("Accept", s->accept);
-  auto resp = co_await send(s->client, s->options, std::move(req));
+  auto resp = co_await send(s->client, s->options, manifest_request(*s, "GET", url, s->accept));
   if (resp.status() != 200) co_await raise_error(resp, "GET", url);
-  fetched out;
+  auto out = std::make_unique<fetched>();
   if (!resp.content_length()) {
     // No length to describe it by: ask HEAD, as the seed does, then verify
     // the streamed body against that answer.
-    out.desc = co_await resolve_manifest(s, text);
+    out->desc = std::move(*co_await resolve_manifest(s, text));
+  } else if (detail::needs_body_digest(summary(resp, "GET"))) {
+    co_await describe_by_body(s, ref, std::move(url), std::move(resp), *out);
+    co_return out;
   } else {
-    auto r = summary(resp, "GET");
-    if (detail::needs_body_digest(r)) {
-      // No digest header: hash a bounded read of the body and serve it from memory.
-      auto body = co_await resp.impl()->read_all(s->options.max_metadata_bytes);
-      auto d =
-          digest::of(body, ref.has_digest() ? ref.digest().algorithm() : digest_algorithm::sha256);
-      out.desc = describe(r, url, ref, &d);
-      out.body = blob_reader(std::make_unique<blob_reader_impl>(
-          s->client, std::move(body), resp.headers(), out.desc, std::move(url)));
-      co_return out;
-    }
-    out.desc = describe(r, url, ref, nullptr);
+    out->desc = describe(summary(resp, "GET"), url, ref, nullptr);
   }
-  if (auto body = buffered_body(out.desc, resp))
-    out.body = memory_reader(s, out.desc, std::move(url), resp, std::move(*body));
+  if (auto body = buffered_body(out->desc, resp))
+    out->body = memory_reader(s, out->desc, std::move(url), resp, std::move(*body));
   else
-    out.body = co_await manifest_reader(s, out.desc, std::move(url), std::move(resp));
+    out->body = co_await manifest_reader(s, out->desc, std::move(url), std::move(resp));
   co_return out;
 }
 

@@ -125,7 +125,7 @@ class queued_operation : public std::enable_shared_from_this<queued_operation<T,
       if constexpr (std::is_void_v<T>)
         std::move(h)(ec);
       else
-        std::move(h)(ec, T{});
+        std::move(h)(ec, coras::detail::unboxed_t<T>{});
     });
   }
 

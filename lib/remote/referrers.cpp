@@ -207,7 +207,7 @@ awaitable<std::optional<index_content>> referrers_from_index(state_ptr s, std::s
   std::optional<fetched> f;
   error_code missing;
   try {
-    f = co_await fetch_manifest_reference(s, tag);
+    f = std::move(*co_await fetch_manifest_reference(s, tag));
   } catch (const boost::system::system_error& e) {
     if (e.code() != errc::not_found) throw;
     missing = e.code();

@@ -194,7 +194,7 @@ awaitable<tag_head> head_tag(state_ptr s, std::string tag) {
   std::exception_ptr failure;
   try {
     auto d = co_await resolve_manifest(s, tag);
-    out.target = d.digest;
+    out.target = d->digest;
   } catch (...) {
     failure = std::current_exception();
   }

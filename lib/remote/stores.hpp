@@ -3,6 +3,7 @@
 // built on them (referrers.cpp). All run on the HTTP client's strand.
 #pragma once
 
+#include "detail/boxed.hpp"
 #include "exchange.hpp"
 #include "protocol.hpp"
 
@@ -80,16 +81,17 @@ awaitable<void> delete_content(state_ptr s, descriptor target, bool manifest);
 
 /// GET a manifest by descriptor (Content-Type, length and digest header checked).
 awaitable<blob_reader> fetch_manifest(state_ptr s, descriptor target);
-/// GET a manifest by tag or digest (the seed's FetchReference).
-awaitable<fetched> fetch_manifest_reference(state_ptr s, std::string text);
+/// GET a manifest by tag or digest (the seed's FetchReference). Boxed
+/// (detail/spawn.hpp): an operation's result moves as a pointer.
+awaitable<coras::detail::boxed<fetched>> fetch_manifest_reference(state_ptr s, std::string text);
 /// PUT a manifest under `ref` (no referrers indexing). True when the registry
 /// answered with an `OCI-Subject` header (it processed a subject itself).
 awaitable<bool> put_manifest(state_ptr s, descriptor expected, std::shared_ptr<byte_source> content,
                              std::string ref);
 /// The whole of `content`, checked against `expected`'s size and digest.
 awaitable<std::string> read_body(std::shared_ptr<byte_source> content, const descriptor& expected);
-/// HEAD a manifest by tag or digest (the seed's Resolve).
-awaitable<descriptor> resolve_manifest(state_ptr s, std::string text);
+/// HEAD a manifest by tag or digest (the seed's Resolve). Boxed, as above.
+awaitable<coras::detail::boxed<descriptor>> resolve_manifest(state_ptr s, std::string text);
 /// Pushes a manifest under a tag or digest reference, indexing referrers.
 awaitable<void> push_manifest_reference(state_ptr s, descriptor expected,
                                         std::shared_ptr<byte_source> content, std::string text);
