@@ -261,11 +261,11 @@ using detail::connection_failure;
 namespace {
 // Sends a body read piece by piece (`size` bytes, or chunked when unknown):
 // its own coroutine, so that a request without one (most) keeps the
-// exchange's frame small. Returns the bytes sent.
-asio::awaitable<std::uint64_t> send_streamed_body(detail::connection& conn, byte_source& body,
-                                                  std::optional<std::uint64_t> size,
-                                                  const origin& to,
-                                                  std::chrono::milliseconds idle) {
+// exchange's frame small. `sent` counts the bytes as they go (the request
+// event reports them, also when the exchange fails).
+asio::awaitable<void> send_streamed_body(detail::connection& conn, byte_source& body,
+                                         std::optional<std::uint64_t> size, const origin& to,
+                                         std::chrono::milliseconds idle, std::uint64_t& sent) {
   const bool chunked = !size;
   auto write = [&](auto buffers) -> asio::awaitable<void> {
     conn.lowest().expires_after(idle);
@@ -277,7 +277,6 @@ asio::awaitable<std::uint64_t> send_streamed_body(detail::connection& conn, byte
   std::size_t chunk_size = std::max<std::size_t>(
       static_cast<std::size_t>(std::min<std::uint64_t>(io_chunk, size.value_or(io_chunk))), 1);
   auto chunk = std::make_unique_for_overwrite<char[]>(chunk_size);
-  std::uint64_t sent = 0;
   for (;;) {
     std::size_t n = co_await body.read(asio::buffer(chunk.get(), chunk_size));
     sent += n;
@@ -300,7 +299,6 @@ asio::awaitable<std::uint64_t> send_streamed_body(detail::connection& conn, byte
   if (size && sent != *size)
     throw error(errc::size_mismatch, "request body was " + std::to_string(sent) +
                                          " bytes, not the announced " + std::to_string(*size));
-  co_return sent;
 }
 
 // The length a response stands for: its body's, or for a HEAD answer the
@@ -401,7 +399,7 @@ asio::awaitable<response> detail::exchange(client_impl& c, const origin& to,
       wrote(co_await write(both), sending);
     } else {
       wrote(co_await write(asio::buffer(head)), sending);
-      rs.event.request_body_bytes = co_await send_streamed_body(conn, *body, size, to, t.body_idle);
+      co_await send_streamed_body(conn, *body, size, to, t.body_idle, rs.event.request_body_bytes);
     }
 
     // Interim answers (100 Continue, 103 Early Hints: 1xx but 101) come
