@@ -82,7 +82,7 @@ awaitable<void> delete_content(state_ptr s, descriptor target, bool manifest);
 /// GET a manifest by descriptor (Content-Type, length and digest header checked).
 awaitable<blob_reader> fetch_manifest(state_ptr s, descriptor target);
 /// GET a manifest by tag or digest (the seed's FetchReference). Boxed
-/// (detail/spawn.hpp): an operation's result moves as a pointer.
+/// (detail/boxed.hpp): an operation's result moves as a pointer.
 awaitable<coras::detail::boxed<fetched>> fetch_manifest_reference(state_ptr s, std::string text);
 /// PUT a manifest under `ref` (no referrers indexing). True when the registry
 /// answered with an `OCI-Subject` header (it processed a subject itself).
