@@ -22,7 +22,7 @@ struct connection_failure : error {
 
 /// Sends one request to `to` on a pooled or new connection and reads the
 /// response header. `resent_on_failure`: a connection_failure of this
-/// exchange would be retried (then a connection back only just now is used
+/// exchange would be sent again (then a connection back only just now is used
 /// without the liveness peek; timeouts.pool_peek_after).
 boost::asio::awaitable<response> exchange(client_impl& c, const origin& to,
                                           const std::string& target, const std::string& url,

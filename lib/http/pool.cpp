@@ -32,7 +32,7 @@ bool pool_lease::try_acquire(const reuse_rules& rules) {
     pool.idle.pop_back();
     const auto idle_for = now - c.since;
     // The peek is a system call a request: skipped for a connection back
-    // only just now (a close racing it is retried; timeouts.pool_peek_after).
+    // only just now (a close racing it costs one resend at once; timeouts.pool_peek_after).
     const bool fresh = idle_for < rules.peek_after && !pool.peek_always;
     if (idle_for < rules.idle && (fresh || connection_looks_alive(*c.conn))) {
       conn = std::move(c.conn);
