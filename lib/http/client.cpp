@@ -34,7 +34,7 @@ client_impl::client_impl(asio::any_io_executor ex, client_options options)
     : strand_(coras::detail::make_strand(ex)),
       completion_strand_(strand_),
       options_(std::move(options)),
-      state_(std::make_unique<state>()) {
+      state_(std::make_unique<state>(strand_)) {
   if (options_.max_connections_per_origin == 0) options_.max_connections_per_origin = 1;
   state_->tls.load(options_.tls);
   state_->proxy = detail::resolve_proxy_settings([](const char* n) { return std::getenv(n); },

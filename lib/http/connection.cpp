@@ -89,6 +89,7 @@ asio::awaitable<plain_stream> connect_tcp(const origin& to, std::chrono::millise
   s.expires_after(limit);
   auto [cec, ep] = co_await s.async_connect(endpoints, tuple_awaitable);
   check(cec, "connecting to " + to.str(), limit, "timeouts.connect");
+  s.expires_never();  // requests are timed by the client's io_deadlines
   s.socket().set_option(tcp::no_delay(true));
   co_return s;
 }
@@ -113,6 +114,7 @@ asio::awaitable<void> open_tunnel(plain_stream& s, const origin& target,
   parser.skip(true);  // a 2xx answer to CONNECT has no body
   auto [rec, rn] = co_await bhttp::async_read_header(s, buf, parser, tuple_awaitable);
   check(rec, "reading the proxy's CONNECT answer", limit, "timeouts.tls_handshake");
+  s.expires_never();
   if (parser.get().result_int() / 100 != 2)
     throw error(errc::invalid_response, "proxy refused CONNECT to " + target.authority() + ": " +
                                             std::to_string(parser.get().result_int()));
@@ -154,6 +156,7 @@ asio::awaitable<connection_ptr> open_connection(client_impl& c, const origin& to
   beast::get_lowest_layer(tls).expires_after(t.tls_handshake);
   auto [hec, ignored] = co_await tls.async_handshake(tuple_awaitable);
   check(hec, "TLS handshake with " + to.str(), t.tls_handshake, "timeouts.tls_handshake");
+  beast::get_lowest_layer(tls).expires_never();
   ++st.tls_handshakes;
   if (SSL_session_reused(ssl)) ++st.tls_resumed;
   co_return conn;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "client_impl.hpp"
+#include "deadlines.hpp"
 #include "pool.hpp"
 #include "protocol.hpp"
 #include "tls_stream.hpp"
@@ -49,6 +50,9 @@ struct connection {
   // userinfo), sent on each request to the proxy; empty otherwise.
   std::string proxy_authorization;
   std::string session_key;  // key.str(): TLS sessions are cached per origin
+  // The time limit of the read or write under way (the client's
+  // io_deadlines); Beast's own stream timeouts are for opening only.
+  io_deadline deadline{this};
 
   // Beast reads as much as the buffer's free capacity (at least 512 bytes):
   // a buffer left at its small first size turns a blob body into 512-byte

@@ -115,13 +115,15 @@ asio::awaitable<std::size_t> response_impl::read_some(asio::mutable_buffer buffe
   if (buffer.size() == 0) co_return 0;
   if (st.body_left) co_return co_await read_direct(buffer);
   auto limit = st.client->options().timeouts.body_idle;
+  auto& deadlines = st.client->st().deadlines;
   for (;;) {
     st.parser.body_buffer(buffer.data(), buffer.size());
     auto& conn = st.conn();
-    conn.lowest().expires_after(limit);
+    deadlines.arm(conn.deadline, limit);
     auto [ec, ignored] = co_await std::visit(
         [&](auto& s) { return bhttp::async_read_some(s, conn.buffer, st.parser, tuple_awaitable); },
         conn.stream);
+    ec = deadlines.disarm(conn.deadline, ec);
     if (ec == bhttp::error::need_buffer) ec = {};
     if (ec) {
       std::string what = "reading response body from " + conn.key.str();
@@ -147,9 +149,11 @@ asio::awaitable<std::size_t> response_impl::read_direct(asio::mutable_buffer buf
     conn.buffer.consume(n);
   } else {
     auto limit = st.client->options().timeouts.body_idle;
-    conn.lowest().expires_after(limit);
+    auto& deadlines = st.client->st().deadlines;
+    deadlines.arm(conn.deadline, limit);
     auto [ec, got] = co_await std::visit(
         [&](auto& s) { return s.async_read_some(buffer, tuple_awaitable); }, conn.stream);
+    ec = deadlines.disarm(conn.deadline, ec);
     // The parser's word for a body cut short, as when it read the body.
     if (ec == asio::error::eof) ec = bhttp::error::partial_message;
     if (ec) {
@@ -263,14 +267,16 @@ namespace {
 // its own coroutine, so that a request without one (most) keeps the
 // exchange's frame small. `sent` counts the bytes as they go (the request
 // event reports them, also when the exchange fails).
-asio::awaitable<void> send_streamed_body(detail::connection& conn, byte_source& body,
-                                         std::optional<std::uint64_t> size, const origin& to,
-                                         std::chrono::milliseconds idle, std::uint64_t& sent) {
+asio::awaitable<void> send_streamed_body(detail::io_deadlines& deadlines, detail::connection& conn,
+                                         byte_source& body, std::optional<std::uint64_t> size,
+                                         const origin& to, std::chrono::milliseconds idle,
+                                         std::uint64_t& sent) {
   const bool chunked = !size;
   auto write = [&](auto buffers) -> asio::awaitable<void> {
-    conn.lowest().expires_after(idle);
+    deadlines.arm(conn.deadline, idle);
     auto [ec, n] = co_await std::visit(
         [&](auto& s) { return asio::async_write(s, buffers, tuple_awaitable); }, conn.stream);
+    ec = deadlines.disarm(conn.deadline, ec);
     if (ec) check(ec, "sending request body to " + to.str(), idle, "timeouts.body_idle");
   };
   // Sized to the body when it is small (a manifest), not zero-filled.
@@ -381,12 +387,12 @@ asio::awaitable<response> detail::exchange(client_impl& c, const origin& to,
     // Writing `buffers` whole (the head goes out with the first piece of
     // body): the write's own awaitable, no coroutine frame of a helper's.
     auto write = [&](auto buffers) {
-      conn.lowest().expires_after(t.body_idle);
+      st.deadlines.arm(conn.deadline, t.body_idle);
       return std::visit([&](auto& s) { return asio::async_write(s, buffers, tuple_awaitable); },
                         conn.stream);
     };
     auto wrote = [&](const std::tuple<error_code, std::size_t>& result, const char* what) {
-      if (auto ec = std::get<0>(result))
+      if (auto ec = st.deadlines.disarm(conn.deadline, std::get<0>(result)))
         check(ec, what + to.str(), t.body_idle, "timeouts.body_idle");
     };
     const char* sending = "sending request to ";
@@ -399,7 +405,8 @@ asio::awaitable<response> detail::exchange(client_impl& c, const origin& to,
       wrote(co_await write(both), sending);
     } else {
       wrote(co_await write(asio::buffer(head)), sending);
-      co_await send_streamed_body(conn, *body, size, to, t.body_idle, rs.event.request_body_bytes);
+      co_await send_streamed_body(st.deadlines, conn, *body, size, to, t.body_idle,
+                                  rs.event.request_body_bytes);
     }
 
     // Interim answers (100 Continue, 103 Early Hints: 1xx but 101) come
@@ -407,7 +414,7 @@ asio::awaitable<response> detail::exchange(client_impl& c, const origin& to,
     // would stay in the connection and be read as the next request's. One
     // response_header time limit covers them all: a server sending 1xx
     // answers forever times out.
-    conn.lowest().expires_after(t.response_header);
+    st.deadlines.arm(conn.deadline, t.response_header);
     const bool head = method == "HEAD";
     if (head) rs.parser.skip(true);
     for (;;) {
@@ -418,11 +425,13 @@ asio::awaitable<response> detail::exchange(client_impl& c, const origin& to,
           },
           conn.stream);
       response_started = response_started || rn > 0 || !rec;
-      if (rec)
-        check(rec, "reading response header from " + to.str(), t.response_header,
-              "timeouts.response_header");
-      const unsigned code = parser.status();
-      if (code < 100 || code > 199 || code == 101) break;
+      const unsigned code = rec ? 0 : parser.status();
+      if (rec || code < 100 || code > 199 || code == 101) {
+        if ((rec = st.deadlines.disarm(conn.deadline, rec)))
+          check(rec, "reading response header from " + to.str(), t.response_header,
+                "timeouts.response_header");
+        break;
+      }
       std::destroy_at(&parser);  // Beast's parsers read one message each
       std::construct_at(&rs.parser, head);
     }

@@ -6,9 +6,10 @@
 // Why not asio::ssl::stream: it reads one 17 KiB record a system call and
 // copies each record twice on its way to OpenSSL (its input buffer, then a
 // BIO pair); for a 1 GiB pull that was 62,000 recvmsg calls, as many Asio
-// operations, and about a third of the client's TLS cost. Timeouts stay
-// Beast's: every socket operation here is the tcp_stream's, so the
-// expires_after() a caller sets on the lowest layer bounds it.
+// operations, and about a third of the client's TLS cost. Every socket
+// operation here is the tcp_stream's: the expires_after() a caller sets on
+// the lowest layer bounds it (the handshake), and closing that socket ends
+// it (a request's I/O, timed by the client's io_deadlines).
 //
 // Errors are Asio's for the same events: OpenSSL's in
 // asio::error::get_ssl_category(), asio::ssl::error::stream_truncated for a

@@ -12,6 +12,7 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -30,6 +31,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstring>
 #include <thread>
@@ -385,6 +387,87 @@ TEST_CASE("client: time limits fire as errc::timeout", "[client][timeout]") {
     auto [ec2, body] = co_await resp.async_read_all(1 << 20, as_tuple);
     CHECK(ec2 == coras::errc::timeout);
   });
+}
+
+TEST_CASE("client: requests in flight together each time out at their own limit",
+          "[client][timeout]") {
+  // One timer serves all of a client's I/O limits (lib/http/deadlines.hpp):
+  // a request whose deadline comes after the timer's wait must still time
+  // out at its own, not at the first one's, and not be missed.
+  with_registry({}, [](auto ex, registry& srv) -> asio::awaitable<void> {
+    client_options o;
+    o.timeouts.response_header = 400ms;
+    client c(ex, o);
+    coras::server::delay_fault stall;
+    stall.before_headers = 3s;
+    stall.count = 2;
+    stall.path_contains = "/v2/stalled/";
+    srv.inject_delay(stall);
+    const auto start = std::chrono::steady_clock::now();
+    std::array<coras::error_code, 2> ecs;
+    std::array<std::chrono::steady_clock::duration, 2> took{};
+    auto done =
+        std::make_shared<asio::steady_timer>(ex, std::chrono::steady_clock::time_point::max());
+    int remaining = 2;
+    auto stalled = [&](int i) -> asio::awaitable<void> {
+      auto [ec, r] =
+          co_await c.async_send(make("GET", srv.url() + "/v2/stalled/manifests/x"), as_tuple);
+      ecs[i] = ec;
+      took[i] = std::chrono::steady_clock::now() - start;
+      if (--remaining == 0) done->cancel();
+    };
+    asio::co_spawn(ex, stalled(0), asio::detached);
+    asio::steady_timer gap(ex, 200ms);
+    co_await gap.async_wait(as_tuple);
+    asio::co_spawn(ex, stalled(1), asio::detached);
+    // Meanwhile quick requests arm and disarm their own limits.
+    int quick = 0;
+    for (int i = 0; i < 20; ++i) {
+      auto r = co_await c.async_send(make("GET", srv.url() + "/v2/"));
+      co_await r.async_read_all(1024);
+      quick += r.status() == 200;
+    }
+    co_await done->async_wait(as_tuple);
+    CHECK(quick == 20);
+    CHECK(ecs[0] == coras::errc::timeout);
+    CHECK(ecs[1] == coras::errc::timeout);
+    CHECK(took[0] >= 400ms);
+    CHECK(took[0] < 1s);
+    CHECK(took[1] >= 600ms);  // 200 ms later than the first: its own deadline
+    CHECK(took[1] < 1200ms);
+  });
+}
+
+TEST_CASE("client: a client with nothing in flight keeps no timer waiting", "[client][timeout]") {
+  // The limits' timer must not hold the io_context: with the default 60 s
+  // limits, run() returns as soon as the last request is done.
+  asio::io_context service;
+  registry srv(service.get_executor(), {});
+  srv.start();
+  auto keep = asio::make_work_guard(service);
+  std::thread service_thread([&] { service.run(); });
+  {
+    asio::io_context ioc;
+    client c(ioc.get_executor());
+    unsigned status = 0;
+    asio::co_spawn(
+        ioc,
+        [&]() -> asio::awaitable<void> {
+          for (int i = 0; i < 3; ++i) {
+            auto r = co_await c.async_send(make("GET", srv.url() + "/v2/"));
+            co_await r.async_read_all(1024);
+            status = r.status();
+          }
+        },
+        asio::detached);
+    const auto start = std::chrono::steady_clock::now();
+    ioc.run();
+    CHECK(status == 200);
+    CHECK(std::chrono::steady_clock::now() - start < 5s);
+  }
+  asio::post(service, [&] { srv.stop(); });
+  keep.reset();
+  service_thread.join();
 }
 
 TEST_CASE("client: cancelling a request closes its connection", "[client][cancel]") {
