@@ -50,6 +50,8 @@ struct connection {
   // userinfo), sent on each request to the proxy; empty otherwise.
   std::string proxy_authorization;
   std::string session_key;  // key.str(): TLS sessions are cached per origin
+  // The last request head sent, kept for its capacity (request_head).
+  std::string head_buffer;
   // The time limit of the read or write under way (the client's
   // io_deadlines); Beast's own stream timeouts are for opening only.
   io_deadline deadline{this};

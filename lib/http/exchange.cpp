@@ -379,7 +379,7 @@ asio::awaitable<response> detail::exchange(client_impl& c, const origin& to,
       chunked                             ? detail::body_framing::chunked
       : (body || has_body_method(method)) ? detail::body_framing::length
                                           : detail::body_framing::none,
-      size.value_or(0));
+      size.value_or(0), std::move(conn.head_buffer));
 
   const auto& t = opt.timeouts;
   bool response_started = false;
@@ -408,6 +408,7 @@ asio::awaitable<response> detail::exchange(client_impl& c, const origin& to,
       co_await send_streamed_body(st.deadlines, conn, *body, size, to, t.body_idle,
                                   rs.event.request_body_bytes);
     }
+    conn.head_buffer = std::move(head);  // sent: its capacity serves the next request
 
     // Interim answers (100 Continue, 103 Early Hints: 1xx but 101) come
     // before the final one and are skipped. Taken as final, the real answer

@@ -254,13 +254,14 @@ void append_field(std::string& out, std::string_view name, std::string_view valu
 std::string request_head(std::string_view method, std::string_view target, std::string_view host,
                          const fields& headers, std::string_view user_agent,
                          std::string_view proxy_authorization, body_framing framing,
-                         std::uint64_t content_length) {
+                         std::uint64_t content_length, std::string buffer) {
   if (!is_token(method)) refuse_field("the method", method);
   if (target.empty() || std::any_of(target.begin(), target.end(), [](char c) {
         return static_cast<unsigned char>(c) <= ' ' || c == 0x7f;
       }))
     refuse_field("the request target", target);
-  std::string out;
+  std::string out = std::move(buffer);
+  out.clear();
   std::size_t need = method.size() + target.size() + host.size() + user_agent.size() + 96;
   for (const auto& f : headers) need += f.name.size() + f.value.size() + 4;
   out.reserve(need);

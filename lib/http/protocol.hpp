@@ -56,11 +56,13 @@ enum class body_framing { none, length, chunked };
 /// a small request). Throws errc::invalid_argument, naming the field, for a
 /// name that is not an RFC 9110 token or a value with CR, LF or NUL in it (a
 /// value from a hostile token server or a caller must not add a header), and
-/// for a method or target with whitespace or control characters.
+/// for a method or target with whitespace or control characters. Written
+/// into `buffer` (what it held is replaced, its capacity reused: a pooled
+/// connection passes the last request's).
 std::string request_head(std::string_view method, std::string_view target, std::string_view host,
                          const fields& headers, std::string_view user_agent,
                          std::string_view proxy_authorization, body_framing framing,
-                         std::uint64_t content_length);
+                         std::uint64_t content_length, std::string buffer = {});
 
 /// The two halves of split_url, for the tests and the link fuzz target that
 /// check they agree: the hand-written path for the URLs coras builds (nullopt
