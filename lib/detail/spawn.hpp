@@ -17,8 +17,12 @@
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/execution/context.hpp>
 #include <boost/asio/execution/outstanding_work.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/prefer.hpp>
+#include <boost/asio/query.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/system/error_code.hpp>
 
 #include <exception>
@@ -47,16 +51,35 @@ struct completion_of<void> {
 template <class T>
 using completion_t = typename completion_of<T>::type;
 
+/// The io_context of `ex` when it is that io_context's executor or a strand
+/// of it (what an awaitable's handler and most callbacks complete on); else
+/// null. Read from the target: a type-erased executor converted or
+/// `prefer`red allocates.
+inline const boost::asio::io_context* io_context_of(
+    const boost::asio::any_completion_executor& ex) noexcept {
+  using io_executor = boost::asio::io_context::executor_type;
+  if (const auto* e = ex.target<io_executor>()) return &e->context();
+  if (const auto* s = ex.target<boost::asio::strand<io_executor>>())
+    return &s->get_inner_executor().context();
+  return nullptr;
+}
+
 /// The executor `handler` completes on, with work tracked on it. Asio's
 /// contract: an operation keeps its handler's executor busy until it
 /// completes, so a caller's io_context with nothing else to do does not
 /// return from run() while the operation runs on another one (and then
-/// receive the completion destroyed, or never).
+/// receive the completion destroyed, or never). When that is the io_context
+/// the operation runs in (`own`), its own pending work keeps it busy: not
+/// tracked again (which costs an allocation an operation).
 template <class Signature, class Executor>
 boost::asio::any_completion_executor tracked_target(
-    const boost::asio::any_completion_handler<Signature>& handler, const Executor& fallback) {
-  return boost::asio::prefer(boost::asio::get_associated_executor(handler, fallback),
-                             boost::asio::execution::outstanding_work.tracked);
+    const boost::asio::any_completion_handler<Signature>& handler, const Executor& fallback,
+    const boost::asio::any_io_executor& own) {
+  auto ex = boost::asio::get_associated_executor(handler, fallback);
+  using boost::asio::execution::context_as;
+  const boost::asio::execution_context* io = io_context_of(ex);
+  if (io && io == &boost::asio::query(own, context_as<boost::asio::execution_context&>)) return ex;
+  return boost::asio::prefer(std::move(ex), boost::asio::execution::outstanding_work.tracked);
 }
 
 /// Runs `op` on `ex` and completes `handler` on `target` (its executor, from
@@ -91,7 +114,7 @@ void spawn(const Executor& ex, boost::asio::awaitable<T> op,
   // The caller's cancellation slot is bound to co_spawn's own handler, so
   // cancelling the caller's operation cancels the coroutine.
   auto slot = boost::asio::get_associated_cancellation_slot(handler);
-  auto target = tracked_target(handler, ex);
+  auto target = tracked_target(handler, ex, ex);
   spawn_keeping(ex, std::move(op), std::move(handler), std::move(target), diag, slot, nullptr);
 }
 

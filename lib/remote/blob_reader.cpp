@@ -11,8 +11,10 @@
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/error.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -439,13 +441,21 @@ void blob_reader::read_all_start(blob_reader_impl* impl, diagnostics* d, std::ui
   // without a coroutine. Anything else (and any failure) takes the strand.
   if (auto bytes = impl->take_verified(limit)) {
     coras::detail::settle(nullptr, d ? d : &impl->diag);
-    // Through the strand, as a completion must not run inside its initiation;
-    // then on the handler's own executor.
-    const auto& strand = impl->client().impl()->strand();
+    // Posted, as a completion must not run inside its initiation, to the
+    // handler's own executor: straight to the io_context it holds (work
+    // counted there by the post), else through the strand.
     auto ex = asio::get_associated_executor(h, impl->client().impl()->completion_strand());
-    asio::post(strand, asio::bind_executor(ex, [h = std::move(h), b = std::move(*bytes)]() mutable {
-                 std::move(h)(error_code(), std::move(b));
-               }));
+    auto complete = [h = std::move(h), b = std::move(*bytes)]() mutable {
+      std::move(h)(error_code(), std::move(b));
+    };
+    using io_executor = asio::io_context::executor_type;
+    if (const auto* io = ex.target<io_executor>())
+      asio::post(*io, std::move(complete));
+    else if (const auto* s = ex.target<asio::strand<io_executor>>())
+      asio::post(*s, std::move(complete));
+    else
+      asio::post(impl->client().impl()->strand(),
+                 asio::bind_executor(std::move(ex), std::move(complete)));
     return;
   }
   coras::detail::spawn(impl->client().impl()->strand(), impl->read_all(limit), std::move(h),

@@ -41,8 +41,8 @@ class queued_operation : public std::enable_shared_from_this<queued_operation<T,
         make_(std::move(make)),
         handler_(std::move(h)),
         // Busy from the start, queued or running (detail/spawn.hpp).
-        target_(
-            coras::detail::tracked_target(handler_, state_->client.impl()->completion_strand())),
+        target_(coras::detail::tracked_target(handler_, state_->client.impl()->completion_strand(),
+                                              strand())),
         waiter_(strand()),
         cancellable_(cancellable) {}
   queued_operation(const queued_operation&) = delete;
