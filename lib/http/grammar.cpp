@@ -81,23 +81,23 @@ std::optional<byte_range> parse_content_range(std::string_view header) {
 std::string media_type_of(std::string_view content_type) {
   auto semi = content_type.find(';');
   auto type = trim_ows(content_type.substr(0, semi));
-  // RFC 9110 token characters and exactly one '/', inside: checked in one
-  // pass, then copied once and lower-cased in place (every manifest and blob
+  // RFC 9110 token characters and exactly one '/', inside: copied once,
+  // then checked and lower-cased in one pass (every manifest and blob
   // answer's Content-Type comes here).
+  std::string out(type);
   std::size_t slashes = 0, slash = 0;
-  for (std::size_t i = 0; i < type.size(); ++i) {
-    const char c = type[i];
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    char& c = out[i];
     if (c == '/') {
       ++slashes;
       slash = i;
     } else if (!is_tchar(c)) {
       return {};
+    } else if (static_cast<unsigned char>(c - 'A') < 26) {
+      c = static_cast<char>(c + ('a' - 'A'));
     }
   }
-  if (slashes != 1 || slash == 0 || slash + 1 == type.size()) return {};
-  std::string out(type);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  if (slashes != 1 || slash == 0 || slash + 1 == out.size()) return {};
   return out;
 }
 
