@@ -19,7 +19,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
-#include <boost/asio/experimental/parallel_group.hpp>
+#include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -33,6 +33,7 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -44,9 +45,19 @@ namespace coras::bench_tool {
 namespace asio = boost::asio;
 using clock_type = std::chrono::steady_clock;
 
+// Each worker a coroutine co_spawned with a plain completion handler, as
+// the floor's (stack_floor.cpp) and as a service's request handlers usually
+// are: no cancellation slot reaches coras, which then has none to pass to
+// every socket operation (a parallel_group's costs ~3,000 instructions and
+// ~5 allocations a manifest GET; docs/benchmarks.md). After a failure the
+// workers take no new jobs.
 asio::awaitable<void> for_each_parallel(std::size_t n, std::size_t concurrency, const job_fn& job) {
   auto ex = co_await asio::this_coro::executor;
+  const std::size_t workers = std::min(n, concurrency);
+  if (workers == 0) co_return;
   std::atomic<std::size_t> next{0};
+  std::mutex failure_mutex;
+  std::exception_ptr failure;
   auto worker = [&](std::size_t w) -> asio::awaitable<void> {
     for (;;) {
       const std::size_t i = next.fetch_add(1);
@@ -54,16 +65,19 @@ asio::awaitable<void> for_each_parallel(std::size_t n, std::size_t concurrency, 
       co_await job(w, i);
     }
   };
-  using op_type = decltype(asio::co_spawn(ex, worker(0), asio::deferred));
-  std::vector<op_type> ops;
-  const std::size_t workers = std::min(n, concurrency);
+  // Thread-safe: with --threads the workers end on any thread.
+  asio::experimental::concurrent_channel<void(error_code)> ended(ex, workers);
   for (std::size_t w = 0; w < workers; ++w)
-    ops.push_back(asio::co_spawn(ex, worker(w), asio::deferred));
-  auto [order, errors] =
-      co_await asio::experimental::make_parallel_group(std::move(ops))
-          .async_wait(asio::experimental::wait_for_one_error(), asio::use_awaitable);
-  for (std::size_t k : order)
-    if (errors[k]) std::rethrow_exception(errors[k]);
+    asio::co_spawn(ex, worker(w), [&](std::exception_ptr e) {
+      if (e) {
+        std::lock_guard lock(failure_mutex);
+        if (!failure) failure = e;
+        next = n;
+      }
+      ended.try_send(error_code());
+    });
+  for (std::size_t w = 0; w < workers; ++w) co_await ended.async_receive(asio::use_awaitable);
+  if (failure) std::rethrow_exception(failure);
 }
 
 namespace {
