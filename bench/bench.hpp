@@ -47,6 +47,7 @@ struct settings {
   std::string method;
   std::size_t connections = 0;
   unsigned threads = 2;
+  bool strand = false;  // --strand: the client keeps its strand with one thread
   unsigned time_limit = 300;
   bool json = false;
 };

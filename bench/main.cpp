@@ -90,7 +90,9 @@ job:
   --method M            resolve: HEAD (default) or GET (fetch the manifest);
                         http: the request method (default HEAD)
   --connections N       resolve/http: connections allowed (default: the concurrency)
-  --threads N           client io_context threads (default 2)
+  --threads N           client io_context threads (default 2); with 1 the client
+                        is made single_threaded (no strand: one thread runs it)
+  --strand              keep the client's strand with --threads 1
   --time-limit SECONDS  give up after this long (default 300)
   --json                one JSON document on stdout instead of the table
   -h, --help            this text
@@ -187,6 +189,8 @@ settings parse_args(int argc, char** argv) {
       s.connections = parse_count(a, value());
     } else if (a == "--threads") {
       s.threads = static_cast<unsigned>(parse_count(a, value()));
+    } else if (a == "--strand") {
+      s.strand = true;
     } else if (a == "--time-limit") {
       s.time_limit = static_cast<unsigned>(parse_count(a, value()));
     } else if (a == "--json") {

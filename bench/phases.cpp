@@ -146,6 +146,9 @@ class bench {
   http::client make_client(std::size_t connections) {
     auto o = target_.http;
     o.max_connections_per_origin = connections;
+    // --threads 1: the io_context has one thread, as a single-threaded
+    // service's (wrk's and the floor's loops are single-threaded too).
+    o.single_threaded = s_.threads == 1 && !s_.strand;
     return http::client(ex_, o);
   }
 

@@ -38,6 +38,9 @@ int main(int argc, char** argv) {
   asio::io_context ioc;
   coras::http::client_options options;
   options.tls.insecure_skip_verify = argc > 2 && std::string(argv[2]) == "--insecure";
+  // This thread alone runs `ioc` (the ioc.run() below): the client needs no
+  // strand of its own (docs/http.md, "One thread").
+  options.single_threaded = true;
   coras::http::client c(ioc.get_executor(), options);
   int status = 0;
   asio::co_spawn(ioc, ping(c, argv[1]), [&](std::exception_ptr e) {

@@ -19,14 +19,17 @@ inline boost::asio::any_io_executor make_strand(const boost::asio::any_io_execut
   return boost::asio::make_strand(ex);
 }
 
-/// Whether the calling thread runs inside `strand` (one make_strand made).
+/// Whether the calling thread runs inside `strand` (one make_strand made, or
+/// the io_context executor a single-threaded client uses in its place).
 /// `dispatch` cannot tell through an any_io_executor: it allocates a
 /// type-erased function first, even when it then runs it inline.
 inline bool running_in(const boost::asio::any_io_executor& strand) noexcept {
-  using io_strand = boost::asio::strand<boost::asio::io_context::executor_type>;
+  using io_executor = boost::asio::io_context::executor_type;
+  using io_strand = boost::asio::strand<io_executor>;
   using any_strand = boost::asio::strand<boost::asio::any_io_executor>;
   if (const auto* s = strand.target<io_strand>()) return s->running_in_this_thread();
   if (const auto* s = strand.target<any_strand>()) return s->running_in_this_thread();
+  if (const auto* e = strand.target<io_executor>()) return e->running_in_this_thread();
   return false;
 }
 

@@ -31,7 +31,8 @@ void check_proxy(const std::string& p, const char* what) {
 }  // namespace
 
 client_impl::client_impl(asio::any_io_executor ex, client_options options)
-    : strand_(coras::detail::make_strand(ex)),
+    // One thread runs the io_context: it serializes the client as a strand would.
+    : strand_(options.single_threaded ? ex : coras::detail::make_strand(ex)),
       completion_strand_(strand_),
       options_(std::move(options)),
       state_(std::make_unique<state>(strand_)) {

@@ -143,6 +143,15 @@ struct client_options {
   /// the client's strand runs on at a time. Unset (the default): that work
   /// runs on the client's strand, and coras uses no other thread.
   std::optional<boost::asio::any_io_executor> work_executor;
+  /// Promises that one thread runs the io_context of the client's executor
+  /// (other threads may still start operations and drop responses: those
+  /// reach the client through its executor). The client then uses that
+  /// executor as it is instead of a strand of it: the strand's hops and its
+  /// reference count, copied with every executor, cost about 4,000
+  /// instructions a manifest request (docs/http.md, "One thread"). With two
+  /// threads running that io_context the client's state would be raced:
+  /// leave it false (the default) unless the promise holds.
+  bool single_threaded = false;
 };
 
 /// Counters for tests and metrics; read with `client::stats()`.

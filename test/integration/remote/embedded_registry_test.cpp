@@ -32,6 +32,8 @@
 #include <optional>
 #include <random>
 #include <set>
+#include <thread>
+#include <vector>
 
 namespace asio = boost::asio;
 namespace fs = std::filesystem;
@@ -349,6 +351,71 @@ TEST_CASE("remote: a small manifest is read in its operation: its connection is 
     auto g = co_await repo.async_fetch(want);
     auto [e2, s2] = co_await g.async_read_all(10, as_tuple);
     CHECK(e2 == errc::size_limit_exceeded);
+  });
+}
+
+TEST_CASE("remote: a single_threaded client works without a strand on its io_context's thread",
+          "[remote][single-threaded]") {
+  // with_registry runs one thread: the promise client_options::single_threaded asks for.
+  with_registry({}, [](auto ex, coras::server::registry& srv) -> asio::awaitable<void> {
+    coras::http::client_options o;
+    o.single_threaded = true;
+    o.max_connections_per_origin = 4;
+    client c(ex, o);
+    auto repo = repo_on(c, srv, "single/threaded");
+    auto want = co_await push_image(repo, "v1");
+
+    // Operations at once (more than the connections), each completing.
+    int right = 0;
+    auto both = [&]() -> asio::awaitable<void> {  // lives as long as the coroutines
+      right += co_await names(repo, "v1", want);
+      auto f = co_await repo.async_fetch_reference("v1");
+      auto json = co_await f.body.async_read_all(1 << 20);
+      right += descriptor::for_content(want.media_type, json).digest == want.digest;
+    };
+    std::vector<asio::awaitable<void>> ops;
+    for (int i = 0; i < 12; ++i) ops.push_back(both());
+    co_await coras::test::run_all(std::move(ops));
+    CHECK(right == 24);
+
+    // A blob streamed through its reader, verified at its end.
+    const auto bytes = random_bytes(3 << 20, 4);
+    auto blob = co_await repo.async_push_bytes("application/octet-stream", bytes);
+    auto reader = co_await repo.async_fetch(blob);
+    auto streamed = co_await read_streamed(reader);
+    CHECK(same(streamed, bytes));
+
+    // A reader dropped on another thread gives its place back through the
+    // client's executor, not from that thread: with one connection, the
+    // resolve after it would otherwise wait for ever (cancelled after 2 s).
+    coras::http::client_options one = o;
+    one.max_connections_per_origin = 1;
+    client lone(ex, one);
+    auto lone_repo = repo_on(lone, srv, "single/threaded");
+    {
+      auto held = co_await lone_repo.async_fetch(blob);
+      std::thread dropper([r = std::move(held)]() mutable { r = {}; });
+      dropper.join();
+    }
+    asio::cancellation_signal give_up;
+    asio::steady_timer timer(ex, 2s);
+    timer.async_wait([&](auto) { give_up.emit(asio::cancellation_type::terminal); });
+    auto [rec, resolved] = co_await lone_repo.async_resolve(
+        "v1", asio::bind_cancellation_slot(give_up.slot(), as_tuple));
+    timer.cancel();
+    CHECK(!rec);
+    CHECK(resolved.digest == want.digest);
+
+    // Time limits are kept on this thread too.
+    coras::http::client_options quick = o;
+    quick.timeouts.response_header = 300ms;
+    client impatient(ex, quick);
+    auto slow_repo = repo_on(impatient, srv, "single/threaded");
+    coras::server::delay_fault stall;
+    stall.before_headers = 3s;
+    srv.inject_delay(stall);
+    auto [ec, d] = co_await slow_repo.async_resolve("v1", as_tuple);
+    CHECK(ec == errc::timeout);
   });
 }
 
