@@ -45,7 +45,10 @@
 #   --mirror-clients N    clients of the mirror row (default 16)
 #   --crane PATH          the crane binary (see above)
 #   --copy-concurrency N  passed to `coras copy` as --concurrency (default: its own)
-#   --requests N          coras-bench requests per resolve round (default 50000)
+#   --requests N          coras-bench requests per resolve round (default 200000:
+#                         about as long as wrk's 3 s; 50,000 ran 0.7 s, where the
+#                         start (64 connections opened, caches cold) cost coras 10-15 %
+#                         of its rate and the floor 4 %, against wrk's steady state)
 #   --duration SECONDS    wrk's time per round (default 3)
 #   --json FILE           also write the summary as JSON
 #
@@ -548,7 +551,7 @@ cleanup() {
 # ---------------------------------------------------------------------------
 main() {
   rounds=3 tls=no big=8x128M small=200x64K rows="big-pull big-push small small-serve resolve mirror"
-  copy_concurrency="" requests=50000 duration=3 json_out="" mirror_clients=16
+  copy_concurrency="" requests=200000 duration=3 json_out="" mirror_clients=16
   crane=${CRANE:-}
   while [ $# -gt 0 ]; do
     case "$1" in
