@@ -117,6 +117,7 @@ http::client_options client_options_for(const global_options& g,
                                         boost::asio::any_io_executor work) {
   http::client_options o;
   o.work_executor = std::move(work);
+  o.single_threaded = true;  // session::run: the main thread alone runs the io_context
   if (scope->credential)
     o.auth = auth::make_authorizer(
         [scope](std::string registry) { return scoped_credential(scope, std::move(registry)); });

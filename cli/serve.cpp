@@ -268,6 +268,7 @@ int serve(std::span<const std::string_view> args) {
           mirror_req.registry_config.empty() ? auth::default_docker_config_path()
                                              : std::filesystem::path(mirror_req.registry_config)));
       co.tls.ca_file = mirror_req.ca_file;
+      co.single_threaded = true;  // `ioc` is run by this thread alone (below)
       mirror::attach(options, http::client(ioc.get_executor(), co), mirror_req.options);
     }
     // Moved, not copied: the mirror's upstream client (and its pooled
