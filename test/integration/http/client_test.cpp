@@ -59,16 +59,19 @@ request make(std::string method, std::string url) {
 }
 
 // Pushes a blob with a monolithic POST+PUT and returns its digest; the PUT's
-// body is `body` when given, else the bytes in memory.
+// body is `body` when given, else the bytes in memory. `base`: the
+// registry's URL as the client reaches it (srv.url() when empty).
 asio::awaitable<coras::digest> push_blob(client& c, const registry& srv, const std::string& repo,
                                          const std::string& bytes,
-                                         std::shared_ptr<coras::byte_source> body = nullptr) {
+                                         std::shared_ptr<coras::byte_source> body = nullptr,
+                                         std::string base = {}) {
+  if (base.empty()) base = srv.url();
   auto d = coras::digest::of(bytes);
-  auto post = co_await c.async_send(make("POST", srv.url() + "/v2/" + repo + "/blobs/uploads/"));
+  auto post = co_await c.async_send(make("POST", base + "/v2/" + repo + "/blobs/uploads/"));
   REQUIRE(post.status() == 202);
   std::string location(*post.headers().get("Location"));
   co_await post.async_read_all(1 << 16);
-  if (location.front() == '/') location = srv.url() + location;
+  if (location.front() == '/') location = base + location;
   auto put = make("PUT", location + (location.find('?') == std::string::npos ? "?" : "&") +
                              "digest=" + d.str());
   put.body = body ? body : coras::memory_source(bytes);
@@ -629,6 +632,37 @@ TEST_CASE("client: TLS to the embedded registry, counted on the server side", "[
       CHECK(what.find("certificate verify failed") != std::string::npos);
     }
     CHECK(srv.stats().connections_accepted == accepted + 2);
+
+    // Time limits over TLS: the stalled request's socket is closed under
+    // the TLS stream, which ends its read; the error names the option.
+    client_options quick = co;
+    quick.timeouts.response_header = 300ms;
+    quick.timeouts.body_idle = 300ms;
+    client impatient(ex, quick);
+    coras::server::delay_fault stall;
+    stall.before_headers = 3s;
+    srv.inject_delay(stall);
+    const auto start = std::chrono::steady_clock::now();
+    std::string words;
+    try {
+      co_await impatient.async_send(make("GET", base + "/v2/"));
+    } catch (const coras::error& e) {
+      CHECK(e.code() == coras::errc::timeout);
+      words = e.what();
+    }
+    CHECK(std::chrono::steady_clock::now() - start < 2s);
+    CHECK(words.find("client_options::timeouts.response_header") != std::string::npos);
+    auto d = co_await push_blob(impatient, srv, "tls", std::string(256 * 1024, 't'), nullptr, base);
+    coras::server::delay_fault mid;
+    mid.mid_body = 3s;
+    mid.path_contains = "/blobs/sha256:";
+    srv.inject_delay(mid);
+    auto resp = co_await impatient.async_send(make("GET", base + "/v2/tls/blobs/" + d.str()));
+    auto [ec2, body] = co_await resp.async_read_all(1 << 20, as_tuple);
+    CHECK(ec2 == coras::errc::timeout);
+    // And the client goes on: a new connection for the next request.
+    auto ok = co_await impatient.async_send(make("GET", base + "/v2/"));
+    CHECK(ok.status() == 200);
   });
 }
 
