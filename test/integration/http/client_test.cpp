@@ -81,6 +81,16 @@ asio::awaitable<coras::digest> push_blob(client& c, const registry& srv, const s
   co_return d;
 }
 
+// A fault that holds the response head of `count` requests (whose path
+// contains `path`, all when empty) for 3 s: past every short limit here.
+coras::server::delay_fault header_stall(unsigned count = 1, std::string path = {}) {
+  coras::server::delay_fault f;
+  f.before_headers = 3s;
+  f.count = count;
+  f.path_contains = std::move(path);
+  return f;
+}
+
 client_options fast_retries() {
   client_options o;
   o.retry.initial_backoff = 5ms;
@@ -356,8 +366,7 @@ TEST_CASE("client: time limits fire as errc::timeout", "[client][timeout]") {
     client_options o;
     o.timeouts.response_header = 300ms;
     client c(ex, o);
-    coras::server::delay_fault stall;
-    stall.before_headers = 3s;
+    const auto stall = header_stall();
     srv.inject_delay(stall);
     auto start = std::chrono::steady_clock::now();
     auto [ec, r] = co_await c.async_send(make("GET", srv.url() + "/v2/"), as_tuple);
@@ -401,11 +410,7 @@ TEST_CASE("client: requests in flight together each time out at their own limit"
     client_options o;
     o.timeouts.response_header = 400ms;
     client c(ex, o);
-    coras::server::delay_fault stall;
-    stall.before_headers = 3s;
-    stall.count = 2;
-    stall.path_contains = "/v2/stalled/";
-    srv.inject_delay(stall);
+    srv.inject_delay(header_stall(2, "/v2/stalled/"));
     const auto start = std::chrono::steady_clock::now();
     std::array<coras::error_code, 2> ecs;
     std::array<std::chrono::steady_clock::duration, 2> took{};
@@ -639,9 +644,7 @@ TEST_CASE("client: TLS to the embedded registry, counted on the server side", "[
     quick.timeouts.response_header = 300ms;
     quick.timeouts.body_idle = 300ms;
     client impatient(ex, quick);
-    coras::server::delay_fault stall;
-    stall.before_headers = 3s;
-    srv.inject_delay(stall);
+    srv.inject_delay(header_stall());
     const auto start = std::chrono::steady_clock::now();
     std::string words;
     try {
