@@ -362,6 +362,12 @@ std::optional<std::string> parse_warning(std::string_view value) {
   return std::string(text);
 }
 
+void report_warnings(const std::function<void(const warning&)>& to, const fields& headers,
+                     std::string_view url) {
+  for (auto value : headers.get_all("Warning"))
+    if (auto text = parse_warning(value)) to(warning{std::move(*text), strip_credentials(url)});
+}
+
 std::optional<std::chrono::milliseconds> parse_retry_after(
     std::string_view value, std::chrono::system_clock::time_point now) {
   value = trim(value);

@@ -75,6 +75,12 @@ boost::system::result<split_url_result> split_url_general(std::string_view url,
 /// text (the form the distribution spec defines); nullopt otherwise.
 std::optional<std::string> parse_warning(std::string_view value);
 
+/// Calls `to` with each well-formed `Warning: 299` text of `headers`, for
+/// the request to `url` (its credentials stripped): what
+/// `client_options::on_warning` and `repository_options::on_warning` get.
+void report_warnings(const std::function<void(const warning&)>& to, const fields& headers,
+                     std::string_view url);
+
 /// A `Retry-After` value as a wait from `now`: delta-seconds or an IMF-fixdate
 /// HTTP-date. nullopt when malformed (negative or fractional seconds
 /// included: the caller's backoff applies). A date in the past gives zero;

@@ -81,14 +81,6 @@ detail::split_url_result split_or_throw(const std::string& url) {
                 "cannot send to \"" + strip_credentials(url) + "\": " + why);
   return std::move(*parts);
 }
-
-// The answer's `Warning: 299` texts, to the handler that asked for them.
-void report_warnings(const client_options& opt, const response& resp, const std::string& url) {
-  for (auto value : resp.headers().get_all("Warning")) {
-    if (auto text = detail::parse_warning(value))
-      opt.on_warning(warning{*text, strip_credentials(url)});
-  }
-}
 }  // namespace
 
 // Every local of a coroutine lives in its frame (GCC keeps them all): what
@@ -136,7 +128,7 @@ asio::awaitable<response> client_impl::send_plain(
       continue;
     }
 
-    if (opt.on_warning) report_warnings(opt, resp, req.url);
+    if (opt.on_warning) detail::report_warnings(opt.on_warning, resp.headers(), req.url);
     auto step = next_step_for(resp, req, redirects, attempt, retryable);
     switch (step.what) {
       case detail::send_step::action::deliver:

@@ -51,12 +51,7 @@ awaitable<http::response> send_reporting_warnings(const http::client& client,
                                                   const repository_options& options,
                                                   http::request req) {
   auto resp = co_await client.impl()->send(std::move(req));
-  if (options.on_warning) {
-    for (auto value : resp.headers().get_all("Warning")) {
-      if (auto text = http::detail::parse_warning(value))
-        options.on_warning(http::warning{std::move(*text), strip_credentials(resp.url())});
-    }
-  }
+  http::detail::report_warnings(options.on_warning, resp.headers(), resp.url());
   co_return resp;
 }
 }  // namespace

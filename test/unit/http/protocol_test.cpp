@@ -153,6 +153,20 @@ TEST_CASE("http: Warning headers, as oras-go accepts them", "[http][warning]") {
   CHECK_FALSE(parse_warning(R"(299 - "unterminated)").has_value());
   CHECK_FALSE(parse_warning("").has_value());
   CHECK_FALSE(parse_warning("garbage").has_value());
+
+  // Every well-formed one, in order, with the URL's credentials stripped.
+  coras::http::fields h;
+  h.add("Warning", R"(299 - "first")");
+  h.add("Warning", R"(199 - "not this")");
+  h.add("warning", R"(299 - "second")");
+  std::vector<coras::http::warning> got;
+  coras::http::detail::report_warnings([&](const coras::http::warning& w) { got.push_back(w); }, h,
+                                       "https://user:secret@r.example/v2/a/manifests/v1");
+  REQUIRE(got.size() == 2);
+  CHECK(got[0].text == "first");
+  CHECK(got[1].text == "second");
+  CHECK(got[0].url.find("secret") == std::string::npos);
+  CHECK(got[0].url.find("r.example/v2/a/manifests/v1") != std::string::npos);
 }
 
 namespace {
