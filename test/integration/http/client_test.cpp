@@ -1,5 +1,7 @@
 // The HTTP client against the embedded registry (in-process, same io_context):
 // pooling, redirects, retries, time limits, cancellation, events, limits.
+#include "http/client_impl.hpp"
+
 #include <coras_test/embedded.hpp>
 #include <coras_test/run.hpp>
 
@@ -25,6 +27,7 @@
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
@@ -476,6 +479,18 @@ TEST_CASE("client: a client with nothing in flight keeps no timer waiting", "[cl
   asio::post(service, [&] { srv.stop(); });
   keep.reset();
   service_thread.join();
+}
+
+TEST_CASE("client: single_threaded runs on the executor itself, the default on a strand of it",
+          "[client][executor]") {
+  asio::io_context ioc;
+  client_options o;
+  client stranded(ioc.get_executor(), o);
+  o.single_threaded = true;
+  client direct(ioc.get_executor(), o);
+  using io_executor = asio::io_context::executor_type;
+  CHECK(stranded.impl()->strand().target<asio::strand<io_executor>>() != nullptr);
+  CHECK(direct.impl()->strand().target<io_executor>() != nullptr);
 }
 
 TEST_CASE("client: cancelling a request closes its connection", "[client][cancel]") {

@@ -406,6 +406,21 @@ TEST_CASE("remote: a single_threaded client works without a strand on its io_con
     CHECK(!rec);
     CHECK(resolved.digest == want.digest);
 
+    // An operation started on another thread reaches the client through its
+    // executor, and completes on it.
+    bool started_elsewhere = false;
+    std::thread starter([&] {
+      repo.async_resolve("v1", [&](boost::system::error_code e, descriptor got) {
+        started_elsewhere = !e && got.digest == want.digest;
+      });
+    });
+    starter.join();
+    for (int i = 0; i < 200 && !started_elsewhere; ++i) {
+      asio::steady_timer tick(ex, 10ms);
+      co_await tick.async_wait(as_tuple);
+    }
+    CHECK(started_elsewhere);
+
     // Time limits are kept on this thread too.
     coras::http::client_options quick = o;
     quick.timeouts.response_header = 300ms;
