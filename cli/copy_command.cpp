@@ -144,6 +144,17 @@ std::string copy_failure_message(std::exception_ptr failed, const std::string& w
   }
 }
 
+// The copy of a root already resolved: its graph, then the tag.
+awaitable<coras::copy::copy_result> copy_resolved(std::shared_ptr<content::store> src,
+                                                  descriptor root,
+                                                  std::shared_ptr<content::store> dst,
+                                                  std::string dst_ref,
+                                                  coras::copy::copy_options options) {
+  auto result = co_await coras::copy::copy_graph(src, std::move(root), dst, std::move(options));
+  if (!dst_ref.empty()) co_await dst->tag(result.root, dst_ref);
+  co_return result;
+}
+
 awaitable<void> copy_op(std::shared_ptr<content::store> src, std::string src_ref,
                         std::shared_ptr<content::store> dst, std::string dst_ref,
                         coras::copy::copy_options options, bool json,
@@ -152,21 +163,23 @@ awaitable<void> copy_op(std::shared_ptr<content::store> src, std::string src_ref
   const auto started = std::chrono::steady_clock::now();
   // A registry SRC is resolved here first, with diagnostics, so that a
   // missing tag or a refused credential is reported with the registry's
-  // answer; the copy then starts from that digest.
+  // answer; the copy then starts from that descriptor (no second request).
+  std::optional<descriptor> root;
   if (auto* remote = dynamic_cast<remote::repository_store*>(src.get())) {
     auto repo = remote->repository();
-    auto root = co_await repo.async_resolve(src_ref);
-    src_ref = root.digest.str();
+    root = co_await repo.async_resolve(src_ref);
   }
   display->start();
   progress_stopper stopper{display};
   // The walk and the stores' file I/O run on the work pool; the HTTP
   // client's sockets stay on the io_context's thread.
+  asio::awaitable<coras::copy::copy_result> job =
+      root ? copy_resolved(std::move(src), std::move(*root), std::move(dst), std::move(dst_ref),
+                           std::move(options))
+           : coras::copy::copy(std::move(src), std::move(src_ref), std::move(dst),
+                               std::move(dst_ref), std::move(options));
   auto [failed, result] =
-      co_await asio::co_spawn(work,
-                              coras::copy::copy(std::move(src), std::move(src_ref), std::move(dst),
-                                                std::move(dst_ref), std::move(options)),
-                              asio::as_tuple(asio::use_awaitable));
+      co_await asio::co_spawn(work, std::move(job), asio::as_tuple(asio::use_awaitable));
   if (failed) throw failure(copy_failure_message(failed, what));
   display->stop();
   const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;

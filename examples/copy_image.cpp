@@ -40,8 +40,13 @@ int main(int argc, char** argv) {
   asio::co_spawn(
       ioc,
       [&]() -> asio::awaitable<void> {
+        // Resolved once here (to print it before the copy starts); copy_graph
+        // then starts from that descriptor without looking it up again.
         auto tag = ref.tag_or_digest();
-        auto r = co_await coras::copy::copy(src, tag, dst, tag, o);
+        auto root = co_await src->resolve(tag);
+        std::cout << "copying " << root.digest.str() << ' ' << root.media_type << '\n';
+        auto r = co_await coras::copy::copy_graph(src, root, dst, o);
+        co_await dst->tag(r.root, tag);
         std::cout << r.root.digest.str() << ": " << r.copied << " copied, " << r.skipped
                   << " already there, " << r.bytes << " bytes\n";
       },

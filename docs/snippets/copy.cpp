@@ -24,4 +24,14 @@ boost::asio::awaitable<void> copy_tour(coras::http::client& http) {
   (void)r;
 }
 
+boost::asio::awaitable<void> copy_graph_tour(coras::remote::repository src,
+                                             std::shared_ptr<coras::content::store> to) {
+  // [snippet copy-graph]
+  auto root = co_await src.async_resolve("v1");  // e.g. to check it first
+  auto from = std::make_shared<coras::remote::repository_store>(src);
+  auto r = co_await coras::copy::copy_graph(from, root, to);  // no second lookup
+  co_await to->tag(r.root, "v1");                             // when wanted
+  // [end]
+}
+
 }  // namespace snippets

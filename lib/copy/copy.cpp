@@ -80,6 +80,13 @@ class engine {
 
   awaitable<copy_result> run(std::string src_ref, std::string dst_ref) {
     auto root = co_await src_->resolve(src_ref);
+    co_await run_graph(root);
+    if (!dst_ref.empty()) co_await dst_->tag(result_.root, dst_ref);
+    co_return result_;
+  }
+
+  // The graph under `root` (or under its entry for `opts_.platform`).
+  awaitable<copy_result> run_graph(descriptor root) {
     if (opts_.platform && media_type::is_index(root.media_type)) root = co_await select(root);
     if (!same_store_) {
       co_await visit(root, 0, std::nullopt);
@@ -93,8 +100,7 @@ class engine {
       }
       if (stopped_) std::rethrow_exception(stopped_);
     }
-    if (!dst_ref.empty()) co_await dst_->tag(root, dst_ref);
-    result_.root = root;
+    result_.root = std::move(root);
     co_return result_;
   }
 
@@ -372,17 +378,35 @@ class engine {
 
 }  // namespace
 
-awaitable<copy_result> copy(std::shared_ptr<store> src, std::string src_ref,
-                            std::shared_ptr<store> dst, std::string dst_ref, copy_options options) {
+namespace {
+
+// Runs `walk` on a new engine whose node coroutines share one strand (the
+// engine's state needs no lock); blob transfers run on the calling
+// coroutine's executor itself (in parallel on a pool).
+template <class Walk>
+awaitable<copy_result> on_engine(std::shared_ptr<store> src, std::shared_ptr<store> dst,
+                                 copy_options options, Walk walk) {
   if (!src || !dst) throw coras::error(errc::invalid_argument, "copy needs two stores");
-  // Every node coroutine runs on one strand: the engine's state needs no
-  // lock. Blob transfers run on the executor itself (in parallel on a pool).
   auto outer = co_await asio::this_coro::executor;
   auto strand = asio::make_strand(outer);
   auto e =
       std::make_shared<engine>(strand, outer, std::move(src), std::move(dst), std::move(options));
-  co_return co_await asio::co_spawn(strand, e->run(std::move(src_ref), std::move(dst_ref)),
-                                    asio::use_awaitable);
+  co_return co_await asio::co_spawn(strand, walk(*e), asio::use_awaitable);
+}
+
+}  // namespace
+
+awaitable<copy_result> copy(std::shared_ptr<store> src, std::string src_ref,
+                            std::shared_ptr<store> dst, std::string dst_ref, copy_options options) {
+  co_return co_await on_engine(std::move(src), std::move(dst), std::move(options), [&](engine& e) {
+    return e.run(std::move(src_ref), std::move(dst_ref));
+  });
+}
+
+awaitable<copy_result> copy_graph(std::shared_ptr<store> src, descriptor root,
+                                  std::shared_ptr<store> dst, copy_options options) {
+  co_return co_await on_engine(std::move(src), std::move(dst), std::move(options),
+                               [&](engine& e) { return e.run_graph(std::move(root)); });
 }
 
 void start_copy(asio::any_io_executor ex, diagnostics* d,
@@ -394,6 +418,15 @@ void start_copy(asio::any_io_executor ex, diagnostics* d,
                        copy(std::move(src), std::move(src_ref), std::move(dst), std::move(dst_ref),
                             std::move(options)),
                        std::move(handler), d);
+}
+
+void start_copy_graph(asio::any_io_executor ex, diagnostics* d,
+                      asio::any_completion_handler<void(error_code, copy_result)> handler,
+                      std::shared_ptr<store> src, descriptor root, std::shared_ptr<store> dst,
+                      copy_options options) {
+  coras::detail::spawn(
+      ex, copy_graph(std::move(src), std::move(root), std::move(dst), std::move(options)),
+      std::move(handler), d);
 }
 
 }  // namespace coras::copy

@@ -82,8 +82,10 @@ copy_image)
   start_server
   seed_image "$reg/examples/app:v1"
   run_example "$reg/examples/app:v1" "$work/layout" --plain-http
-  expect "^$digest: [1-9][0-9]* copied, "
+  expect "^copying $digest " "^$digest: [1-9][0-9]* copied, "
   [ -f "$work/layout/index.json" ] || fail "no index.json in $work/layout"
+  grep -q '"org.opencontainers.image.ref.name":"v1"' "$work/layout/index.json" ||
+    fail "the layout's index.json does not tag v1"
   ;;
 referrers)
   start_server

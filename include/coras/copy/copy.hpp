@@ -117,12 +117,29 @@ boost::asio::awaitable<copy_result> copy(std::shared_ptr<content::store> src, st
                                          std::shared_ptr<content::store> dst, std::string dst_ref,
                                          copy_options options = {});
 
+/// Copies the graph under `root` from `src` into `dst`, as `copy` does, but
+/// from a descriptor the caller already has (oras-go's `oras.CopyGraph`):
+/// nothing is resolved and nothing is tagged, so copying what a `resolve`
+/// just named costs no second request for it. `options.platform` applies as
+/// in `copy`; `copy_result::root` is what was copied (the entry chosen for
+/// the platform, else `root`). Tag it at the destination with
+/// `dst->tag(result.root, ref)` when wanted. `root` must be what `src` holds
+/// under its digest: its size and digest are checked as the copy reads it.
+boost::asio::awaitable<copy_result> copy_graph(std::shared_ptr<content::store> src, descriptor root,
+                                               std::shared_ptr<content::store> dst,
+                                               copy_options options = {});
+
 /// @cond INTERNAL
 /// Internal: starts `copy` on a strand of `ex`.
 void start_copy(boost::asio::any_io_executor ex, diagnostics* d,
                 boost::asio::any_completion_handler<void(error_code, copy_result)> handler,
                 std::shared_ptr<content::store> src, std::string src_ref,
                 std::shared_ptr<content::store> dst, std::string dst_ref, copy_options options);
+/// Internal: starts `copy_graph`.
+void start_copy_graph(boost::asio::any_io_executor ex, diagnostics* d,
+                      boost::asio::any_completion_handler<void(error_code, copy_result)> handler,
+                      std::shared_ptr<content::store> src, descriptor root,
+                      std::shared_ptr<content::store> dst, copy_options options);
 /// @endcond
 
 /// @{
@@ -187,6 +204,37 @@ auto async_copy(boost::asio::any_io_executor ex, std::shared_ptr<content::store>
       },
       &d, std::move(src), std::move(src_ref), std::move(dst), std::move(dst_ref),
       std::move(options));
+}
+/// @}
+
+/// @{
+/// `copy_graph` as an asynchronous operation, with the conventions of
+/// `async_copy` (errors, lifetimes, executor, cancellation): copies the graph
+/// under `root` from `src` into `dst`; nothing is resolved or tagged.
+///
+/// @par Handler signature
+/// `void(error_code, copy_result)`.
+template <class Token = ::coras::default_completion_token_t>
+auto async_copy_graph(boost::asio::any_io_executor ex, std::shared_ptr<content::store> src,
+                      descriptor root, std::shared_ptr<content::store> dst, copy_options options,
+                      Token&& token = {}) {
+  return ::coras::detail::initiate<void(error_code, copy_result)>(
+      std::forward<Token>(token),
+      [ex](diagnostics* d, auto handler, auto&&... args) {
+        start_copy_graph(ex, d, std::move(handler), std::forward<decltype(args)>(args)...);
+      },
+      nullptr, std::move(src), std::move(root), std::move(dst), std::move(options));
+}
+template <class Token = ::coras::default_completion_token_t>
+auto async_copy_graph(boost::asio::any_io_executor ex, std::shared_ptr<content::store> src,
+                      descriptor root, std::shared_ptr<content::store> dst, copy_options options,
+                      diagnostics& d, Token&& token = {}) {
+  return ::coras::detail::initiate<void(error_code, copy_result)>(
+      std::forward<Token>(token),
+      [ex](diagnostics* dp, auto handler, auto&&... args) {
+        start_copy_graph(ex, dp, std::move(handler), std::forward<decltype(args)>(args)...);
+      },
+      &d, std::move(src), std::move(root), std::move(dst), std::move(options));
 }
 /// @}
 

@@ -200,6 +200,51 @@ TEST_CASE("copy: platform selection tags the platform's manifest", "[copy]") {
   });
 }
 
+TEST_CASE("copy_graph: from a descriptor in hand, nothing resolved, nothing tagged", "[copy]") {
+  coras::test::with_registry({}, [](auto ex, auto& srv) -> asio::awaitable<void> {
+    client c(ex);
+    auto src = repo_on(c, srv, "graph/src");
+    auto root = co_await push_index(src, "v1");
+    temp_dir dir;
+    auto layout = std::make_shared<oci_layout>(dir.path() / "layout");
+
+    srv.clear_request_log();
+    auto r = co_await coras::copy::copy_graph(store_of(src), root, layout);
+    CHECK(r.root.digest == root.digest);
+    CHECK(r.copied == 8);
+    // The root's manifest is fetched by digest, never looked up first.
+    CHECK(requests(srv, "HEAD", "/manifests/") == 0);
+    CHECK(requests(srv, "GET", "/manifests/") == 3);
+    const bool root_there = co_await layout->exists(root);
+    CHECK(root_there);
+    const bool tagged = co_await resolvable(*layout, "v1");
+    CHECK_FALSE(tagged);
+
+    // The platform's entry becomes the copied root, as in copy.
+    auto json = co_await src.async_fetch_bytes(root);
+    auto arm = coras::image_index::parse(json).manifests[1];
+    auto mem = std::make_shared<memory_store>();
+    copy_options o;
+    o.platform = coras::platform{"arm64", "linux", {}, {}, {}, {}};
+    auto one = co_await coras::copy::copy_graph(store_of(src), root, mem, o);
+    CHECK(one.root.digest == arm.digest);
+    CHECK(one.copied == 4);
+
+    // A descriptor that does not match what the source holds fails as such.
+    auto wrong_size = root;
+    wrong_size.size += 1;
+    auto [ec, none] = co_await coras::copy::async_copy_graph(
+        ex, store_of(src), wrong_size, std::make_shared<memory_store>(), copy_options{}, as_tuple);
+    CHECK(ec == errc::size_mismatch);
+    auto unknown = descriptor::for_content(coras::media_type::oci_index, "{}");
+    coras::diagnostics d;
+    auto [ec2, none2] = co_await coras::copy::async_copy_graph(
+        ex, store_of(src), unknown, std::make_shared<memory_store>(), copy_options{}, d, as_tuple);
+    CHECK(ec2 == errc::not_found);
+    CHECK(d.message().find(unknown.digest.str()) != std::string::npos);
+  });
+}
+
 TEST_CASE("copy: a three-platform index, one platform or all", "[copy][platform]") {
   coras::test::with_registry({}, [](auto ex, auto& srv) -> asio::awaitable<void> {
     client c(ex);
