@@ -227,7 +227,9 @@ registry_rows() {
         # kernel's writeback of the last tool's gigabyte would otherwise slow
         # whichever tool comes next), and after a pause: a run started right
         # after the last one's check and removal was up to 2 x slower on this
-        # machine, for a reason not found (docs/benchmarks.md). Untimed.
+        # machine (before coras wrote files in calls of at most 128 KiB, most
+        # runs of its 1 GiB pull were slow even with the pause: large
+        # page-cache folios on this VM, docs/benchmarks.md). Untimed.
         sync
         sleep 1
         if [ "$side" = coras ] && [ "$have_copy" != yes ]; then

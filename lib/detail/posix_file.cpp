@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -59,7 +60,7 @@ std::size_t pread_full(int fd, char* p, std::size_t n, std::uint64_t offset,
 
 void write_all(int fd, std::string_view bytes, const std::string& what) {
   while (!bytes.empty()) {
-    ssize_t r = ::write(fd, bytes.data(), bytes.size());
+    ssize_t r = ::write(fd, bytes.data(), std::min(bytes.size(), max_write_call));
     if (r < 0) {
       if (errno == EINTR) continue;
       throw_errno(errno, "writing " + what);

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -40,7 +41,19 @@ class unique_fd {
 /// Reads `n` bytes at `offset` unless the file ends first; returns the count read.
 std::size_t pread_full(int fd, char* p, std::size_t n, std::uint64_t offset,
                        const std::string& what);
-/// Writes all of `bytes` (retrying short writes and EINTR).
+/// The most bytes one write(2) or pwrite(2) of a file's content takes. Linux
+/// (6.x, ext4 and others) caches a buffered write of N bytes in folios of up
+/// to N bytes; on the development VM, whose kernel hands wholly free 2 MiB
+/// blocks back to its host (free page reporting), filling big folios (1 MiB
+/// writes: up to 512 KiB) was often much slower: a 1 GiB pull took 1.7-2.0 s
+/// in 10 of 15 runs instead of 1.1-1.2 s, in the kernel's copy into the page
+/// cache, while 64 and 128 KiB writes (and crane's 32 KiB) never were
+/// (docs/benchmarks.md). Where it does not happen, 128 KiB calls cost about
+/// 4 % more CPU than 1 MiB ones.
+inline constexpr std::size_t max_write_call = 128 * 1024;
+
+/// Writes all of `bytes` (retrying short writes and EINTR), in calls of at
+/// most `max_write_call` bytes.
 void write_all(int fd, std::string_view bytes, const std::string& what);
 void sync_fd(int fd, const std::string& what);
 void sync_dir(const std::filesystem::path& dir);

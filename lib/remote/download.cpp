@@ -4,6 +4,7 @@
 // written in place and verified once, in order, as the ranges complete.
 #include "blob_reader_impl.hpp"
 #include "detail/offload.hpp"
+#include "detail/posix_file.hpp"
 #include "detail/spawn.hpp"
 #include "http/client_impl.hpp"
 #include "remote/exchange.hpp"
@@ -22,6 +23,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -50,7 +52,8 @@ struct partial_file {
   }
   void write_at(const char* data, std::size_t n, std::uint64_t at) const {
     while (n > 0) {
-      auto w = ::pwrite(fd, data, n, static_cast<off_t>(at));
+      auto w =
+          ::pwrite(fd, data, std::min(n, coras::detail::max_write_call), static_cast<off_t>(at));
       if (w < 0 && errno == EINTR) continue;
       if (w < 0) file_error("cannot write", path);
       data += w;
