@@ -45,11 +45,11 @@ std::size_t pread_full(int fd, char* p, std::size_t n, std::uint64_t offset,
 /// (6.x, ext4 and others) caches a buffered write of N bytes in folios of up
 /// to N bytes; on the development VM, whose kernel hands wholly free 2 MiB
 /// blocks back to its host (free page reporting), filling big folios (1 MiB
-/// writes: up to 512 KiB) was often much slower: a 1 GiB pull took 1.7-2.0 s
-/// in 10 of 15 runs instead of 1.1-1.2 s, in the kernel's copy into the page
-/// cache, while 64 and 128 KiB writes (and crane's 32 KiB) never were
-/// (docs/benchmarks.md). Where it does not happen, 128 KiB calls cost about
-/// 4 % more CPU than 1 MiB ones.
+/// writes: up to 512 KiB) was often much slower: a 1 GiB pull took 1.7-2.2 s
+/// in 8 of 13 runs instead of 1.1-1.3 s, in the kernel's copy into the page
+/// cache, with 64 and 128 KiB writes in 1 of 21 (crane's 32 KiB writes in
+/// none; docs/benchmarks.md). Where it does not happen, 128 KiB calls cost
+/// about 4 % more CPU than 1 MiB ones.
 inline constexpr std::size_t max_write_call = 128 * 1024;
 
 /// Writes all of `bytes` (retrying short writes and EINTR), in calls of at
