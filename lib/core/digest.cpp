@@ -39,8 +39,6 @@ const EVP_MD* evp_md(digest_algorithm a) {
   return a == digest_algorithm::sha512 ? sha512 : sha256;
 }
 
-// The image spec's grammar for the algorithm part; an algorithm that fits it
-// but is not one of ours is "unsupported", anything else is "invalid".
 // Lower-case hex digits, the only ones a digest may have.
 constexpr std::array<bool, 256> lower_hex_chars = [] {
   std::array<bool, 256> t{};
@@ -48,6 +46,8 @@ constexpr std::array<bool, 256> lower_hex_chars = [] {
   return t;
 }();
 
+// The image spec's grammar for the algorithm part; an algorithm that fits it
+// but is not one of ours is "unsupported", anything else is "invalid".
 bool is_algorithm_grammar(std::string_view s) {
   // algorithm-component ( [+._-] algorithm-component )*, component = [a-z0-9]+
   bool need_component = true;
