@@ -364,6 +364,7 @@ std::optional<std::string> parse_warning(std::string_view value) {
 
 void report_warnings(const std::function<void(const warning&)>& to, const fields& headers,
                      std::string_view url) {
+  if (!to) return;
   for (auto value : headers.get_all("Warning"))
     if (auto text = parse_warning(value)) to(warning{std::move(*text), strip_credentials(url)});
 }

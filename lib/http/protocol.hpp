@@ -78,6 +78,7 @@ std::optional<std::string> parse_warning(std::string_view value);
 /// Calls `to` with each well-formed `Warning: 299` text of `headers`, for
 /// the request to `url` (its credentials stripped): what
 /// `client_options::on_warning` and `repository_options::on_warning` get.
+/// Nothing when `to` is empty (the options' default).
 void report_warnings(const std::function<void(const warning&)>& to, const fields& headers,
                      std::string_view url);
 

@@ -549,6 +549,12 @@ TEST_CASE("remote: tag pagination, hostile Link headers, the page cap, warnings"
     srv.inject_headers(warn);
     co_await repo.async_resolve("t0");
     CHECK(warnings == std::vector<std::string>{"this repository is deprecated"});
+    // Without a handler (the default) they are ignored, not an error.
+    auto quiet = repo_on(c, srv, "pages/tags", plain_options());
+    srv.inject_headers(warn);
+    auto [e, resolved] = co_await quiet.async_resolve("t0", as_tuple);
+    CHECK_FALSE(e);
+    CHECK(resolved.digest == m.digest);
   });
 }
 

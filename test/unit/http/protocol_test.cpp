@@ -167,6 +167,8 @@ TEST_CASE("http: Warning headers, as oras-go accepts them", "[http][warning]") {
   CHECK(got[1].text == "second");
   CHECK(got[0].url.find("secret") == std::string::npos);
   CHECK(got[0].url.find("r.example/v2/a/manifests/v1") != std::string::npos);
+  // No handler (the options' default): nothing to call, nothing thrown.
+  CHECK_NOTHROW(coras::http::detail::report_warnings({}, h, "https://r.example/v2/"));
 }
 
 namespace {
